@@ -1,0 +1,90 @@
+// REST client for /api/v1: JSON in and out, `{code, message}` errors become ApiError,
+// and a 401 triggers one cookie refresh (shared by concurrent callers) and one retry.
+// Tokens live in HttpOnly cookies; this module never sees or stores them.
+
+const BASE = '/api/v1';
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+let refreshing = null;
+let onAuthLost = () => location.assign('/login');
+
+/** Replace what happens when the session cannot be restored (default: go to /login). */
+export function setAuthLostHandler(fn) {
+  onAuthLost = fn;
+}
+
+async function raw(method, path, body) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(BASE + path, init);
+  if (res.status === 204) return null;
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const code = data && typeof data.code === 'string' ? data.code : `http_${res.status}`;
+    const message = data && typeof data.message === 'string' ? data.message : `Request failed (${res.status})`;
+    throw new ApiError(res.status, code, message);
+  }
+  return data;
+}
+
+function is401(err) {
+  return err instanceof ApiError && err.status === 401;
+}
+
+/** POST /auth/refresh once, however many requests are waiting for it. */
+export function refresh() {
+  if (!refreshing) {
+    refreshing = raw('POST', '/auth/refresh', {}).finally(() => {
+      refreshing = null;
+    });
+  }
+  return refreshing;
+}
+
+/**
+ * Call the API. With `auth` (the default) a 401 refreshes the session cookie and retries once;
+ * if that fails too the auth-lost handler runs (redirect to /login) and the 401 is rethrown.
+ */
+export async function request(method, path, body, { auth = true } = {}) {
+  try {
+    return await raw(method, path, body);
+  } catch (err) {
+    if (!auth || !is401(err)) throw err;
+  }
+  try {
+    await refresh();
+    return await raw(method, path, body);
+  } catch (err) {
+    if (is401(err)) onAuthLost();
+    throw err;
+  }
+}
+
+export const get = (path) => request('GET', path);
+export const post = (path, body) => request('POST', path, body);
+
+/** The signed-in user; refreshes the cookie when needed (used before every WebSocket reconnect). */
+export const ensureSession = () => get('/users/me');
+
+/** Human text for any error thrown by this module or by fetch itself. */
+export function errorMessage(err) {
+  if (err instanceof ApiError) return err.message;
+  return 'Cannot reach the server. Check your connection and try again.';
+}

@@ -1,0 +1,90 @@
+// Chat screen bootstrap: restore the session, build the store and every UI module, pick the
+// room to show, then open the realtime connection. Modules only talk through the store.
+
+import * as api from './api.js';
+import { createSocket } from './socket.js';
+import { createStore } from './store.js';
+import { createTimeline } from './timeline.js';
+import { createDmWindows } from './ui/dm-window.js';
+import { createDock } from './ui/dock.js';
+import { byId } from './ui/dom.js';
+import { createMemberList } from './ui/members.js';
+import { createRoomBrowser } from './ui/room-browser.js';
+import { createRoomView } from './ui/room-view.js';
+import { createToasts } from './ui/toast.js';
+import { createWindowManager } from './ui/windows.js';
+
+const ROOM_KEY = 'echochat.activeRoom';
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function remembered() {
+  try {
+    return localStorage.getItem(ROOM_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function remember(id) {
+  try {
+    if (id) localStorage.setItem(ROOM_KEY, id);
+  } catch {
+    // Storage disabled: the first room is a fine default.
+  }
+}
+
+/** GET /users/me (api.js refreshes the cookie or sends us to /login); waits out outages. */
+async function restoreSession(store) {
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 10000)) {
+    try {
+      return await api.ensureSession();
+    } catch (err) {
+      if (err instanceof api.ApiError && err.status === 401) throw err;
+      store.toast(`${api.errorMessage(err)} Retrying…`);
+      await sleep(delay);
+    }
+  }
+}
+
+function pickInitialRoom(store) {
+  const rooms = store.conversations().filter((c) => c.kind !== 'dm' && c.membership === 'joined');
+  const saved = rooms.find((c) => c.id === remembered());
+  const first = rooms.sort((a, b) => Number(b.official) - Number(a.official) || a.name.localeCompare(b.name))[0];
+  const pick = saved ?? first;
+  if (pick) store.setActiveRoom(pick.id);
+}
+
+async function main() {
+  const store = createStore();
+  createToasts({ store });
+  store.setMe(await restoreSession(store));
+
+  const timeline = createTimeline({ api, store });
+  const socket = createSocket({ store, api, timeline });
+  const windows = createWindowManager({ layer: byId('windows'), taskbar: byId('taskbar'), rightInset: byId('dock').offsetWidth });
+
+  createDock({ store, api, socket });
+  createRoomBrowser({ store, api });
+  createRoomView({ store, api, socket, timeline });
+  createMemberList({ store, api });
+  createDmWindows({ store, socket, timeline, windows });
+
+  try {
+    store.setConversations(await api.get('/conversations'));
+  } catch (err) {
+    store.toast(api.errorMessage(err));
+  }
+  store.on('active-room', ({ conversationId }) => remember(conversationId));
+  pickInitialRoom(store);
+
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState !== 'visible') return;
+    for (const id of store.visibleIds()) socket.markRead(id);
+  });
+
+  socket.connect();
+}
+
+main().catch((err) => {
+  if (!(err instanceof api.ApiError && err.status === 401)) console.error(err);
+});

@@ -1,0 +1,251 @@
+// The realtime connection. Reconnects by itself (backoff 0.5 s -> 10 s with jitter, after
+// checking/refreshing the session over REST), resumes every conversation it holds messages
+// for by seq, re-sends unacknowledged messages with their original client_id (the server
+// de-duplicates), and turns server frames into store updates.
+
+import { ApiError } from './api.js';
+import { clientId } from './ids.js';
+
+const MIN_DELAY_MS = 500;
+const MAX_DELAY_MS = 10000;
+const PING_MS = 25000;
+const DEAD_AFTER_MS = 60000;
+const TYPING_EVERY_MS = 3000;
+const MAX_BODY_CHARS = 4000;
+const KEEP_PENDING = new Set(['shutting_down', 'rate_limited']);
+
+export function createSocket({ store, api, timeline }) {
+  let ws = null;
+  let ready = false;
+  let stopped = false;
+  let attempt = 0;
+  let retryTimer = null;
+  let pingTimer = null;
+  let lastFrameAt = 0;
+  const typingSentAt = new Map();
+  const readSent = new Map();
+
+  const wsUrl = () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/ws`;
+  const isSeen = (id) => document.visibilityState === 'visible' && store.isVisible(id);
+  const report = (err) => store.toast(err instanceof ApiError ? err.message : 'Network error');
+
+  function connect() {
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    if (stopped) return;
+    store.setConnection(attempt ? 'reconnecting' : 'connecting');
+    let sock;
+    try {
+      sock = new WebSocket(wsUrl());
+    } catch {
+      scheduleReconnect();
+      return;
+    }
+    ws = sock;
+    lastFrameAt = Date.now();
+    sock.addEventListener('message', (ev) => {
+      if (sock === ws) onFrame(ev.data);
+    });
+    sock.addEventListener('close', () => {
+      if (sock === ws) dropConnection();
+    });
+  }
+
+  function dropConnection() {
+    const sock = ws;
+    ws = null;
+    ready = false;
+    clearInterval(pingTimer);
+    if (sock && sock.readyState < WebSocket.CLOSING) sock.close();
+    scheduleReconnect();
+  }
+
+  function scheduleReconnect() {
+    if (stopped || retryTimer) return;
+    store.setConnection('reconnecting');
+    const base = Math.min(MAX_DELAY_MS, MIN_DELAY_MS * 2 ** attempt);
+    attempt += 1;
+    const delay = Math.min(MAX_DELAY_MS, base * (0.75 + Math.random() * 0.5));
+    retryTimer = setTimeout(reconnect, delay);
+  }
+
+  async function reconnect() {
+    retryTimer = null;
+    try {
+      await api.ensureSession(); // refreshes the access cookie the upgrade request will carry
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return; // api.js is sending us to /login
+      scheduleReconnect();
+      return;
+    }
+    connect();
+  }
+
+  function sendFrame(frame) {
+    if (!ws || !ready || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function ping() {
+    if (Date.now() - lastFrameAt > DEAD_AFTER_MS) {
+      dropConnection(); // no pong for two intervals: the connection is dead even if TCP has not noticed
+      return;
+    }
+    sendFrame({ type: 'ping' });
+  }
+
+  function onFrame(text) {
+    lastFrameAt = Date.now();
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const handler = handlers[frame?.type];
+    if (handler) handler(frame);
+  }
+
+  const handlers = {
+    ready(f) {
+      ready = true;
+      attempt = 0;
+      store.setMe(f.user);
+      store.setConversations(f.conversations ?? []);
+      store.setOnline(f.online ?? []);
+      store.setConnection('online');
+      clearInterval(pingTimer);
+      pingTimer = setInterval(ping, PING_MS);
+      const member = new Set((f.conversations ?? []).filter((c) => c.membership !== 'invited').map((c) => c.id));
+      for (const id of store.heldConversationIds()) {
+        if (member.has(id)) sendFrame({ type: 'resume', conversation_id: id, after_seq: store.lastSeq(id) });
+      }
+      for (const p of store.pendingList()) if (p.status === 'pending') transmit(p);
+      for (const id of store.visibleIds()) if (isSeen(id)) markRead(id);
+    },
+    message(f) {
+      receive(f.message);
+    },
+    ack(f) {
+      store.resolvePending(f.client_id);
+      receive(f.message);
+    },
+    typing(f) {
+      if (f.user_id !== store.me()?.id) store.setTyping(f.conversation_id, f.user_id, f.username);
+    },
+    presence(f) {
+      store.setPresence(f.user_id, f.status);
+    },
+    member_joined(f) {
+      store.addMember(f.conversation_id, f.user);
+    },
+    member_left(f) {
+      if (f.user_id === store.me()?.id) store.removeConversation(f.conversation_id);
+      else store.removeMember(f.conversation_id, f.user_id);
+    },
+    conversation_added(f) {
+      store.upsertConversation(f.conversation);
+    },
+    resync_required(f) {
+      timeline.resync(f.conversation_id).catch(report);
+    },
+    error(f) {
+      if (f.client_id && store.getPending(f.client_id)) {
+        if (KEEP_PENDING.has(f.code)) {
+          if (f.code === 'rate_limited') setTimeout(() => retry(f.client_id), 2000);
+        } else {
+          store.setPendingStatus(f.client_id, 'failed', f.message);
+        }
+      }
+      if (f.code !== 'shutting_down') store.toast(f.message || f.code || 'Server error');
+    },
+    pong() {},
+  };
+
+  function receive(m) {
+    if (!m) return;
+    const id = m.conversation_id;
+    const conv = store.conversation(id);
+    const mine = m.sender_id === store.me()?.id;
+    if (!conv) {
+      // A conversation we have not heard of yet (e.g. a brand-new DM): fetch it, then announce.
+      api.get(`/conversations/${encodeURIComponent(id)}`).then((c) => {
+        store.upsertConversation(c);
+        if (!mine) store.emit('incoming', { message: m });
+      }, () => {});
+    }
+    const isNew = Boolean(conv) && m.seq > (conv.last_seq ?? 0);
+    const held = store.lastSeq(id);
+    if (m.client_id) store.resolvePending(m.client_id);
+    if (!mine) store.clearTyping(id, m.sender_id);
+    if (!store.addMessages(id, [m]).length) return;
+    if (held && m.seq > held + 1 && store.timeline(id).loaded) {
+      sendFrame({ type: 'resume', conversation_id: id, after_seq: held }); // fill a gap we just noticed
+    }
+    if (isNew && !mine) store.emit('incoming', { message: m }); // may open a DM window
+    if (isSeen(id)) markRead(id);
+    else if (isNew && !mine) store.patchConversation(id, { unread_count: (conv.unread_count ?? 0) + 1 });
+  }
+
+  /** Queue a message: shown as pending at once, sent now or after the next reconnect. */
+  function send(conversationId, body) {
+    const text = body.replace(/\s+$/u, '');
+    if (!text) return false;
+    if ([...text].length > MAX_BODY_CHARS) {
+      store.toast(`Messages can be at most ${MAX_BODY_CHARS} characters.`);
+      return false;
+    }
+    const p = { client_id: clientId(), conversation_id: conversationId, body: text, status: 'pending', error: null, created_at: new Date().toISOString() };
+    store.addPending(p);
+    transmit(p);
+    return true;
+  }
+
+  function transmit(p) {
+    sendFrame({ type: 'send', conversation_id: p.conversation_id, client_id: p.client_id, body: p.body });
+  }
+
+  /** Send a failed message again with the same client_id. */
+  function retry(id) {
+    const p = store.getPending(id);
+    if (!p) return;
+    store.setPendingStatus(id, 'pending');
+    transmit(p);
+  }
+
+  function typing(conversationId) {
+    const now = Date.now();
+    if (now - (typingSentAt.get(conversationId) ?? 0) < TYPING_EVERY_MS) return;
+    if (sendFrame({ type: 'typing', conversation_id: conversationId })) typingSentAt.set(conversationId, now);
+  }
+
+  /** Mark everything held for this conversation as read (socket if connected, else REST). */
+  function markRead(id) {
+    const seq = store.lastSeq(id);
+    if (store.conversation(id)?.unread_count) store.patchConversation(id, { unread_count: 0 });
+    if (!seq || (readSent.get(id) ?? 0) >= seq) return;
+    readSent.set(id, seq);
+    if (!sendFrame({ type: 'read', conversation_id: id, seq })) {
+      api.post(`/conversations/${encodeURIComponent(id)}/read`, { seq }).catch(() => readSent.delete(id));
+    }
+  }
+
+  function stop() {
+    stopped = true;
+    clearTimeout(retryTimer);
+    clearInterval(pingTimer);
+    ws?.close(1000);
+    ws = null;
+  }
+
+  // Back online (laptop woke up, Wi-Fi returned): skip the remaining backoff.
+  window.addEventListener('online', () => {
+    if (retryTimer) {
+      clearTimeout(retryTimer);
+      reconnect();
+    }
+  });
+
+  return { connect, stop, send, retry, typing, markRead };
+}

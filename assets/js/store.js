@@ -1,0 +1,229 @@
+// Application state plus a tiny event bus. app.js creates one store and hands it to every
+// module; modules read state through these functions and react to the events below.
+//
+// Events (detail in braces):
+//   me, connection {status}, conversations, messages {conversationId, added},
+//   timeline-reset {conversationId}, history {conversationId}, pending {conversationId},
+//   presence, members {conversationId}, typing {conversationId}, active-room {conversationId},
+//   incoming {message}, open-dm {conversationId}, toast {message, kind}
+
+const TYPING_TTL_MS = 6000;
+
+export function createStore() {
+  const listeners = new Map();
+  const conversations = new Map(); // id -> conversation
+  const timelines = new Map(); // id -> { bySeq: Map(seq -> message), order: [seq...], loaded, hasMore }
+  const pending = new Map(); // client_id -> { client_id, conversation_id, body, status, error, created_at }
+  const presence = new Map(); // user_id -> 'online' | 'offline'
+  const members = new Map(); // conversation id -> Map(user_id -> member)
+  const typing = new Map(); // conversation id -> Map(user_id -> { username, timer })
+  const visible = new Set(); // conversations currently on screen
+  let me = null;
+  let connection = 'connecting';
+  let activeRoomId = null;
+
+  function on(type, fn) {
+    if (!listeners.has(type)) listeners.set(type, new Set());
+    listeners.get(type).add(fn);
+    return () => listeners.get(type).delete(fn);
+  }
+
+  function emit(type, detail = {}) {
+    for (const fn of [...(listeners.get(type) ?? [])]) {
+      try {
+        fn(detail);
+      } catch (err) {
+        console.error(`listener for "${type}" failed`, err);
+      }
+    }
+  }
+
+  const toast = (message, kind = 'error') => emit('toast', { message, kind });
+
+  // --- identity and connection ---------------------------------------------------------
+  function setMe(user) {
+    me = user;
+    emit('me');
+  }
+  function setConnection(status) {
+    if (status === connection) return;
+    connection = status;
+    emit('connection', { status });
+  }
+
+  // --- conversations -------------------------------------------------------------------
+  function setConversations(list) {
+    conversations.clear();
+    for (const c of list) conversations.set(c.id, { ...c });
+    emit('conversations');
+  }
+  function upsertConversation(c) {
+    conversations.set(c.id, { ...conversations.get(c.id), ...c });
+    emit('conversations');
+  }
+  function patchConversation(id, patch) {
+    const c = conversations.get(id);
+    if (!c) return;
+    Object.assign(c, patch);
+    emit('conversations');
+  }
+  function removeConversation(id) {
+    conversations.delete(id);
+    visible.delete(id);
+    if (activeRoomId === id) setActiveRoom(null);
+    emit('conversations');
+  }
+
+  // --- message timelines (deduplicated by seq, kept in seq order) -----------------------
+  function timeline(id) {
+    let t = timelines.get(id);
+    if (!t) {
+      t = { bySeq: new Map(), order: [], loaded: false, hasMore: false };
+      timelines.set(id, t);
+    }
+    return t;
+  }
+  function insertSorted(arr, v) {
+    if (!arr.length || arr[arr.length - 1] < v) {
+      arr.push(v);
+      return;
+    }
+    let lo = 0;
+    let hi = arr.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (arr[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    arr.splice(lo, 0, v);
+  }
+  /** Adds messages not yet held; returns (and announces) only the new ones, in seq order. */
+  function addMessages(id, list) {
+    const t = timeline(id);
+    const added = [];
+    for (const m of list) {
+      if (!m || typeof m.seq !== 'number' || t.bySeq.has(m.seq)) continue;
+      t.bySeq.set(m.seq, m);
+      insertSorted(t.order, m.seq);
+      added.push(m);
+    }
+    if (!added.length) return added;
+    added.sort((a, b) => a.seq - b.seq);
+    const c = conversations.get(id);
+    const last = t.order[t.order.length - 1];
+    if (c && last > (c.last_seq ?? 0)) c.last_seq = last;
+    emit('messages', { conversationId: id, added });
+    return added;
+  }
+  function resetTimeline(id) {
+    timelines.delete(id);
+    emit('timeline-reset', { conversationId: id });
+  }
+  function setHistoryState(id, state) {
+    Object.assign(timeline(id), state);
+    emit('history', { conversationId: id });
+  }
+  const messagesOf = (id) => {
+    const t = timeline(id);
+    return t.order.map((s) => t.bySeq.get(s));
+  };
+  const lastSeq = (id) => {
+    const order = timelines.get(id)?.order ?? [];
+    return order.length ? order[order.length - 1] : 0;
+  };
+  const firstSeq = (id) => timelines.get(id)?.order[0] ?? 0;
+  const heldConversationIds = () => [...timelines].filter(([, t]) => t.order.length).map(([id]) => id);
+
+  // --- pending (sent, not yet acknowledged) messages ----------------------------------
+  function addPending(p) {
+    pending.set(p.client_id, p);
+    emit('pending', { conversationId: p.conversation_id });
+  }
+  function resolvePending(clientId) {
+    const p = pending.get(clientId);
+    if (!p) return;
+    pending.delete(clientId);
+    emit('pending', { conversationId: p.conversation_id });
+  }
+  function setPendingStatus(clientId, status, error = null) {
+    const p = pending.get(clientId);
+    if (!p) return;
+    Object.assign(p, { status, error });
+    emit('pending', { conversationId: p.conversation_id });
+  }
+  const pendingList = () => [...pending.values()];
+  const pendingFor = (id) => pendingList().filter((p) => p.conversation_id === id);
+  const getPending = (clientId) => pending.get(clientId);
+
+  // --- presence and members -----------------------------------------------------------
+  function setOnline(ids) {
+    presence.clear();
+    for (const id of ids) presence.set(id, 'online');
+    emit('presence');
+  }
+  function setPresence(userId, status) {
+    presence.set(userId, status);
+    emit('presence');
+  }
+  function presenceOf(userId) {
+    if (me && userId === me.id) return connection === 'online' ? 'online' : 'offline';
+    return presence.get(userId) ?? 'offline';
+  }
+  function setMembers(id, list) {
+    members.set(id, new Map(list.map((m) => [m.user_id, m])));
+    for (const m of list) if (m.status) presence.set(m.user_id, m.status);
+    emit('members', { conversationId: id });
+  }
+  function addMember(id, user) {
+    const map = members.get(id);
+    if (!map || map.has(user.id)) return;
+    map.set(user.id, { user_id: user.id, username: user.username, display_name: user.display_name, role: 'member' });
+    emit('members', { conversationId: id });
+  }
+  function removeMember(id, userId) {
+    if (members.get(id)?.delete(userId)) emit('members', { conversationId: id });
+  }
+  const membersOf = (id) => [...(members.get(id)?.values() ?? [])];
+
+  // --- typing ---------------------------------------------------------------------------
+  function clearTyping(id, userId) {
+    const entry = typing.get(id)?.get(userId);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    typing.get(id).delete(userId);
+    emit('typing', { conversationId: id });
+  }
+  function setTyping(id, userId, username) {
+    if (!typing.has(id)) typing.set(id, new Map());
+    clearTimeout(typing.get(id).get(userId)?.timer);
+    const timer = setTimeout(() => clearTyping(id, userId), TYPING_TTL_MS);
+    typing.get(id).set(userId, { username, timer });
+    emit('typing', { conversationId: id });
+  }
+  const typingNames = (id) => [...(typing.get(id)?.values() ?? [])].map((e) => e.username);
+
+  // --- what is on screen ------------------------------------------------------------------
+  function setActiveRoom(id) {
+    if (id === activeRoomId) return;
+    activeRoomId = id;
+    emit('active-room', { conversationId: id });
+  }
+  function setVisible(id, isVisible) {
+    if (isVisible) visible.add(id);
+    else visible.delete(id);
+  }
+
+  return {
+    on, emit, toast,
+    me: () => me, setMe,
+    connection: () => connection, setConnection,
+    conversation: (id) => conversations.get(id), conversations: () => [...conversations.values()],
+    setConversations, upsertConversation, patchConversation, removeConversation,
+    timeline, addMessages, resetTimeline, setHistoryState, messagesOf, lastSeq, firstSeq, heldConversationIds,
+    addPending, resolvePending, setPendingStatus, pendingList, pendingFor, getPending,
+    setOnline, setPresence, presenceOf, setMembers, addMember, removeMember, membersOf,
+    setTyping, clearTyping, typingNames,
+    activeRoomId: () => activeRoomId, setActiveRoom,
+    setVisible, isVisible: (id) => visible.has(id), visibleIds: () => [...visible],
+  };
+}

@@ -1,0 +1,78 @@
+// DOM helpers. Text always goes in as text nodes / textContent, never as HTML.
+
+/**
+ * h('button', { class: 'x', type: 'button', onclick: fn, dataset: { id } }, 'text', child)
+ * Function props named on<event> become addEventListener calls (no inline handlers).
+ */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === 'class') el.className = value;
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+export function byId(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`missing #${id} in the page`);
+  return el;
+}
+
+/** Wraps fn so that many calls in one task cause one call, right after it. */
+export function batched(fn) {
+  let queued = false;
+  return () => {
+    if (queued) return;
+    queued = true;
+    queueMicrotask(() => {
+      queued = false;
+      fn();
+    });
+  };
+}
+
+/** Unread count badge with text for screen readers, or nothing when zero. */
+export function unreadBadge(count) {
+  if (!count) return null;
+  return h('span', { class: 'badge' }, String(count > 99 ? '99+' : count), h('span', { class: 'sr-only' }, ' unread'));
+}
+
+/** The shared room entry: button.room-entry[data-conversation-id] containing the room name. */
+export function roomEntry(conv, { active = false, showUnread = false } = {}) {
+  const joined = conv.membership === 'joined';
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: `room-entry${active ? ' active' : ''}${joined ? ' joined' : ''}`,
+      dataset: { conversationId: conv.id },
+      title: [conv.topic, `${conv.member_count ?? 0} members`].filter(Boolean).join(' · '),
+      'aria-current': active ? 'true' : null,
+    },
+    h('span', { class: 'room-icon', 'aria-hidden': 'true' }, conv.visibility === 'private' ? '🔒' : '#'),
+    h('span', { class: 'room-name' }, conv.name),
+    showUnread ? unreadBadge(conv.unread_count) : h('span', { class: 'room-meta', 'aria-hidden': 'true' }, String(conv.member_count ?? '')),
+  );
+}
+
+/** Short local time for a message, full date in the tooltip. */
+export function timeLabel(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return { short: '', full: '' };
+  return { short: d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), full: d.toLocaleString() };
+}
+
+export function describeTyping(names) {
+  if (!names.length) return '';
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  return 'Several people are typing…';
+}

@@ -1,0 +1,118 @@
+// Floating windows: a title bar to drag by, minimize to the dock's taskbar, close, and
+// bring-to-front on click. Knows nothing about chat; dm-window.js fills the body.
+
+import { h } from './dom.js';
+
+const WIDTH = 340;
+const HEIGHT = 420;
+const STEP = 28;
+
+const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
+
+export function createWindowManager({ layer, taskbar, rightInset = 320 }) {
+  let z = 100;
+  let count = 0;
+
+  function moveTo(el, x, y) {
+    const maxX = Math.max(0, window.innerWidth - el.offsetWidth);
+    const maxY = Math.max(0, window.innerHeight - 40);
+    el.style.left = `${clamp(x, 0, maxX)}px`;
+    el.style.top = `${clamp(y, 0, maxY)}px`;
+  }
+
+  function makeDraggable(el, handle) {
+    handle.addEventListener('pointerdown', (ev) => {
+      if (ev.button !== 0 || ev.target.closest('button')) return;
+      const rect = el.getBoundingClientRect();
+      const dx = ev.clientX - rect.left;
+      const dy = ev.clientY - rect.top;
+      handle.setPointerCapture(ev.pointerId);
+      el.classList.add('dragging');
+      const move = (e) => moveTo(el, e.clientX - dx, e.clientY - dy);
+      const up = () => {
+        el.classList.remove('dragging');
+        handle.removeEventListener('pointermove', move);
+        handle.removeEventListener('pointerup', up);
+        handle.removeEventListener('pointercancel', up);
+      };
+      handle.addEventListener('pointermove', move);
+      handle.addEventListener('pointerup', up);
+      handle.addEventListener('pointercancel', up);
+    });
+  }
+
+  /**
+   * Opens a window. Callbacks: onMinimize, onRestore, onClose. Returns
+   * { el, body, setTitle(text, extra?), minimize, restore, close, focus, isMinimized }.
+   */
+  function open({ title, className = '', dataset = {}, onMinimize, onRestore, onClose }) {
+    count += 1;
+    const titleId = `window-title-${count}`;
+    const titleText = h('span', { class: 'window-title-text', id: titleId }, title);
+    const titleExtra = h('span', { class: 'window-title-extra' });
+    const minBtn = h('button', { type: 'button', class: 'window-button', 'aria-label': 'Minimize', title: 'Minimize' }, '–');
+    const closeBtn = h('button', { type: 'button', class: 'window-button', 'aria-label': 'Close', title: 'Close' }, '×');
+    const bar = h('div', { class: 'window-titlebar' }, titleExtra, titleText, h('span', { class: 'window-buttons' }, minBtn, closeBtn));
+    const body = h('div', { class: 'window-body' });
+    const el = h('section', { class: `window ${className}`.trim(), role: 'dialog', 'aria-labelledby': titleId, dataset }, bar, body);
+    let minimized = false;
+    let taskButton = null;
+
+    const win = {
+      el,
+      body,
+      setTitle(text, extra = null) {
+        titleText.textContent = text;
+        titleExtra.replaceChildren(...(extra ? [extra] : []));
+        if (taskButton) taskButton.textContent = text;
+      },
+      focus() {
+        z += 1;
+        el.style.zIndex = String(z);
+      },
+      minimize() {
+        if (minimized) return;
+        minimized = true;
+        el.hidden = true;
+        taskButton = h('button', { type: 'button', class: 'taskbar-item', dataset }, titleText.textContent);
+        taskButton.addEventListener('click', () => win.restore());
+        taskbar.append(taskButton);
+        onMinimize?.();
+      },
+      restore() {
+        if (minimized) {
+          minimized = false;
+          el.hidden = false;
+          taskButton?.remove();
+          taskButton = null;
+          onRestore?.();
+        }
+        win.focus();
+      },
+      close() {
+        taskButton?.remove();
+        el.remove();
+        onClose?.();
+      },
+      isMinimized: () => minimized,
+    };
+
+    minBtn.addEventListener('click', () => win.minimize());
+    closeBtn.addEventListener('click', () => win.close());
+    el.addEventListener('pointerdown', () => win.focus());
+    el.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape') win.minimize();
+    });
+    makeDraggable(el, bar);
+
+    layer.append(el);
+    const slot = (count - 1) % 6;
+    const x = window.innerWidth - rightInset - WIDTH - 16 - slot * STEP;
+    const y = window.innerHeight - HEIGHT - 24 - slot * STEP;
+    moveTo(el, x, Math.max(56, y));
+    win.focus();
+    return win;
+  }
+
+  return { open };
+}

@@ -1,0 +1,33 @@
+//! `conversations`: rooms, groups and direct messages in one table (`kind`).
+//! `last_seq` is the per-conversation sequence counter, bumped in each message insert's transaction.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "conversations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// `room`, `group` or `dm`.
+    pub kind: String,
+    pub name: Option<String>,
+    /// Lower-cased name, unique among rooms (NULL for DMs).
+    #[sea_orm(unique)]
+    pub name_key: Option<String>,
+    pub topic: Option<String>,
+    /// `public` or `private`.
+    pub visibility: String,
+    pub category: Option<String>,
+    pub official: bool,
+    pub auto_join: bool,
+    /// `<smaller user id>:<larger user id>` for DMs, so a pair has exactly one DM.
+    #[sea_orm(unique)]
+    pub dm_key: Option<String>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+    pub last_seq: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

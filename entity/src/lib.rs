@@ -1,0 +1,8 @@
+//! sea-orm models of the EchoChat schema. Models and relations only: queries live in the
+//! server's `store` module, and migrations define the tables with their own identifiers.
+
+pub mod conversation_members;
+pub mod conversations;
+pub mod messages;
+pub mod refresh_tokens;
+pub mod users;

@@ -1,0 +1,29 @@
+//! EchoChat schema migrations. Each file is frozen once released: it declares its own
+//! identifiers (`DeriveIden` enums) and never imports the entity crate.
+//!
+//! The server applies all pending migrations inside ONE transaction (see `store::migrate`),
+//! so a failing migration leaves the database exactly as it was on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_create_users;
+mod m20261121_000002_create_refresh_tokens;
+mod m20261121_000003_create_conversations;
+mod m20261121_000004_create_conversation_members;
+mod m20261121_000005_create_messages;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_create_users::Migration),
+            Box::new(m20261121_000002_create_refresh_tokens::Migration),
+            Box::new(m20261121_000003_create_conversations::Migration),
+            Box::new(m20261121_000004_create_conversation_members::Migration),
+            Box::new(m20261121_000005_create_messages::Migration),
+        ]
+    }
+}

@@ -1,0 +1,142 @@
+//! Building and running the server. Used by `main` and by the integration tests alike.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use poem::{
+    Server,
+    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+};
+use tokio::task::JoinHandle;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    config::Config,
+    http,
+    realtime::Hub,
+    secrets,
+    service::{AuthService, ConversationService, MessageService, messages::fan_out_hook, passwords::PasswordHasher},
+    state::AppState,
+    store::{Db, DbIdentity, conversations, writer::MessageWriter},
+};
+
+/// A built server, bound to its port, not yet serving.
+pub struct App {
+    state: AppState,
+    acceptor: TcpAcceptor,
+    local_addr: SocketAddr,
+    setup_token: Option<String>,
+    writer_task: JoinHandle<()>,
+    identity: DbIdentity,
+}
+
+/// Prepares everything: data folder, secrets, database (migrated), official rooms, services,
+/// and the listening socket. Errors: unreachable database, failed migration (nothing changed),
+/// port in use, unwritable data folder.
+pub async fn build_app(config: Config) -> anyhow::Result<App> {
+    secrets::create_private_dir(&config.data_dir)?;
+    let jwt_secret = secrets::load_or_create(&config.data_dir.join("secrets"), "jwt.key", 64)?;
+
+    let db = Db::connect(&config).await?;
+    let identity = db.identity(&config).await?;
+    tracing::info!(%identity, "database connected");
+    db.migrate().await?;
+    conversations::ensure_official(&db.write, &config.official_rooms, chrono::Utc::now()).await?;
+
+    let config = Arc::new(config);
+    let shutdown = CancellationToken::new();
+    let hub = Hub::new(config.realtime.outgoing_queue_frames);
+    let (writer, writer_task) = MessageWriter::spawn(db.write.clone(), fan_out_hook(hub.clone()), shutdown.clone());
+    let conversations = ConversationService::new(db.clone(), hub.clone());
+    let hasher = PasswordHasher::new().await?;
+    let auth = AuthService::new(db.clone(), config.clone(), &jwt_secret, hasher, conversations.clone());
+    let messages = MessageService::new(db.clone(), writer, conversations.clone());
+    let state = AppState {
+        config: config.clone(),
+        db,
+        hub,
+        auth,
+        conversations,
+        messages,
+        shutdown,
+        ws_tasks: TaskTracker::new(),
+    };
+
+    let acceptor = TcpListener::bind(config.listen)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local_addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("listener has no socket address")?;
+    tracing::info!(listen = %local_addr, "listening");
+
+    let setup_token = state.auth.new_setup_token().await?;
+    if let Some(token) = &setup_token {
+        let base = public_base(&config, local_addr);
+        tracing::warn!("no account exists yet");
+        println!("Open {base}/setup?token={token} to create the admin account");
+    }
+    Ok(App { state, acceptor, local_addr, setup_token, writer_task, identity })
+}
+
+/// The base URL printed in links: `public_url`, else `http://<listen address>` with
+/// `localhost` standing in for an unspecified address.
+fn public_base(config: &Config, addr: SocketAddr) -> String {
+    match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None if addr.ip().is_unspecified() => format!("http://localhost:{}", addr.port()),
+        None => format!("http://{addr}"),
+    }
+}
+
+impl App {
+    /// The bound address (resolves port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The setup token printed at start, while no account exists.
+    pub fn setup_token(&self) -> Option<&str> {
+        self.setup_token.as_deref()
+    }
+
+    /// What database this server runs on.
+    pub fn identity(&self) -> &DbIdentity {
+        &self.identity
+    }
+
+    /// Serves until `signal` completes, then shuts down cleanly: stops accepting, closes
+    /// WebSockets with 1001 after answering their in-flight sends, lets the message writer
+    /// commit everything queued (later sends are refused), and closes the database.
+    pub async fn run_until_stopped(self, signal: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let App { state, acceptor, writer_task, .. } = self;
+        let shutdown = state.shutdown.clone();
+        let ws_tasks = state.ws_tasks.clone();
+        let db = state.db.clone();
+        let endpoint = http::routes(state);
+        let stop = shutdown.clone();
+        Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                endpoint,
+                async move {
+                    signal.await;
+                    tracing::info!("shutting down");
+                    stop.cancel();
+                },
+                Some(Duration::from_secs(10)),
+            )
+            .await?;
+        shutdown.cancel();
+        ws_tasks.close();
+        if tokio::time::timeout(Duration::from_secs(15), ws_tasks.wait()).await.is_err() {
+            tracing::warn!("some WebSocket sessions did not finish in time");
+        }
+        let _ = writer_task.await;
+        db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,50 @@
+//! Command line: `echochat [serve]` (default) and `echochat openapi`.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Overrides;
+
+/// EchoChat: a self-hosted realtime chat server in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "echochat", version, about)]
+pub struct Cli {
+    /// Address to listen on, e.g. 0.0.0.0:8080.
+    #[arg(long, global = true, env = "ECHOCHAT_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Data folder (database, secrets). Default ./echochat-data.
+    #[arg(long, global = true, env = "ECHOCHAT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TOML config file. Default <data-dir>/echochat.toml when it exists.
+    #[arg(long, global = true, env = "ECHOCHAT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database URL (sqlite://… or postgres://…); also DATABASE_URL / ECHOCHAT_DATABASE_URL.
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the chat server (the default).
+    Serve,
+    /// Print the OpenAPI 3 document of the REST API as JSON.
+    Openapi,
+}
+
+impl Cli {
+    /// The config overrides given on the command line. `--listen` from `ECHOCHAT_LISTEN` counts
+    /// too (clap reads it); the config ladder reads `ECHOCHAT_DATABASE_URL` itself.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            listen: self.listen,
+            data_dir: self.data_dir.clone(),
+            config_file: self.config.clone(),
+            database_url: self.database_url.clone(),
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! Configuration: built-in defaults → TOML file → `DATABASE_URL` → `ECHOCHAT_*` environment
+//! (nested keys joined with `__`) → command-line flags. Unknown keys are reported, not fatal.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+/// The effective configuration of one server process.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address to listen on. Default `0.0.0.0:8080`.
+    pub listen: SocketAddr,
+    /// Public base URL (`https://chat.example.com`), used in printed links and as an allowed Origin.
+    pub public_url: Option<String>,
+    /// `sqlite://…` or `postgres://…`; `None` means `<data_dir>/echochat.db`.
+    pub database_url: Option<String>,
+    /// Who may create accounts.
+    pub registration: Registration,
+    /// Extra Origins (`scheme://host[:port]`) allowed for cookie-authenticated requests.
+    pub allowed_origins: Vec<String>,
+    /// Database tuning.
+    pub database: DatabaseConfig,
+    /// Token lifetimes.
+    pub auth: AuthConfig,
+    /// WebSocket tuning.
+    pub realtime: RealtimeConfig,
+    /// Official rooms created at start-up; replaces the default list when given.
+    pub official_rooms: Vec<OfficialRoom>,
+    /// The data folder (database, secrets). Set from `--data-dir`, not from the file.
+    #[serde(skip)]
+    pub data_dir: PathBuf,
+}
+
+/// Registration policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Registration {
+    /// Anyone may register (default).
+    Open,
+    /// Only the admin creates accounts.
+    Closed,
+}
+
+/// SQLite `synchronous` pragma.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SqliteSynchronous {
+    /// fsync on every commit: durable across power loss (default).
+    Full,
+    /// WAL-safe across application crashes, may lose the last commits on power loss.
+    Normal,
+}
+
+/// `[database]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    /// PostgreSQL pool size. Default 10.
+    pub max_connections: u32,
+    /// SQLite durability. Default `full`.
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// `[auth]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Access JWT lifetime in seconds. Default 900.
+    pub access_token_ttl_secs: u64,
+    /// Refresh token lifetime in seconds. Default 30 days.
+    pub refresh_token_ttl_secs: u64,
+    /// Seconds during which a just-rotated refresh token may be presented again (parallel tabs)
+    /// before that counts as reuse and revokes the whole family. Default 10.
+    pub refresh_reuse_grace_secs: u64,
+}
+
+/// `[realtime]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RealtimeConfig {
+    /// Frames queued per connection before a slow consumer is closed with 1013. Default 256.
+    pub outgoing_queue_frames: usize,
+    /// Largest gap served by `resume`; larger gaps get `resync_required`. Default 500.
+    pub resume_max_messages: u64,
+    /// How long a typing indicator lasts on clients, in seconds. Default 6.
+    pub typing_ttl_secs: u64,
+}
+
+/// One `[[official_rooms]]` entry.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OfficialRoom {
+    /// Room name (unique, case-insensitive).
+    pub name: String,
+    /// Directory category.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Topic line.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// Whether every new account joins it.
+    #[serde(default)]
+    pub auto_join: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            public_url: None,
+            database_url: None,
+            registration: Registration::Open,
+            allowed_origins: Vec::new(),
+            database: DatabaseConfig { max_connections: 10, sqlite_synchronous: SqliteSynchronous::Full },
+            auth: AuthConfig {
+                access_token_ttl_secs: 900,
+                refresh_token_ttl_secs: 30 * 24 * 3600,
+                refresh_reuse_grace_secs: 10,
+            },
+            realtime: RealtimeConfig { outgoing_queue_frames: 256, resume_max_messages: 500, typing_ttl_secs: 6 },
+            official_rooms: default_official_rooms(),
+            data_dir: PathBuf::from("echochat-data"),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Config::default().database
+    }
+}
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Config::default().auth
+    }
+}
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        Config::default().realtime
+    }
+}
+
+fn default_official_rooms() -> Vec<OfficialRoom> {
+    let room = |name: &str, category: &str, topic: &str, auto_join: bool| OfficialRoom {
+        name: name.into(),
+        category: Some(category.into()),
+        topic: Some(topic.into()),
+        auto_join,
+    };
+    vec![
+        room("Lobby", "General", "Say hello", true),
+        room("Help", "General", "Questions about this server", false),
+        room("Tech", "Interests", "Computers, code and gadgets", false),
+        room("Music", "Interests", "What are you listening to?", false),
+        room("Gaming", "Interests", "Games and gamers", false),
+        room("Off-topic", "Social", "Anything goes (within the rules)", false),
+    ]
+}
+
+/// Values given on the command line, which win over every other source.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir` / `ECHOCHAT_DATA_DIR`.
+    pub data_dir: Option<PathBuf>,
+    /// `--config` / `ECHOCHAT_CONFIG`.
+    pub config_file: Option<PathBuf>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+}
+
+/// The loaded configuration plus where it came from, for the start-up log.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The effective configuration.
+    pub config: Config,
+    /// Human-readable list of the sources that contributed, in precedence order.
+    pub sources: Vec<String>,
+    /// Keys present in the file or environment that EchoChat does not know.
+    pub unknown_keys: Vec<String>,
+}
+
+/// Environment keys consumed by the command line itself, not by the config tree.
+const CLI_ENV_KEYS: [&str; 3] = ["data_dir", "config", "log"];
+
+impl Config {
+    /// Loads the configuration ladder. Errors: an explicit `--config` file that does not exist,
+    /// unparsable TOML, or values of the wrong type (the message names the key).
+    pub fn load(overrides: Overrides) -> anyhow::Result<Loaded> {
+        let data_dir = overrides.data_dir.clone().unwrap_or_else(|| PathBuf::from("echochat-data"));
+        let mut sources = vec!["built-in defaults".to_owned()];
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+
+        let file = match &overrides.config_file {
+            Some(path) if !path.exists() => anyhow::bail!("config file {} does not exist", path.display()),
+            Some(path) => Some(path.clone()),
+            None => Some(data_dir.join("echochat.toml")).filter(|p| p.exists()),
+        };
+        if let Some(path) = &file {
+            figment = figment.merge(Toml::file_exact(path));
+            sources.push(format!("file {}", path.display()));
+        }
+        if std::env::var_os("DATABASE_URL").is_some() {
+            figment = figment.merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()));
+            sources.push("env DATABASE_URL".to_owned());
+        }
+        let env = Env::prefixed("ECHOCHAT_").split("__").filter(|k| !CLI_ENV_KEYS.contains(&k.as_str()));
+        let env_keys: Vec<String> = env.iter().map(|(k, _)| k.to_string()).collect();
+        if !env_keys.is_empty() {
+            sources.push(format!("env ECHOCHAT_* ({})", env_keys.join(", ")));
+        }
+        figment = figment.merge(env);
+
+        let mut unknown_keys = Vec::new();
+        let given: serde_json::Value = figment.extract()?;
+        let known = serde_json::to_value(Config::default())?;
+        collect_unknown("", &given, &known, &mut unknown_keys);
+
+        let mut config: Config = figment.extract()?;
+        config.data_dir = data_dir;
+        let mut cli = Vec::new();
+        if let Some(listen) = overrides.listen {
+            config.listen = listen;
+            cli.push("--listen");
+        }
+        if let Some(url) = overrides.database_url {
+            config.database_url = Some(url);
+            cli.push("--database-url");
+        }
+        if !cli.is_empty() {
+            sources.push(format!("command line ({})", cli.join(", ")));
+        }
+        Ok(Loaded { config, sources, unknown_keys })
+    }
+}
+
+/// Walks `given` and records every key path that has no counterpart in `known`.
+fn collect_unknown(prefix: &str, given: &serde_json::Value, known: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (given, known) {
+        (Value::Object(given), Value::Object(known)) => {
+            for (key, value) in given {
+                let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                match known.get(key) {
+                    Some(known_value) => collect_unknown(&path, value, known_value, out),
+                    None => out.push(path),
+                }
+            }
+        }
+        (Value::Array(given), Value::Array(known)) => {
+            if let Some(template) = known.first() {
+                for (i, item) in given.iter().enumerate() {
+                    collect_unknown(&format!("{prefix}[{i}]"), item, template, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_found_at_any_depth() {
+        let known = serde_json::to_value(Config::default()).expect("serializable");
+        let given = serde_json::json!({"listen": "x", "lisen": 1, "auth": {"acess": 2},
+            "official_rooms": [{"name": "A", "colour": "red"}]});
+        let mut out = Vec::new();
+        collect_unknown("", &given, &known, &mut out);
+        assert_eq!(out, vec!["auth.acess", "lisen", "official_rooms[0].colour"]);
+    }
+}

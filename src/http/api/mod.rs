@@ -1,0 +1,53 @@
+//! REST operations, one `#[OpenApi]` struct per tag. Handlers translate HTTP to a service call
+//! and back; `operation_id`s are stable once released.
+
+pub mod auth;
+pub mod conversations;
+pub mod dms;
+pub mod dto;
+pub mod health;
+pub mod rooms;
+pub mod setup;
+pub mod users;
+
+use poem_openapi::Tags;
+
+/// OpenAPI tags.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Liveness and server facts.
+    Health,
+    /// First-run setup of the admin account.
+    Setup,
+    /// Accounts and sessions.
+    Auth,
+    /// User profiles.
+    Users,
+    /// Room directory and membership.
+    Rooms,
+    /// Direct messages.
+    Dms,
+    /// My conversations, their members and messages.
+    Conversations,
+}
+
+/// Every API of the service, in tag order.
+pub fn apis() -> (
+    health::HealthApi,
+    setup::SetupApi,
+    auth::AuthApi,
+    users::UsersApi,
+    rooms::RoomsApi,
+    dms::DmsApi,
+    conversations::ConversationsApi,
+) {
+    (
+        health::HealthApi,
+        setup::SetupApi,
+        auth::AuthApi,
+        users::UsersApi,
+        rooms::RoomsApi,
+        dms::DmsApi,
+        conversations::ConversationsApi,
+    )
+}

@@ -1,0 +1,27 @@
+//! EchoChat: a self-hosted realtime chat server in one binary.
+//!
+//! Layers (imports run one way): `http`/`realtime::connection` → `service` → `store` → `entity`;
+//! everyone may use `domain`. `realtime::hub` is the fan-out the services publish through.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod realtime;
+pub mod secrets;
+pub mod service;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+
+pub use app::{App, build_app};
+
+/// The crate version, as reported by `/health` and `--version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Installs the process-wide rustls crypto provider (aws-lc-rs). Call first thing; repeated
+/// calls are harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}

@@ -1,0 +1,60 @@
+//! `echochat`: parse the command line, set up logging, dispatch.
+
+use clap::Parser;
+use echochat::{VERSION, build_app, cli::{Cli, Command}, config::Config, http, install_crypto_provider, telemetry};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    install_crypto_provider();
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Openapi) => {
+            println!("{}", http::openapi_json());
+            std::process::ExitCode::SUCCESS
+        }
+        Some(Command::Serve) | None => {
+            telemetry::init();
+            match serve(&cli).await {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(err) => {
+                    tracing::error!("{err:#}");
+                    eprintln!("echochat: {err:#}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn serve(cli: &Cli) -> anyhow::Result<()> {
+    let loaded = Config::load(cli.overrides())?;
+    tracing::info!(version = VERSION, "EchoChat starting");
+    tracing::info!(sources = %loaded.sources.join(" < "), "configuration loaded");
+    for key in &loaded.unknown_keys {
+        tracing::warn!(key = %key, "unknown configuration key ignored");
+    }
+    let app = build_app(loaded.config).await?;
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,245 @@
+//! One WebSocket session: sends `ready`, forwards the hub's frames, and handles client frames.
+//!
+//! Two loops: the writer owns the socket's sink and drains the connection's bounded queue; the
+//! reader parses client frames. `send` frames run concurrently (at most [`MAX_IN_FLIGHT`] per
+//! connection) so one client can pipeline. On exit the reader waits for its in-flight sends, so
+//! every accepted `send` is answered (ack or error) before the close frame: on server shutdown
+//! (1001), a too-slow consumer (1013), or an oversized frame (1009).
+
+use std::{collections::HashMap, time::Duration};
+
+use futures_util::{SinkExt, StreamExt, stream::SplitSink};
+use poem::Upgraded;
+use tokio::{
+    sync::{mpsc, oneshot},
+    task::JoinSet,
+    time::Instant,
+};
+use tokio_tungstenite::{
+    WebSocketStream,
+    tungstenite::{
+        Error as WsError, Message, Utf8Bytes,
+        protocol::{CloseFrame, frame::coding::CloseCode},
+    },
+};
+use uuid::Uuid;
+
+use super::protocol::{ClientFrame, ServerFrame, parse_client_frame};
+use crate::{
+    domain::DomainError,
+    service::{AuthUser, messages::Resume},
+    state::AppState,
+};
+
+/// Most `send` frames one connection may have waiting for their commit.
+pub const MAX_IN_FLIGHT: usize = 64;
+/// Server ping interval; a connection silent for 3 intervals is dropped.
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// Minimum interval between relayed typing frames per conversation.
+const TYPING_EVERY: Duration = Duration::from_secs(1);
+
+type Sink = SplitSink<WebSocketStream<Upgraded>, Message>;
+
+/// Serves one authenticated WebSocket until it closes.
+pub async fn serve(state: AppState, user: AuthUser, mut ws: WebSocketStream<Upgraded>) {
+    let uid = user.id.0;
+    let (me, conversations) = match tokio::try_join!(state.auth.me(&user), state.conversations.list(uid)) {
+        Ok(found) => found,
+        Err(err) => {
+            tracing::warn!(error = %err, user = %uid, "cannot start WebSocket session");
+            let _ = ws.close(Some(close(CloseCode::Policy, "session unavailable"))).await;
+            return;
+        }
+    };
+    let joined: Vec<Uuid> =
+        conversations.iter().filter(|c| c.membership.as_deref() == Some("joined")).map(|c| c.id).collect();
+    let reg = state.hub.register(uid, joined);
+    if reg.first {
+        let frame = ServerFrame::Presence { user_id: uid, username: &user.username, status: "online" }.encode();
+        state.hub.publish_to_peers(uid, &frame, None);
+    }
+    let online = state.hub.online_peers(uid);
+    let ready = ServerFrame::Ready { user: &me, conversations: &conversations, online: &online }.encode();
+
+    let (mut sink, mut stream) = ws.split();
+    let (close_tx, close_rx) = oneshot::channel::<CloseFrame>();
+    let ready_sent = sink.send(Message::Text(ready)).await.is_ok();
+    let writer = tokio::spawn(write_loop(sink, reg.rx, reg.overflow.clone(), close_rx));
+
+    let mut session = Session { state: state.clone(), user, conn_tx: reg.tx, in_flight: JoinSet::new(), typing: HashMap::new() };
+    let mut reason = close(CloseCode::Normal, "bye");
+    let mut last_seen = Instant::now();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    while ready_sent {
+        tokio::select! {
+            biased;
+            () = state.shutdown.cancelled() => {
+                reason = close(CloseCode::Away, "server shutting down");
+                break;
+            }
+            () = reg.overflow.cancelled() => break,
+            _ = ping.tick() => {
+                if last_seen.elapsed() > PING_EVERY * 3 {
+                    reason = close(CloseCode::Away, "idle");
+                    break;
+                }
+            }
+            frame = stream.next() => {
+                last_seen = Instant::now();
+                match frame {
+                    Some(Ok(Message::Text(text))) => session.handle(&text).await,
+                    Some(Ok(Message::Binary(_))) => session.reply_error("invalid_frame", "frames must be JSON text", None).await,
+                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Ok(_)) => {}
+                    Some(Err(WsError::Capacity(_))) => {
+                        reason = close(CloseCode::Size, "frame larger than 64 KiB");
+                        break;
+                    }
+                    Some(Err(err)) => {
+                        tracing::debug!(error = %err, "WebSocket read error");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    // Every accepted send is answered before the close frame.
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while session.in_flight.join_next().await.is_some() {}
+    })
+    .await;
+    let convs = state.hub.conversations_of(uid);
+    let _ = close_tx.send(reason);
+    drop(session);
+    let _ = writer.await;
+    if state.hub.unregister(reg.id) {
+        let frame = ServerFrame::Presence { user_id: uid, username: &me.username, status: "offline" }.encode();
+        state.hub.publish_to_peers(uid, &frame, Some(&convs));
+    }
+}
+
+fn close(code: CloseCode, reason: &'static str) -> CloseFrame {
+    CloseFrame { code, reason: Utf8Bytes::from_static(reason) }
+}
+
+async fn write_loop(mut sink: Sink, mut rx: mpsc::Receiver<Utf8Bytes>, overflow: tokio_util::sync::CancellationToken, mut close_rx: oneshot::Receiver<CloseFrame>) {
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let reason = loop {
+        tokio::select! {
+            biased;
+            _ = ping.tick() => {
+                // The client's pong counts as activity on the read side.
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+            () = overflow.cancelled() => break close(CloseCode::Again, "too slow: resume by seq"),
+            reason = &mut close_rx => {
+                // Flush what is already queued (acks of the last sends), then close.
+                while let Ok(frame) = rx.try_recv() {
+                    if sink.feed(Message::Text(frame)).await.is_err() {
+                        break;
+                    }
+                }
+                break reason.unwrap_or_else(|_| close(CloseCode::Normal, "bye"));
+            }
+            frame = rx.recv() => match frame {
+                Some(frame) => {
+                    if sink.send(Message::Text(frame)).await.is_err() {
+                        return;
+                    }
+                }
+                None => break close(CloseCode::Normal, "bye"),
+            },
+        }
+    };
+    let _ = sink.send(Message::Close(Some(reason))).await;
+    let _ = sink.close().await;
+}
+
+struct Session {
+    state: AppState,
+    user: AuthUser,
+    conn_tx: mpsc::Sender<Utf8Bytes>,
+    in_flight: JoinSet<()>,
+    typing: HashMap<Uuid, Instant>,
+}
+
+impl Session {
+    async fn reply(&self, frame: Utf8Bytes) {
+        let _ = self.conn_tx.send(frame).await;
+    }
+
+    async fn reply_error(&self, code: &str, message: &str, client_id: Option<&str>) {
+        self.reply(ServerFrame::Error { code, message, client_id }.encode()).await;
+    }
+
+    async fn reply_domain_error(&self, err: &DomainError, client_id: Option<&str>) {
+        self.reply(error_frame(err, client_id)).await;
+    }
+
+    async fn handle(&mut self, text: &str) {
+        let frame = match parse_client_frame(text) {
+            Ok(frame) => frame,
+            Err((code, message)) => return self.reply_error(code, &message, None).await,
+        };
+        match frame {
+            ClientFrame::Send { conversation_id, client_id, body } => {
+                while self.in_flight.len() >= MAX_IN_FLIGHT {
+                    self.in_flight.join_next().await;
+                }
+                let (state, user, tx) = (self.state.clone(), self.user.clone(), self.conn_tx.clone());
+                self.in_flight.spawn(async move {
+                    let frame = match state.messages.send(&user, conversation_id, &body, Some(&client_id)).await {
+                        Ok(sent) => ServerFrame::Ack { client_id: &client_id, message: &sent.message }.encode(),
+                        Err(err) => error_frame(&err, Some(&client_id)),
+                    };
+                    let _ = tx.send(frame).await;
+                });
+            }
+            ClientFrame::Resume { conversation_id, after_seq } => {
+                let max = self.state.config.realtime.resume_max_messages;
+                match self.state.messages.resume(&self.user, conversation_id, after_seq, max).await {
+                    Ok(Resume::Messages(messages)) => {
+                        for message in &messages {
+                            self.reply(ServerFrame::Message { message }.encode()).await;
+                        }
+                    }
+                    Ok(Resume::ResyncRequired) => self.reply(ServerFrame::ResyncRequired { conversation_id }.encode()).await,
+                    Err(err) => self.reply_domain_error(&err, None).await,
+                }
+            }
+            ClientFrame::Typing { conversation_id } => {
+                let uid = self.user.id.0;
+                if !self.state.hub.is_subscribed(uid, conversation_id) {
+                    return self.reply_error("not_a_member", "join this conversation first", None).await;
+                }
+                let now = Instant::now();
+                if self.typing.get(&conversation_id).is_some_and(|t| now.duration_since(*t) < TYPING_EVERY) {
+                    return;
+                }
+                self.typing.insert(conversation_id, now);
+                let frame = ServerFrame::Typing { conversation_id, user_id: uid, username: &self.user.username }.encode();
+                self.state.hub.publish(conversation_id, &frame, Some(uid));
+            }
+            ClientFrame::Read { conversation_id, seq } => {
+                if let Err(err) = self.state.messages.mark_read(&self.user, conversation_id, seq).await {
+                    self.reply_domain_error(&err, None).await;
+                }
+            }
+            ClientFrame::Ping => self.reply(ServerFrame::Pong.encode()).await,
+        }
+    }
+}
+
+fn error_frame(err: &DomainError, client_id: Option<&str>) -> Utf8Bytes {
+    let message = match err {
+        DomainError::Internal(inner) => {
+            let id = Uuid::new_v4();
+            tracing::error!(error_id = %id, error = %inner, "internal error in WebSocket session");
+            format!("internal error (id {id})")
+        }
+        other => other.to_string(),
+    };
+    ServerFrame::Error { code: err.code(), message: &message, client_id }.encode()
+}

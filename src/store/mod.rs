@@ -1,0 +1,173 @@
+//! Persistence: the only code that imports `entity` and builds queries.
+//!
+//! SQLite runs in WAL mode with ONE writer connection and a small read pool (SQLite allows one
+//! writer at a time; a single connection avoids `SQLITE_BUSY` storms). PostgreSQL uses one pool
+//! for both. Every SQLite-vs-PostgreSQL difference lives in [`dialect`].
+
+pub mod conversations;
+pub mod dialect;
+pub mod members;
+pub mod messages;
+pub mod tokens;
+pub mod users;
+pub mod writer;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, TransactionTrait};
+
+use crate::config::Config;
+
+pub use entity::{
+    conversation_members::Model as MemberRow, conversations::Model as ConversationRow,
+    messages::Model as MessageRow, refresh_tokens::Model as RefreshTokenRow, users::Model as UserRow,
+};
+
+/// Which database engine is behind a [`Db`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite` or `postgres`, as reported by `/health`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// Database handles: `read` for queries, `write` for every write. On PostgreSQL both are the
+/// same pool; on SQLite `write` is a pool of exactly one connection.
+#[derive(Clone, Debug)]
+pub struct Db {
+    /// Pool for reads.
+    pub read: DatabaseConnection,
+    /// Pool (SQLite: single connection) for writes.
+    pub write: DatabaseConnection,
+    /// The engine.
+    pub backend: Backend,
+}
+
+/// What the server is connected to, for the start-up log (never contains a password).
+#[derive(Clone, Debug)]
+pub struct DbIdentity {
+    /// Engine.
+    pub backend: Backend,
+    /// Host (PostgreSQL) or file path (SQLite).
+    pub host: String,
+    /// Database name (PostgreSQL) or file name (SQLite).
+    pub database: String,
+    /// `SHOW server_version` / `sqlite_version()`.
+    pub server_version: String,
+}
+
+impl std::fmt::Display for DbIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "backend={} host={} database={} server_version={}",
+            self.backend.as_str(),
+            self.host,
+            self.database,
+            self.server_version
+        )
+    }
+}
+
+/// The database URL the config selects: `database_url`, else `<data_dir>/echochat.db`.
+pub fn database_url(config: &Config) -> String {
+    match &config.database_url {
+        Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
+        _ => format!("sqlite://{}?mode=rwc", config.data_dir.join("echochat.db").display()),
+    }
+}
+
+impl Db {
+    /// Connects (creating the SQLite file if needed). Errors name the backend and host, never the
+    /// password.
+    pub async fn connect(config: &Config) -> anyhow::Result<Self> {
+        let url = database_url(config);
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            anyhow::bail!("unsupported database URL scheme (use sqlite:// or postgres://)");
+        };
+        let redacted = dialect::redact_url(&url);
+        match backend {
+            Backend::Postgres => {
+                let mut opts = ConnectOptions::new(url);
+                opts.max_connections(config.database.max_connections.max(1))
+                    .connect_timeout(Duration::from_secs(10))
+                    .sqlx_logging(false);
+                let pool = Database::connect(opts)
+                    .await
+                    .with_context(|| format!("cannot connect to PostgreSQL at {redacted}"))?;
+                Ok(Self { read: pool.clone(), write: pool, backend })
+            }
+            Backend::Sqlite => {
+                let sync = config.database.sqlite_synchronous;
+                let open = |max: u32| {
+                    let mut opts = ConnectOptions::new(url.clone());
+                    opts.max_connections(max)
+                        .min_connections(1)
+                        .sqlx_logging(false)
+                        .map_sqlx_sqlite_opts(move |o| dialect::sqlite_options(o, sync));
+                    Database::connect(opts)
+                };
+                let write =
+                    open(1).await.with_context(|| format!("cannot open SQLite database {redacted}"))?;
+                let read =
+                    open(4).await.with_context(|| format!("cannot open SQLite database {redacted}"))?;
+                Ok(Self { read, write, backend })
+            }
+        }
+    }
+
+    /// Applies every pending migration inside ONE transaction: either all apply or the
+    /// database is left exactly as it was (both engines have transactional DDL).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let txn = self.write.begin().await?;
+        if let Err(err) = Migrator::up(&txn, None).await {
+            txn.rollback().await.ok();
+            anyhow::bail!("database migration failed, nothing was changed: {err}");
+        }
+        txn.commit().await.context("committing migrations")?;
+        Ok(())
+    }
+
+    /// Reads the identity of the connected database.
+    pub async fn identity(&self, config: &Config) -> anyhow::Result<DbIdentity> {
+        dialect::identity(&self.read, self.backend, &database_url(config)).await
+    }
+
+    /// Closes both pools (WAL checkpoint on SQLite).
+    pub async fn close(self) {
+        let _ = self.read.close().await;
+        if self.backend == Backend::Sqlite {
+            let _ = self.write.close().await;
+        }
+    }
+}
+
+/// True when `err` is a unique-constraint violation.
+pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// The sea-orm backend enum for a [`Backend`].
+pub fn db_backend(backend: Backend) -> DbBackend {
+    match backend {
+        Backend::Sqlite => DbBackend::Sqlite,
+        Backend::Postgres => DbBackend::Postgres,
+    }
+}

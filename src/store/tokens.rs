@@ -1,0 +1,59 @@
+//! Queries on `refresh_tokens`.
+
+use chrono::{DateTime, Utc};
+use entity::refresh_tokens::{self, Column, Entity};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use uuid::Uuid;
+
+use super::RefreshTokenRow;
+use crate::domain::DomainError;
+
+/// Stores a new refresh token (its SHA-256 hash, hex).
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    family_id: Uuid,
+    user_id: Uuid,
+    token_hash: String,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    let model = refresh_tokens::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        family_id: Set(family_id),
+        user_id: Set(user_id),
+        token_hash: Set(token_hash),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        used_at: Set(None),
+        revoked_at: Set(None),
+    };
+    Entity::insert(model).exec(db).await?;
+    Ok(())
+}
+
+/// The token row with this hash.
+pub async fn by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<RefreshTokenRow>, DomainError> {
+    Ok(Entity::find().filter(Column::TokenHash.eq(hash)).one(db).await?)
+}
+
+/// Marks the token used if it was unused. Returns false when another request used it first.
+pub async fn mark_used(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool, DomainError> {
+    let result = Entity::update_many()
+        .col_expr(Column::UsedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Revokes every token of a family (logout, or reuse detected: RFC 9700 §4.14.2).
+pub async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid, now: DateTime<Utc>) -> Result<(), DomainError> {
+    Entity::update_many()
+        .col_expr(Column::RevokedAt, Expr::value(now))
+        .filter(Column::FamilyId.eq(family_id))
+        .filter(Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
