@@ -209,7 +209,9 @@ impl Config {
             figment = figment.merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()));
             sources.push("env DATABASE_URL".to_owned());
         }
-        let env = Env::prefixed("ECHOCHAT_").split("__").filter(|k| !CLI_ENV_KEYS.contains(&k.as_str()));
+        let env = Env::prefixed("ECHOCHAT_")
+            .split("__")
+            .filter(|k| !CLI_ENV_KEYS.contains(&k.as_str().to_ascii_lowercase().as_str()));
         let env_keys: Vec<String> = env.iter().map(|(k, _)| k.to_string()).collect();
         if !env_keys.is_empty() {
             sources.push(format!("env ECHOCHAT_* ({})", env_keys.join(", ")));

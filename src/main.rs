@@ -33,28 +33,28 @@ async fn serve(cli: &Cli) -> anyhow::Result<()> {
     for key in &loaded.unknown_keys {
         tracing::warn!(key = %key, "unknown configuration key ignored");
     }
+    // Handlers are installed before start-up, so a SIGTERM during start-up is a clean stop too.
+    let signal = shutdown_signal()?;
     let app = build_app(loaded.config).await?;
-    app.run_until_stopped(shutdown_signal()).await
+    app.run_until_stopped(signal).await
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Completes on Ctrl-C or SIGTERM.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::spawn(async move {
+        #[cfg(unix)]
         tokio::select! {
-            _ = ctrl_c => {}
+            _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = tx.send(());
+    });
+    Ok(async move {
+        let _ = rx.await;
+    })
 }

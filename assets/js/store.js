@@ -178,7 +178,7 @@ export function createStore() {
     const map = members.get(id);
     if (!map || map.has(user.id)) return;
     map.set(user.id, { user_id: user.id, username: user.username, display_name: user.display_name, role: 'member' });
-    emit('members', { conversationId: id });
+    emit('members', { conversationId: id, joined: user.id });
   }
   function removeMember(id, userId) {
     if (members.get(id)?.delete(userId)) emit('members', { conversationId: id });

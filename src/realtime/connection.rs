@@ -35,6 +35,10 @@ use crate::{
 pub const MAX_IN_FLIGHT: usize = 64;
 /// Server ping interval; a connection silent for 3 intervals is dropped.
 const PING_EVERY: Duration = Duration::from_secs(30);
+/// How long a close handshake may wait for a client that does not read.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long, at shutdown, frames already sent by the client are read so their sends can be refused.
+const DRAIN_AT_SHUTDOWN: Duration = Duration::from_millis(200);
 /// Minimum interval between relayed typing frames per conversation.
 const TYPING_EVERY: Duration = Duration::from_secs(1);
 
@@ -103,19 +107,23 @@ pub async fn serve(state: AppState, user: AuthUser, mut ws: WebSocketStream<Upgr
             }
         }
     }
-    // Every accepted send is answered before the close frame.
-    let _ = tokio::time::timeout(Duration::from_secs(10), async {
-        while session.in_flight.join_next().await.is_some() {}
-    })
-    .await;
+    // Stop fan-out to this connection first (a slow consumer must not hold anything up).
     let convs = state.hub.conversations_of(uid);
-    let _ = close_tx.send(reason);
-    drop(session);
-    let _ = writer.await;
     if state.hub.unregister(reg.id) {
         let frame = ServerFrame::Presence { user_id: uid, username: &me.username, status: "offline" }.encode();
         state.hub.publish_to_peers(uid, &frame, Some(&convs));
     }
+    if state.shutdown.is_cancelled() {
+        session.refuse_buffered_sends(&mut stream).await;
+    }
+    // Every accepted send is answered (ack or error) before the close frame.
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while session.in_flight.join_next().await.is_some() {}
+    })
+    .await;
+    let _ = close_tx.send(reason);
+    drop(session);
+    let _ = writer.await;
 }
 
 fn close(code: CloseCode, reason: &'static str) -> CloseFrame {
@@ -144,17 +152,23 @@ async fn write_loop(mut sink: Sink, mut rx: mpsc::Receiver<Utf8Bytes>, overflow:
                 break reason.unwrap_or_else(|_| close(CloseCode::Normal, "bye"));
             }
             frame = rx.recv() => match frame {
-                Some(frame) => {
-                    if sink.send(Message::Text(frame)).await.is_err() {
-                        return;
-                    }
-                }
+                Some(frame) => tokio::select! {
+                    biased;
+                    // A send blocked on a full socket must not hide the overflow; the partly
+                    // written frame stays buffered and is flushed before the close frame.
+                    () = overflow.cancelled() => break close(CloseCode::Again, "too slow: resume by seq"),
+                    sent = sink.send(Message::Text(frame)) => if sent.is_err() { return },
+                },
                 None => break close(CloseCode::Normal, "bye"),
             },
         }
     };
-    let _ = sink.send(Message::Close(Some(reason))).await;
-    let _ = sink.close().await;
+    // A client that does not read cannot hold the task forever.
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        let _ = sink.send(Message::Close(Some(reason))).await;
+        let _ = sink.close().await;
+    })
+    .await;
 }
 
 struct Session {
@@ -176,6 +190,17 @@ impl Session {
 
     async fn reply_domain_error(&self, err: &DomainError, client_id: Option<&str>) {
         self.reply(error_frame(err, client_id)).await;
+    }
+
+    /// At shutdown: reads the frames the client already sent and refuses each `send` with
+    /// `shutting_down`, so no send is left without an answer.
+    async fn refuse_buffered_sends(&mut self, stream: &mut futures_util::stream::SplitStream<WebSocketStream<Upgraded>>) {
+        let deadline = Instant::now() + DRAIN_AT_SHUTDOWN;
+        while let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout_at(deadline, stream.next()).await {
+            if let Ok(ClientFrame::Send { client_id, .. }) = parse_client_frame(&text) {
+                self.reply_domain_error(&DomainError::ShuttingDown, Some(&client_id)).await;
+            }
+        }
     }
 
     async fn handle(&mut self, text: &str) {

@@ -1,1 +1,13 @@
-fn main(){}
+//! EchoChat's one integration-test binary: the real server over real HTTP and WebSocket, on
+//! SQLite and (with TEST_DATABASE_URL) PostgreSQL.
+
+mod accounts;
+mod bad_input;
+mod browser;
+mod conversations;
+mod helpers;
+mod messages;
+mod openapi_spec;
+mod realtime;
+mod shutdown;
+mod startup;

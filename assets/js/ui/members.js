@@ -65,8 +65,10 @@ export function createMemberList({ store, api }) {
     render();
     if (current) load(current);
   });
-  store.on('members', ({ conversationId }) => {
-    if (conversationId === current) render();
+  store.on('members', ({ conversationId, joined }) => {
+    if (conversationId !== current) return;
+    render();
+    if (joined) load(current); // the REST list carries the newcomer's presence
   });
   store.on('presence', render);
   store.on('connection', ({ status }) => {

@@ -30,11 +30,12 @@ export function createRoomView({ store, api, socket, timeline }) {
     const conv = current ? store.conversation(current) : null;
     title.textContent = conv ? conv.name : 'No room selected';
     topic.textContent = conv ? conv.topic ?? '' : 'Pick a room from the room browser to start chatting.';
-    badges.replaceChildren(
+    const tags = [
       conv?.official ? h('span', { class: 'tag' }, 'Official') : null,
       conv?.visibility === 'private' ? h('span', { class: 'tag' }, 'Private') : null,
       conv?.category ? h('span', { class: 'tag tag-muted' }, conv.category) : null,
-    );
+    ];
+    badges.replaceChildren(...tags.filter(Boolean));
   }
 
   function show(id) {

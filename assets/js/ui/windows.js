@@ -108,7 +108,7 @@ export function createWindowManager({ layer, taskbar, rightInset = 320 }) {
     layer.append(el);
     const slot = (count - 1) % 6;
     const x = window.innerWidth - rightInset - WIDTH - 16 - slot * STEP;
-    const y = window.innerHeight - HEIGHT - 24 - slot * STEP;
+    const y = window.innerHeight - HEIGHT - 110 - slot * STEP; // clear of the room's compose box
     moveTo(el, x, Math.max(56, y));
     win.focus();
     return win;

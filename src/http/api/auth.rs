@@ -4,6 +4,7 @@ use poem::{
     Request,
     web::{Data, cookie::CookieJar},
 };
+use super::strict::Text;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::{
@@ -24,27 +25,27 @@ use crate::{
 #[derive(Debug, Object)]
 pub struct RegisterRequest {
     /// 3–32 characters of `a-z 0-9 _ . -` (upper case is folded to lower case).
-    pub username: String,
+    pub username: Text,
     /// 8–1024 bytes.
-    pub password: String,
+    pub password: Text,
     /// Optional e-mail address.
-    pub email: Option<String>,
+    pub email: Option<Text>,
 }
 
 /// Body of `POST /auth/login`.
 #[derive(Debug, Object)]
 pub struct LoginRequest {
     /// Username (any case).
-    pub username: String,
+    pub username: Text,
     /// Password.
-    pub password: String,
+    pub password: Text,
 }
 
 /// Body of `POST /auth/refresh` and `POST /auth/logout`; browsers send `{}` and use the cookie.
 #[derive(Debug, Object, Default)]
 pub struct RefreshRequest {
     /// The refresh token; when absent, the `echochat_refresh` cookie is used.
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Text>,
 }
 
 /// Registration succeeded.
@@ -67,7 +68,7 @@ pub enum LoggedOut {
 pub struct AuthApi;
 
 fn refresh_token_of(req: &Request, body: Option<RefreshRequest>) -> Option<String> {
-    body.and_then(|b| b.refresh_token)
+    body.and_then(|b| b.refresh_token).map(|t| t.0)
         .or_else(|| req.cookie().get(REFRESH_COOKIE).map(|c| c.value_str().to_owned()))
         .filter(|t| !t.is_empty())
 }
@@ -86,7 +87,7 @@ impl AuthApi {
     #[oai(path = "/register", method = "post", operation_id = "register")]
     async fn register(&self, state: Data<&AppState>, body: Json<RegisterRequest>) -> ApiResult<Registered> {
         let Json(req) = body;
-        let user = state.auth.register(&req.username, req.password, req.email).await?;
+        let user = state.auth.register(&req.username, req.password.0, req.email.map(|e| e.0)).await?;
         Ok(Registered::Created(Json(user.into())))
     }
 

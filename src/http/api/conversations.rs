@@ -1,6 +1,7 @@
 //! My conversations, their members and messages.
 
 use poem::web::Data;
+use super::strict::Text;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
@@ -21,9 +22,9 @@ use crate::{
 #[derive(Debug, Object)]
 pub struct SendMessageRequest {
     /// 1–4000 characters (trailing whitespace is trimmed).
-    pub body: String,
+    pub body: Text,
     /// Idempotency key (1–64 printable ASCII): a resend returns the original message.
-    pub client_id: Option<String>,
+    pub client_id: Option<Text>,
 }
 
 /// Body of `POST /conversations/{id}/read`.
@@ -107,7 +108,7 @@ impl ConversationsApi {
     #[oai(path = "/:id/messages", method = "post", operation_id = "send_message")]
     async fn send(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>, body: Json<SendMessageRequest>) -> ApiResult<MessageSent> {
         let Json(req) = body;
-        let sent = state.messages.send(auth.user(), id.0, &req.body, req.client_id.as_deref()).await?;
+        let sent = state.messages.send(auth.user(), id.0, &req.body, req.client_id.as_ref().map(|c| c.as_str())).await?;
         Ok(if sent.duplicate { MessageSent::Duplicate(Json(sent.message.into())) } else { MessageSent::Created(Json(sent.message.into())) })
     }
 

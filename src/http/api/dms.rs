@@ -1,6 +1,7 @@
 //! `POST /dms`: open (or get) the direct message with a user.
 
 use poem::web::Data;
+use super::strict::Text;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::{ApiTags, dto::Conversation};
@@ -13,7 +14,7 @@ use crate::{
 #[derive(Debug, Object)]
 pub struct OpenDmRequest {
     /// The other user.
-    pub username: String,
+    pub username: Text,
 }
 
 /// The DM.

@@ -8,6 +8,7 @@ pub mod dto;
 pub mod health;
 pub mod rooms;
 pub mod setup;
+pub mod strict;
 pub mod users;
 
 use poem_openapi::Tags;

@@ -1,6 +1,7 @@
 //! Room directory and membership.
 
 use poem::web::Data;
+use super::strict::Text;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
@@ -22,20 +23,20 @@ use crate::{
 #[derive(Debug, Object)]
 pub struct CreateRoomRequest {
     /// 1–64 characters, unique without regard to case.
-    pub name: String,
+    pub name: Text,
     /// Public (listed, open) or private (invite only).
     pub visibility: Visibility,
     /// Optional topic (≤ 512 characters).
-    pub topic: Option<String>,
+    pub topic: Option<Text>,
     /// Optional directory category (≤ 64 characters).
-    pub category: Option<String>,
+    pub category: Option<Text>,
 }
 
 /// Body of `POST /rooms/{id}/invites`.
 #[derive(Debug, Object)]
 pub struct InviteRequest {
     /// Who to invite.
-    pub username: String,
+    pub username: Text,
 }
 
 /// An invitation.
@@ -88,13 +89,13 @@ impl RoomsApi {
     async fn create(&self, auth: Auth, state: Data<&AppState>, body: Json<CreateRoomRequest>) -> ApiResult<RoomCreated> {
         let Json(req) = body;
         let input = NewRoomInput {
-            name: req.name,
+            name: req.name.0,
             visibility: match req.visibility {
                 Visibility::Public => RoomVisibility::Public,
                 Visibility::Private => RoomVisibility::Private,
             },
-            topic: req.topic,
-            category: req.category,
+            topic: req.topic.map(|t| t.0),
+            category: req.category.map(|c| c.0),
         };
         let room = state.conversations.create_room(auth.user(), input).await?;
         Ok(RoomCreated::Created(Json(room.into())))

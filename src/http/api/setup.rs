@@ -1,6 +1,7 @@
 //! First-run setup: `GET /setup`, `POST /setup`.
 
 use poem::web::{Data, cookie::CookieJar};
+use super::strict::Text;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::{ApiTags, dto::LoginResponse};
@@ -20,11 +21,11 @@ pub struct SetupStatus {
 #[derive(Debug, Object)]
 pub struct SetupRequest {
     /// The token from the link printed at start-up.
-    pub token: String,
+    pub token: Text,
     /// Admin username (3–32 of `a-z 0-9 _ . -`).
-    pub username: String,
+    pub username: Text,
     /// Admin password (8–1024 bytes).
-    pub password: String,
+    pub password: Text,
 }
 
 /// Setup succeeded.
@@ -51,7 +52,7 @@ impl SetupApi {
     #[oai(path = "/", method = "post", operation_id = "complete_setup")]
     async fn setup(&self, state: Data<&AppState>, jar: &CookieJar, body: Json<SetupRequest>) -> ApiResult<SetupCreated> {
         let Json(req) = body;
-        let session = state.auth.setup(&req.token, &req.username, req.password).await?;
+        let session = state.auth.setup(&req.token, &req.username, req.password.0).await?;
         cookies::set_session(jar, &state.config, &session);
         Ok(SetupCreated::Created(Json(session.into())))
     }

@@ -1,0 +1,372 @@
+//! Test harness: the real server on 127.0.0.1:0 with a temp data folder, on SQLite or on a fresh
+//! PostgreSQL database (when TEST_DATABASE_URL is set), plus HTTP and WebSocket clients.
+
+use std::{net::SocketAddr, time::Duration};
+
+use echochat::{App, build_app, config::Config};
+use futures_util::{SinkExt, StreamExt};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream,
+    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+};
+
+/// Password every test user gets.
+pub const PASSWORD: &str = "correct-horse-battery";
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// PostgreSQL if TEST_DATABASE_URL is set; in CI its absence is an error, locally a skip.
+pub fn postgres() -> Option<Backend> {
+    if std::env::var("TEST_DATABASE_URL").is_ok() {
+        return Some(Backend::Postgres);
+    }
+    assert!(std::env::var("CI").is_err(), "TEST_DATABASE_URL must be set in CI");
+    eprintln!("skipped: set TEST_DATABASE_URL to run this test on PostgreSQL");
+    None
+}
+
+/// Runs the body once on SQLite and once on PostgreSQL (`<name>::sqlite`, `<name>::postgres`).
+#[macro_export]
+macro_rules! db_test {
+    ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                #[allow(unused_mut)]
+                let mut $app = $crate::helpers::spawn_ready_app($crate::helpers::Backend::Sqlite).await;
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(backend) = $crate::helpers::postgres() else { return };
+                #[allow(unused_mut)]
+                let mut $app = $crate::helpers::spawn_ready_app(backend).await;
+                $body
+            }
+        }
+    };
+}
+
+/// A fresh, empty PostgreSQL database on the TEST_DATABASE_URL server; returns its URL and name.
+pub async fn fresh_postgres_database() -> (String, String) {
+    let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let name = format!("echochat_t_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(&admin_url).await.expect("connect to TEST_DATABASE_URL");
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    admin.close().await.ok();
+    let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    (url.to_string(), name)
+}
+
+fn drop_postgres_database(name: String) {
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else { return };
+    let _ = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        rt.block_on(async {
+            if let Ok(admin) = Database::connect(&admin_url).await {
+                let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                admin.close().await.ok();
+            }
+        });
+    })
+    .join();
+}
+
+/// A running server.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub config: Config,
+    pub setup_token: Option<String>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    pg_database: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+/// A signed-in test user.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: String,
+    pub username: String,
+    pub token: String,
+    pub refresh: String,
+}
+
+/// The config a test server runs with (before the database URL is chosen).
+pub fn test_config(dir: &std::path::Path) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    }
+}
+
+/// Starts a server with no account yet (setup required).
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Starts a server after letting the test adjust the config.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    echochat::install_crypto_provider();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = test_config(dir.path());
+    let mut pg_database = None;
+    if backend == Backend::Postgres {
+        let (url, name) = fresh_postgres_database().await;
+        config.database_url = Some(url);
+        pg_database = Some(name);
+    }
+    adjust(&mut config);
+    let app = build_app(config.clone()).await.expect("server starts");
+    let mut test_app = TestApp {
+        addr: app.local_addr(),
+        base: format!("http://{}", app.local_addr()),
+        http: reqwest::Client::builder().build().expect("client"),
+        config,
+        setup_token: app.setup_token().map(str::to_owned),
+
+        stop: None,
+        task: None,
+        pg_database,
+        _dir: dir,
+    };
+    test_app.run(app);
+    test_app
+}
+
+/// Starts a server and creates the admin account (`admin`).
+pub async fn spawn_ready_app(backend: Backend) -> TestApp {
+    let app = spawn_app(backend).await;
+    let token = app.setup_token.clone().expect("setup token");
+    let resp = app.post_json("/api/v1/setup", &json!({"token": token, "username": "admin", "password": PASSWORD})).await;
+    assert_eq!(resp.status(), 201);
+    app
+}
+
+impl TestApp {
+    fn run(&mut self, app: App) {
+        let (tx, rx) = oneshot::channel::<()>();
+        self.config.listen = app.local_addr();
+        self.stop = Some(tx);
+        self.task = Some(tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        })));
+    }
+
+    /// Graceful shutdown; waits until the server has stopped.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("clean shutdown");
+        }
+    }
+
+    /// Stops and starts again on the same port, data folder and database.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let app = build_app(self.config.clone()).await.expect("server restarts");
+        self.run(app);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).bearer_auth(token).send().await.expect("request")
+    }
+
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        let resp = self.get(path, token).await;
+        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+        resp.json().await.expect("json")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http.post(self.url(path)).json(body).send().await.expect("request")
+    }
+
+    pub async fn post_auth(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.http.post(self.url(path)).bearer_auth(token).json(body).send().await.expect("request")
+    }
+
+    /// Registers and logs in a user.
+    pub async fn user(&self, name: &str) -> TestUser {
+        let resp = self.post_json("/api/v1/auth/register", &json!({"username": name, "password": PASSWORD})).await;
+        assert_eq!(resp.status(), 201, "register {name}");
+        self.login(name).await
+    }
+
+    pub async fn login(&self, name: &str) -> TestUser {
+        let resp = self.post_json("/api/v1/auth/login", &json!({"username": name, "password": PASSWORD})).await;
+        assert_eq!(resp.status(), 200, "login {name}");
+        let body: Value = resp.json().await.expect("json");
+        TestUser {
+            id: body["user"]["id"].as_str().expect("id").to_owned(),
+            username: body["user"]["username"].as_str().expect("username").to_owned(),
+            token: body["access_token"].as_str().expect("token").to_owned(),
+            refresh: body["refresh_token"].as_str().expect("refresh").to_owned(),
+        }
+    }
+
+    /// Creates a room owned by `owner`; returns its id.
+    pub async fn room(&self, owner: &TestUser, name: &str, visibility: &str) -> String {
+        let resp = self.post_auth("/api/v1/rooms", &owner.token, &json!({"name": name, "visibility": visibility})).await;
+        assert_eq!(resp.status(), 201, "create room");
+        let body: Value = resp.json().await.expect("json");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    pub async fn join(&self, user: &TestUser, room: &str) {
+        let resp = self.post_auth(&format!("/api/v1/rooms/{room}/join"), &user.token, &json!({})).await;
+        assert_eq!(resp.status(), 200, "join");
+    }
+
+    /// Sends over REST; returns the message.
+    pub async fn send(&self, user: &TestUser, conversation: &str, body: &str) -> Value {
+        let resp = self
+            .post_auth(&format!("/api/v1/conversations/{conversation}/messages"), &user.token, &json!({"body": body}))
+            .await;
+        assert_eq!(resp.status(), 201, "send");
+        resp.json().await.expect("json")
+    }
+
+    /// The id of the Lobby.
+    pub async fn lobby(&self, user: &TestUser) -> String {
+        let list = self.get_json("/api/v1/conversations", &user.token).await;
+        list.as_array()
+            .and_then(|l| l.iter().find(|c| c["name"] == "Lobby"))
+            .and_then(|c| c["id"].as_str())
+            .expect("lobby")
+            .to_owned()
+    }
+
+    /// Opens a WebSocket as `user` (Bearer) and returns it after the `ready` frame.
+    pub async fn ws(&self, user: &TestUser) -> (WsClient, Value) {
+        let mut ws = self.ws_with(|req| {
+            req.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {}", user.token)).expect("header"));
+        })
+        .await
+        .expect("WebSocket connects");
+        let ready = ws.expect("ready").await;
+        (ws, ready)
+    }
+
+    /// Opens a WebSocket with a customised handshake request.
+    pub async fn ws_with(&self, adjust: impl FnOnce(&mut tokio_tungstenite::tungstenite::handshake::client::Request)) -> Result<WsClient, tokio_tungstenite::tungstenite::Error> {
+        let mut req = format!("ws://{}/api/v1/ws", self.addr).into_client_request()?;
+        adjust(&mut req);
+        let (stream, _) = tokio_tungstenite::connect_async(req).await?;
+        Ok(WsClient { stream })
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        if let Some(name) = self.pg_database.take() {
+            drop_postgres_database(name);
+        }
+    }
+}
+
+/// A WebSocket test client speaking the JSON protocol.
+#[derive(Debug)]
+pub struct WsClient {
+    pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl WsClient {
+    pub async fn send_json(&mut self, value: Value) {
+        self.stream.send(Message::Text(value.to_string().into())).await.expect("ws send");
+    }
+
+    /// The next text frame as JSON (panics after 10 s or on close).
+    pub async fn next_json(&mut self) -> Value {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), self.stream.next())
+                .await
+                .expect("a frame within 10 s")
+                .expect("stream open")
+                .expect("frame");
+            match msg {
+                Message::Text(text) => return serde_json::from_str(&text).expect("frame is JSON"),
+                Message::Close(frame) => panic!("unexpected close: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Skips frames until one of type `kind` arrives.
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.next_json().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+
+    /// Asserts no frame of `kind` arrives within `wait`.
+    pub async fn expect_none(&mut self, kind: &str, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, self.stream.next()).await {
+            if let Message::Text(text) = msg {
+                let frame: Value = serde_json::from_str(&text).expect("json");
+                assert_ne!(frame["type"], kind, "unexpected {kind} frame: {frame}");
+            }
+        }
+    }
+
+    /// Reads until the server closes; returns the close code.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(30), self.stream.next()).await {
+                Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(_))) | Ok(None) => return None,
+                Err(_) => panic!("no close within 30 s"),
+            }
+        }
+    }
+}
+
+impl TestApp {
+    /// [`TestApp::user`] for an owned name (handy with `join_all`).
+    pub async fn user_owned(&self, name: String) -> TestUser {
+        self.user(&name).await
+    }
+}
+
+/// Starts a server with an adjusted config and creates the admin account.
+pub async fn spawn_ready_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let app = spawn_app_with(backend, adjust).await;
+    let token = app.setup_token.clone().expect("setup token");
+    let resp = app.post_json("/api/v1/setup", &json!({"token": token, "username": "admin", "password": PASSWORD})).await;
+    assert_eq!(resp.status(), 201);
+    app
+}

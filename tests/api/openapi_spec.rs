@@ -1,0 +1,39 @@
+//! The OpenAPI document: committed copy is current; every operation is tagged and named.
+
+use serde_json::Value;
+
+#[test]
+fn committed_openapi_json_is_current() {
+    let current = echochat::http::openapi_json();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed.trim() == current.trim(),
+        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
+    );
+}
+
+#[test]
+fn every_operation_has_a_tag_a_snake_case_id_and_json_errors() {
+    let spec: Value = serde_json::from_str(&echochat::http::openapi_json()).unwrap();
+    let mut ids = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(id.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{id} is snake_case");
+            assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()), "{id} has a tag");
+            let responses = op["responses"].as_object().unwrap();
+            for status in ["400", "500"] {
+                assert!(responses.contains_key(status), "{id} documents {status}");
+            }
+            ids.push(id.to_owned());
+        }
+    }
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "operation ids are unique");
+    for expected in ["register", "login", "refresh_session", "logout", "get_me", "list_rooms", "create_room", "join_room", "leave_room", "invite_to_room", "open_dm", "list_conversations", "list_messages", "send_message", "get_health", "complete_setup"] {
+        assert!(ids.iter().any(|i| i == expected), "{expected} missing");
+    }
+}
