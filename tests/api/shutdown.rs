@@ -19,6 +19,9 @@ db_test!(
         }
         let mut outcome: HashMap<String, &str> = HashMap::new();
         let mut close_code = None;
+        // Shut down while the stream of sends is being processed: after the first ack.
+        let first = ws.expect("ack").await;
+        outcome.insert(first["client_id"].as_str().unwrap().to_owned(), "acked");
         {
         let mut stopper = std::pin::pin!(app.stop());
         let mut stopped = false;

@@ -46,7 +46,7 @@ export function createDock({ store, api, socket }) {
 
   const render = batched(() => {
     const me = store.me();
-    meName.textContent = me ? me.display_name || me.username : '';
+    meName.textContent = me ? me.username : '';
     const status = store.connection();
     meStatus.replaceChildren(
       h('span', { class: `status-dot is-${status === 'online' ? 'online' : 'away'}`, 'aria-hidden': 'true' }),
