@@ -15,7 +15,10 @@ use crate::{
     http,
     realtime::Hub,
     secrets,
-    service::{AuthService, ConversationService, MessageService, messages::fan_out_hook, passwords::PasswordHasher},
+    service::{
+        AuthService, ConversationService, MessageService, messages::fan_out_hook,
+        passwords::PasswordHasher,
+    },
     state::AppState,
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
 };
@@ -46,10 +49,20 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let config = Arc::new(config);
     let shutdown = CancellationToken::new();
     let hub = Hub::new(config.realtime.outgoing_queue_frames);
-    let (writer, writer_task) = MessageWriter::spawn(db.write.clone(), fan_out_hook(hub.clone()), shutdown.clone());
+    let (writer, writer_task) = MessageWriter::spawn(
+        db.write.clone(),
+        fan_out_hook(hub.clone()),
+        shutdown.clone(),
+    );
     let conversations = ConversationService::new(db.clone(), hub.clone());
     let hasher = PasswordHasher::new().await?;
-    let auth = AuthService::new(db.clone(), config.clone(), &jwt_secret, hasher, conversations.clone());
+    let auth = AuthService::new(
+        db.clone(),
+        config.clone(),
+        &jwt_secret,
+        hasher,
+        conversations.clone(),
+    );
     let messages = MessageService::new(db.clone(), writer, conversations.clone());
     let state = AppState {
         config: config.clone(),
@@ -79,7 +92,14 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         tracing::warn!("no account exists yet");
         println!("Open {base}/setup?token={token} to create the admin account");
     }
-    Ok(App { state, acceptor, local_addr, setup_token, writer_task, identity })
+    Ok(App {
+        state,
+        acceptor,
+        local_addr,
+        setup_token,
+        writer_task,
+        identity,
+    })
 }
 
 /// The base URL printed in links: `public_url`, else `http://<listen address>` with
@@ -111,8 +131,16 @@ impl App {
     /// Serves until `signal` completes, then shuts down cleanly: stops accepting, closes
     /// WebSockets with 1001 after answering their in-flight sends, lets the message writer
     /// commit everything queued (later sends are refused), and closes the database.
-    pub async fn run_until_stopped(self, signal: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let App { state, acceptor, writer_task, .. } = self;
+    pub async fn run_until_stopped(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let App {
+            state,
+            acceptor,
+            writer_task,
+            ..
+        } = self;
         let shutdown = state.shutdown.clone();
         let ws_tasks = state.ws_tasks.clone();
         let db = state.db.clone();
@@ -131,7 +159,10 @@ impl App {
             .await?;
         shutdown.cancel();
         ws_tasks.close();
-        if tokio::time::timeout(Duration::from_secs(15), ws_tasks.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(15), ws_tasks.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("some WebSocket sessions did not finish in time");
         }
         let _ = writer_task.await;

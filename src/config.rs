@@ -115,13 +115,20 @@ impl Default for Config {
             database_url: None,
             registration: Registration::Open,
             allowed_origins: Vec::new(),
-            database: DatabaseConfig { max_connections: 10, sqlite_synchronous: SqliteSynchronous::Full },
+            database: DatabaseConfig {
+                max_connections: 10,
+                sqlite_synchronous: SqliteSynchronous::Full,
+            },
             auth: AuthConfig {
                 access_token_ttl_secs: 900,
                 refresh_token_ttl_secs: 30 * 24 * 3600,
                 refresh_reuse_grace_secs: 10,
             },
-            realtime: RealtimeConfig { outgoing_queue_frames: 256, resume_max_messages: 500, typing_ttl_secs: 6 },
+            realtime: RealtimeConfig {
+                outgoing_queue_frames: 256,
+                resume_max_messages: 500,
+                typing_ttl_secs: 6,
+            },
             official_rooms: default_official_rooms(),
             data_dir: PathBuf::from("echochat-data"),
         }
@@ -157,7 +164,12 @@ fn default_official_rooms() -> Vec<OfficialRoom> {
         room("Tech", "Interests", "Computers, code and gadgets", false),
         room("Music", "Interests", "What are you listening to?", false),
         room("Gaming", "Interests", "Games and gamers", false),
-        room("Off-topic", "Social", "Anything goes (within the rules)", false),
+        room(
+            "Off-topic",
+            "Social",
+            "Anything goes (within the rules)",
+            false,
+        ),
     ]
 }
 
@@ -192,12 +204,17 @@ impl Config {
     /// Loads the configuration ladder. Errors: an explicit `--config` file that does not exist,
     /// unparsable TOML, or values of the wrong type (the message names the key).
     pub fn load(overrides: Overrides) -> anyhow::Result<Loaded> {
-        let data_dir = overrides.data_dir.clone().unwrap_or_else(|| PathBuf::from("echochat-data"));
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("echochat-data"));
         let mut sources = vec!["built-in defaults".to_owned()];
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
 
         let file = match &overrides.config_file {
-            Some(path) if !path.exists() => anyhow::bail!("config file {} does not exist", path.display()),
+            Some(path) if !path.exists() => {
+                anyhow::bail!("config file {} does not exist", path.display())
+            }
             Some(path) => Some(path.clone()),
             None => Some(data_dir.join("echochat.toml")).filter(|p| p.exists()),
         };
@@ -206,7 +223,11 @@ impl Config {
             sources.push(format!("file {}", path.display()));
         }
         if std::env::var_os("DATABASE_URL").is_some() {
-            figment = figment.merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()));
+            figment = figment.merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database_url".into()),
+            );
             sources.push("env DATABASE_URL".to_owned());
         }
         let env = Env::prefixed("ECHOCHAT_")
@@ -237,17 +258,30 @@ impl Config {
         if !cli.is_empty() {
             sources.push(format!("command line ({})", cli.join(", ")));
         }
-        Ok(Loaded { config, sources, unknown_keys })
+        Ok(Loaded {
+            config,
+            sources,
+            unknown_keys,
+        })
     }
 }
 
 /// Walks `given` and records every key path that has no counterpart in `known`.
-fn collect_unknown(prefix: &str, given: &serde_json::Value, known: &serde_json::Value, out: &mut Vec<String>) {
+fn collect_unknown(
+    prefix: &str,
+    given: &serde_json::Value,
+    known: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
     use serde_json::Value;
     match (given, known) {
         (Value::Object(given), Value::Object(known)) => {
             for (key, value) in given {
-                let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
                 match known.get(key) {
                     Some(known_value) => collect_unknown(&path, value, known_value, out),
                     None => out.push(path),

@@ -1,7 +1,12 @@
 //! `echochat`: parse the command line, set up logging, dispatch.
 
 use clap::Parser;
-use echochat::{VERSION, build_app, cli::{Cli, Command}, config::Config, http, install_crypto_provider, telemetry};
+use echochat::{
+    VERSION, build_app,
+    cli::{Cli, Command},
+    config::Config,
+    http, install_crypto_provider, telemetry,
+};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

@@ -11,9 +11,16 @@ pub fn load_or_create(dir: &Path, name: &str, len: usize) -> anyhow::Result<Vec<
     create_private_dir(dir)?;
     let path = dir.join(name);
     if path.exists() {
-        let text = fs::read_to_string(&path).with_context(|| format!("reading secret {}", path.display()))?;
-        let bytes = STANDARD.decode(text.trim()).with_context(|| format!("secret {} is not base64", path.display()))?;
-        anyhow::ensure!(bytes.len() >= 32, "secret {} is shorter than 32 bytes", path.display());
+        let text = fs::read_to_string(&path)
+            .with_context(|| format!("reading secret {}", path.display()))?;
+        let bytes = STANDARD
+            .decode(text.trim())
+            .with_context(|| format!("secret {} is not base64", path.display()))?;
+        anyhow::ensure!(
+            bytes.len() >= 32,
+            "secret {} is shorter than 32 bytes",
+            path.display()
+        );
         return Ok(bytes);
     }
     let bytes: Vec<u8> = (0..len).map(|_| rand::random::<u8>()).collect();
@@ -24,7 +31,9 @@ pub fn load_or_create(dir: &Path, name: &str, len: usize) -> anyhow::Result<Vec<
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(&path).with_context(|| format!("creating secret {}", path.display()))?;
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating secret {}", path.display()))?;
     writeln!(file, "{}", STANDARD.encode(&bytes))?;
     file.sync_all()?;
     tracing::info!(path = %path.display(), "generated a new secret");

@@ -23,6 +23,8 @@ export function setAuthLostHandler(fn) {
 
 async function raw(method, path, body) {
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  // Body-less writes still send `{}`: some endpoints (logout, refresh) require a JSON body.
+  if (body === undefined && method !== 'GET' && method !== 'HEAD') body = {};
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);

@@ -28,25 +28,58 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Conversations::Table)
-                    .col(ColumnDef::new(Conversations::Id).uuid().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(Conversations::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(Conversations::Kind).string_len(8).not_null())
                     .col(ColumnDef::new(Conversations::Name).string_len(64).null())
-                    .col(ColumnDef::new(Conversations::NameKey).string_len(64).null().unique_key())
+                    .col(
+                        ColumnDef::new(Conversations::NameKey)
+                            .string_len(64)
+                            .null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(Conversations::Topic).string_len(512).null())
-                    .col(ColumnDef::new(Conversations::Visibility).string_len(8).not_null())
-                    .col(ColumnDef::new(Conversations::Category).string_len(64).null())
+                    .col(
+                        ColumnDef::new(Conversations::Visibility)
+                            .string_len(8)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Conversations::Category)
+                            .string_len(64)
+                            .null(),
+                    )
                     .col(ColumnDef::new(Conversations::Official).boolean().not_null())
                     .col(ColumnDef::new(Conversations::AutoJoin).boolean().not_null())
-                    .col(ColumnDef::new(Conversations::DmKey).string_len(80).null().unique_key())
+                    .col(
+                        ColumnDef::new(Conversations::DmKey)
+                            .string_len(80)
+                            .null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(Conversations::CreatedBy).uuid().null())
-                    .col(ColumnDef::new(Conversations::CreatedAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(Conversations::LastSeq).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(Conversations::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Conversations::LastSeq)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(Conversations::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(Conversations::Table).to_owned())
+            .await
     }
 }

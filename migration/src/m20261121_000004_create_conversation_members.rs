@@ -33,12 +33,36 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(ConversationMembers::Table)
-                    .col(ColumnDef::new(ConversationMembers::ConversationId).uuid().not_null())
-                    .col(ColumnDef::new(ConversationMembers::UserId).uuid().not_null())
-                    .col(ColumnDef::new(ConversationMembers::Role).string_len(8).not_null())
-                    .col(ColumnDef::new(ConversationMembers::State).string_len(8).not_null())
-                    .col(ColumnDef::new(ConversationMembers::LastReadSeq).big_integer().not_null())
-                    .col(ColumnDef::new(ConversationMembers::UpdatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(ConversationMembers::ConversationId)
+                            .uuid()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ConversationMembers::UserId)
+                            .uuid()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ConversationMembers::Role)
+                            .string_len(8)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ConversationMembers::State)
+                            .string_len(8)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ConversationMembers::LastReadSeq)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ConversationMembers::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .primary_key(
                         Index::create()
                             .col(ConversationMembers::ConversationId)
@@ -46,7 +70,10 @@ impl MigrationTrait for Migration {
                     )
                     .foreign_key(
                         ForeignKey::create()
-                            .from(ConversationMembers::Table, ConversationMembers::ConversationId)
+                            .from(
+                                ConversationMembers::Table,
+                                ConversationMembers::ConversationId,
+                            )
                             .to(Conversations::Table, Conversations::Id)
                             .on_delete(ForeignKeyAction::Cascade),
                     )
@@ -71,6 +98,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(ConversationMembers::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(ConversationMembers::Table).to_owned())
+            .await
     }
 }

@@ -42,9 +42,21 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Messages::SenderId).uuid().not_null())
                     .col(ColumnDef::new(Messages::Body).text().not_null())
                     .col(ColumnDef::new(Messages::ClientId).string_len(64).null())
-                    .col(ColumnDef::new(Messages::CreatedAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(Messages::EditedAt).timestamp_with_time_zone().null())
-                    .col(ColumnDef::new(Messages::DeletedAt).timestamp_with_time_zone().null())
+                    .col(
+                        ColumnDef::new(Messages::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Messages::EditedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Messages::DeletedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .from(Messages::Table, Messages::ConversationId)
@@ -85,6 +97,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(Messages::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(Messages::Table).to_owned())
+            .await
     }
 }

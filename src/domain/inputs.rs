@@ -70,7 +70,10 @@ impl MessageBody {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let body = raw.trim_end();
         if body.trim_start().is_empty() {
-            return Err(DomainError::invalid("invalid_message", "message body is empty"));
+            return Err(DomainError::invalid(
+                "invalid_message",
+                "message body is empty",
+            ));
         }
         if body.chars().count() > Self::MAX_CHARS {
             return Err(DomainError::invalid(
@@ -144,7 +147,10 @@ mod tests {
 
     #[test]
     fn usernames_are_lowercased_and_checked() {
-        assert_eq!(Username::parse("Alice_1").map(|u| u.0).ok(), Some("alice_1".into()));
+        assert_eq!(
+            Username::parse("Alice_1").map(|u| u.0).ok(),
+            Some("alice_1".into())
+        );
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse(&"a".repeat(33)).is_err());
         assert!(Username::parse("al ice").is_err());

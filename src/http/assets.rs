@@ -16,8 +16,14 @@ pub fn routes(route: Route) -> Route {
     route
         .at("/", EmbeddedFileEndpoint::<Assets>::new("index.html"))
         .at("/login", EmbeddedFileEndpoint::<Assets>::new("login.html"))
-        .at("/register", EmbeddedFileEndpoint::<Assets>::new("register.html"))
+        .at(
+            "/register",
+            EmbeddedFileEndpoint::<Assets>::new("register.html"),
+        )
         .at("/setup", EmbeddedFileEndpoint::<Assets>::new("setup.html"))
-        .at("/favicon.ico", EmbeddedFileEndpoint::<Assets>::new("favicon.svg"))
+        .at(
+            "/favicon.ico",
+            EmbeddedFileEndpoint::<Assets>::new("favicon.svg"),
+        )
         .nest("/static", EmbeddedFilesEndpoint::<Assets>::new())
 }

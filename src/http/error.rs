@@ -17,7 +17,10 @@ pub struct ErrorBody {
 }
 
 fn body(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
-    Json(ErrorBody { code: code.to_owned(), message: message.into() })
+    Json(ErrorBody {
+        code: code.to_owned(),
+        message: message.into(),
+    })
 }
 
 /// Every error status the API returns.
@@ -69,10 +72,16 @@ impl From<DomainError> for ApiError {
             DomainError::Invalid(code, message) => Self::UnprocessableEntity(body(code, message)),
             DomainError::Unauthorized(code, message) => Self::Unauthorized(body(code, message)),
             DomainError::Forbidden(code, message) => Self::Forbidden(body(code, message)),
-            DomainError::NotFound(what) => Self::NotFound(body("not_found", format!("{what} not found"))),
+            DomainError::NotFound(what) => {
+                Self::NotFound(body("not_found", format!("{what} not found")))
+            }
             DomainError::Conflict(code, message) => Self::Conflict(body(code, message)),
-            DomainError::RateLimited(message) => Self::TooManyRequests(body("rate_limited", message)),
-            DomainError::ShuttingDown => Self::Unavailable(body("shutting_down", "the server is shutting down")),
+            DomainError::RateLimited(message) => {
+                Self::TooManyRequests(body("rate_limited", message))
+            }
+            DomainError::ShuttingDown => {
+                Self::Unavailable(body("shutting_down", "the server is shutting down"))
+            }
             DomainError::Internal(inner) => {
                 let id = Uuid::new_v4();
                 tracing::error!(error_id = %id, error = ?inner, "internal error");
@@ -85,7 +94,10 @@ impl From<DomainError> for ApiError {
 /// A JSON error response outside poem-openapi (middleware, WebSocket upgrade).
 pub fn json_response(status: StatusCode, code: &str, message: &str) -> Response {
     let json = serde_json::json!({ "code": code, "message": message }).to_string();
-    Response::builder().status(status).content_type("application/json; charset=utf-8").body(json)
+    Response::builder()
+        .status(status)
+        .content_type("application/json; charset=utf-8")
+        .body(json)
 }
 
 fn code_for(status: StatusCode) -> &'static str {
@@ -114,13 +126,19 @@ pub async fn json_errors<E: Endpoint>(next: E, req: Request) -> poem::Result<Res
             if err.status().is_server_error() && !err.is_from_response() {
                 let id = Uuid::new_v4();
                 tracing::error!(error_id = %id, error = %err, "unhandled error");
-                return Ok(json_response(err.status(), "internal_error", &format!("internal error (id {id})")));
+                return Ok(json_response(
+                    err.status(),
+                    "internal_error",
+                    &format!("internal error (id {id})"),
+                ));
             }
             err.into_response()
         }
     };
     let status = resp.status();
-    let is_json = resp.content_type().is_some_and(|c| c.starts_with("application/json"));
+    let is_json = resp
+        .content_type()
+        .is_some_and(|c| c.starts_with("application/json"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return Ok(resp);
     }

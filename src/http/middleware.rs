@@ -12,7 +12,11 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 fn too_large() -> Response {
-    json_response(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is larger than 64 KiB")
+    json_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "request body is larger than 64 KiB",
+    )
 }
 
 /// Refuses bodies over [`MAX_BODY`] with 413, by `Content-Length` or, for chunked bodies, by
@@ -22,13 +26,25 @@ pub async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<
         match len.trim().parse::<u64>() {
             Ok(n) if n > MAX_BODY as u64 => return Ok(too_large()),
             Ok(_) => {}
-            Err(_) => return Ok(json_response(StatusCode::BAD_REQUEST, "bad_request", "invalid Content-Length")),
+            Err(_) => {
+                return Ok(json_response(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "invalid Content-Length",
+                ));
+            }
         }
     } else if req.header("transfer-encoding").is_some() {
         match req.take_body().into_bytes_limit(MAX_BODY).await {
             Ok(bytes) => req.set_body(bytes),
             Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large()),
-            Err(_) => return Ok(json_response(StatusCode::BAD_REQUEST, "bad_request", "cannot read request body")),
+            Err(_) => {
+                return Ok(json_response(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "cannot read request body",
+                ));
+            }
         }
     }
     Ok(next.call(req).await?.into_response())

@@ -17,8 +17,9 @@ pub const ACCESS_COOKIE: &str = "echochat_access";
 pub const REFRESH_COOKIE: &str = "echochat_refresh";
 
 fn state(req: &Request) -> poem::Result<&AppState> {
-    req.data::<AppState>()
-        .ok_or_else(|| ApiError::from(DomainError::Internal(anyhow::anyhow!("state missing"))).into())
+    req.data::<AppState>().ok_or_else(|| {
+        ApiError::from(DomainError::Internal(anyhow::anyhow!("state missing"))).into()
+    })
 }
 
 /// Bearer access token (RFC 6750).
@@ -27,21 +28,36 @@ fn state(req: &Request) -> poem::Result<&AppState> {
 pub struct BearerAuth(AuthUser);
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<AuthUser> {
-    state(req)?.auth.authenticate(&bearer.token).map_err(|e| ApiError::from(e).into())
+    state(req)?
+        .auth
+        .authenticate(&bearer.token)
+        .map_err(|e| ApiError::from(e).into())
 }
 
 /// Access token in the `echochat_access` cookie (browsers).
 #[derive(SecurityScheme)]
-#[oai(ty = "api_key", key_name = "echochat_access", key_in = "cookie", checker = "check_cookie")]
+#[oai(
+    ty = "api_key",
+    key_name = "echochat_access",
+    key_in = "cookie",
+    checker = "check_cookie"
+)]
 pub struct CookieAuth(AuthUser);
 
 async fn check_cookie(req: &Request, key: ApiKey) -> poem::Result<AuthUser> {
     let state = state(req)?;
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !origin_allowed(req, &state.config) {
-        return Err(ApiError::from(DomainError::forbidden("origin_mismatch", "request Origin is not this server")).into());
+        return Err(ApiError::from(DomainError::forbidden(
+            "origin_mismatch",
+            "request Origin is not this server",
+        ))
+        .into());
     }
-    state.auth.authenticate(&key.key).map_err(|e| ApiError::from(e).into())
+    state
+        .auth
+        .authenticate(&key.key)
+        .map_err(|e| ApiError::from(e).into())
 }
 
 /// Either way of authenticating; Bearer is tried first.
@@ -66,31 +82,51 @@ impl Auth {
 /// Whether the request's `Origin` is this server: its authority equals the `Host` header, or it
 /// is `public_url`'s origin, or it is listed in `allowed_origins`. A missing Origin fails.
 pub fn origin_allowed(req: &Request, config: &Config) -> bool {
-    let Some(origin) = req.header("origin").map(|o| o.trim_end_matches('/')) else { return false };
+    let Some(origin) = req.header("origin").map(|o| o.trim_end_matches('/')) else {
+        return false;
+    };
     let authority = origin.split_once("://").map(|(_, a)| a);
     if authority.is_some() && authority == req.header("host") {
         return true;
     }
     let same = |allowed: &str| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin);
-    config.public_url.as_deref().is_some_and(|u| same(&origin_of(u))) || config.allowed_origins.iter().any(|o| same(o))
+    config
+        .public_url
+        .as_deref()
+        .is_some_and(|u| same(&origin_of(u)))
+        || config.allowed_origins.iter().any(|o| same(o))
 }
 
 fn origin_of(url: &str) -> String {
-    url::Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_else(|_| url.to_owned())
+    url::Url::parse(url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|_| url.to_owned())
 }
 
 /// Authenticates a non-OpenAPI request (the WebSocket upgrade) the same way: Bearer header, else
 /// cookie with the Origin check. Errors: 401 `unauthorized`, 403 `origin_mismatch`.
 pub fn authenticate_request(req: &Request, state: &AppState) -> Result<AuthUser, DomainError> {
-    if let Some(token) = req.header("authorization").and_then(|h| h.strip_prefix("Bearer ")) {
+    if let Some(token) = req
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer "))
+    {
         return state.auth.authenticate(token.trim());
     }
-    let cookie = req.cookie().get(ACCESS_COOKIE).map(|c| c.value_str().to_owned());
+    let cookie = req
+        .cookie()
+        .get(ACCESS_COOKIE)
+        .map(|c| c.value_str().to_owned());
     let Some(token) = cookie else {
-        return Err(DomainError::Unauthorized("unauthorized", "sign in first".into()));
+        return Err(DomainError::Unauthorized(
+            "unauthorized",
+            "sign in first".into(),
+        ));
     };
     if !origin_allowed(req, &state.config) {
-        return Err(DomainError::forbidden("origin_mismatch", "request Origin is not this server"));
+        return Err(DomainError::forbidden(
+            "origin_mismatch",
+            "request Origin is not this server",
+        ));
     }
     state.auth.authenticate(&token)
 }

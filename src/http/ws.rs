@@ -10,7 +10,10 @@ use poem::{
 };
 use tokio_tungstenite::{
     WebSocketStream,
-    tungstenite::{handshake::derive_accept_key, protocol::{Role, WebSocketConfig}},
+    tungstenite::{
+        handshake::derive_accept_key,
+        protocol::{Role, WebSocketConfig},
+    },
 };
 
 use super::{error::json_response, security::authenticate_request};
@@ -36,26 +39,46 @@ pub fn ws_config() -> WebSocketConfig {
 pub async fn upgrade(req: &Request, Data(state): Data<&AppState>) -> Response {
     let user = match authenticate_request(req, state) {
         Ok(user) => user,
-        Err(DomainError::Forbidden(code, message)) => return json_response(StatusCode::FORBIDDEN, code, &message),
+        Err(DomainError::Forbidden(code, message)) => {
+            return json_response(StatusCode::FORBIDDEN, code, &message);
+        }
         Err(err) => return json_response(StatusCode::UNAUTHORIZED, err.code(), &err.to_string()),
     };
     if state.shutdown.is_cancelled() {
-        return json_response(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down");
+        return json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is shutting down",
+        );
     }
-    let upgrade_ok = req.header("upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
-        && req.header("connection").is_some_and(|c| c.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
+    let upgrade_ok = req
+        .header("upgrade")
+        .is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
+        && req.header("connection").is_some_and(|c| {
+            c.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+        })
         && req.header("sec-websocket-version") == Some("13");
     let (Some(key), true) = (req.header("sec-websocket-key"), upgrade_ok) else {
-        return json_response(StatusCode::BAD_REQUEST, "bad_request", "expected a WebSocket upgrade (RFC 6455)");
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "expected a WebSocket upgrade (RFC 6455)",
+        );
     };
     let accept = derive_accept_key(key.as_bytes());
     let Ok(on_upgrade) = req.take_upgrade() else {
-        return json_response(StatusCode::BAD_REQUEST, "bad_request", "connection cannot be upgraded");
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "connection cannot be upgraded",
+        );
     };
     let state = state.clone();
     state.ws_tasks.clone().spawn(async move {
         if let Ok(upgraded) = on_upgrade.await {
-            let ws = WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(ws_config())).await;
+            let ws =
+                WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(ws_config())).await;
             connection::serve(state, user, ws).await;
         }
     });

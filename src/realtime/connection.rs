@@ -47,39 +47,62 @@ type Sink = SplitSink<WebSocketStream<Upgraded>, Message>;
 /// Serves one authenticated WebSocket until it closes.
 pub async fn serve(state: AppState, user: AuthUser, mut ws: WebSocketStream<Upgraded>) {
     let uid = user.id.0;
-    let (me, conversations) = match tokio::try_join!(state.auth.me(&user), state.conversations.list(uid)) {
-        Ok(found) => found,
-        Err(err) => {
-            tracing::warn!(error = %err, user = %uid, "cannot start WebSocket session");
-            let _ = ws.close(Some(close(CloseCode::Policy, "session unavailable"))).await;
-            return;
-        }
-    };
-    let joined: Vec<Uuid> =
-        conversations.iter().filter(|c| c.membership.as_deref() == Some("joined")).map(|c| c.id).collect();
+    let (me, conversations) =
+        match tokio::try_join!(state.auth.me(&user), state.conversations.list(uid)) {
+            Ok(found) => found,
+            Err(err) => {
+                tracing::warn!(error = %err, user = %uid, "cannot start WebSocket session");
+                let _ = ws
+                    .close(Some(close(CloseCode::Policy, "session unavailable")))
+                    .await;
+                return;
+            }
+        };
+    let joined: Vec<Uuid> = conversations
+        .iter()
+        .filter(|c| c.membership.as_deref() == Some("joined"))
+        .map(|c| c.id)
+        .collect();
     let reg = state.hub.register(uid, joined);
     if reg.first {
-        let frame = ServerFrame::Presence { user_id: uid, username: &user.username, status: "online" }.encode();
+        let frame = ServerFrame::Presence {
+            user_id: uid,
+            username: &user.username,
+            status: "online",
+        }
+        .encode();
         state.hub.publish_to_peers(uid, &frame, None);
     }
     let online = state.hub.online_peers(uid);
-    let ready = ServerFrame::Ready { user: &me, conversations: &conversations, online: &online }.encode();
+    let ready = ServerFrame::Ready {
+        user: &me,
+        conversations: &conversations,
+        online: &online,
+    }
+    .encode();
 
     let (mut sink, mut stream) = ws.split();
     let (close_tx, close_rx) = oneshot::channel::<CloseFrame>();
     let ready_sent = sink.send(Message::Text(ready)).await.is_ok();
+    let mut open = ready_sent;
     let writer = tokio::spawn(write_loop(sink, reg.rx, reg.overflow.clone(), close_rx));
 
-    let mut session = Session { state: state.clone(), user, conn_tx: reg.tx, in_flight: JoinSet::new(), typing: HashMap::new() };
+    let mut session = Session {
+        state: state.clone(),
+        user,
+        conn_tx: reg.tx,
+        in_flight: JoinSet::new(),
+        typing: HashMap::new(),
+    };
     let mut reason = close(CloseCode::Normal, "bye");
     let mut last_seen = Instant::now();
     let mut ping = tokio::time::interval(PING_EVERY);
-    while ready_sent {
+    while open {
         tokio::select! {
             biased;
             () = state.shutdown.cancelled() => {
                 reason = close(CloseCode::Away, "server shutting down");
-                break;
+                open = false;
             }
             () = reg.overflow.cancelled() => break,
             _ = ping.tick() => {
@@ -110,7 +133,12 @@ pub async fn serve(state: AppState, user: AuthUser, mut ws: WebSocketStream<Upgr
     // Stop fan-out to this connection first (a slow consumer must not hold anything up).
     let convs = state.hub.conversations_of(uid);
     if state.hub.unregister(reg.id) {
-        let frame = ServerFrame::Presence { user_id: uid, username: &me.username, status: "offline" }.encode();
+        let frame = ServerFrame::Presence {
+            user_id: uid,
+            username: &me.username,
+            status: "offline",
+        }
+        .encode();
         state.hub.publish_to_peers(uid, &frame, Some(&convs));
     }
     if state.shutdown.is_cancelled() {
@@ -127,10 +155,18 @@ pub async fn serve(state: AppState, user: AuthUser, mut ws: WebSocketStream<Upgr
 }
 
 fn close(code: CloseCode, reason: &'static str) -> CloseFrame {
-    CloseFrame { code, reason: Utf8Bytes::from_static(reason) }
+    CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }
 }
 
-async fn write_loop(mut sink: Sink, mut rx: mpsc::Receiver<Utf8Bytes>, overflow: tokio_util::sync::CancellationToken, mut close_rx: oneshot::Receiver<CloseFrame>) {
+async fn write_loop(
+    mut sink: Sink,
+    mut rx: mpsc::Receiver<Utf8Bytes>,
+    overflow: tokio_util::sync::CancellationToken,
+    mut close_rx: oneshot::Receiver<CloseFrame>,
+) {
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let reason = loop {
         tokio::select! {
@@ -185,7 +221,15 @@ impl Session {
     }
 
     async fn reply_error(&self, code: &str, message: &str, client_id: Option<&str>) {
-        self.reply(ServerFrame::Error { code, message, client_id }.encode()).await;
+        self.reply(
+            ServerFrame::Error {
+                code,
+                message,
+                client_id,
+            }
+            .encode(),
+        )
+        .await;
     }
 
     async fn reply_domain_error(&self, err: &DomainError, client_id: Option<&str>) {
@@ -194,11 +238,17 @@ impl Session {
 
     /// At shutdown: reads the frames the client already sent and refuses each `send` with
     /// `shutting_down`, so no send is left without an answer.
-    async fn refuse_buffered_sends(&mut self, stream: &mut futures_util::stream::SplitStream<WebSocketStream<Upgraded>>) {
+    async fn refuse_buffered_sends(
+        &mut self,
+        stream: &mut futures_util::stream::SplitStream<WebSocketStream<Upgraded>>,
+    ) {
         let deadline = Instant::now() + DRAIN_AT_SHUTDOWN;
-        while let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout_at(deadline, stream.next()).await {
+        while let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout_at(deadline, stream.next()).await
+        {
             if let Ok(ClientFrame::Send { client_id, .. }) = parse_client_frame(&text) {
-                self.reply_domain_error(&DomainError::ShuttingDown, Some(&client_id)).await;
+                self.reply_domain_error(&DomainError::ShuttingDown, Some(&client_id))
+                    .await;
             }
         }
     }
@@ -209,46 +259,89 @@ impl Session {
             Err((code, message)) => return self.reply_error(code, &message, None).await,
         };
         match frame {
-            ClientFrame::Send { conversation_id, client_id, body } => {
+            ClientFrame::Send {
+                conversation_id,
+                client_id,
+                body,
+            } => {
                 while self.in_flight.len() >= MAX_IN_FLIGHT {
                     self.in_flight.join_next().await;
                 }
-                let (state, user, tx) = (self.state.clone(), self.user.clone(), self.conn_tx.clone());
+                let (state, user, tx) =
+                    (self.state.clone(), self.user.clone(), self.conn_tx.clone());
                 self.in_flight.spawn(async move {
-                    let frame = match state.messages.send(&user, conversation_id, &body, Some(&client_id)).await {
-                        Ok(sent) => ServerFrame::Ack { client_id: &client_id, message: &sent.message }.encode(),
+                    let frame = match state
+                        .messages
+                        .send(&user, conversation_id, &body, Some(&client_id))
+                        .await
+                    {
+                        Ok(sent) => ServerFrame::Ack {
+                            client_id: &client_id,
+                            message: &sent.message,
+                        }
+                        .encode(),
                         Err(err) => error_frame(&err, Some(&client_id)),
                     };
                     let _ = tx.send(frame).await;
                 });
             }
-            ClientFrame::Resume { conversation_id, after_seq } => {
+            ClientFrame::Resume {
+                conversation_id,
+                after_seq,
+            } => {
                 let max = self.state.config.realtime.resume_max_messages;
-                match self.state.messages.resume(&self.user, conversation_id, after_seq, max).await {
+                match self
+                    .state
+                    .messages
+                    .resume(&self.user, conversation_id, after_seq, max)
+                    .await
+                {
                     Ok(Resume::Messages(messages)) => {
                         for message in &messages {
                             self.reply(ServerFrame::Message { message }.encode()).await;
                         }
                     }
-                    Ok(Resume::ResyncRequired) => self.reply(ServerFrame::ResyncRequired { conversation_id }.encode()).await,
+                    Ok(Resume::ResyncRequired) => {
+                        self.reply(ServerFrame::ResyncRequired { conversation_id }.encode())
+                            .await
+                    }
                     Err(err) => self.reply_domain_error(&err, None).await,
                 }
             }
             ClientFrame::Typing { conversation_id } => {
                 let uid = self.user.id.0;
                 if !self.state.hub.is_subscribed(uid, conversation_id) {
-                    return self.reply_error("not_a_member", "join this conversation first", None).await;
+                    return self
+                        .reply_error("not_a_member", "join this conversation first", None)
+                        .await;
                 }
                 let now = Instant::now();
-                if self.typing.get(&conversation_id).is_some_and(|t| now.duration_since(*t) < TYPING_EVERY) {
+                if self
+                    .typing
+                    .get(&conversation_id)
+                    .is_some_and(|t| now.duration_since(*t) < TYPING_EVERY)
+                {
                     return;
                 }
                 self.typing.insert(conversation_id, now);
-                let frame = ServerFrame::Typing { conversation_id, user_id: uid, username: &self.user.username }.encode();
+                let frame = ServerFrame::Typing {
+                    conversation_id,
+                    user_id: uid,
+                    username: &self.user.username,
+                }
+                .encode();
                 self.state.hub.publish(conversation_id, &frame, Some(uid));
             }
-            ClientFrame::Read { conversation_id, seq } => {
-                if let Err(err) = self.state.messages.mark_read(&self.user, conversation_id, seq).await {
+            ClientFrame::Read {
+                conversation_id,
+                seq,
+            } => {
+                if let Err(err) = self
+                    .state
+                    .messages
+                    .mark_read(&self.user, conversation_id, seq)
+                    .await
+                {
                     self.reply_domain_error(&err, None).await;
                 }
             }
@@ -266,5 +359,10 @@ fn error_frame(err: &DomainError, client_id: Option<&str>) -> Utf8Bytes {
         }
         other => other.to_string(),
     };
-    ServerFrame::Error { code: err.code(), message: &message, client_id }.encode()
+    ServerFrame::Error {
+        code: err.code(),
+        message: &message,
+        client_id,
+    }
+    .encode()
 }

@@ -59,24 +59,43 @@ pub struct Hub {
 impl Hub {
     /// A hub whose connections queue at most `queue_frames` frames each.
     pub fn new(queue_frames: usize) -> Self {
-        Self { state: Arc::default(), queue_frames: queue_frames.max(1), next_id: Arc::new(AtomicU64::new(1)) }
+        Self {
+            state: Arc::default(),
+            queue_frames: queue_frames.max(1),
+            next_id: Arc::new(AtomicU64::new(1)),
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Registers a connection of `user`, a member of `conversations`.
-    pub fn register(&self, user: Uuid, conversations: impl IntoIterator<Item = Uuid>) -> Registration {
+    pub fn register(
+        &self,
+        user: Uuid,
+        conversations: impl IntoIterator<Item = Uuid>,
+    ) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.queue_frames);
         let overflow = CancellationToken::new();
         let mut state = self.write();
-        state.conns.insert(id, Conn { user, tx: tx.clone(), overflow: overflow.clone() });
+        state.conns.insert(
+            id,
+            Conn {
+                user,
+                tx: tx.clone(),
+                overflow: overflow.clone(),
+            },
+        );
         let conns = state.by_user.entry(user).or_default();
         conns.push(id);
         let first = conns.len() == 1;
@@ -87,13 +106,21 @@ impl Hub {
             }
             state.conversations_of.insert(user, convs);
         }
-        Registration { id, rx, overflow, first, tx }
+        Registration {
+            id,
+            rx,
+            overflow,
+            first,
+            tx,
+        }
     }
 
     /// Removes a connection. Returns true when it was the user's last one (they went offline).
     pub fn unregister(&self, id: ConnId) -> bool {
         let mut state = self.write();
-        let Some(conn) = state.conns.remove(&id) else { return false };
+        let Some(conn) = state.conns.remove(&id) else {
+            return false;
+        };
         let last = match state.by_user.get_mut(&conn.user) {
             Some(conns) => {
                 conns.retain(|c| *c != id);
@@ -103,7 +130,11 @@ impl Hub {
         };
         if last {
             state.by_user.remove(&conn.user);
-            for conv in state.conversations_of.remove(&conn.user).unwrap_or_default() {
+            for conv in state
+                .conversations_of
+                .remove(&conn.user)
+                .unwrap_or_default()
+            {
                 if let Some(users) = state.by_conversation.get_mut(&conv) {
                     users.remove(&conn.user);
                     if users.is_empty() {
@@ -120,7 +151,11 @@ impl Hub {
         let mut state = self.write();
         if let Some(convs) = state.conversations_of.get_mut(&user) {
             convs.insert(conversation);
-            state.by_conversation.entry(conversation).or_default().insert(user);
+            state
+                .by_conversation
+                .entry(conversation)
+                .or_default()
+                .insert(user);
         }
     }
 
@@ -137,14 +172,17 @@ impl Hub {
 
     /// Whether `user` is a (locally known, online) member of `conversation`.
     pub fn is_subscribed(&self, user: Uuid, conversation: Uuid) -> bool {
-        self.read().conversations_of.get(&user).is_some_and(|c| c.contains(&conversation))
+        self.read()
+            .conversations_of
+            .get(&user)
+            .is_some_and(|c| c.contains(&conversation))
     }
 
     fn deliver(state: &State, conn: ConnId, frame: &Utf8Bytes) {
-        if let Some(c) = state.conns.get(&conn) {
-            if let Err(mpsc::error::TrySendError::Full(_)) = c.tx.try_send(frame.clone()) {
-                c.overflow.cancel();
-            }
+        if let Some(c) = state.conns.get(&conn)
+            && let Err(mpsc::error::TrySendError::Full(_)) = c.tx.try_send(frame.clone())
+        {
+            c.overflow.cancel();
         }
     }
 
@@ -157,7 +195,12 @@ impl Hub {
     /// Queues `frame` to every connection of every member of `conversation`, except `except`.
     pub fn publish(&self, conversation: Uuid, frame: &Utf8Bytes, except: Option<Uuid>) {
         let state = self.read();
-        for user in state.by_conversation.get(&conversation).into_iter().flatten() {
+        for user in state
+            .by_conversation
+            .get(&conversation)
+            .into_iter()
+            .flatten()
+        {
             if Some(*user) != except {
                 Self::deliver_to_user(&state, *user, frame);
             }
@@ -182,7 +225,14 @@ impl Hub {
     fn peers(state: &State, user: Uuid) -> HashSet<Uuid> {
         let mut peers = HashSet::new();
         for conv in state.conversations_of.get(&user).into_iter().flatten() {
-            peers.extend(state.by_conversation.get(conv).into_iter().flatten().copied());
+            peers.extend(
+                state
+                    .by_conversation
+                    .get(conv)
+                    .into_iter()
+                    .flatten()
+                    .copied(),
+            );
         }
         peers.remove(&user);
         peers
@@ -212,7 +262,11 @@ impl Hub {
 
     /// Conversations `user` is subscribed to here.
     pub fn conversations_of(&self, user: Uuid) -> Vec<Uuid> {
-        self.read().conversations_of.get(&user).map(|c| c.iter().copied().collect()).unwrap_or_default()
+        self.read()
+            .conversations_of
+            .get(&user)
+            .map(|c| c.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// Number of open connections (for the start-up/shutdown log and tests).

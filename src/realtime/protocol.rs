@@ -94,7 +94,9 @@ impl ServerFrame<'_> {
             Ok(json) => Utf8Bytes::from(json),
             Err(err) => {
                 tracing::error!(error = %err, "cannot serialize frame");
-                Utf8Bytes::from_static(r#"{"type":"error","code":"internal_error","message":"internal error"}"#)
+                Utf8Bytes::from_static(
+                    r#"{"type":"error","code":"internal_error","message":"internal error"}"#,
+                )
             }
         }
     }
@@ -145,15 +147,21 @@ pub type FrameError = (&'static str, String);
 /// Parses a client text frame. Errors: `invalid_frame` (not JSON, missing or wrong fields) or
 /// `unknown_type`.
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| ("invalid_frame", format!("frame is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| ("invalid_frame", format!("frame is not valid JSON: {e}")))?;
     let kind = value
         .get("type")
         .and_then(|t| t.as_str())
         .map(str::to_owned)
-        .ok_or_else(|| ("invalid_frame", "frame has no string field \"type\"".to_owned()))?;
+        .ok_or_else(|| {
+            (
+                "invalid_frame",
+                "frame has no string field \"type\"".to_owned(),
+            )
+        })?;
     if !CLIENT_TYPES.contains(&kind.as_str()) {
         return Err(("unknown_type", format!("unknown frame type {kind:?}")));
     }
-    serde_json::from_value(value).map_err(|e| ("invalid_frame", format!("invalid {kind} frame: {e}")))
+    serde_json::from_value(value)
+        .map_err(|e| ("invalid_frame", format!("invalid {kind} frame: {e}")))
 }

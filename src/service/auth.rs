@@ -80,8 +80,21 @@ pub struct AuthService {
 
 impl AuthService {
     /// Builds the service from the server secret.
-    pub fn new(db: Db, config: Arc<Config>, secret: &[u8], hasher: PasswordHasher, conversations: ConversationService) -> Self {
-        Self { db, config, keys: JwtKeys::new(secret), hasher, conversations, setup: Arc::new(Mutex::new(None)) }
+    pub fn new(
+        db: Db,
+        config: Arc<Config>,
+        secret: &[u8],
+        hasher: PasswordHasher,
+        conversations: ConversationService,
+    ) -> Self {
+        Self {
+            db,
+            config,
+            keys: JwtKeys::new(secret),
+            hasher,
+            conversations,
+            setup: Arc::new(Mutex::new(None)),
+        }
     }
 
     /// Whether the first admin still has to be created.
@@ -96,62 +109,122 @@ impl AuthService {
             return Ok(None);
         }
         let token = random_token();
-        let mut slot = self.setup.lock().map_err(|_| anyhow::anyhow!("setup lock poisoned"))?;
-        *slot = Some(SetupToken { hash: hash_token(&token), expires: Instant::now() + SETUP_TOKEN_TTL });
+        let mut slot = self
+            .setup
+            .lock()
+            .map_err(|_| anyhow::anyhow!("setup lock poisoned"))?;
+        *slot = Some(SetupToken {
+            hash: hash_token(&token),
+            expires: Instant::now() + SETUP_TOKEN_TTL,
+        });
         Ok(Some(token))
     }
 
     /// Creates the first (admin) account with the printed token. Errors: 409 `already_set_up`,
     /// 403 `invalid_setup_token` (wrong, used or expired), 422 for bad username/password.
-    pub async fn setup(&self, token: &str, username: &str, password: String) -> Result<Session, DomainError> {
+    pub async fn setup(
+        &self,
+        token: &str,
+        username: &str,
+        password: String,
+    ) -> Result<Session, DomainError> {
         let raw_name = username;
         if !self.setup_required().await? {
-            return Err(DomainError::conflict("already_set_up", "the admin account already exists"));
+            return Err(DomainError::conflict(
+                "already_set_up",
+                "the admin account already exists",
+            ));
         }
         let username = Username::parse(username)?;
         let password = Password::parse(password)?;
         {
-            let mut slot = self.setup.lock().map_err(|_| anyhow::anyhow!("setup lock poisoned"))?;
-            let valid = slot
-                .as_ref()
-                .is_some_and(|s| s.expires > Instant::now() && constant_time_eq(&s.hash, &hash_token(token)));
+            let mut slot = self
+                .setup
+                .lock()
+                .map_err(|_| anyhow::anyhow!("setup lock poisoned"))?;
+            let valid = slot.as_ref().is_some_and(|s| {
+                s.expires > Instant::now() && constant_time_eq(&s.hash, &hash_token(token))
+            });
             if !valid {
-                return Err(DomainError::forbidden("invalid_setup_token", "the setup token is wrong, used or expired"));
+                return Err(DomainError::forbidden(
+                    "invalid_setup_token",
+                    "the setup token is wrong, used or expired",
+                ));
             }
             *slot = None;
         }
-        let user = self.create_user(&username, display_name(raw_name), &password, None, true).await?;
+        let user = self
+            .create_user(&username, display_name(raw_name), &password, None, true)
+            .await?;
         self.issue(&user, None).await
     }
 
     /// Registers an account (policy `open`). Errors: 403 `setup_required`,
     /// 403 `registration_closed`, 409 `username_taken`, 422 invalid input.
-    pub async fn register(&self, username: &str, password: String, email: Option<String>) -> Result<UserView, DomainError> {
+    pub async fn register(
+        &self,
+        username: &str,
+        password: String,
+        email: Option<String>,
+    ) -> Result<UserView, DomainError> {
         let raw = username;
         if self.setup_required().await? {
-            return Err(DomainError::forbidden("setup_required", "the admin account must be created first"));
+            return Err(DomainError::forbidden(
+                "setup_required",
+                "the admin account must be created first",
+            ));
         }
         if self.config.registration == Registration::Closed {
-            return Err(DomainError::forbidden("registration_closed", "registration is closed on this server"));
+            return Err(DomainError::forbidden(
+                "registration_closed",
+                "registration is closed on this server",
+            ));
         }
         let username = Username::parse(username)?;
         let password = Password::parse(password)?;
         let email = email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
-        if email.as_ref().is_some_and(|e| e.len() > 254 || !e.contains('@')) {
-            return Err(DomainError::invalid("invalid_email", "email must look like name@example.com"));
+        if email
+            .as_ref()
+            .is_some_and(|e| e.len() > 254 || !e.contains('@'))
+        {
+            return Err(DomainError::invalid(
+                "invalid_email",
+                "email must look like name@example.com",
+            ));
         }
-        self.create_user(&username, display_name(raw), &password, email, false).await
+        self.create_user(&username, display_name(raw), &password, email, false)
+            .await
     }
 
-    async fn create_user(&self, username: &Username, display_name: &str, password: &Password, email: Option<String>, is_admin: bool) -> Result<UserView, DomainError> {
-        if users::by_username(&self.db.read, username.as_str()).await?.is_some() {
-            return Err(DomainError::conflict("username_taken", "that username is taken"));
+    async fn create_user(
+        &self,
+        username: &Username,
+        display_name: &str,
+        password: &Password,
+        email: Option<String>,
+        is_admin: bool,
+    ) -> Result<UserView, DomainError> {
+        if users::by_username(&self.db.read, username.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(DomainError::conflict(
+                "username_taken",
+                "that username is taken",
+            ));
         }
         let password_hash = self.hasher.hash(password).await?;
         let now = Utc::now();
         let row = users::insert(
             &self.db.write,
-            users::NewUser { username: username.as_str(), display_name, password_hash, email, is_admin, now },
+            users::NewUser {
+                username: username.as_str(),
+                display_name,
+                password_hash,
+                email,
+                is_admin,
+                now,
+            },
         )
         .await?;
         let user = UserView::from(&row);
@@ -166,40 +239,60 @@ impl AuthService {
             Ok(name) => users::by_username(&self.db.read, name.as_str()).await?,
             Err(_) => None,
         };
-        let ok = self.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+        let ok = self
+            .hasher
+            .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
+            .await?;
         match user {
             Some(user) if ok => self.issue(&UserView::from(&user), None).await,
-            _ => Err(DomainError::Unauthorized("invalid_credentials", "wrong username or password".into())),
+            _ => Err(DomainError::Unauthorized(
+                "invalid_credentials",
+                "wrong username or password".into(),
+            )),
         }
     }
 
     /// Rotates a refresh token. Errors: 401 `invalid_refresh_token`.
     pub async fn refresh(&self, refresh_token: &str) -> Result<Session, DomainError> {
-        let invalid = || DomainError::Unauthorized("invalid_refresh_token", "the refresh token is invalid or expired".into());
+        let invalid = || {
+            DomainError::Unauthorized(
+                "invalid_refresh_token",
+                "the refresh token is invalid or expired".into(),
+            )
+        };
         let now = Utc::now();
-        let row = tokens::by_hash(&self.db.write, &hash_token(refresh_token)).await?.ok_or_else(invalid)?;
+        let row = tokens::by_hash(&self.db.write, &hash_token(refresh_token))
+            .await?
+            .ok_or_else(invalid)?;
         if row.revoked_at.is_some() || row.expires_at <= now {
             return Err(invalid());
         }
         if !tokens::mark_used(&self.db.write, row.id, now).await? {
-            let used = tokens::by_hash(&self.db.write, &row.token_hash).await?.and_then(|r| r.used_at);
-            let grace = chrono::Duration::seconds(i64::try_from(self.config.auth.refresh_reuse_grace_secs).unwrap_or(0));
-            if !used.is_some_and(|used| now - used <= grace) {
+            let used = tokens::by_hash(&self.db.write, &row.token_hash)
+                .await?
+                .and_then(|r| r.used_at);
+            let grace = chrono::Duration::seconds(
+                i64::try_from(self.config.auth.refresh_reuse_grace_secs).unwrap_or(0),
+            );
+            if used.is_none_or(|used| now - used > grace) {
                 tracing::warn!(family = %row.family_id, user = %row.user_id, "refresh token reuse detected; revoking the session");
                 tokens::revoke_family(&self.db.write, row.family_id, now).await?;
                 return Err(invalid());
             }
         }
-        let user = users::by_id(&self.db.read, row.user_id).await?.ok_or_else(invalid)?;
-        self.issue(&UserView::from(&user), Some(row.family_id)).await
+        let user = users::by_id(&self.db.read, row.user_id)
+            .await?
+            .ok_or_else(invalid)?;
+        self.issue(&UserView::from(&user), Some(row.family_id))
+            .await
     }
 
     /// Revokes the session of `refresh_token` (if any). Always succeeds.
     pub async fn logout(&self, refresh_token: Option<&str>) -> Result<(), DomainError> {
-        if let Some(token) = refresh_token {
-            if let Some(row) = tokens::by_hash(&self.db.write, &hash_token(token)).await? {
-                tokens::revoke_family(&self.db.write, row.family_id, Utc::now()).await?;
-            }
+        if let Some(token) = refresh_token
+            && let Some(row) = tokens::by_hash(&self.db.write, &hash_token(token)).await?
+        {
+            tokens::revoke_family(&self.db.write, row.family_id, Utc::now()).await?;
         }
         Ok(())
     }
@@ -207,14 +300,21 @@ impl AuthService {
     /// Verifies an access token. Errors: 401 `unauthorized`.
     pub fn authenticate(&self, access_token: &str) -> Result<AuthUser, DomainError> {
         let claims = self.keys.verify(access_token)?;
-        Ok(AuthUser { id: UserId(claims.sub), username: claims.name, is_admin: claims.adm, session: claims.sid })
+        Ok(AuthUser {
+            id: UserId(claims.sub),
+            username: claims.name,
+            is_admin: claims.adm,
+            session: claims.sid,
+        })
     }
 
     /// The caller's account. Errors: 401 when it was deleted.
     pub async fn me(&self, user: &AuthUser) -> Result<UserView, DomainError> {
         let row = users::by_id(&self.db.read, user.id.0)
             .await?
-            .ok_or_else(|| DomainError::Unauthorized("unauthorized", "the account no longer exists".into()))?;
+            .ok_or_else(|| {
+                DomainError::Unauthorized("unauthorized", "the account no longer exists".into())
+            })?;
         Ok(UserView::from(&row))
     }
 
@@ -223,11 +323,27 @@ impl AuthService {
         let family = family.unwrap_or_else(Uuid::now_v7);
         let refresh_token = random_token();
         let now = Utc::now();
-        let ttl = chrono::Duration::seconds(i64::try_from(auth.refresh_token_ttl_secs).unwrap_or(2_592_000));
+        let ttl = chrono::Duration::seconds(
+            i64::try_from(auth.refresh_token_ttl_secs).unwrap_or(2_592_000),
+        );
         let txn = self.db.write.begin().await?;
-        tokens::insert(&txn, family, user.id, hash_token(&refresh_token), now, now + ttl).await?;
+        tokens::insert(
+            &txn,
+            family,
+            user.id,
+            hash_token(&refresh_token),
+            now,
+            now + ttl,
+        )
+        .await?;
         txn.commit().await?;
-        let access_token = self.keys.issue(user.id, family, &user.username, user.is_admin, auth.access_token_ttl_secs)?;
+        let access_token = self.keys.issue(
+            user.id,
+            family,
+            &user.username,
+            user.is_admin,
+            auth.access_token_ttl_secs,
+        )?;
         Ok(Session {
             access_token,
             refresh_token,

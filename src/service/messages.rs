@@ -51,20 +51,34 @@ pub struct MessageService {
 pub fn fan_out_hook(hub: Hub) -> CommitHook {
     Arc::new(move |row: &MessageRow, username: &str| {
         let view = MessageView::new(row, username);
-        hub.publish(row.conversation_id, &ServerFrame::Message { message: &view }.encode(), None);
+        hub.publish(
+            row.conversation_id,
+            &ServerFrame::Message { message: &view }.encode(),
+            None,
+        );
     })
 }
 
 impl MessageService {
     /// Builds the service.
     pub fn new(db: Db, writer: MessageWriter, conversations: ConversationService) -> Self {
-        Self { db, writer, conversations }
+        Self {
+            db,
+            writer,
+            conversations,
+        }
     }
 
     /// Stores a message and returns it after commit (fan-out has been queued by then).
     /// Errors: 422 `invalid_message`/`invalid_client_id`, 403/404 for non-members,
     /// 503 `shutting_down`.
-    pub async fn send(&self, me: &AuthUser, conversation: Uuid, body: &str, client_id: Option<&str>) -> Result<Sent, DomainError> {
+    pub async fn send(
+        &self,
+        me: &AuthUser,
+        conversation: Uuid,
+        body: &str,
+        client_id: Option<&str>,
+    ) -> Result<Sent, DomainError> {
         let body = MessageBody::parse(body)?;
         let client_id = client_id.map(ClientId::parse).transpose()?;
         self.conversations.require_member(me, conversation).await?;
@@ -79,25 +93,57 @@ impl MessageService {
             })
             .await?;
         Ok(match written {
-            Written::Created(row) => Sent { message: MessageView::new(&row, &me.username), duplicate: false },
-            Written::Duplicate(row) => Sent { message: MessageView::new(&row, &me.username), duplicate: true },
+            Written::Created(row) => Sent {
+                message: MessageView::new(&row, &me.username),
+                duplicate: false,
+            },
+            Written::Duplicate(row) => Sent {
+                message: MessageView::new(&row, &me.username),
+                duplicate: true,
+            },
         })
     }
 
     /// History by sequence number; `limit` 1–100. Errors: 422 `invalid_limit`, 403/404.
-    pub async fn history(&self, me: &AuthUser, conversation: Uuid, before: Option<i64>, after: Option<i64>, limit: u64) -> Result<History, DomainError> {
+    pub async fn history(
+        &self,
+        me: &AuthUser,
+        conversation: Uuid,
+        before: Option<i64>,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<History, DomainError> {
         if !(1..=100).contains(&limit) {
-            return Err(DomainError::invalid("invalid_limit", "limit must be between 1 and 100"));
+            return Err(DomainError::invalid(
+                "invalid_limit",
+                "limit must be between 1 and 100",
+            ));
         }
         self.conversations.require_member(me, conversation).await?;
         let page = messages::page(&self.db.read, conversation, before, after, limit).await?;
-        Ok(History { messages: self.with_usernames(page.rows).await?, has_more: page.has_more })
+        Ok(History {
+            messages: self.with_usernames(page.rows).await?,
+            has_more: page.has_more,
+        })
     }
 
     /// The messages after `after_seq`, or `ResyncRequired` when more than `max` are missing.
-    pub async fn resume(&self, me: &AuthUser, conversation: Uuid, after_seq: i64, max: u64) -> Result<Resume, DomainError> {
+    pub async fn resume(
+        &self,
+        me: &AuthUser,
+        conversation: Uuid,
+        after_seq: i64,
+        max: u64,
+    ) -> Result<Resume, DomainError> {
         self.conversations.require_member(me, conversation).await?;
-        let page = messages::page(&self.db.read, conversation, None, Some(after_seq.max(0)), max.max(1)).await?;
+        let page = messages::page(
+            &self.db.read,
+            conversation,
+            None,
+            Some(after_seq.max(0)),
+            max.max(1),
+        )
+        .await?;
         if page.has_more {
             return Ok(Resume::ResyncRequired);
         }
@@ -105,9 +151,20 @@ impl MessageService {
     }
 
     /// Moves my read position to `seq`. Errors: 403/404 for non-members.
-    pub async fn mark_read(&self, me: &AuthUser, conversation: Uuid, seq: i64) -> Result<(), DomainError> {
+    pub async fn mark_read(
+        &self,
+        me: &AuthUser,
+        conversation: Uuid,
+        seq: i64,
+    ) -> Result<(), DomainError> {
         let row = self.conversations.require_member(me, conversation).await?;
-        members::mark_read(&self.db.write, conversation, me.id.0, seq.clamp(0, row.last_seq)).await
+        members::mark_read(
+            &self.db.write,
+            conversation,
+            me.id.0,
+            seq.clamp(0, row.last_seq),
+        )
+        .await
     }
 
     async fn with_usernames(&self, rows: Vec<MessageRow>) -> Result<Vec<MessageView>, DomainError> {
@@ -115,7 +172,15 @@ impl MessageService {
         let names = crate::store::users::usernames(&self.db.read, ids).await?;
         Ok(rows
             .iter()
-            .map(|r| MessageView::new(r, names.get(&r.sender_id).map(String::as_str).unwrap_or("deleted")))
+            .map(|r| {
+                MessageView::new(
+                    r,
+                    names
+                        .get(&r.sender_id)
+                        .map(String::as_str)
+                        .unwrap_or("deleted"),
+                )
+            })
             .collect())
     }
 }

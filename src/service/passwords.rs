@@ -21,29 +21,41 @@ pub struct PasswordHasher {
 }
 
 fn argon2() -> Result<Argon2<'static>, DomainError> {
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
+    let params =
+        Params::new(19 * 1024, 2, 1, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
 fn hash_blocking(password: &[u8]) -> Result<String, DomainError> {
-    let hash = argon2()?.hash_password(password).map_err(|e| anyhow::anyhow!("argon2 hash: {e}"))?;
+    let hash = argon2()?
+        .hash_password(password)
+        .map_err(|e| anyhow::anyhow!("argon2 hash: {e}"))?;
     Ok(hash.to_string())
 }
 
 impl PasswordHasher {
     /// Builds the hasher; at most one hash per CPU core runs at a time.
     pub async fn new() -> Result<Self, DomainError> {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         let random: [u8; 16] = rand::random();
         let dummy = tokio::task::spawn_blocking(move || hash_blocking(&random))
             .await
             .map_err(|e| anyhow::anyhow!("hash task: {e}"))??;
-        Ok(Self { permits: Arc::new(Semaphore::new(cores)), dummy_hash: Arc::new(dummy) })
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(cores)),
+            dummy_hash: Arc::new(dummy),
+        })
     }
 
     /// The PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) of `password`.
     pub async fn hash(&self, password: &Password) -> Result<String, DomainError> {
-        let _permit = self.permits.acquire().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let bytes = password.expose().to_vec();
         tokio::task::spawn_blocking(move || hash_blocking(&bytes))
             .await
@@ -53,12 +65,19 @@ impl PasswordHasher {
     /// Whether `password` matches `hash`; with `hash = None` verifies against a dummy hash and
     /// returns false, taking the same time.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, DomainError> {
-        let _permit = self.permits.acquire().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let known = hash.is_some();
-        let hash = hash.map(str::to_owned).unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
+        let hash = hash
+            .map(str::to_owned)
+            .unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
         let password = password.as_bytes().to_vec();
         let ok = tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+            let parsed =
+                PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
             Ok::<_, DomainError>(argon2()?.verify_password(&password, &parsed).is_ok())
         })
         .await

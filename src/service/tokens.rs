@@ -47,11 +47,22 @@ impl JwtKeys {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "aud", "sub"]);
         validation.leeway = 5;
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
     }
 
     /// Signs an access token for `sub` valid `ttl_secs` seconds.
-    pub fn issue(&self, sub: Uuid, sid: Uuid, name: &str, adm: bool, ttl_secs: u64) -> Result<String, DomainError> {
+    pub fn issue(
+        &self,
+        sub: Uuid,
+        sid: Uuid,
+        name: &str,
+        adm: bool,
+        ttl_secs: u64,
+    ) -> Result<String, DomainError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub,
@@ -63,16 +74,21 @@ impl JwtKeys {
             iat: now,
             exp: now + i64::try_from(ttl_secs).unwrap_or(900),
         };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| anyhow::anyhow!("jwt encode: {e}").into())
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| anyhow::anyhow!("jwt encode: {e}").into())
     }
 
     /// Verifies signature, algorithm (HS256 only), `aud`, `exp` and `typ`.
     /// Errors: `unauthorized` (401).
     pub fn verify(&self, token: &str) -> Result<Claims, DomainError> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| DomainError::Unauthorized("unauthorized", "invalid or expired access token".into()))?;
+        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| {
+            DomainError::Unauthorized("unauthorized", "invalid or expired access token".into())
+        })?;
         if data.claims.typ != ACCESS {
-            return Err(DomainError::Unauthorized("unauthorized", "not an access token".into()));
+            return Err(DomainError::Unauthorized(
+                "unauthorized",
+                "not an access token".into(),
+            ));
         }
         Ok(data.claims)
     }

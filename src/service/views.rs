@@ -64,7 +64,12 @@ pub struct ConversationView {
 
 impl ConversationView {
     /// Assembles a view; `member` is the caller's `(state, last_read_seq)`.
-    pub fn build(row: &ConversationRow, member_count: i64, member: Option<(&str, i64)>, peer: Option<&UserRow>) -> Self {
+    pub fn build(
+        row: &ConversationRow,
+        member_count: i64,
+        member: Option<(&str, i64)>,
+        peer: Option<&UserRow>,
+    ) -> Self {
         let unread = match member {
             Some(("joined", read)) => (row.last_seq - read).max(0),
             _ => 0,
@@ -72,7 +77,9 @@ impl ConversationView {
         Self {
             id: row.id,
             kind: row.kind.clone(),
-            name: peer.map(|p| p.username.clone()).or_else(|| row.name.clone()),
+            name: peer
+                .map(|p| p.username.clone())
+                .or_else(|| row.name.clone()),
             topic: row.topic.clone(),
             visibility: row.visibility.clone(),
             category: row.category.clone(),

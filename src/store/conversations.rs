@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use entity::conversations::{self, Column, Entity};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -28,7 +28,10 @@ pub struct NewRoom<'a> {
 }
 
 /// Inserts a room. Errors: `room_name_taken` (409).
-pub async fn insert_room(db: &impl ConnectionTrait, room: NewRoom<'_>) -> Result<ConversationRow, DomainError> {
+pub async fn insert_room(
+    db: &impl ConnectionTrait,
+    room: NewRoom<'_>,
+) -> Result<ConversationRow, DomainError> {
     let model = conversations::ActiveModel {
         id: Set(Uuid::now_v7()),
         kind: Set("room".into()),
@@ -44,20 +47,31 @@ pub async fn insert_room(db: &impl ConnectionTrait, room: NewRoom<'_>) -> Result
         created_at: Set(room.now),
         last_seq: Set(0),
     };
-    Entity::insert(model).exec_with_returning(db).await.map_err(|e| {
-        if is_unique_violation(&e) {
-            DomainError::conflict("room_name_taken", "a room with that name exists")
-        } else {
-            e.into()
-        }
-    })
+    Entity::insert(model)
+        .exec_with_returning(db)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DomainError::conflict("room_name_taken", "a room with that name exists")
+            } else {
+                e.into()
+            }
+        })
 }
 
 /// Creates the official rooms that do not exist yet and refreshes the flags of those that do.
-pub async fn ensure_official(db: &impl ConnectionTrait, rooms: &[OfficialRoom], now: DateTime<Utc>) -> Result<(), DomainError> {
+pub async fn ensure_official(
+    db: &impl ConnectionTrait,
+    rooms: &[OfficialRoom],
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
     for room in rooms {
         let key = room.name.trim().to_lowercase();
-        match Entity::find().filter(Column::NameKey.eq(key.clone())).one(db).await? {
+        match Entity::find()
+            .filter(Column::NameKey.eq(key.clone()))
+            .one(db)
+            .await?
+        {
             Some(existing) => {
                 Entity::update_many()
                     .col_expr(Column::Official, Expr::value(true))
@@ -93,12 +107,18 @@ pub async fn ensure_official(db: &impl ConnectionTrait, rooms: &[OfficialRoom], 
 }
 
 /// The conversation with this id.
-pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<ConversationRow>, DomainError> {
+pub async fn by_id(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<ConversationRow>, DomainError> {
     Ok(Entity::find_by_id(id).one(db).await?)
 }
 
 /// Conversations with these ids.
-pub async fn by_ids(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> Result<Vec<ConversationRow>, DomainError> {
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: Vec<Uuid>,
+) -> Result<Vec<ConversationRow>, DomainError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -107,12 +127,20 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> Result<Vec<Con
 
 /// Rooms every new account joins.
 pub async fn auto_join(db: &impl ConnectionTrait) -> Result<Vec<ConversationRow>, DomainError> {
-    Ok(Entity::find().filter(Column::AutoJoin.eq(true)).all(db).await?)
+    Ok(Entity::find()
+        .filter(Column::AutoJoin.eq(true))
+        .all(db)
+        .await?)
 }
 
 /// Public rooms whose name contains `q` (case-insensitive), official first, then by name.
-pub async fn directory(db: &impl ConnectionTrait, q: Option<&str>) -> Result<Vec<ConversationRow>, DomainError> {
-    let mut cond = Condition::all().add(Column::Kind.eq("room")).add(Column::Visibility.eq("public"));
+pub async fn directory(
+    db: &impl ConnectionTrait,
+    q: Option<&str>,
+) -> Result<Vec<ConversationRow>, DomainError> {
+    let mut cond = Condition::all()
+        .add(Column::Kind.eq("room"))
+        .add(Column::Visibility.eq("public"));
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
         cond = cond.add(Column::NameKey.contains(q.to_lowercase()));
     }
@@ -125,12 +153,19 @@ pub async fn directory(db: &impl ConnectionTrait, q: Option<&str>) -> Result<Vec
 }
 
 /// The DM of a pair, by its key `<min id>:<max id>`.
-pub async fn dm_by_key(db: &impl ConnectionTrait, key: &str) -> Result<Option<ConversationRow>, DomainError> {
+pub async fn dm_by_key(
+    db: &impl ConnectionTrait,
+    key: &str,
+) -> Result<Option<ConversationRow>, DomainError> {
     Ok(Entity::find().filter(Column::DmKey.eq(key)).one(db).await?)
 }
 
 /// Inserts a DM. Returns `None` when a concurrent request created it first.
-pub async fn insert_dm(db: &impl ConnectionTrait, key: String, now: DateTime<Utc>) -> Result<Option<ConversationRow>, DomainError> {
+pub async fn insert_dm(
+    db: &impl ConnectionTrait,
+    key: String,
+    now: DateTime<Utc>,
+) -> Result<Option<ConversationRow>, DomainError> {
     let model = conversations::ActiveModel {
         id: Set(Uuid::now_v7()),
         kind: Set("dm".into()),

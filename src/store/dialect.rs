@@ -34,7 +34,11 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Reads backend, host, database name and server version.
-pub async fn identity(db: &DatabaseConnection, backend: Backend, url: &str) -> anyhow::Result<DbIdentity> {
+pub async fn identity(
+    db: &DatabaseConnection,
+    backend: Backend,
+    url: &str,
+) -> anyhow::Result<DbIdentity> {
     let sql = match backend {
         Backend::Sqlite => "SELECT sqlite_version() AS v",
         Backend::Postgres => "SELECT current_setting('server_version') AS v",
@@ -46,7 +50,9 @@ pub async fn identity(db: &DatabaseConnection, backend: Backend, url: &str) -> a
     let server_version: String = row.try_get("", "v")?;
     let (host, database) = match backend {
         Backend::Sqlite => {
-            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or(path).to_owned();
             let file = std::path::Path::new(&path)
                 .file_name()
@@ -65,10 +71,21 @@ pub async fn identity(db: &DatabaseConnection, backend: Backend, url: &str) -> a
             let database: String = row.try_get("", "d")?;
             let host = url::Url::parse(url)
                 .ok()
-                .map(|u| format!("{}:{}", u.host_str().unwrap_or("localhost"), u.port().unwrap_or(5432)))
+                .map(|u| {
+                    format!(
+                        "{}:{}",
+                        u.host_str().unwrap_or("localhost"),
+                        u.port().unwrap_or(5432)
+                    )
+                })
                 .unwrap_or_else(|| "unknown".into());
             (host, database)
         }
     };
-    Ok(DbIdentity { backend, host, database, server_version })
+    Ok(DbIdentity {
+        backend,
+        host,
+        database,
+        server_version,
+    })
 }

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::conversation_members::{self, Column, Entity};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
@@ -24,7 +25,11 @@ pub mod state {
 }
 
 /// The membership row of `user` in `conversation`.
-pub async fn get(db: &impl ConnectionTrait, conversation: Uuid, user: Uuid) -> Result<Option<MemberRow>, DomainError> {
+pub async fn get(
+    db: &impl ConnectionTrait,
+    conversation: Uuid,
+    user: Uuid,
+) -> Result<Option<MemberRow>, DomainError> {
     Ok(Entity::find_by_id((conversation, user)).one(db).await?)
 }
 
@@ -59,7 +64,13 @@ pub async fn upsert(
 }
 
 /// Sets the state of an existing membership.
-pub async fn set_state(db: &impl ConnectionTrait, conversation: Uuid, user: Uuid, state: &str, now: DateTime<Utc>) -> Result<(), DomainError> {
+pub async fn set_state(
+    db: &impl ConnectionTrait,
+    conversation: Uuid,
+    user: Uuid,
+    state: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
     Entity::update_many()
         .col_expr(Column::State, Expr::value(state))
         .col_expr(Column::UpdatedAt, Expr::value(now))
@@ -71,7 +82,10 @@ pub async fn set_state(db: &impl ConnectionTrait, conversation: Uuid, user: Uuid
 }
 
 /// The user's memberships that are `joined` or `invited`.
-pub async fn for_user(db: &impl ConnectionTrait, user: Uuid) -> Result<Vec<MemberRow>, DomainError> {
+pub async fn for_user(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+) -> Result<Vec<MemberRow>, DomainError> {
     Ok(Entity::find()
         .filter(Column::UserId.eq(user))
         .filter(Column::State.is_in([state::JOINED, state::INVITED]))
@@ -80,7 +94,10 @@ pub async fn for_user(db: &impl ConnectionTrait, user: Uuid) -> Result<Vec<Membe
 }
 
 /// Ids of the joined members of a conversation.
-pub async fn joined_user_ids(db: &impl ConnectionTrait, conversation: Uuid) -> Result<Vec<Uuid>, DomainError> {
+pub async fn joined_user_ids(
+    db: &impl ConnectionTrait,
+    conversation: Uuid,
+) -> Result<Vec<Uuid>, DomainError> {
     Ok(Entity::find()
         .select_only()
         .column(Column::UserId)
@@ -92,7 +109,10 @@ pub async fn joined_user_ids(db: &impl ConnectionTrait, conversation: Uuid) -> R
 }
 
 /// Number of joined members per conversation.
-pub async fn joined_counts(db: &impl ConnectionTrait, conversations: Vec<Uuid>) -> Result<HashMap<Uuid, i64>, DomainError> {
+pub async fn joined_counts(
+    db: &impl ConnectionTrait,
+    conversations: Vec<Uuid>,
+) -> Result<HashMap<Uuid, i64>, DomainError> {
     if conversations.is_empty() {
         return Ok(HashMap::new());
     }
@@ -110,7 +130,11 @@ pub async fn joined_counts(db: &impl ConnectionTrait, conversations: Vec<Uuid>) 
 }
 
 /// For each DM, the member that is not `me`.
-pub async fn dm_peers(db: &impl ConnectionTrait, dms: Vec<Uuid>, me: Uuid) -> Result<HashMap<Uuid, UserRow>, DomainError> {
+pub async fn dm_peers(
+    db: &impl ConnectionTrait,
+    dms: Vec<Uuid>,
+    me: Uuid,
+) -> Result<HashMap<Uuid, UserRow>, DomainError> {
     if dms.is_empty() {
         return Ok(HashMap::new());
     }
@@ -119,21 +143,35 @@ pub async fn dm_peers(db: &impl ConnectionTrait, dms: Vec<Uuid>, me: Uuid) -> Re
         .filter(Column::UserId.ne(me))
         .find_also_related_users(db)
         .await?;
-    Ok(rows.into_iter().filter_map(|(m, u)| u.map(|u| (m.conversation_id, u))).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|(m, u)| u.map(|u| (m.conversation_id, u)))
+        .collect())
 }
 
 /// Joined members with their accounts.
-pub async fn joined_with_users(db: &impl ConnectionTrait, conversation: Uuid) -> Result<Vec<(MemberRow, UserRow)>, DomainError> {
+pub async fn joined_with_users(
+    db: &impl ConnectionTrait,
+    conversation: Uuid,
+) -> Result<Vec<(MemberRow, UserRow)>, DomainError> {
     let rows = Entity::find()
         .filter(Column::ConversationId.eq(conversation))
         .filter(Column::State.eq(state::JOINED))
         .find_also_related_users(db)
         .await?;
-    Ok(rows.into_iter().filter_map(|(m, u)| u.map(|u| (m, u))).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|(m, u)| u.map(|u| (m, u)))
+        .collect())
 }
 
 /// Moves the read position forward to `seq` (never backwards).
-pub async fn mark_read(db: &impl ConnectionTrait, conversation: Uuid, user: Uuid, seq: i64) -> Result<(), DomainError> {
+pub async fn mark_read(
+    db: &impl ConnectionTrait,
+    conversation: Uuid,
+    user: Uuid,
+    seq: i64,
+) -> Result<(), DomainError> {
     Entity::update_many()
         .col_expr(Column::LastReadSeq, Expr::value(seq))
         .filter(Column::ConversationId.eq(conversation))
@@ -146,11 +184,17 @@ pub async fn mark_read(db: &impl ConnectionTrait, conversation: Uuid, user: Uuid
 
 /// Loads members plus their user rows without declaring entity relations.
 trait FindAlsoUsers {
-    async fn find_also_related_users(self, db: &impl ConnectionTrait) -> Result<Vec<(MemberRow, Option<UserRow>)>, sea_orm::DbErr>;
+    async fn find_also_related_users(
+        self,
+        db: &impl ConnectionTrait,
+    ) -> Result<Vec<(MemberRow, Option<UserRow>)>, sea_orm::DbErr>;
 }
 
 impl FindAlsoUsers for sea_orm::Select<Entity> {
-    async fn find_also_related_users(self, db: &impl ConnectionTrait) -> Result<Vec<(MemberRow, Option<UserRow>)>, sea_orm::DbErr> {
+    async fn find_also_related_users(
+        self,
+        db: &impl ConnectionTrait,
+    ) -> Result<Vec<(MemberRow, Option<UserRow>)>, sea_orm::DbErr> {
         let members = self.all(db).await?;
         let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
         let users: HashMap<Uuid, UserRow> = if ids.is_empty() {
@@ -164,9 +208,12 @@ impl FindAlsoUsers for sea_orm::Select<Entity> {
                 .map(|u| (u.id, u))
                 .collect()
         };
-        Ok(members.into_iter().map(|m| {
-            let user = users.get(&m.user_id).cloned();
-            (m, user)
-        }).collect())
+        Ok(members
+            .into_iter()
+            .map(|m| {
+                let user = users.get(&m.user_id).cloned();
+                (m, user)
+            })
+            .collect())
     }
 }

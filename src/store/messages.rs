@@ -30,7 +30,9 @@ pub async fn page(
     }
     let forward = after.is_some();
     if let Some(after) = after {
-        query = query.filter(Column::Seq.gt(after)).order_by_asc(Column::Seq);
+        query = query
+            .filter(Column::Seq.gt(after))
+            .order_by_asc(Column::Seq);
     } else {
         query = query.order_by_desc(Column::Seq);
     }
@@ -44,7 +46,11 @@ pub async fn page(
 }
 
 /// The message a sender sent earlier with this idempotency key.
-pub async fn by_client_id(db: &impl ConnectionTrait, sender: Uuid, client_id: &str) -> Result<Option<MessageRow>, sea_orm::DbErr> {
+pub async fn by_client_id(
+    db: &impl ConnectionTrait,
+    sender: Uuid,
+    client_id: &str,
+) -> Result<Option<MessageRow>, sea_orm::DbErr> {
     Entity::find()
         .filter(Column::SenderId.eq(sender))
         .filter(Column::ClientId.eq(client_id))

@@ -22,7 +22,8 @@ use crate::config::Config;
 
 pub use entity::{
     conversation_members::Model as MemberRow, conversations::Model as ConversationRow,
-    messages::Model as MessageRow, refresh_tokens::Model as RefreshTokenRow, users::Model as UserRow,
+    messages::Model as MessageRow, refresh_tokens::Model as RefreshTokenRow,
+    users::Model as UserRow,
 };
 
 /// Which database engine is behind a [`Db`].
@@ -86,7 +87,10 @@ impl std::fmt::Display for DbIdentity {
 pub fn database_url(config: &Config) -> String {
     match &config.database_url {
         Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
-        _ => format!("sqlite://{}?mode=rwc", config.data_dir.join("echochat.db").display()),
+        _ => format!(
+            "sqlite://{}?mode=rwc",
+            config.data_dir.join("echochat.db").display()
+        ),
     }
 }
 
@@ -112,7 +116,11 @@ impl Db {
                 let pool = Database::connect(opts)
                     .await
                     .with_context(|| format!("cannot connect to PostgreSQL at {redacted}"))?;
-                Ok(Self { read: pool.clone(), write: pool, backend })
+                Ok(Self {
+                    read: pool.clone(),
+                    write: pool,
+                    backend,
+                })
             }
             Backend::Sqlite => {
                 let sync = config.database.sqlite_synchronous;
@@ -124,11 +132,17 @@ impl Db {
                         .map_sqlx_sqlite_opts(move |o| dialect::sqlite_options(o, sync));
                     Database::connect(opts)
                 };
-                let write =
-                    open(1).await.with_context(|| format!("cannot open SQLite database {redacted}"))?;
-                let read =
-                    open(4).await.with_context(|| format!("cannot open SQLite database {redacted}"))?;
-                Ok(Self { read, write, backend })
+                let write = open(1)
+                    .await
+                    .with_context(|| format!("cannot open SQLite database {redacted}"))?;
+                let read = open(4)
+                    .await
+                    .with_context(|| format!("cannot open SQLite database {redacted}"))?;
+                Ok(Self {
+                    read,
+                    write,
+                    backend,
+                })
             }
         }
     }
@@ -161,7 +175,10 @@ impl Db {
 
 /// True when `err` is a unique-constraint violation.
 pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
-    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }
 
 /// The sea-orm backend enum for a [`Backend`].

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use entity::refresh_tokens::{self, Column, Entity};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr,
+};
 use uuid::Uuid;
 
 use super::RefreshTokenRow;
@@ -32,12 +34,22 @@ pub async fn insert(
 }
 
 /// The token row with this hash.
-pub async fn by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<RefreshTokenRow>, DomainError> {
-    Ok(Entity::find().filter(Column::TokenHash.eq(hash)).one(db).await?)
+pub async fn by_hash(
+    db: &impl ConnectionTrait,
+    hash: &str,
+) -> Result<Option<RefreshTokenRow>, DomainError> {
+    Ok(Entity::find()
+        .filter(Column::TokenHash.eq(hash))
+        .one(db)
+        .await?)
 }
 
 /// Marks the token used if it was unused. Returns false when another request used it first.
-pub async fn mark_used(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool, DomainError> {
+pub async fn mark_used(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DomainError> {
     let result = Entity::update_many()
         .col_expr(Column::UsedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
@@ -48,7 +60,11 @@ pub async fn mark_used(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) 
 }
 
 /// Revokes every token of a family (logout, or reuse detected: RFC 9700 §4.14.2).
-pub async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid, now: DateTime<Utc>) -> Result<(), DomainError> {
+pub async fn revoke_family(
+    db: &impl ConnectionTrait,
+    family_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
     Entity::update_many()
         .col_expr(Column::RevokedAt, Expr::value(now))
         .filter(Column::FamilyId.eq(family_id))

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use entity::users::{self, Column, Entity};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use uuid::Uuid;
 
 use super::{UserRow, is_unique_violation};
@@ -35,18 +37,27 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser<'_>) -> Result<UserR
         is_admin: Set(new.is_admin),
         created_at: Set(new.now),
     };
-    Entity::insert(model).exec_with_returning(db).await.map_err(|e| {
-        if is_unique_violation(&e) {
-            DomainError::conflict("username_taken", "that username is taken")
-        } else {
-            e.into()
-        }
-    })
+    Entity::insert(model)
+        .exec_with_returning(db)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DomainError::conflict("username_taken", "that username is taken")
+            } else {
+                e.into()
+            }
+        })
 }
 
 /// The user with this canonical username.
-pub async fn by_username(db: &impl ConnectionTrait, username: &str) -> Result<Option<UserRow>, DomainError> {
-    Ok(Entity::find().filter(Column::Username.eq(username)).one(db).await?)
+pub async fn by_username(
+    db: &impl ConnectionTrait,
+    username: &str,
+) -> Result<Option<UserRow>, DomainError> {
+    Ok(Entity::find()
+        .filter(Column::Username.eq(username))
+        .one(db)
+        .await?)
 }
 
 /// The user with this id.
@@ -60,7 +71,10 @@ pub async fn any(db: &impl ConnectionTrait) -> Result<bool, DomainError> {
 }
 
 /// Usernames of these users, by id.
-pub async fn usernames(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> Result<std::collections::HashMap<Uuid, String>, DomainError> {
+pub async fn usernames(
+    db: &impl ConnectionTrait,
+    ids: Vec<Uuid>,
+) -> Result<std::collections::HashMap<Uuid, String>, DomainError> {
     use sea_orm::QuerySelect;
     if ids.is_empty() {
         return Ok(Default::default());

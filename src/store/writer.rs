@@ -18,7 +18,8 @@ use std::{collections::HashMap, sync::Arc};
 use chrono::Utc;
 use entity::{conversations, messages};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, TransactionTrait,
+    ActiveValue::Set,
+    ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, TransactionTrait,
     sea_query::{Expr, ExprTrait, Query},
 };
 use tokio::sync::{mpsc, oneshot};
@@ -73,7 +74,11 @@ pub struct MessageWriter {
 
 impl MessageWriter {
     /// Starts the writer task on `db` (SQLite: the single writer connection).
-    pub fn spawn(db: DatabaseConnection, hook: CommitHook, shutdown: CancellationToken) -> (Self, tokio::task::JoinHandle<()>) {
+    pub fn spawn(
+        db: DatabaseConnection,
+        hook: CommitHook,
+        shutdown: CancellationToken,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let task = tokio::spawn(run(db, rx, hook, shutdown));
         (Self { tx }, task)
@@ -83,12 +88,20 @@ impl MessageWriter {
     /// began, `NotFound` if the conversation vanished, `Internal` on database failure.
     pub async fn write(&self, message: NewMessage) -> Result<Written, DomainError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Job { message, reply }).await.map_err(|_| DomainError::ShuttingDown)?;
+        self.tx
+            .send(Job { message, reply })
+            .await
+            .map_err(|_| DomainError::ShuttingDown)?;
         rx.await.map_err(|_| DomainError::ShuttingDown)?
     }
 }
 
-async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>, hook: CommitHook, shutdown: CancellationToken) {
+async fn run(
+    db: DatabaseConnection,
+    mut rx: mpsc::Receiver<Job>,
+    hook: CommitHook,
+    shutdown: CancellationToken,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut closed = false;
     loop {
@@ -129,7 +142,9 @@ async fn commit_jobs(db: &DatabaseConnection, jobs: Vec<Job>, hook: &CommitHook)
         }
         Err(err) => {
             for job in jobs {
-                let _ = job.reply.send(Err(DomainError::Internal(anyhow::anyhow!("{err}"))));
+                let _ = job
+                    .reply
+                    .send(Err(DomainError::Internal(anyhow::anyhow!("{err}"))));
             }
         }
     }
@@ -146,7 +161,10 @@ fn answer(jobs: Vec<Job>, results: Vec<Result<Written, DomainError>>, hook: &Com
 
 /// Writes `messages` in one transaction. The outer error aborts the whole batch; the inner
 /// per-message error (conversation gone) does not.
-async fn write_batch(db: &DatabaseConnection, messages: &[NewMessage]) -> Result<Vec<Result<Written, DomainError>>, DbErr> {
+async fn write_batch(
+    db: &DatabaseConnection,
+    messages: &[NewMessage],
+) -> Result<Vec<Result<Written, DomainError>>, DbErr> {
     let txn = db.begin().await?;
     let now = Utc::now();
     let mut out = Vec::with_capacity(messages.len());
@@ -194,7 +212,10 @@ async fn write_batch(db: &DatabaseConnection, messages: &[NewMessage]) -> Result
 async fn next_seq(db: &impl ConnectionTrait, conversation: Uuid) -> Result<Option<i64>, DbErr> {
     let stmt = Query::update()
         .table(conversations::Entity)
-        .value(conversations::Column::LastSeq, Expr::col(conversations::Column::LastSeq).add(1))
+        .value(
+            conversations::Column::LastSeq,
+            Expr::col(conversations::Column::LastSeq).add(1),
+        )
         .and_where(Expr::col(conversations::Column::Id).eq(conversation))
         .returning_col(conversations::Column::LastSeq)
         .to_owned();
@@ -217,4 +238,3 @@ fn active(row: &MessageRow) -> messages::ActiveModel {
         deleted_at: Set(None),
     }
 }
-

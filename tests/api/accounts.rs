@@ -4,37 +4,92 @@ use serde_json::{Value, json};
 
 use crate::{
     db_test,
-    helpers::{Backend, PASSWORD, spawn_app, postgres},
+    helpers::{Backend, PASSWORD, postgres, spawn_app},
 };
 
 async fn setup_flow(backend: Backend) {
     let app = spawn_app(backend).await;
-    let status: Value = app.http.get(app.url("/api/v1/setup")).send().await.unwrap().json().await.unwrap();
+    let status: Value = app
+        .http
+        .get(app.url("/api/v1/setup"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["required"], true);
-    let token = app.setup_token.clone().expect("token printed while no user exists");
+    let token = app
+        .setup_token
+        .clone()
+        .expect("token printed while no user exists");
 
     // Registration waits for the admin.
-    let resp = app.post_json("/api/v1/auth/register", &json!({"username": "early", "password": PASSWORD})).await;
+    let resp = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({"username": "early", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(resp.status(), 403);
-    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "setup_required");
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["code"],
+        "setup_required"
+    );
 
-    let wrong = app.post_json("/api/v1/setup", &json!({"token": "nope", "username": "boss", "password": PASSWORD})).await;
+    let wrong = app
+        .post_json(
+            "/api/v1/setup",
+            &json!({"token": "nope", "username": "boss", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(wrong.status(), 403);
-    assert_eq!(wrong.json::<Value>().await.unwrap()["code"], "invalid_setup_token");
+    assert_eq!(
+        wrong.json::<Value>().await.unwrap()["code"],
+        "invalid_setup_token"
+    );
 
-    let ok = app.post_json("/api/v1/setup", &json!({"token": token, "username": "Boss", "password": PASSWORD})).await;
+    let ok = app
+        .post_json(
+            "/api/v1/setup",
+            &json!({"token": token, "username": "Boss", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(ok.status(), 201);
-    let cookies: Vec<String> = ok.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
-    assert!(cookies.iter().any(|c| c.starts_with("echochat_access=") && c.contains("HttpOnly")), "{cookies:?}");
+    let cookies: Vec<String> = ok
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("echochat_access=") && c.contains("HttpOnly")),
+        "{cookies:?}"
+    );
     let body: Value = ok.json().await.unwrap();
     assert_eq!(body["user"]["username"], "boss");
     assert_eq!(body["user"]["display_name"], "Boss");
     assert_eq!(body["user"]["is_admin"], true);
     assert_eq!(body["token_type"], "Bearer");
 
-    let again = app.post_json("/api/v1/setup", &json!({"token": token, "username": "other", "password": PASSWORD})).await;
+    let again = app
+        .post_json(
+            "/api/v1/setup",
+            &json!({"token": token, "username": "other", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(again.status(), 409);
-    let status: Value = app.http.get(app.url("/api/v1/setup")).send().await.unwrap().json().await.unwrap();
+    let status: Value = app
+        .http
+        .get(app.url("/api/v1/setup"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["required"], false);
 }
 
@@ -124,19 +179,37 @@ db_test!(
 );
 
 async fn reuse_revokes(backend: Backend) {
-    let app = crate::helpers::spawn_app_with(backend, |c| c.auth.refresh_reuse_grace_secs = 0).await;
+    let app =
+        crate::helpers::spawn_app_with(backend, |c| c.auth.refresh_reuse_grace_secs = 0).await;
     let token = app.setup_token.clone().unwrap();
-    let resp = app.post_json("/api/v1/setup", &json!({"token": token, "username": "frank", "password": PASSWORD})).await;
+    let resp = app
+        .post_json(
+            "/api/v1/setup",
+            &json!({"token": token, "username": "frank", "password": PASSWORD}),
+        )
+        .await;
     let session: Value = resp.json().await.unwrap();
     let stolen = session["refresh_token"].as_str().unwrap().to_owned();
-    let good: Value = app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": stolen})).await.json().await.unwrap();
+    let good: Value = app
+        .post_json("/api/v1/auth/refresh", &json!({"refresh_token": stolen}))
+        .await
+        .json()
+        .await
+        .unwrap();
     let current = good["refresh_token"].as_str().unwrap().to_owned();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     // The thief replays the rotated token: refused, and the whole session is revoked.
-    let replay = app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": stolen})).await;
+    let replay = app
+        .post_json("/api/v1/auth/refresh", &json!({"refresh_token": stolen}))
+        .await;
     assert_eq!(replay.status(), 401);
-    assert_eq!(replay.json::<Value>().await.unwrap()["code"], "invalid_refresh_token");
-    let victim = app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": current})).await;
+    assert_eq!(
+        replay.json::<Value>().await.unwrap()["code"],
+        "invalid_refresh_token"
+    );
+    let victim = app
+        .post_json("/api/v1/auth/refresh", &json!({"refresh_token": current}))
+        .await;
     assert_eq!(victim.status(), 401);
 }
 
@@ -200,12 +273,31 @@ db_test!(
 );
 
 async fn closed_registration(backend: Backend) {
-    let app = crate::helpers::spawn_app_with(backend, |c| c.registration = echochat::config::Registration::Closed).await;
+    let app = crate::helpers::spawn_app_with(backend, |c| {
+        c.registration = echochat::config::Registration::Closed
+    })
+    .await;
     let token = app.setup_token.clone().unwrap();
-    assert_eq!(app.post_json("/api/v1/setup", &json!({"token": token, "username": "root", "password": PASSWORD})).await.status(), 201);
-    let resp = app.post_json("/api/v1/auth/register", &json!({"username": "ivan", "password": PASSWORD})).await;
+    assert_eq!(
+        app.post_json(
+            "/api/v1/setup",
+            &json!({"token": token, "username": "root", "password": PASSWORD})
+        )
+        .await
+        .status(),
+        201
+    );
+    let resp = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({"username": "ivan", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(resp.status(), 403);
-    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "registration_closed");
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["code"],
+        "registration_closed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

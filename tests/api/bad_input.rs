@@ -6,10 +6,21 @@ use crate::db_test;
 
 async fn assert_json_error(resp: reqwest::Response, status: u16) -> Value {
     assert_eq!(resp.status().as_u16(), status);
-    let ctype = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    assert!(ctype.starts_with("application/json"), "content-type {ctype}");
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        ctype.starts_with("application/json"),
+        "content-type {ctype}"
+    );
     let body: Value = resp.json().await.expect("JSON error body");
-    assert!(body["code"].is_string() && body["message"].is_string(), "{body}");
+    assert!(
+        body["code"].is_string() && body["message"].is_string(),
+        "{body}"
+    );
     body
 }
 

@@ -28,7 +28,10 @@ pub fn postgres() -> Option<Backend> {
     if std::env::var("TEST_DATABASE_URL").is_ok() {
         return Some(Backend::Postgres);
     }
-    assert!(std::env::var("CI").is_err(), "TEST_DATABASE_URL must be set in CI");
+    assert!(
+        std::env::var("CI").is_err(),
+        "TEST_DATABASE_URL must be set in CI"
+    );
     eprintln!("skipped: set TEST_DATABASE_URL to run this test on PostgreSQL");
     None
 }
@@ -64,8 +67,13 @@ macro_rules! db_test {
 pub async fn fresh_postgres_database() -> (String, String) {
     let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
     let name = format!("echochat_t_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(&admin_url).await.expect("connect to TEST_DATABASE_URL");
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    let admin = Database::connect(&admin_url)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
     admin.close().await.ok();
     let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
     url.set_path(&format!("/{name}"));
@@ -73,12 +81,21 @@ pub async fn fresh_postgres_database() -> (String, String) {
 }
 
 fn drop_postgres_database(name: String) {
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else { return };
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        return;
+    };
     let _ = std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
         rt.block_on(async {
             if let Ok(admin) = Database::connect(&admin_url).await {
-                let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
                 admin.close().await.ok();
             }
         });
@@ -155,7 +172,12 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
 pub async fn spawn_ready_app(backend: Backend) -> TestApp {
     let app = spawn_app(backend).await;
     let token = app.setup_token.clone().expect("setup token");
-    let resp = app.post_json("/api/v1/setup", &json!({"token": token, "username": "admin", "password": PASSWORD})).await;
+    let resp = app
+        .post_json(
+            "/api/v1/setup",
+            &json!({"token": token, "username": "admin", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(resp.status(), 201);
     app
 }
@@ -183,7 +205,9 @@ impl TestApp {
     /// Stops and starts again on the same port, data folder and database.
     pub async fn restart(&mut self) {
         self.stop().await;
-        let app = build_app(self.config.clone()).await.expect("server restarts");
+        let app = build_app(self.config.clone())
+            .await
+            .expect("server restarts");
         self.run(app);
     }
 
@@ -192,7 +216,12 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).bearer_auth(token).send().await.expect("request")
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get_json(&self, path: &str, token: &str) -> Value {
@@ -202,27 +231,51 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.http.post(self.url(path)).json(body).send().await.expect("request")
+        self.http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn post_auth(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
-        self.http.post(self.url(path)).bearer_auth(token).json(body).send().await.expect("request")
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// Registers and logs in a user.
     pub async fn user(&self, name: &str) -> TestUser {
-        let resp = self.post_json("/api/v1/auth/register", &json!({"username": name, "password": PASSWORD})).await;
+        let resp = self
+            .post_json(
+                "/api/v1/auth/register",
+                &json!({"username": name, "password": PASSWORD}),
+            )
+            .await;
         assert_eq!(resp.status(), 201, "register {name}");
         self.login(name).await
     }
 
     pub async fn login(&self, name: &str) -> TestUser {
-        let resp = self.post_json("/api/v1/auth/login", &json!({"username": name, "password": PASSWORD})).await;
+        let resp = self
+            .post_json(
+                "/api/v1/auth/login",
+                &json!({"username": name, "password": PASSWORD}),
+            )
+            .await;
         assert_eq!(resp.status(), 200, "login {name}");
         let body: Value = resp.json().await.expect("json");
         TestUser {
             id: body["user"]["id"].as_str().expect("id").to_owned(),
-            username: body["user"]["username"].as_str().expect("username").to_owned(),
+            username: body["user"]["username"]
+                .as_str()
+                .expect("username")
+                .to_owned(),
             token: body["access_token"].as_str().expect("token").to_owned(),
             refresh: body["refresh_token"].as_str().expect("refresh").to_owned(),
         }
@@ -230,21 +283,37 @@ impl TestApp {
 
     /// Creates a room owned by `owner`; returns its id.
     pub async fn room(&self, owner: &TestUser, name: &str, visibility: &str) -> String {
-        let resp = self.post_auth("/api/v1/rooms", &owner.token, &json!({"name": name, "visibility": visibility})).await;
+        let resp = self
+            .post_auth(
+                "/api/v1/rooms",
+                &owner.token,
+                &json!({"name": name, "visibility": visibility}),
+            )
+            .await;
         assert_eq!(resp.status(), 201, "create room");
         let body: Value = resp.json().await.expect("json");
         body["id"].as_str().expect("id").to_owned()
     }
 
     pub async fn join(&self, user: &TestUser, room: &str) {
-        let resp = self.post_auth(&format!("/api/v1/rooms/{room}/join"), &user.token, &json!({})).await;
+        let resp = self
+            .post_auth(
+                &format!("/api/v1/rooms/{room}/join"),
+                &user.token,
+                &json!({}),
+            )
+            .await;
         assert_eq!(resp.status(), 200, "join");
     }
 
     /// Sends over REST; returns the message.
     pub async fn send(&self, user: &TestUser, conversation: &str, body: &str) -> Value {
         let resp = self
-            .post_auth(&format!("/api/v1/conversations/{conversation}/messages"), &user.token, &json!({"body": body}))
+            .post_auth(
+                &format!("/api/v1/conversations/{conversation}/messages"),
+                &user.token,
+                &json!({"body": body}),
+            )
             .await;
         assert_eq!(resp.status(), 201, "send");
         resp.json().await.expect("json")
@@ -262,17 +331,24 @@ impl TestApp {
 
     /// Opens a WebSocket as `user` (Bearer) and returns it after the `ready` frame.
     pub async fn ws(&self, user: &TestUser) -> (WsClient, Value) {
-        let mut ws = self.ws_with(|req| {
-            req.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {}", user.token)).expect("header"));
-        })
-        .await
-        .expect("WebSocket connects");
+        let mut ws = self
+            .ws_with(|req| {
+                req.headers_mut().insert(
+                    "authorization",
+                    HeaderValue::from_str(&format!("Bearer {}", user.token)).expect("header"),
+                );
+            })
+            .await
+            .expect("WebSocket connects");
         let ready = ws.expect("ready").await;
         (ws, ready)
     }
 
     /// Opens a WebSocket with a customised handshake request.
-    pub async fn ws_with(&self, adjust: impl FnOnce(&mut tokio_tungstenite::tungstenite::handshake::client::Request)) -> Result<WsClient, tokio_tungstenite::tungstenite::Error> {
+    pub async fn ws_with(
+        &self,
+        adjust: impl FnOnce(&mut tokio_tungstenite::tungstenite::handshake::client::Request),
+    ) -> Result<WsClient, tokio_tungstenite::tungstenite::Error> {
         let mut req = format!("ws://{}/api/v1/ws", self.addr).into_client_request()?;
         adjust(&mut req);
         let (stream, _) = tokio_tungstenite::connect_async(req).await?;
@@ -302,7 +378,10 @@ pub struct WsClient {
 
 impl WsClient {
     pub async fn send_json(&mut self, value: Value) {
-        self.stream.send(Message::Text(value.to_string().into())).await.expect("ws send");
+        self.stream
+            .send(Message::Text(value.to_string().into()))
+            .await
+            .expect("ws send");
     }
 
     /// The next text frame as JSON (panics after 10 s or on close).
@@ -366,7 +445,12 @@ impl TestApp {
 pub async fn spawn_ready_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let app = spawn_app_with(backend, adjust).await;
     let token = app.setup_token.clone().expect("setup token");
-    let resp = app.post_json("/api/v1/setup", &json!({"token": token, "username": "admin", "password": PASSWORD})).await;
+    let resp = app
+        .post_json(
+            "/api/v1/setup",
+            &json!({"token": token, "username": "admin", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(resp.status(), 201);
     app
 }

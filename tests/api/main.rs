@@ -1,6 +1,8 @@
 //! EchoChat's one integration-test binary: the real server over real HTTP and WebSocket, on
 //! SQLite and (with TEST_DATABASE_URL) PostgreSQL.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
+
 mod accounts;
 mod bad_input;
 mod browser;

@@ -19,9 +19,17 @@ fn every_operation_has_a_tag_a_snake_case_id_and_json_errors() {
     let mut ids = Vec::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
-            assert!(id.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{id} is snake_case");
-            assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()), "{id} has a tag");
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(
+                id.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{id} is snake_case"
+            );
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{id} has a tag"
+            );
             let responses = op["responses"].as_object().unwrap();
             for status in ["400", "500"] {
                 assert!(responses.contains_key(status), "{id} documents {status}");
@@ -33,7 +41,24 @@ fn every_operation_has_a_tag_a_snake_case_id_and_json_errors() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), n, "operation ids are unique");
-    for expected in ["register", "login", "refresh_session", "logout", "get_me", "list_rooms", "create_room", "join_room", "leave_room", "invite_to_room", "open_dm", "list_conversations", "list_messages", "send_message", "get_health", "complete_setup"] {
+    for expected in [
+        "register",
+        "login",
+        "refresh_session",
+        "logout",
+        "get_me",
+        "list_rooms",
+        "create_room",
+        "join_room",
+        "leave_room",
+        "invite_to_room",
+        "open_dm",
+        "list_conversations",
+        "list_messages",
+        "send_message",
+        "get_health",
+        "complete_setup",
+    ] {
         assert!(ids.iter().any(|i| i == expected), "{expected} missing");
     }
 }

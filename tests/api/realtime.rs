@@ -122,11 +122,13 @@ async fn resync(backend: Backend) {
         app.send(&a, &lobby, &format!("m{i}")).await;
     }
     let (mut ws, _) = app.ws(&a).await;
-    ws.send_json(json!({"type": "resume", "conversation_id": lobby, "after_seq": 0})).await;
+    ws.send_json(json!({"type": "resume", "conversation_id": lobby, "after_seq": 0}))
+        .await;
     let frame = ws.next_json().await;
     assert_eq!(frame["type"], "resync_required");
     assert_eq!(frame["conversation_id"], lobby.as_str());
-    ws.send_json(json!({"type": "resume", "conversation_id": lobby, "after_seq": 2})).await;
+    ws.send_json(json!({"type": "resume", "conversation_id": lobby, "after_seq": 2}))
+        .await;
     for seq in 3..=5 {
         assert_eq!(ws.expect("message").await["message"]["seq"], seq);
     }
@@ -249,9 +251,18 @@ async fn slow_consumer(backend: Backend) {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let stream = socket.connect(app.addr).await.unwrap();
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{}/api/v1/ws", app.addr)).unwrap();
-    req.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {}", b.token)).unwrap());
-    let (slow, _) = tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(stream)).await.unwrap();
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        format!("ws://{}/api/v1/ws", app.addr),
+    )
+    .unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {}", b.token)).unwrap(),
+    );
+    let (slow, _) =
+        tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(stream))
+            .await
+            .unwrap();
     let mut slow = crate::helpers::WsClient { stream: slow };
 
     let (mut wa, _) = app.ws(&a).await;
@@ -264,7 +275,14 @@ async fn slow_consumer(backend: Backend) {
         for _ in 0..20 {
             wa.expect("ack").await;
         }
-        if app.get_json(&format!("/api/v1/conversations/{lobby}/members"), &a.token).await.as_array().unwrap().iter().any(|m| m["username"] == "slow" && m["status"] == "offline") {
+        if app
+            .get_json(&format!("/api/v1/conversations/{lobby}/members"), &a.token)
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["username"] == "slow" && m["status"] == "offline")
+        {
             closed = true;
             break;
         }

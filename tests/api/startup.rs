@@ -32,7 +32,10 @@ fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> Running {
     }
     let mut child = cmd.spawn().expect("binary starts");
     let (tx, lines) = mpsc::channel();
-    for out in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+    for out in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
         let tx = tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
@@ -40,7 +43,11 @@ fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> Running {
             }
         });
     }
-    Running { child, lines, seen: Vec::new() }
+    Running {
+        child,
+        lines,
+        seen: Vec::new(),
+    }
 }
 
 impl Running {
@@ -49,7 +56,10 @@ impl Running {
             return line.clone();
         }
         loop {
-            let line = self.lines.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("no line with {needle:?}; saw {:#?}", self.seen));
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("no line with {needle:?}; saw {:#?}", self.seen));
             self.seen.push(line.clone());
             if line.contains(needle) {
                 return line;
@@ -58,7 +68,10 @@ impl Running {
     }
 
     fn terminate(mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
         assert!(status.success());
         for _ in 0..100 {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -72,7 +85,13 @@ impl Running {
 }
 
 fn port_of(line: &str) -> u16 {
-    let addr = line.split("listen=").nth(1).expect("listen=").split_whitespace().next().unwrap();
+    let addr = line
+        .split("listen=")
+        .nth(1)
+        .expect("listen=")
+        .split_whitespace()
+        .next()
+        .unwrap();
     addr.rsplit(':').next().unwrap().parse().unwrap()
 }
 
@@ -83,28 +102,60 @@ fn zero_config_start_creates_the_data_folder_and_prints_the_setup_link() {
     let listening = run.wait_for("listening listen=");
     let port = port_of(&listening);
     let link = run.wait_for("to create the admin account");
-    assert!(link.starts_with(&format!("Open http://127.0.0.1:{port}/setup?token=")), "{link}");
+    assert!(
+        link.starts_with(&format!("Open http://127.0.0.1:{port}/setup?token=")),
+        "{link}"
+    );
     let version = run.wait_for("EchoChat starting");
     assert!(version.contains(env!("CARGO_PKG_VERSION")));
-    assert!(run.wait_for("configuration loaded").contains("built-in defaults"));
+    assert!(
+        run.wait_for("configuration loaded")
+            .contains("built-in defaults")
+    );
     let db = run.wait_for("database connected");
-    assert!(db.contains("backend=sqlite") && db.contains("database=echochat.db") && db.contains("server_version=3."), "{db}");
+    assert!(
+        db.contains("backend=sqlite")
+            && db.contains("database=echochat.db")
+            && db.contains("server_version=3."),
+        "{db}"
+    );
 
     let data = dir.path().join("echochat-data");
     assert!(data.join("echochat.db").exists());
     let key = data.join("secrets/jwt.key");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let secret = std::fs::read(&key).unwrap();
-    let token1 = link.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let token1 = link
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
     assert!(run.terminate().success(), "clean exit on SIGTERM");
 
     // Second start: same secret, a new setup token (setup still not done).
     let mut run = start(dir.path(), &[]);
     let link = run.wait_for("to create the admin account");
-    let token2 = link.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let token2 = link
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
     assert_ne!(token1, token2);
-    assert_eq!(std::fs::read(&key).unwrap(), secret, "secrets are generated once");
+    assert_eq!(
+        std::fs::read(&key).unwrap(),
+        secret,
+        "secrets are generated once"
+    );
     assert!(run.terminate().success());
 }
 
@@ -116,29 +167,69 @@ fn config_file_and_environment_are_layered_and_unknown_keys_warned() {
     std::fs::write(data.join("echochat.toml"), "registration = \"closed\"\nlisten = \"127.0.0.1:1\"\ncolour = \"blue\"\n[auth]\naccess_token_ttl_secs = 60\n").unwrap();
     let data_s = data.to_str().unwrap().to_owned();
     // ECHOCHAT_LISTEN (env) beats the file's listen; ECHOCHAT_AUTH__... beats the file's [auth].
-    let mut run = start(dir.path(), &[("ECHOCHAT_DATA_DIR", &data_s), ("ECHOCHAT_AUTH__ACCESS_TOKEN_TTL_SECS", "120"), ("ECHOCHAT_BOGUS", "1")]);
+    let mut run = start(
+        dir.path(),
+        &[
+            ("ECHOCHAT_DATA_DIR", &data_s),
+            ("ECHOCHAT_AUTH__ACCESS_TOKEN_TTL_SECS", "120"),
+            ("ECHOCHAT_BOGUS", "1"),
+        ],
+    );
     let sources = run.wait_for("configuration loaded");
-    assert!(sources.contains("echochat.toml") && sources.contains("ECHOCHAT_"), "{sources}");
-    assert!(run.wait_for("key=colour").contains("unknown configuration key"));
-    assert!(!run.seen.iter().any(|l| l.contains("key=data_dir")), "CLI variables are not config keys");
+    assert!(
+        sources.contains("echochat.toml") && sources.contains("ECHOCHAT_"),
+        "{sources}"
+    );
+    assert!(
+        run.wait_for("key=colour")
+            .contains("unknown configuration key")
+    );
+    assert!(
+        !run.seen.iter().any(|l| l.contains("key=data_dir")),
+        "CLI variables are not config keys"
+    );
     let bogus = run.wait_for("key=bogus");
     assert!(bogus.contains("unknown configuration key"));
     let port = port_of(&run.wait_for("listening listen="));
     assert_ne!(port, 1);
     let link = run.wait_for("to create the admin account");
-    let token = link.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let token = link
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let http = reqwest::Client::new();
         let base = format!("http://127.0.0.1:{port}");
-        let body = serde_json::json!({"token": token, "username": "root", "password": "long-enough-pw"});
-        let setup: serde_json::Value = http.post(format!("{base}/api/v1/setup")).json(&body).send().await.unwrap().json().await.unwrap();
+        let body =
+            serde_json::json!({"token": token, "username": "root", "password": "long-enough-pw"});
+        let setup: serde_json::Value = http
+            .post(format!("{base}/api/v1/setup"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(setup["expires_in"], 120);
-        let reg = http.post(format!("{base}/api/v1/auth/register")).json(&serde_json::json!({"username": "late", "password": "long-enough-pw"})).send().await.unwrap();
+        let reg = http
+            .post(format!("{base}/api/v1/auth/register"))
+            .json(&serde_json::json!({"username": "late", "password": "long-enough-pw"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(reg.status(), 403, "file said registration = closed");
     });
     assert!(run.terminate().success());
-    assert!(!dir.path().join("echochat-data").exists(), "ECHOCHAT_DATA_DIR was used");
+    assert!(
+        !dir.path().join("echochat-data").exists(),
+        "ECHOCHAT_DATA_DIR was used"
+    );
 }
 
 async fn failing_migration(backend: Backend) {
@@ -152,22 +243,43 @@ async fn failing_migration(backend: Backend) {
     config.database_url = Some(url.clone());
     // An object in the way of the fifth migration.
     let db = Database::connect(&url).await.unwrap();
-    db.execute_unprepared("CREATE TABLE messages (legacy TEXT)").await.unwrap();
-    db.execute_unprepared("INSERT INTO messages (legacy) VALUES ('keep me')").await.unwrap();
+    db.execute_unprepared("CREATE TABLE messages (legacy TEXT)")
+        .await
+        .unwrap();
+    db.execute_unprepared("INSERT INTO messages (legacy) VALUES ('keep me')")
+        .await
+        .unwrap();
     let err = build_app(config).await.err().expect("start-up must fail");
     let text = format!("{err:#}");
-    assert!(text.contains("migration failed") && text.contains("nothing was changed"), "{text}");
+    assert!(
+        text.contains("migration failed") && text.contains("nothing was changed"),
+        "{text}"
+    );
     for table in ["users", "conversations", "seaql_migrations"] {
         let sql = match backend {
-            Backend::Sqlite => format!("SELECT count(*) AS n FROM sqlite_master WHERE name = '{table}'"),
-            Backend::Postgres => format!("SELECT count(*)::bigint AS n FROM information_schema.tables WHERE table_name = '{table}'"),
+            Backend::Sqlite => {
+                format!("SELECT count(*) AS n FROM sqlite_master WHERE name = '{table}'")
+            }
+            Backend::Postgres => format!(
+                "SELECT count(*)::bigint AS n FROM information_schema.tables WHERE table_name = '{table}'"
+            ),
         };
-        let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .unwrap()
+            .unwrap();
         let n: i64 = row.try_get("", "n").unwrap();
         assert_eq!(n, 0, "{table} must not exist after a failed migration");
     }
     let row = db
-        .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "SELECT legacy FROM messages"))
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT legacy FROM messages",
+        ))
         .await
         .unwrap()
         .unwrap();

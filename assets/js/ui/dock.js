@@ -89,7 +89,7 @@ export function createDock({ store, api, socket }) {
   byId('logout').addEventListener('click', async () => {
     socket.stop();
     try {
-      await api.post('/auth/logout');
+      await api.post('/auth/logout', {});
     } catch {
       // The cookies may already be gone; leaving is what matters.
     }

@@ -1,10 +1,10 @@
 //! Accounts and sessions: register, login, refresh, logout.
 
+use super::strict::Text;
 use poem::{
     Request,
     web::{Data, cookie::CookieJar},
 };
-use super::strict::Text;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::{
@@ -12,12 +12,12 @@ use super::{
     dto::{LoginResponse, User},
 };
 use crate::{
+    domain::DomainError,
     http::{
         cookies,
         error::ApiResult,
         security::{REFRESH_COOKIE, origin_allowed},
     },
-    domain::DomainError,
     state::AppState,
 };
 
@@ -68,15 +68,27 @@ pub enum LoggedOut {
 pub struct AuthApi;
 
 fn refresh_token_of(req: &Request, body: Option<RefreshRequest>) -> Option<String> {
-    body.and_then(|b| b.refresh_token).map(|t| t.0)
-        .or_else(|| req.cookie().get(REFRESH_COOKIE).map(|c| c.value_str().to_owned()))
+    body.and_then(|b| b.refresh_token)
+        .map(|t| t.0)
+        .or_else(|| {
+            req.cookie()
+                .get(REFRESH_COOKIE)
+                .map(|c| c.value_str().to_owned())
+        })
         .filter(|t| !t.is_empty())
 }
 
 /// A refresh token taken from the cookie is ambient authority: require our own Origin.
-fn check_cookie_origin(req: &Request, state: &AppState, from_body: bool) -> Result<(), DomainError> {
+fn check_cookie_origin(
+    req: &Request,
+    state: &AppState,
+    from_body: bool,
+) -> Result<(), DomainError> {
     if !from_body && !origin_allowed(req, &state.config) {
-        return Err(DomainError::forbidden("origin_mismatch", "request Origin is not this server"));
+        return Err(DomainError::forbidden(
+            "origin_mismatch",
+            "request Origin is not this server",
+        ));
     }
     Ok(())
 }
@@ -85,16 +97,28 @@ fn check_cookie_origin(req: &Request, state: &AppState, from_body: bool) -> Resu
 impl AuthApi {
     /// Creates an account (when registration is open and setup is done).
     #[oai(path = "/register", method = "post", operation_id = "register")]
-    async fn register(&self, state: Data<&AppState>, body: Json<RegisterRequest>) -> ApiResult<Registered> {
+    async fn register(
+        &self,
+        state: Data<&AppState>,
+        body: Json<RegisterRequest>,
+    ) -> ApiResult<Registered> {
         let Json(req) = body;
-        let user = state.auth.register(&req.username, req.password.0, req.email.map(|e| e.0)).await?;
+        let user = state
+            .auth
+            .register(&req.username, req.password.0, req.email.map(|e| e.0))
+            .await?;
         Ok(Registered::Created(Json(user.into())))
     }
 
     /// Signs in. Unknown user and wrong password give the same 401 `invalid_credentials`.
     /// Sets the HttpOnly session cookies for browsers.
     #[oai(path = "/login", method = "post", operation_id = "login")]
-    async fn login(&self, state: Data<&AppState>, jar: &CookieJar, body: Json<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
+    async fn login(
+        &self,
+        state: Data<&AppState>,
+        jar: &CookieJar,
+        body: Json<LoginRequest>,
+    ) -> ApiResult<Json<LoginResponse>> {
         let session = state.auth.login(&body.0.username, &body.0.password).await?;
         cookies::set_session(jar, &state.config, &session);
         Ok(Json(session.into()))
@@ -103,11 +127,21 @@ impl AuthApi {
     /// Rotates a refresh token (body or cookie) and returns new tokens. Reusing a rotated token
     /// after the grace window revokes the whole session (RFC 9700 §4.14.2).
     #[oai(path = "/refresh", method = "post", operation_id = "refresh_session")]
-    async fn refresh(&self, req: &Request, state: Data<&AppState>, jar: &CookieJar, body: Json<RefreshRequest>) -> ApiResult<Json<LoginResponse>> {
+    async fn refresh(
+        &self,
+        req: &Request,
+        state: Data<&AppState>,
+        jar: &CookieJar,
+        body: Json<RefreshRequest>,
+    ) -> ApiResult<Json<LoginResponse>> {
         let from_body = body.0.refresh_token.is_some();
         check_cookie_origin(req, &state, from_body)?;
         let Some(token) = refresh_token_of(req, Some(body.0)) else {
-            return Err(DomainError::Unauthorized("invalid_refresh_token", "no refresh token given".into()).into());
+            return Err(DomainError::Unauthorized(
+                "invalid_refresh_token",
+                "no refresh token given".into(),
+            )
+            .into());
         };
         let session = state.auth.refresh(&token).await?;
         cookies::set_session(jar, &state.config, &session);
@@ -116,10 +150,23 @@ impl AuthApi {
 
     /// Ends the session of the given (body or cookie) refresh token and clears the cookies.
     #[oai(path = "/logout", method = "post", operation_id = "logout")]
-    async fn logout(&self, req: &Request, state: Data<&AppState>, jar: &CookieJar, body: Json<RefreshRequest>) -> ApiResult<LoggedOut> {
+    async fn logout(
+        &self,
+        req: &Request,
+        state: Data<&AppState>,
+        jar: &CookieJar,
+        body: Json<RefreshRequest>,
+    ) -> ApiResult<LoggedOut> {
         let from_body = body.0.refresh_token.is_some();
-        check_cookie_origin(req, &state, from_body || req.cookie().get(REFRESH_COOKIE).is_none())?;
-        state.auth.logout(refresh_token_of(req, Some(body.0)).as_deref()).await?;
+        check_cookie_origin(
+            req,
+            &state,
+            from_body || req.cookie().get(REFRESH_COOKIE).is_none(),
+        )?;
+        state
+            .auth
+            .logout(refresh_token_of(req, Some(body.0)).as_deref())
+            .await?;
         cookies::clear_session(jar, &state.config);
         Ok(LoggedOut::NoContent)
     }

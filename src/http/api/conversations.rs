@@ -1,7 +1,7 @@
 //! My conversations, their members and messages.
 
-use poem::web::Data;
 use super::strict::Text;
+use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
@@ -76,13 +76,25 @@ impl ConversationsApi {
 
     /// One conversation (members, invitees, or anyone for a public room).
     #[oai(path = "/:id", method = "get", operation_id = "get_conversation")]
-    async fn get(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>) -> ApiResult<Json<Conversation>> {
-        Ok(Json(state.conversations.get(auth.user(), id.0).await?.into()))
+    async fn get(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<Conversation>> {
+        Ok(Json(
+            state.conversations.get(auth.user(), id.0).await?.into(),
+        ))
     }
 
     /// Members with presence (members only).
     #[oai(path = "/:id/members", method = "get", operation_id = "list_members")]
-    async fn members(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>) -> ApiResult<Json<Vec<Member>>> {
+    async fn members(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<Vec<Member>>> {
         let list = state.conversations.members(auth.user(), id.0).await?;
         Ok(Json(list.into_iter().map(Into::into).collect()))
     }
@@ -99,23 +111,62 @@ impl ConversationsApi {
         after_seq: Query<Option<i64>>,
         limit: Query<Option<u64>>,
     ) -> ApiResult<Json<MessagePage>> {
-        let page = state.messages.history(auth.user(), id.0, before_seq.0, after_seq.0, limit.0.unwrap_or(50)).await?;
-        Ok(Json(MessagePage { messages: page.messages.into_iter().map(Into::into).collect(), has_more: page.has_more }))
+        let page = state
+            .messages
+            .history(
+                auth.user(),
+                id.0,
+                before_seq.0,
+                after_seq.0,
+                limit.0.unwrap_or(50),
+            )
+            .await?;
+        Ok(Json(MessagePage {
+            messages: page.messages.into_iter().map(Into::into).collect(),
+            has_more: page.has_more,
+        }))
     }
 
     /// Sends a message (members only). Answered after the message is committed; 200 with the
     /// original message when `client_id` was already used by the caller.
     #[oai(path = "/:id/messages", method = "post", operation_id = "send_message")]
-    async fn send(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>, body: Json<SendMessageRequest>) -> ApiResult<MessageSent> {
+    async fn send(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        body: Json<SendMessageRequest>,
+    ) -> ApiResult<MessageSent> {
         let Json(req) = body;
-        let sent = state.messages.send(auth.user(), id.0, &req.body, req.client_id.as_ref().map(|c| c.as_str())).await?;
-        Ok(if sent.duplicate { MessageSent::Duplicate(Json(sent.message.into())) } else { MessageSent::Created(Json(sent.message.into())) })
+        let sent = state
+            .messages
+            .send(
+                auth.user(),
+                id.0,
+                &req.body,
+                req.client_id.as_ref().map(|c| c.as_str()),
+            )
+            .await?;
+        Ok(if sent.duplicate {
+            MessageSent::Duplicate(Json(sent.message.into()))
+        } else {
+            MessageSent::Created(Json(sent.message.into()))
+        })
     }
 
     /// Marks the conversation read up to `seq` (members only).
     #[oai(path = "/:id/read", method = "post", operation_id = "mark_read")]
-    async fn read(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>, body: Json<ReadRequest>) -> ApiResult<ReadSaved> {
-        state.messages.mark_read(auth.user(), id.0, body.0.seq).await?;
+    async fn read(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        body: Json<ReadRequest>,
+    ) -> ApiResult<ReadSaved> {
+        state
+            .messages
+            .mark_read(auth.user(), id.0, body.0.seq)
+            .await?;
         Ok(ReadSaved::NoContent)
     }
 }

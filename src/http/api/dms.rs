@@ -1,7 +1,7 @@
 //! `POST /dms`: open (or get) the direct message with a user.
 
-use poem::web::Data;
 use super::strict::Text;
+use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::{ApiTags, dto::Conversation};
@@ -35,8 +35,20 @@ pub struct DmsApi;
 impl DmsApi {
     /// Opens the direct message with `username`: the same conversation every time for a pair.
     #[oai(path = "/", method = "post", operation_id = "open_dm")]
-    async fn open(&self, auth: Auth, state: Data<&AppState>, body: Json<OpenDmRequest>) -> ApiResult<DmOpened> {
-        let (view, created) = state.conversations.open_dm(auth.user(), &body.0.username).await?;
-        Ok(if created { DmOpened::Created(Json(view.into())) } else { DmOpened::Existing(Json(view.into())) })
+    async fn open(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        body: Json<OpenDmRequest>,
+    ) -> ApiResult<DmOpened> {
+        let (view, created) = state
+            .conversations
+            .open_dm(auth.user(), &body.0.username)
+            .await?;
+        Ok(if created {
+            DmOpened::Created(Json(view.into()))
+        } else {
+            DmOpened::Existing(Json(view.into()))
+        })
     }
 }

@@ -26,7 +26,13 @@ pub struct User {
 
 impl From<UserView> for User {
     fn from(u: UserView) -> Self {
-        Self { id: u.id, username: u.username, display_name: u.display_name, is_admin: u.is_admin, created_at: u.created_at }
+        Self {
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            is_admin: u.is_admin,
+            created_at: u.created_at,
+        }
     }
 }
 
@@ -102,7 +108,11 @@ impl From<ConversationView> for Conversation {
             },
             name: c.name,
             topic: c.topic,
-            visibility: if c.visibility == "private" { Visibility::Private } else { Visibility::Public },
+            visibility: if c.visibility == "private" {
+                Visibility::Private
+            } else {
+                Visibility::Public
+            },
             category: c.category,
             official: c.official,
             member_count: c.member_count,
@@ -198,8 +208,16 @@ impl From<MemberView> for Member {
             user_id: m.user_id,
             username: m.username,
             display_name: m.display_name,
-            role: if m.role == "owner" { Role::Owner } else { Role::Member },
-            status: if m.status == "online" { Presence::Online } else { Presence::Offline },
+            role: if m.role == "owner" {
+                Role::Owner
+            } else {
+                Role::Member
+            },
+            status: if m.status == "online" {
+                Presence::Online
+            } else {
+                Presence::Offline
+            },
         }
     }
 }

@@ -25,6 +25,10 @@ impl HealthApi {
     /// Liveness: the server answers and which database backend it runs on.
     #[oai(path = "/health", method = "get", operation_id = "get_health")]
     async fn health(&self, state: Data<&AppState>) -> ApiResult<Json<Health>> {
-        Ok(Json(Health { status: "ok".into(), version: VERSION.into(), database: state.db.backend.as_str().into() }))
+        Ok(Json(Health {
+            status: "ok".into(),
+            version: VERSION.into(),
+            database: state.db.backend.as_str().into(),
+        }))
     }
 }

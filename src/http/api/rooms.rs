@@ -1,7 +1,7 @@
 //! Room directory and membership.
 
-use poem::web::Data;
 use super::strict::Text;
+use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
@@ -79,14 +79,27 @@ pub struct RoomsApi;
 impl RoomsApi {
     /// Public room directory (official rooms first); `q` filters by name, case-insensitive.
     #[oai(path = "/", method = "get", operation_id = "list_rooms")]
-    async fn list(&self, auth: Auth, state: Data<&AppState>, q: Query<Option<String>>) -> ApiResult<Json<Vec<Conversation>>> {
-        let rooms = state.conversations.directory(auth.user(), q.0.as_deref()).await?;
+    async fn list(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        q: Query<Option<String>>,
+    ) -> ApiResult<Json<Vec<Conversation>>> {
+        let rooms = state
+            .conversations
+            .directory(auth.user(), q.0.as_deref())
+            .await?;
         Ok(Json(rooms.into_iter().map(Into::into).collect()))
     }
 
     /// Creates a room; the caller joins it as owner.
     #[oai(path = "/", method = "post", operation_id = "create_room")]
-    async fn create(&self, auth: Auth, state: Data<&AppState>, body: Json<CreateRoomRequest>) -> ApiResult<RoomCreated> {
+    async fn create(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        body: Json<CreateRoomRequest>,
+    ) -> ApiResult<RoomCreated> {
         let Json(req) = body;
         let input = NewRoomInput {
             name: req.name.0,
@@ -103,8 +116,15 @@ impl RoomsApi {
 
     /// Joins a public room, or a private room the caller was invited to.
     #[oai(path = "/:id/join", method = "post", operation_id = "join_room")]
-    async fn join(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>) -> ApiResult<Json<Conversation>> {
-        Ok(Json(state.conversations.join(auth.user(), id.0).await?.into()))
+    async fn join(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<Conversation>> {
+        Ok(Json(
+            state.conversations.join(auth.user(), id.0).await?.into(),
+        ))
     }
 
     /// Leaves a room.
@@ -115,9 +135,25 @@ impl RoomsApi {
     }
 
     /// Invites a user to a room the caller is a member of.
-    #[oai(path = "/:id/invites", method = "post", operation_id = "invite_to_room")]
-    async fn invite(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>, body: Json<InviteRequest>) -> ApiResult<InviteCreated> {
-        state.conversations.invite(auth.user(), id.0, &body.0.username).await?;
-        Ok(InviteCreated::Created(Json(Invite { conversation_id: id.0, username: body.0.username.trim().to_lowercase() })))
+    #[oai(
+        path = "/:id/invites",
+        method = "post",
+        operation_id = "invite_to_room"
+    )]
+    async fn invite(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+        body: Json<InviteRequest>,
+    ) -> ApiResult<InviteCreated> {
+        state
+            .conversations
+            .invite(auth.user(), id.0, &body.0.username)
+            .await?;
+        Ok(InviteCreated::Created(Json(Invite {
+            conversation_id: id.0,
+            username: body.0.username.trim().to_lowercase(),
+        })))
     }
 }

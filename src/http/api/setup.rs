@@ -1,7 +1,7 @@
 //! First-run setup: `GET /setup`, `POST /setup`.
 
-use poem::web::{Data, cookie::CookieJar};
 use super::strict::Text;
+use poem::web::{Data, cookie::CookieJar};
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::{ApiTags, dto::LoginResponse};
@@ -44,15 +44,25 @@ impl SetupApi {
     /// Whether the admin account still has to be created.
     #[oai(path = "/", method = "get", operation_id = "get_setup_status")]
     async fn status(&self, state: Data<&AppState>) -> ApiResult<Json<SetupStatus>> {
-        Ok(Json(SetupStatus { required: state.auth.setup_required().await? }))
+        Ok(Json(SetupStatus {
+            required: state.auth.setup_required().await?,
+        }))
     }
 
     /// Creates the admin account with the single-use setup token (403 when wrong, used or
     /// expired; 409 once setup is done).
     #[oai(path = "/", method = "post", operation_id = "complete_setup")]
-    async fn setup(&self, state: Data<&AppState>, jar: &CookieJar, body: Json<SetupRequest>) -> ApiResult<SetupCreated> {
+    async fn setup(
+        &self,
+        state: Data<&AppState>,
+        jar: &CookieJar,
+        body: Json<SetupRequest>,
+    ) -> ApiResult<SetupCreated> {
         let Json(req) = body;
-        let session = state.auth.setup(&req.token, &req.username, req.password.0).await?;
+        let session = state
+            .auth
+            .setup(&req.token, &req.username, req.password.0)
+            .await?;
         cookies::set_session(jar, &state.config, &session);
         Ok(SetupCreated::Created(Json(session.into())))
     }
