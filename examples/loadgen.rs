@@ -1,0 +1,242 @@
+//! Load generator for EchoChat (not a test): measures persisted messages per second and the
+//! delivery latency to a room of N connected members, against a running server.
+//!
+//! ```text
+//! echochat --data-dir /tmp/load            # prints the setup link with its token
+//! cargo run --release --example loadgen -- http://127.0.0.1:8080 <setup-token>
+//! ```
+//! Environment: LOAD_USERS (100), LOAD_SENDERS (10), LOAD_MESSAGES (20000), LOAD_WINDOW (64 in
+//! flight per sender), LOAD_LATENCY_MESSAGES (300), LOAD_LATENCY_INTERVAL_MS (20).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+const PASSWORD: &str = "load-test-password";
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(base: &str, token: &str) -> Ws {
+    let mut req = format!("{}/api/v1/ws", base.replacen("http", "ws", 1))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("ws");
+    let ready = ws.next().await.unwrap().unwrap();
+    assert!(ready.to_text().unwrap().contains("\"ready\""));
+    ws
+}
+
+async fn login(http: &reqwest::Client, base: &str, name: &str) -> String {
+    let r: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": name, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["access_token"].as_str().expect("token").to_owned()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let args: Vec<String> = std::env::args().collect();
+    let base = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    let setup_token = args
+        .get(2)
+        .cloned()
+        .expect("usage: loadgen <base-url> <setup-token>");
+    let (users, senders, total, window) = (
+        env("LOAD_USERS", 100),
+        env("LOAD_SENDERS", 10),
+        env("LOAD_MESSAGES", 20000),
+        env("LOAD_WINDOW", 64),
+    );
+    let http = reqwest::Client::new();
+
+    let admin: Value = http
+        .post(format!("{base}/api/v1/setup"))
+        .json(&json!({"token": setup_token, "username": "loadadmin", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin_token = admin["access_token"]
+        .as_str()
+        .expect("setup ok (fresh server?)")
+        .to_owned();
+    let room: Value = http
+        .post(format!("{base}/api/v1/rooms"))
+        .bearer_auth(&admin_token)
+        .json(&json!({"name": "load", "visibility": "public"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let room = room["id"].as_str().unwrap().to_owned();
+
+    eprintln!("registering {users} users…");
+    let mut tokens = Vec::new();
+    for chunk in (0..users).collect::<Vec<_>>().chunks(8) {
+        let batch = chunk.iter().map(|i| {
+            let (http, base, room) = (http.clone(), base.clone(), room.clone());
+            async move {
+                let name = format!("load{i}");
+                http.post(format!("{base}/api/v1/auth/register"))
+                    .json(&json!({"username": name, "password": PASSWORD}))
+                    .send()
+                    .await
+                    .unwrap();
+                let token = login(&http, &base, &name).await;
+                http.post(format!("{base}/api/v1/rooms/{room}/join"))
+                    .bearer_auth(&token)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .unwrap();
+                token
+            }
+        });
+        tokens.extend(futures_util::future::join_all(batch).await);
+    }
+
+    // Receivers: every user is connected and in the room (fan-out to `users` members).
+    let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut receivers = Vec::new();
+    for token in &tokens {
+        let mut ws = connect(&base, token).await;
+        let (sent_at, latencies, measuring) =
+            (sent_at.clone(), latencies.clone(), measuring.clone());
+        receivers.push(tokio::spawn(async move {
+            while let Some(Ok(msg)) = ws.next().await {
+                if let Message::Text(text) = msg {
+                    if !measuring.load(std::sync::atomic::Ordering::Relaxed)
+                        || !text.contains("\"type\":\"message\"")
+                    {
+                        continue;
+                    }
+                    let v: Value = serde_json::from_str(&text).unwrap();
+                    let arrived = v["message"]["client_id"]
+                        .as_str()
+                        .and_then(|cid| sent_at.lock().unwrap().get(cid).copied());
+                    if let Some(t) = arrived {
+                        latencies
+                            .lock()
+                            .unwrap()
+                            .push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                }
+            }
+        }));
+    }
+    eprintln!("{} receivers connected", receivers.len());
+
+    // Phase 1: throughput. `senders` connections pipeline `window` sends each.
+    let per_sender = total / senders;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (s, token) in tokens.iter().take(senders).enumerate() {
+        let mut ws = connect(&base, token).await;
+        let room = room.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut sent, mut acked) = (0usize, 0usize);
+            while acked < per_sender {
+                while sent < per_sender && sent - acked < window {
+                    let frame = json!({"type": "send", "conversation_id": room, "client_id": format!("t{s}-{sent}"), "body": format!("throughput {s} {sent}")});
+                    ws.send(Message::Text(frame.to_string().into())).await.unwrap();
+                    sent += 1;
+                }
+                match ws.next().await {
+                    Some(Ok(Message::Text(t))) if t.contains("\"type\":\"ack\"") => acked += 1,
+                    Some(Ok(Message::Text(t))) if t.contains("\"type\":\"error\"") => panic!("{t}"),
+                    Some(Ok(Message::Close(f))) => panic!("closed: {f:?}"),
+                    Some(Ok(_)) => {}
+                    other => panic!("{other:?}"),
+                }
+            }
+            acked
+        }));
+    }
+    let acked: usize = futures_util::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .sum();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "throughput: {acked} messages acked (committed) in {secs:.2} s = {:.0} msg/s, {senders} senders x window {window}, fan-out to {users} members",
+        acked as f64 / secs
+    );
+
+    // Drain the backlog on the receivers before measuring latency.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    measuring.store(true, std::sync::atomic::Ordering::Relaxed);
+
+    // Phase 2: latency. One sender, a message every interval; each member records arrival.
+    let n = env("LOAD_LATENCY_MESSAGES", 300);
+    let interval = Duration::from_millis(env("LOAD_LATENCY_INTERVAL_MS", 20) as u64);
+    let mut ws = connect(&base, &admin_token).await;
+    let mut tick = tokio::time::interval(interval);
+    for i in 0..n {
+        tick.tick().await;
+        let cid = format!("lat-{i}");
+        sent_at.lock().unwrap().insert(cid.clone(), Instant::now());
+        let frame = json!({"type": "send", "conversation_id": room, "client_id": cid, "body": format!("latency {i}")});
+        ws.send(Message::Text(frame.to_string().into()))
+            .await
+            .unwrap();
+        while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(1), ws.next()).await {}
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut lat = latencies.lock().unwrap().clone();
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "latency to a room of {users}: {} deliveries, send->receive p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms (one message every {} ms)",
+        lat.len(),
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.95),
+        percentile(&lat, 0.99),
+        lat.last().copied().unwrap_or(f64::NAN),
+        interval.as_millis()
+    );
+    for r in receivers {
+        r.abort();
+    }
+}
