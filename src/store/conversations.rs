@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{ConversationRow, is_unique_violation};
+use super::{ConversationRow, conflict_on_unique, is_unique_violation};
 use crate::{config::OfficialRoom, domain::DomainError};
 
 /// Fields of a new room.
@@ -50,13 +50,10 @@ pub async fn insert_room(
     Entity::insert(model)
         .exec_with_returning(db)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                DomainError::conflict("room_name_taken", "a room with that name exists")
-            } else {
-                e.into()
-            }
-        })
+        .map_err(conflict_on_unique(
+            "room_name_taken",
+            "a room with that name exists",
+        ))
 }
 
 /// Creates the official rooms that do not exist yet and refreshes the flags of those that do.

@@ -173,6 +173,20 @@ impl Db {
     }
 }
 
+/// Maps a unique-constraint violation to a 409 with `code`/`message`; other errors stay internal.
+pub fn conflict_on_unique(
+    code: &'static str,
+    message: &'static str,
+) -> impl FnOnce(sea_orm::DbErr) -> crate::domain::DomainError {
+    move |err| {
+        if is_unique_violation(&err) {
+            crate::domain::DomainError::conflict(code, message)
+        } else {
+            err.into()
+        }
+    }
+}
+
 /// True when `err` is a unique-constraint violation.
 pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
     matches!(

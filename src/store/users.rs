@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{UserRow, is_unique_violation};
+use super::{UserRow, conflict_on_unique};
 use crate::domain::DomainError;
 
 /// Fields of a new account.
@@ -40,13 +40,10 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser<'_>) -> Result<UserR
     Entity::insert(model)
         .exec_with_returning(db)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                DomainError::conflict("username_taken", "that username is taken")
-            } else {
-                e.into()
-            }
-        })
+        .map_err(conflict_on_unique(
+            "username_taken",
+            "that username is taken",
+        ))
 }
 
 /// The user with this canonical username.

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use crate::{
-    db_test,
-    helpers::{Backend, PASSWORD, postgres, spawn_app},
+    both_backends, db_test,
+    helpers::{Backend, PASSWORD, spawn_app},
 };
 
 async fn setup_flow(backend: Backend) {
@@ -93,17 +93,7 @@ async fn setup_flow(backend: Backend) {
     assert_eq!(status["required"], false);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn setup_creates_the_admin_once_with_the_printed_token_sqlite() {
-    setup_flow(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn setup_creates_the_admin_once_with_the_printed_token_postgres() {
-    if let Some(b) = postgres() {
-        setup_flow(b).await;
-    }
-}
+both_backends!(setup_creates_the_admin_once_with_the_printed_token => super::setup_flow);
 
 db_test!(
     async fn registration_validates_and_folds_case(app) {
@@ -213,17 +203,7 @@ async fn reuse_revokes(backend: Backend) {
     assert_eq!(victim.status(), 401);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reuse_of_a_rotated_refresh_token_revokes_the_session_sqlite() {
-    reuse_revokes(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reuse_of_a_rotated_refresh_token_revokes_the_session_postgres() {
-    if let Some(b) = postgres() {
-        reuse_revokes(b).await;
-    }
-}
+both_backends!(reuse_of_a_rotated_refresh_token_revokes_the_session => super::reuse_revokes);
 
 db_test!(
     async fn browser_cookies_work_and_foreign_origins_are_refused(app) {
@@ -300,14 +280,4 @@ async fn closed_registration(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn closed_registration_refuses_new_accounts_sqlite() {
-    closed_registration(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn closed_registration_refuses_new_accounts_postgres() {
-    if let Some(b) = postgres() {
-        closed_registration(b).await;
-    }
-}
+both_backends!(closed_registration_refuses_new_accounts => super::closed_registration);

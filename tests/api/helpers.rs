@@ -63,6 +63,27 @@ macro_rules! db_test {
     };
 }
 
+/// Runs `async fn $body(backend: Backend)` as `<name>::sqlite` and `<name>::postgres`, for tests
+/// that start their own server (custom config, or none at all).
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident => $body:path) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $body($crate::helpers::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(backend) = $crate::helpers::postgres() {
+                    $body(backend).await;
+                }
+            }
+        }
+    };
+}
+
 /// A fresh, empty PostgreSQL database on the TEST_DATABASE_URL server; returns its URL and name.
 pub async fn fresh_postgres_database() -> (String, String) {
     let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");

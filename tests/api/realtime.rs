@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, http::HeaderValue};
 
 use crate::{
-    db_test,
-    helpers::{Backend, PASSWORD, postgres, spawn_ready_app_with},
+    both_backends, db_test,
+    helpers::{Backend, PASSWORD, spawn_ready_app_with},
 };
 
 db_test!(
@@ -134,17 +134,7 @@ async fn resync(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_gap_larger_than_the_limit_gets_resync_required_sqlite() {
-    resync(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_gap_larger_than_the_limit_gets_resync_required_postgres() {
-    if let Some(b) = postgres() {
-        resync(b).await;
-    }
-}
+both_backends!(a_gap_larger_than_the_limit_gets_resync_required => super::resync);
 
 db_test!(
     async fn membership_changes_are_pushed(app) {
@@ -292,14 +282,4 @@ async fn slow_consumer(backend: Backend) {
     let _ = PASSWORD;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_consumer_that_falls_behind_is_closed_with_1013_sqlite() {
-    slow_consumer(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_consumer_that_falls_behind_is_closed_with_1013_postgres() {
-    if let Some(b) = postgres() {
-        slow_consumer(b).await;
-    }
-}
+both_backends!(a_consumer_that_falls_behind_is_closed_with_1013 => super::slow_consumer);

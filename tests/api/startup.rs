@@ -11,7 +11,10 @@ use std::{
 use echochat::{build_app, config::Config};
 use sea_orm::{ConnectionTrait, Database};
 
-use crate::helpers::{Backend, fresh_postgres_database, postgres, test_config};
+use crate::{
+    both_backends,
+    helpers::{Backend, fresh_postgres_database, test_config},
+};
 
 struct Running {
     child: Child,
@@ -286,14 +289,4 @@ async fn failing_migration(backend: Backend) {
     assert_eq!(row.try_get::<String>("", "legacy").unwrap(), "keep me");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_migration_stops_start_up_and_changes_nothing_sqlite() {
-    failing_migration(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_migration_stops_start_up_and_changes_nothing_postgres() {
-    if let Some(b) = postgres() {
-        failing_migration(b).await;
-    }
-}
+both_backends!(a_failing_migration_stops_start_up_and_changes_nothing => super::failing_migration);
