@@ -83,7 +83,9 @@ pub struct AuthConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RealtimeConfig {
-    /// Frames queued per connection before a slow consumer is closed with 1013. Default 256.
+    /// Frames queued per connection before a slow consumer is closed with 1013. Default 1024:
+    /// well above the writer's largest commit burst (256 messages), so only a client that really
+    /// stops reading is dropped. Frames are shared buffers, so a slot costs a pointer, not a copy.
     pub outgoing_queue_frames: usize,
     /// Largest gap served by `resume`; larger gaps get `resync_required`. Default 500.
     pub resume_max_messages: u64,
