@@ -55,7 +55,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         shutdown.clone(),
     );
     let conversations = ConversationService::new(db.clone(), hub.clone());
-    let hasher = PasswordHasher::new().await?;
+    let hasher = PasswordHasher::new()?;
     let auth = AuthService::new(
         db.clone(),
         config.clone(),

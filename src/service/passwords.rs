@@ -33,8 +33,8 @@ enum Job {
 pub struct PasswordHasher {
     jobs: mpsc::Sender<Job>,
     /// A real hash of a random password, verified against when the user does not exist so that
-    /// unknown users and wrong passwords take the same time.
-    dummy_hash: Arc<String>,
+    /// unknown users and wrong passwords take the same time. Made on first need.
+    dummy_hash: Arc<tokio::sync::OnceCell<String>>,
 }
 
 fn params(m: u32, t: u32, p: u32) -> Result<Params, DomainError> {
@@ -42,7 +42,12 @@ fn params(m: u32, t: u32, p: u32) -> Result<Params, DomainError> {
 }
 
 /// Computes the raw hash, reusing `memory` when it has the right size.
-fn raw_hash(password: &[u8], salt: &[u8], params: Params, memory: &mut Vec<Block>) -> Result<[u8; HASH_LEN], DomainError> {
+fn raw_hash(
+    password: &[u8],
+    salt: &[u8],
+    params: Params,
+    memory: &mut Vec<Block>,
+) -> Result<[u8; HASH_LEN], DomainError> {
     if memory.len() != params.block_count() {
         *memory = vec![Block::default(); params.block_count()];
     }
@@ -56,14 +61,24 @@ fn raw_hash(password: &[u8], salt: &[u8], params: Params, memory: &mut Vec<Block
 fn hash(password: &[u8], memory: &mut Vec<Block>) -> Result<String, DomainError> {
     let salt: [u8; SALT_LEN] = rand::random();
     let out = raw_hash(password, &salt, params(M_KIB, T_COST, P_LANES)?, memory)?;
-    Ok(format!("$argon2id$v=19$m={M_KIB},t={T_COST},p={P_LANES}${}${}", B64.encode(salt), B64.encode(out)))
+    Ok(format!(
+        "$argon2id$v=19$m={M_KIB},t={T_COST},p={P_LANES}${}${}",
+        B64.encode(salt),
+        B64.encode(out)
+    ))
 }
 
 /// Parses `$argon2id$v=19$m=..,t=..,p=..$salt$hash` and compares in constant time.
 fn verify(password: &[u8], phc: &str, memory: &mut Vec<Block>) -> Result<bool, DomainError> {
-    let bad = || DomainError::Internal(anyhow::anyhow!("stored password hash is not an argon2id PHC string"));
+    let bad = || {
+        DomainError::Internal(anyhow::anyhow!(
+            "stored password hash is not an argon2id PHC string"
+        ))
+    };
     let parts: Vec<&str> = phc.split('$').collect();
-    let ["", "argon2id", "v=19", costs, salt, expected] = parts.as_slice() else { return Err(bad()) };
+    let ["", "argon2id", "v=19", costs, salt, expected] = parts.as_slice() else {
+        return Err(bad());
+    };
     let cost = |name: &str| -> Result<u32, DomainError> {
         costs
             .split(',')
@@ -72,7 +87,12 @@ fn verify(password: &[u8], phc: &str, memory: &mut Vec<Block>) -> Result<bool, D
             .ok_or_else(bad)
     };
     let salt = B64.decode(salt).map_err(|_| bad())?;
-    let out = raw_hash(password, &salt, params(cost("m")?, cost("t")?, cost("p")?)?, memory)?;
+    let out = raw_hash(
+        password,
+        &salt,
+        params(cost("m")?, cost("t")?, cost("p")?)?,
+        memory,
+    )?;
     Ok(constant_time_eq(&B64.encode(out), expected))
 }
 
@@ -96,9 +116,11 @@ fn worker(jobs: Arc<std::sync::Mutex<mpsc::Receiver<Job>>>) {
 }
 
 impl PasswordHasher {
-    /// Starts one hashing thread per CPU core and computes the dummy hash.
-    pub async fn new() -> Result<Self, DomainError> {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    /// Starts one hashing thread per CPU core (each allocates its buffer on first use).
+    pub fn new() -> Result<Self, DomainError> {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         let (tx, rx) = mpsc::channel(1024);
         let rx = Arc::new(std::sync::Mutex::new(rx));
         for i in 0..cores {
@@ -108,16 +130,23 @@ impl PasswordHasher {
                 .spawn(move || worker(rx))
                 .map_err(|e| anyhow::anyhow!("cannot start hashing thread: {e}"))?;
         }
-        let mut hasher = Self { jobs: tx, dummy_hash: Arc::new(String::new()) };
-        let random: [u8; 16] = rand::random();
-        hasher.dummy_hash = Arc::new(hasher.submit(|r| Job::Hash(random.to_vec(), r)).await?);
-        Ok(hasher)
+        Ok(Self {
+            jobs: tx,
+            dummy_hash: Arc::default(),
+        })
     }
 
-    async fn submit<T>(&self, job: impl FnOnce(oneshot::Sender<Result<T, DomainError>>) -> Job) -> Result<T, DomainError> {
+    async fn submit<T>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<Result<T, DomainError>>) -> Job,
+    ) -> Result<T, DomainError> {
         let (reply, rx) = oneshot::channel();
-        self.jobs.send(job(reply)).await.map_err(|_| anyhow::anyhow!("hashing threads stopped"))?;
-        rx.await.map_err(|_| anyhow::anyhow!("hashing thread dropped the job"))?
+        self.jobs
+            .send(job(reply))
+            .await
+            .map_err(|_| anyhow::anyhow!("hashing threads stopped"))?;
+        rx.await
+            .map_err(|_| anyhow::anyhow!("hashing thread dropped the job"))?
     }
 
     /// The PHC string of `password`.
@@ -130,7 +159,17 @@ impl PasswordHasher {
     /// returns false, taking the same time.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, DomainError> {
         let known = hash.is_some();
-        let phc = hash.unwrap_or(self.dummy_hash.as_str()).to_owned();
+        let phc = match hash {
+            Some(hash) => hash.to_owned(),
+            None => {
+                let random: [u8; 16] = rand::random();
+                let dummy = self
+                    .dummy_hash
+                    .get_or_try_init(|| self.submit(|r| Job::Hash(random.to_vec(), r)))
+                    .await?;
+                dummy.clone()
+            }
+        };
         let bytes = password.as_bytes().to_vec();
         let ok = self.submit(|r| Job::Verify(bytes, phc, r)).await?;
         Ok(ok && known)
@@ -151,7 +190,11 @@ mod tests {
         // The reference PHC implementation (password-hash) accepts our strings.
         use argon2::password_hash::{PasswordVerifier, phc::PasswordHash};
         let parsed = PasswordHash::new(&phc).expect("valid PHC string");
-        assert!(Argon2::default().verify_password(b"correct horse", &parsed).is_ok());
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse", &parsed)
+                .is_ok()
+        );
         assert!(verify(b"x", "$argon2id$garbage", &mut memory).is_err());
     }
 }
