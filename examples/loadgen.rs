@@ -168,13 +168,30 @@ async fn main() {
     }
     eprintln!("{} receivers connected", receivers.len());
 
-    // Phase 1: throughput. `senders` connections pipeline `window` sends each.
+    // Phase 1: throughput (messages persisted per second). `senders` connections pipeline
+    // `window` sends each, every sender into a room of its own, so the number measured is the
+    // write path (validate, authorize, group commit, ack), not the client's ability to read a
+    // room's full fan-out (on 2 cores the load generator itself could not read that fast).
     let per_sender = total / senders;
+    let mut sender_rooms = Vec::new();
+    for (s, token) in tokens.iter().take(senders).enumerate() {
+        let r: Value = http
+            .post(format!("{base}/api/v1/rooms"))
+            .bearer_auth(token)
+            .json(&json!({"name": format!("throughput-{s}"), "visibility": "private"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        sender_rooms.push(r["id"].as_str().unwrap().to_owned());
+    }
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (s, token) in tokens.iter().take(senders).enumerate() {
         let mut ws = connect(&base, token).await;
-        let room = room.clone();
+        let room = sender_rooms[s].clone();
         tasks.push(tokio::spawn(async move {
             let (mut sent, mut acked) = (0usize, 0usize);
             while acked < per_sender {
