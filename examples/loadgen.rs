@@ -218,7 +218,7 @@ async fn main() {
         .sum();
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "throughput: {acked} messages acked (committed) in {secs:.2} s = {:.0} msg/s, {senders} senders x window {window}, fan-out to {users} members",
+        "throughput: {acked} messages acked (committed) in {secs:.2} s = {:.0} msg/s ({senders} senders x window {window}, one room each)",
         acked as f64 / secs
     );
 
