@@ -62,6 +62,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         &jwt_secret,
         hasher,
         conversations.clone(),
+        hub.clone(),
     );
     let messages = MessageService::new(db.clone(), writer, conversations.clone());
     let state = AppState {

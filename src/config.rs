@@ -127,7 +127,7 @@ impl Default for Config {
                 refresh_reuse_grace_secs: 10,
             },
             realtime: RealtimeConfig {
-                outgoing_queue_frames: 256,
+                outgoing_queue_frames: 1024,
                 resume_max_messages: 500,
                 typing_ttl_secs: 6,
             },

@@ -66,7 +66,9 @@ impl MessageBody {
     /// Maximum length in characters.
     pub const MAX_CHARS: usize = 4000;
 
-    /// Errors: `invalid_message` (422) when empty or longer than [`Self::MAX_CHARS`].
+    /// Errors: `invalid_message` (422) when empty, longer than [`Self::MAX_CHARS`], or holding
+    /// control characters other than newline, carriage return and tab (NUL cannot be stored in
+    /// PostgreSQL text, and the others are invisible tricks).
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let body = raw.trim_end();
         if body.trim_start().is_empty() {
@@ -79,6 +81,15 @@ impl MessageBody {
             return Err(DomainError::invalid(
                 "invalid_message",
                 format!("message body is longer than {} characters", Self::MAX_CHARS),
+            ));
+        }
+        if body
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(DomainError::invalid(
+                "invalid_message",
+                "message body contains control characters",
             ));
         }
         Ok(Self(body.to_owned()))
@@ -141,6 +152,11 @@ impl RoomName {
     }
 }
 
+/// True when `text` holds no control characters (NUL cannot be stored in PostgreSQL text).
+pub fn no_control_chars(text: &str) -> bool {
+    !text.chars().any(char::is_control)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +178,8 @@ mod tests {
         assert!(MessageBody::parse(&"é".repeat(4000)).is_ok());
         assert!(MessageBody::parse(&"é".repeat(4001)).is_err());
         assert!(MessageBody::parse("   \n").is_err());
+        assert!(MessageBody::parse("a\u{0}b").is_err());
+        assert!(MessageBody::parse("line\nline\ttab").is_ok());
     }
 
     #[test]

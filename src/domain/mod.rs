@@ -6,4 +6,4 @@ mod inputs;
 
 pub use error::DomainError;
 pub use ids::{ConversationId, MessageId, UserId};
-pub use inputs::{ClientId, MessageBody, Password, RoomName, Username};
+pub use inputs::{ClientId, MessageBody, Password, RoomName, Username, no_control_chars};

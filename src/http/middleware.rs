@@ -1,6 +1,9 @@
 //! Cross-cutting HTTP middleware: request body limit and security headers.
 
-use poem::{Endpoint, IntoResponse, Request, Response, http::StatusCode};
+use poem::{
+    Endpoint, IntoResponse, Request, Response,
+    http::{Method, StatusCode},
+};
 
 use super::error::json_response;
 
@@ -19,8 +22,10 @@ fn too_large() -> Response {
     )
 }
 
-/// Refuses bodies over [`MAX_BODY`] with 413, by `Content-Length` or, for chunked bodies, by
-/// reading at most the limit.
+/// Refuses bodies over [`MAX_BODY`] with 413: at once when `Content-Length` says so, and in any
+/// case by reading at most the limit. The read does not depend on headers: HTTP/2 bodies carry
+/// neither `Content-Length` nor `Transfer-Encoding`, and a header-based check would let them
+/// through unbounded.
 pub async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
     if let Some(len) = req.header("content-length") {
         match len.trim().parse::<u64>() {
@@ -34,7 +39,9 @@ pub async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<
                 ));
             }
         }
-    } else if req.header("transfer-encoding").is_some() {
+    }
+    let bodiless = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !bodiless {
         match req.take_body().into_bytes_limit(MAX_BODY).await {
             Ok(bytes) => req.set_body(bytes),
             Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large()),

@@ -79,17 +79,24 @@ impl Auth {
     }
 }
 
-/// Whether the request's `Origin` is this server: its authority equals the `Host` header, or it
-/// is `public_url`'s origin, or it is listed in `allowed_origins`. A missing Origin fails.
+/// Whether the request's `Origin` is this server: `<scheme>://<Host header>`, where the scheme is
+/// `X-Forwarded-Proto` when a TLS proxy sets it and `http` otherwise (this server speaks plain
+/// HTTP); or `public_url`'s origin; or one of `allowed_origins`. A missing or `null` Origin fails.
+/// Scheme, host and port must all match (RFC 6454 §5).
 pub fn origin_allowed(req: &Request, config: &Config) -> bool {
     let Some(origin) = req.header("origin").map(|o| o.trim_end_matches('/')) else {
         return false;
     };
-    let authority = origin.split_once("://").map(|(_, a)| a);
-    if authority.is_some() && authority == req.header("host") {
+    let same = |allowed: &str| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin);
+    let scheme = req
+        .header("x-forwarded-proto")
+        .map(str::trim)
+        .unwrap_or("http");
+    if let Some(host) = req.header("host")
+        && same(&format!("{scheme}://{host}"))
+    {
         return true;
     }
-    let same = |allowed: &str| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin);
     config
         .public_url
         .as_deref()

@@ -47,23 +47,26 @@ type Sink = SplitSink<WebSocketStream<Upgraded>, Message>;
 /// Serves one authenticated WebSocket until it closes.
 pub async fn serve(state: AppState, user: AuthUser, mut ws: WebSocketStream<Upgraded>) {
     let uid = user.id.0;
+    // Register first, then load and subscribe: a join racing this start is not lost.
+    let reg = state.hub.register(uid, user.session);
     let (me, conversations) =
         match tokio::try_join!(state.auth.me(&user), state.conversations.list(uid)) {
             Ok(found) => found,
             Err(err) => {
                 tracing::warn!(error = %err, user = %uid, "cannot start WebSocket session");
+                state.hub.unregister(reg.id);
                 let _ = ws
                     .close(Some(close(CloseCode::Policy, "session unavailable")))
                     .await;
                 return;
             }
         };
-    let joined: Vec<Uuid> = conversations
+    for c in conversations
         .iter()
         .filter(|c| c.membership.as_deref() == Some("joined"))
-        .map(|c| c.id)
-        .collect();
-    let reg = state.hub.register(uid, joined);
+    {
+        state.hub.subscribe(uid, c.id);
+    }
     if reg.first {
         let frame = ServerFrame::Presence {
             user_id: uid,
@@ -87,10 +90,12 @@ pub async fn serve(state: AppState, user: AuthUser, mut ws: WebSocketStream<Upgr
     let mut open = ready_sent;
     let writer = tokio::spawn(write_loop(sink, reg.rx, reg.overflow.clone(), close_rx));
 
+    let expires = token_expiry(&user);
     let mut session = Session {
         state: state.clone(),
         user,
         conn_tx: reg.tx,
+        overflow: reg.overflow.clone(),
         in_flight: JoinSet::new(),
         typing: HashMap::new(),
     };
@@ -105,6 +110,14 @@ pub async fn serve(state: AppState, user: AuthUser, mut ws: WebSocketStream<Upgr
                 open = false;
             }
             () = reg.overflow.cancelled() => break,
+            () = reg.kick.cancelled() => {
+                reason = close(CloseCode::Policy, "session ended: sign in again");
+                break;
+            }
+            () = tokio::time::sleep_until(expires) => {
+                reason = close(CloseCode::Policy, "access token expired: refresh and reconnect");
+                break;
+            }
             _ = ping.tick() => {
                 if last_seen.elapsed() > PING_EVERY * 3 {
                     reason = close(CloseCode::Away, "idle");
@@ -152,6 +165,15 @@ pub async fn serve(state: AppState, user: AuthUser, mut ws: WebSocketStream<Upgr
     let _ = close_tx.send(reason);
     drop(session);
     let _ = writer.await;
+}
+
+/// The instant the connection's access token expires.
+fn token_expiry(user: &AuthUser) -> Instant {
+    let left = user
+        .expires_at
+        .saturating_sub(chrono::Utc::now().timestamp())
+        .max(0);
+    Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0))
 }
 
 fn close(code: CloseCode, reason: &'static str) -> CloseFrame {
@@ -211,13 +233,16 @@ struct Session {
     state: AppState,
     user: AuthUser,
     conn_tx: mpsc::Sender<Utf8Bytes>,
+    overflow: tokio_util::sync::CancellationToken,
     in_flight: JoinSet<()>,
     typing: HashMap<Uuid, Instant>,
 }
 
 impl Session {
+    /// Queues a reply. A client whose queue is full is not reading: it is a slow consumer like
+    /// any other (closed with 1013), and the reader never blocks on it.
     async fn reply(&self, frame: Utf8Bytes) {
-        let _ = self.conn_tx.send(frame).await;
+        queue_or_overflow(&self.conn_tx, &self.overflow, frame);
     }
 
     async fn reply_error(&self, code: &str, message: &str, client_id: Option<&str>) {
@@ -267,14 +292,20 @@ impl Session {
                 while self.in_flight.len() >= MAX_IN_FLIGHT {
                     self.in_flight.join_next().await;
                 }
-                let (state, user, tx) =
-                    (self.state.clone(), self.user.clone(), self.conn_tx.clone());
+                // Validated, authorized and queued to the writer here, in arrival order, so the
+                // sends of one connection get increasing seqs; only the commit is awaited apart.
+                let submitted = self
+                    .state
+                    .messages
+                    .submit(&self.user, conversation_id, &body, Some(&client_id))
+                    .await;
+                let pending = match submitted {
+                    Ok(pending) => pending,
+                    Err(err) => return self.reply_domain_error(&err, Some(&client_id)).await,
+                };
+                let (tx, overflow) = (self.conn_tx.clone(), self.overflow.clone());
                 self.in_flight.spawn(async move {
-                    let frame = match state
-                        .messages
-                        .send(&user, conversation_id, &body, Some(&client_id))
-                        .await
-                    {
+                    let frame = match pending.outcome().await {
                         Ok(sent) => ServerFrame::Ack {
                             client_id: &client_id,
                             message: &sent.message,
@@ -282,14 +313,18 @@ impl Session {
                         .encode(),
                         Err(err) => error_frame(&err, Some(&client_id)),
                     };
-                    let _ = tx.send(frame).await;
+                    queue_or_overflow(&tx, &overflow, frame);
                 });
             }
             ClientFrame::Resume {
                 conversation_id,
                 after_seq,
             } => {
-                let max = self.state.config.realtime.resume_max_messages;
+                // A resume must fit in the connection's queue next to live traffic.
+                let realtime = &self.state.config.realtime;
+                let max = realtime
+                    .resume_max_messages
+                    .min(realtime.outgoing_queue_frames as u64 / 2);
                 match self
                     .state
                     .messages
@@ -347,6 +382,16 @@ impl Session {
             }
             ClientFrame::Ping => self.reply(ServerFrame::Pong.encode()).await,
         }
+    }
+}
+
+fn queue_or_overflow(
+    tx: &mpsc::Sender<Utf8Bytes>,
+    overflow: &tokio_util::sync::CancellationToken,
+    frame: Utf8Bytes,
+) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(frame) {
+        overflow.cancel();
     }
 }
 

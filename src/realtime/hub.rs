@@ -22,8 +22,10 @@ pub type ConnId = u64;
 
 struct Conn {
     user: Uuid,
+    session: Uuid,
     tx: mpsc::Sender<Utf8Bytes>,
     overflow: CancellationToken,
+    kick: CancellationToken,
 }
 
 #[derive(Default)]
@@ -44,8 +46,10 @@ pub struct Registration {
     pub overflow: CancellationToken,
     /// This is the user's first connection (they just came online).
     pub first: bool,
-    /// Its own queue's sender, for replies that should wait for space (acks, resume).
+    /// Its own queue's sender, for the connection's replies (acks, resume, errors).
     pub tx: mpsc::Sender<Utf8Bytes>,
+    /// Fires when the session was ended (logout, token theft): close with 1008.
+    pub kick: CancellationToken,
 }
 
 /// Local fan-out registry. Cheap to clone.
@@ -78,40 +82,39 @@ impl Hub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Registers a connection of `user`, a member of `conversations`.
-    pub fn register(
-        &self,
-        user: Uuid,
-        conversations: impl IntoIterator<Item = Uuid>,
-    ) -> Registration {
+    /// Registers a connection of `user` in `session`. Subscribe it to conversations afterwards
+    /// with [`Hub::subscribe`], so that a membership change racing the registration is not lost.
+    pub fn register(&self, user: Uuid, session: Uuid) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.queue_frames);
-        let overflow = CancellationToken::new();
+        let (overflow, kick) = (CancellationToken::new(), CancellationToken::new());
         let mut state = self.write();
-        state.conns.insert(
-            id,
-            Conn {
-                user,
-                tx: tx.clone(),
-                overflow: overflow.clone(),
-            },
-        );
+        let conn = Conn {
+            user,
+            session,
+            tx: tx.clone(),
+            overflow: overflow.clone(),
+            kick: kick.clone(),
+        };
+        state.conns.insert(id, conn);
         let conns = state.by_user.entry(user).or_default();
         conns.push(id);
         let first = conns.len() == 1;
-        if first {
-            let convs: HashSet<Uuid> = conversations.into_iter().collect();
-            for conv in &convs {
-                state.by_conversation.entry(*conv).or_default().insert(user);
-            }
-            state.conversations_of.insert(user, convs);
-        }
+        state.conversations_of.entry(user).or_default();
         Registration {
             id,
             rx,
             overflow,
             first,
             tx,
+            kick,
+        }
+    }
+
+    /// Closes every connection of a session (logout, refresh-token theft) with 1008.
+    pub fn close_session(&self, session: Uuid) {
+        for conn in self.read().conns.values().filter(|c| c.session == session) {
+            conn.kick.cancel();
         }
     }
 

@@ -23,6 +23,7 @@ use super::{
 use crate::{
     config::{Config, Registration},
     domain::{DomainError, Password, UserId, Username},
+    realtime::Hub,
     store::{Db, tokens, users},
 };
 
@@ -45,6 +46,8 @@ pub struct AuthUser {
     pub is_admin: bool,
     /// Session (refresh-token family) id.
     pub session: Uuid,
+    /// When the access token expires (Unix seconds).
+    pub expires_at: i64,
 }
 
 /// Tokens handed out by login, setup and refresh.
@@ -75,6 +78,10 @@ pub struct AuthService {
     keys: JwtKeys,
     hasher: PasswordHasher,
     conversations: ConversationService,
+    hub: Hub,
+    /// Sessions ended here, remembered for one access-token lifetime (their access tokens are
+    /// refused). One process only: a later multi-instance issue moves this to Redis.
+    revoked: moka::sync::Cache<Uuid, ()>,
     setup: Arc<Mutex<Option<SetupToken>>>,
 }
 
@@ -86,13 +93,20 @@ impl AuthService {
         secret: &[u8],
         hasher: PasswordHasher,
         conversations: ConversationService,
+        hub: Hub,
     ) -> Self {
+        let revoked = moka::sync::Cache::builder()
+            .max_capacity(1_000_000)
+            .time_to_live(Duration::from_secs(config.auth.access_token_ttl_secs + 60))
+            .build();
         Self {
             db,
             config,
             keys: JwtKeys::new(secret),
             hasher,
             conversations,
+            hub,
+            revoked,
             setup: Arc::new(Mutex::new(None)),
         }
     }
@@ -153,9 +167,22 @@ impl AuthService {
             }
             *slot = None;
         }
-        let user = self
+        let created = self
             .create_user(&username, display_name(raw_name), &password, None, true)
-            .await?;
+            .await;
+        let user = match created {
+            Ok(user) => user,
+            Err(err) => {
+                // Nothing was created: the printed link stays usable.
+                if let Ok(mut slot) = self.setup.lock() {
+                    *slot = Some(SetupToken {
+                        hash: hash_token(token),
+                        expires: Instant::now() + SETUP_TOKEN_TTL,
+                    });
+                }
+                return Err(err);
+            }
+        };
         self.issue(&user, None).await
     }
 
@@ -183,10 +210,9 @@ impl AuthService {
         let username = Username::parse(username)?;
         let password = Password::parse(password)?;
         let email = email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
-        if email
-            .as_ref()
-            .is_some_and(|e| e.len() > 254 || !e.contains('@'))
-        {
+        if email.as_ref().is_some_and(|e| {
+            e.len() > 254 || !e.contains('@') || !crate::domain::no_control_chars(e)
+        }) {
             return Err(DomainError::invalid(
                 "invalid_email",
                 "email must look like name@example.com",
@@ -264,7 +290,10 @@ impl AuthService {
         let row = tokens::by_hash(&self.db.write, &hash_token(refresh_token))
             .await?
             .ok_or_else(invalid)?;
-        if row.revoked_at.is_some() || row.expires_at <= now {
+        if row.revoked_at.is_some()
+            || row.expires_at <= now
+            || tokens::family_revoked(&self.db.write, row.family_id).await?
+        {
             return Err(invalid());
         }
         if !tokens::mark_used(&self.db.write, row.id, now).await? {
@@ -276,7 +305,7 @@ impl AuthService {
             );
             if used.is_none_or(|used| now - used > grace) {
                 tracing::warn!(family = %row.family_id, user = %row.user_id, "refresh token reuse detected; revoking the session");
-                tokens::revoke_family(&self.db.write, row.family_id, now).await?;
+                self.end_session(row.family_id).await?;
                 return Err(invalid());
             }
         }
@@ -292,19 +321,39 @@ impl AuthService {
         if let Some(token) = refresh_token
             && let Some(row) = tokens::by_hash(&self.db.write, &hash_token(token)).await?
         {
-            tokens::revoke_family(&self.db.write, row.family_id, Utc::now()).await?;
+            self.end_session(row.family_id).await?;
         }
         Ok(())
     }
 
-    /// Verifies an access token. Errors: 401 `unauthorized`.
+    /// Revokes a session everywhere: its refresh tokens (database), its access tokens (this
+    /// process remembers the session as revoked for one access-token lifetime), and its open
+    /// WebSockets (closed with 1008).
+    /// Revokes a session everywhere: its refresh tokens (database), its access tokens (this
+    /// process remembers the session as ended for one access-token lifetime), and its open
+    /// WebSockets (closed with 1008).
+    async fn end_session(&self, family: Uuid) -> Result<(), DomainError> {
+        tokens::revoke_family(&self.db.write, family, Utc::now()).await?;
+        self.revoked.insert(family, ());
+        self.hub.close_session(family);
+        Ok(())
+    }
+
+    /// Verifies an access token and that its session was not ended. Errors: 401 `unauthorized`.
     pub fn authenticate(&self, access_token: &str) -> Result<AuthUser, DomainError> {
         let claims = self.keys.verify(access_token)?;
+        if self.revoked.contains_key(&claims.sid) {
+            return Err(DomainError::Unauthorized(
+                "unauthorized",
+                "this session has ended".into(),
+            ));
+        }
         Ok(AuthUser {
             id: UserId(claims.sub),
             username: claims.name,
             is_admin: claims.adm,
             session: claims.sid,
+            expires_at: claims.exp,
         })
     }
 

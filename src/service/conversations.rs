@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
+use sea_orm::TransactionTrait;
 use uuid::Uuid;
 
 use super::{
@@ -135,12 +136,19 @@ impl ConversationService {
         Ok(UserView::from(&row))
     }
 
-    /// Public rooms whose name contains `q`.
+    /// Public rooms whose name contains `q`. Errors: 422 `invalid_query` (control characters or
+    /// longer than 64 characters).
     pub async fn directory(
         &self,
         me: &AuthUser,
         q: Option<&str>,
     ) -> Result<Vec<ConversationView>, DomainError> {
+        if q.is_some_and(|q| q.chars().count() > 64 || !crate::domain::no_control_chars(q)) {
+            return Err(DomainError::invalid(
+                "invalid_query",
+                "q must be at most 64 characters without control characters",
+            ));
+        }
         let rows = conversations::directory(&self.db.read, q).await?;
         let mine: HashMap<Uuid, MemberRow> = members::for_user(&self.db.read, me.id.0)
             .await?
@@ -293,25 +301,22 @@ impl ConversationService {
         if let Some(row) = conversations::dm_by_key(&self.db.read, &key).await? {
             return Ok((self.view_for(me.id.0, row.id).await?, false));
         }
-        let Some(row) = conversations::insert_dm(&self.db.write, key.clone(), Utc::now()).await?
-        else {
+        // The DM and both memberships commit together: a racing request either finds all of it
+        // or loses the unique-key race and reads the winner's committed rows.
+        let now = Utc::now();
+        let txn = self.db.write.begin().await?;
+        let Some(row) = conversations::insert_dm(&txn, key.clone(), now).await? else {
+            txn.rollback().await?;
             let row = conversations::dm_by_key(&self.db.write, &key)
                 .await?
                 .ok_or(DomainError::NotFound("conversation"))?;
             return Ok((self.view_for(me.id.0, row.id).await?, false));
         };
-        let now = Utc::now();
         for user in [me.id.0, peer.id] {
-            members::upsert(
-                &self.db.write,
-                row.id,
-                user,
-                "member",
-                state::JOINED,
-                0,
-                now,
-            )
-            .await?;
+            members::upsert(&txn, row.id, user, "member", state::JOINED, 0, now).await?;
+        }
+        txn.commit().await?;
+        for user in [me.id.0, peer.id] {
             self.hub.subscribe(user, row.id);
         }
         self.notify_added(peer.id, row.id).await?;

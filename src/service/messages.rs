@@ -23,6 +23,28 @@ pub struct Sent {
     pub duplicate: bool,
 }
 
+/// A queued send, resolved after commit.
+pub struct PendingSend {
+    pending: crate::store::writer::Pending,
+    username: String,
+}
+
+impl PendingSend {
+    /// The stored message once committed (or the original, for a resend).
+    pub async fn outcome(self) -> Result<Sent, DomainError> {
+        Ok(match self.pending.outcome().await? {
+            Written::Created(row) => Sent {
+                message: MessageView::new(&row, &self.username),
+                duplicate: false,
+            },
+            Written::Duplicate(row) => Sent {
+                message: MessageView::new(&row, &self.username),
+                duplicate: true,
+            },
+        })
+    }
+}
+
 /// Result of a resume request.
 pub enum Resume {
     /// The missing messages, ascending by seq.
@@ -71,7 +93,7 @@ impl MessageService {
 
     /// Stores a message and returns it after commit (fan-out has been queued by then).
     /// Errors: 422 `invalid_message`/`invalid_client_id`, 403/404 for non-members,
-    /// 503 `shutting_down`.
+    /// 409 `client_id_reused`, 503 `shutting_down`.
     pub async fn send(
         &self,
         me: &AuthUser,
@@ -79,12 +101,27 @@ impl MessageService {
         body: &str,
         client_id: Option<&str>,
     ) -> Result<Sent, DomainError> {
+        self.submit(me, conversation, body, client_id)
+            .await?
+            .outcome()
+            .await
+    }
+
+    /// Validates, authorizes and queues a message to the writer; the returned handle resolves
+    /// after commit. Calls made one after another are committed in that order.
+    pub async fn submit(
+        &self,
+        me: &AuthUser,
+        conversation: Uuid,
+        body: &str,
+        client_id: Option<&str>,
+    ) -> Result<PendingSend, DomainError> {
         let body = MessageBody::parse(body)?;
         let client_id = client_id.map(ClientId::parse).transpose()?;
         self.conversations.require_member(me, conversation).await?;
-        let written = self
+        let pending = self
             .writer
-            .write(NewMessage {
+            .enqueue(NewMessage {
                 conversation_id: conversation,
                 sender_id: me.id.0,
                 sender_username: me.username.clone(),
@@ -92,15 +129,9 @@ impl MessageService {
                 client_id: client_id.map(|c| c.as_str().to_owned()),
             })
             .await?;
-        Ok(match written {
-            Written::Created(row) => Sent {
-                message: MessageView::new(&row, &me.username),
-                duplicate: false,
-            },
-            Written::Duplicate(row) => Sent {
-                message: MessageView::new(&row, &me.username),
-                duplicate: true,
-            },
+        Ok(PendingSend {
+            pending,
+            username: me.username.clone(),
         })
     }
 

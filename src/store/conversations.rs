@@ -69,6 +69,13 @@ pub async fn ensure_official(
             .one(db)
             .await?
         {
+            Some(existing) if !existing.official => {
+                // Never turn a user's (maybe private) room into a public official one.
+                tracing::error!(
+                    room = %room.name,
+                    "official room not created: a user room already has this name; rename one of them"
+                );
+            }
             Some(existing) => {
                 Entity::update_many()
                     .col_expr(Column::Official, Expr::value(true))

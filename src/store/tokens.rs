@@ -44,7 +44,22 @@ pub async fn by_hash(
         .await?)
 }
 
-/// Marks the token used if it was unused. Returns false when another request used it first.
+/// Whether any token of the family was revoked: the family (session) is dead. Checked on every
+/// refresh, so a token minted by a refresh that raced a logout is dead too.
+pub async fn family_revoked(
+    db: &impl ConnectionTrait,
+    family_id: Uuid,
+) -> Result<bool, DomainError> {
+    use sea_orm::PaginatorTrait;
+    let revoked = Entity::find()
+        .filter(Column::FamilyId.eq(family_id))
+        .filter(Column::RevokedAt.is_not_null())
+        .count(db)
+        .await?;
+    Ok(revoked > 0)
+}
+
+/// Marks the token used if it was unused and not revoked. Returns false when another request used it first.
 pub async fn mark_used(
     db: &impl ConnectionTrait,
     id: Uuid,
@@ -54,6 +69,7 @@ pub async fn mark_used(
         .col_expr(Column::UsedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
         .filter(Column::UsedAt.is_null())
+        .filter(Column::RevokedAt.is_null())
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)

@@ -84,15 +84,27 @@ impl MessageWriter {
         (Self { tx }, task)
     }
 
-    /// Stores `message` and returns it once committed. Errors: `ShuttingDown` once shutdown
-    /// began, `NotFound` if the conversation vanished, `Internal` on database failure.
-    pub async fn write(&self, message: NewMessage) -> Result<Written, DomainError> {
+    /// Queues `message`; the returned handle resolves once it is committed. Messages queued one
+    /// after another are committed in that order. Errors: `ShuttingDown` once shutdown began.
+    pub async fn enqueue(&self, message: NewMessage) -> Result<Pending, DomainError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Job { message, reply })
             .await
             .map_err(|_| DomainError::ShuttingDown)?;
-        rx.await.map_err(|_| DomainError::ShuttingDown)?
+        Ok(Pending(rx))
+    }
+}
+
+/// A queued message's outcome.
+pub struct Pending(oneshot::Receiver<Result<Written, DomainError>>);
+
+impl Pending {
+    /// The stored message. Errors: `NotFound` if the conversation vanished, `Conflict`
+    /// (`client_id_reused`) when the idempotency key belongs to a different message, `Internal`
+    /// on database failure.
+    pub async fn outcome(self) -> Result<Written, DomainError> {
+        self.0.await.map_err(|_| DomainError::ShuttingDown)?
     }
 }
 
@@ -128,11 +140,12 @@ async fn commit_jobs(db: &DatabaseConnection, jobs: Vec<Job>, hook: &CommitHook)
     let messages: Vec<NewMessage> = jobs.iter().map(|j| j.message.clone()).collect();
     match write_batch(db, &messages).await {
         Ok(results) => answer(jobs, results, hook),
-        Err(err) if jobs.len() > 1 => {
+        // Failed before COMMIT: nothing of the batch is stored; retry one per transaction so
+        // one bad message cannot fail the others.
+        Err(BatchError::BeforeCommit(err)) if jobs.len() > 1 => {
             tracing::warn!(error = %err, size = jobs.len(), "batch failed; retrying messages one by one");
             for job in jobs {
-                let result = write_batch(db, std::slice::from_ref(&job.message)).await;
-                match result {
+                match write_batch(db, std::slice::from_ref(&job.message)).await {
                     Ok(results) => answer(vec![job], results, hook),
                     Err(err) => {
                         let _ = job.reply.send(Err(err.into()));
@@ -140,13 +153,40 @@ async fn commit_jobs(db: &DatabaseConnection, jobs: Vec<Job>, hook: &CommitHook)
                 }
             }
         }
+        // A failed COMMIT may still have been applied by the server (connection lost while
+        // committing): never write again blindly. Senders get an error and resend with their
+        // client_id, which resolves to the stored original if it did commit.
         Err(err) => {
+            let err = err.to_string();
             for job in jobs {
                 let _ = job
                     .reply
                     .send(Err(DomainError::Internal(anyhow::anyhow!("{err}"))));
             }
         }
+    }
+}
+
+/// Where a batch failed.
+#[derive(Debug, thiserror::Error)]
+enum BatchError {
+    /// Before `COMMIT`: rolled back, nothing stored.
+    #[error("{0}")]
+    BeforeCommit(DbErr),
+    /// During `COMMIT`: the outcome is unknown.
+    #[error("commit failed: {0}")]
+    Commit(DbErr),
+}
+
+impl From<DbErr> for BatchError {
+    fn from(err: DbErr) -> Self {
+        Self::BeforeCommit(err)
+    }
+}
+
+impl From<BatchError> for DomainError {
+    fn from(err: BatchError) -> Self {
+        DomainError::Internal(anyhow::anyhow!("{err}"))
     }
 }
 
@@ -164,19 +204,28 @@ fn answer(jobs: Vec<Job>, results: Vec<Result<Written, DomainError>>, hook: &Com
 async fn write_batch(
     db: &DatabaseConnection,
     messages: &[NewMessage],
-) -> Result<Vec<Result<Written, DomainError>>, DbErr> {
+) -> Result<Vec<Result<Written, DomainError>>, BatchError> {
     let txn = db.begin().await?;
     let now = Utc::now();
     let mut out = Vec::with_capacity(messages.len());
     let mut in_batch: HashMap<(Uuid, &str), MessageRow> = HashMap::new();
     for m in messages {
         if let Some(cid) = m.client_id.as_deref() {
-            if let Some(original) = in_batch.get(&(m.sender_id, cid)) {
-                out.push(Ok(Written::Duplicate(original.clone())));
-                continue;
-            }
-            if let Some(original) = super::messages::by_client_id(&txn, m.sender_id, cid).await? {
-                out.push(Ok(Written::Duplicate(original)));
+            let original = match in_batch.get(&(m.sender_id, cid)) {
+                Some(row) => Some(row.clone()),
+                None => super::messages::by_client_id(&txn, m.sender_id, cid).await?,
+            };
+            if let Some(original) = original {
+                out.push(
+                    if original.conversation_id == m.conversation_id && original.body == m.body {
+                        Ok(Written::Duplicate(original))
+                    } else {
+                        Err(DomainError::conflict(
+                            "client_id_reused",
+                            "this client_id was already used for another message",
+                        ))
+                    },
+                );
                 continue;
             }
         }
@@ -204,7 +253,7 @@ async fn write_batch(
         }
         out.push(Ok(Written::Created(row)));
     }
-    txn.commit().await?;
+    txn.commit().await.map_err(BatchError::Commit)?;
     Ok(out)
 }
 

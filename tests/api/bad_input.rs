@@ -46,6 +46,13 @@ db_test!(
             .unwrap();
         assert_eq!(assert_json_error(resp, 413).await["code"], "payload_too_large");
 
+        // HTTP/2 (cleartext, prior knowledge) bodies have no Content-Length: limited all the same.
+        let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+        let stream = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(json!({"body": "y".repeat(200 * 1024)}).to_string().into_bytes())]);
+        let resp = h2.post(&path).bearer_auth(&a.token).header("content-type", "application/json").body(reqwest::Body::wrap_stream(stream)).send().await.unwrap();
+        assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+        assert_eq!(assert_json_error(resp, 413).await["code"], "payload_too_large");
+
         let resp = app.http.post(&path).bearer_auth(&a.token).header("content-type", "application/json").body("{\"body\": ").send().await.unwrap();
         assert_json_error(resp, 400).await;
         let resp = app.post_auth(&format!("/api/v1/conversations/{lobby}/messages"), &a.token, &json!({"body": 42})).await;

@@ -11,5 +11,6 @@ mod helpers;
 mod messages;
 mod openapi_spec;
 mod realtime;
+mod review_fixes;
 mod shutdown;
 mod startup;
