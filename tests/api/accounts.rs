@@ -9,15 +9,7 @@ use crate::{
 
 async fn setup_flow(backend: Backend) {
     let app = spawn_app(backend).await;
-    let status: Value = app
-        .http
-        .get(app.url("/api/v1/setup"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = app.get_public_json("/api/v1/setup").await;
     assert_eq!(status["required"], true);
     let token = app
         .setup_token
@@ -81,15 +73,7 @@ async fn setup_flow(backend: Backend) {
         )
         .await;
     assert_eq!(again.status(), 409);
-    let status: Value = app
-        .http
-        .get(app.url("/api/v1/setup"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = app.get_public_json("/api/v1/setup").await;
     assert_eq!(status["required"], false);
 }
 

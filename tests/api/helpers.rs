@@ -191,16 +191,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
 
 /// Starts a server and creates the admin account (`admin`).
 pub async fn spawn_ready_app(backend: Backend) -> TestApp {
-    let app = spawn_app(backend).await;
-    let token = app.setup_token.clone().expect("setup token");
-    let resp = app
-        .post_json(
-            "/api/v1/setup",
-            &json!({"token": token, "username": "admin", "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(resp.status(), 201);
-    app
+    spawn_ready_app_with(backend, |_| {}).await
 }
 
 impl TestApp {
@@ -247,6 +238,13 @@ impl TestApp {
 
     pub async fn get_json(&self, path: &str, token: &str) -> Value {
         let resp = self.get(path, token).await;
+        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+        resp.json().await.expect("json")
+    }
+
+    /// GET without credentials, as JSON.
+    pub async fn get_public_json(&self, path: &str) -> Value {
+        let resp = self.http.get(self.url(path)).send().await.expect("request");
         assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
         resp.json().await.expect("json")
     }
