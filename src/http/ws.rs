@@ -89,3 +89,18 @@ pub async fn upgrade(req: &Request, Data(state): Data<&AppState>) -> Response {
         .header(header::SEC_WEBSOCKET_ACCEPT, accept)
         .finish()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sockets_use_small_buffers_and_the_64_kib_frame_limit() {
+        let config = super::ws_config();
+        assert_eq!(
+            config.read_buffer_size,
+            4 * 1024,
+            "not tungstenite's 128 KiB default"
+        );
+        assert_eq!(config.max_message_size, Some(64 * 1024));
+        assert_eq!(config.max_frame_size, Some(64 * 1024));
+    }
+}

@@ -89,6 +89,11 @@ db_test!(
             assert!(html.contains("<script type=\"module\" src=\"/static/"), "{page} loads its module");
             assert!(!html.contains("http://") && !html.contains("https://"), "{page} loads nothing from the internet");
         }
+        let spec: Value = app.get_public_json("/api/openapi.json").await;
+        assert!(spec["paths"]["/conversations/{id}/messages"]["post"].is_object(), "spec served");
+        let docs = app.http.get(app.url("/api/docs")).send().await.unwrap();
+        assert_eq!(docs.status(), 200);
+        assert!(docs.text().await.unwrap().to_lowercase().contains("swagger"), "docs page served");
         let js = app.http.get(app.url("/static/js/api.js")).send().await.unwrap();
         assert_eq!(js.status(), 200);
         assert!(js.headers()["content-type"].to_str().unwrap().contains("javascript"));

@@ -290,3 +290,47 @@ async fn failing_migration(backend: Backend) {
 }
 
 both_backends!(a_failing_migration_stops_start_up_and_changes_nothing => super::failing_migration);
+
+#[test]
+fn an_explicit_config_file_is_used_and_a_missing_one_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("elsewhere.toml");
+    std::fs::write(&file, "registration = \"closed\"\n").unwrap();
+    let file_s = file.to_str().unwrap().to_owned();
+    let mut run = start(dir.path(), &[("ECHOCHAT_CONFIG", &file_s)]);
+    assert!(
+        run.wait_for("configuration loaded")
+            .contains("elsewhere.toml")
+    );
+    run.wait_for("listening listen=");
+    assert!(run.terminate().success());
+
+    let missing = Command::new(env!("CARGO_BIN_EXE_echochat"))
+        .current_dir(dir.path())
+        .args(["--config", "nope.toml", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("config file nope.toml does not exist"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_openapi_command_prints_the_committed_spec() {
+    let out = Command::new(env!("CARGO_BIN_EXE_echochat"))
+        .arg("openapi")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(printed, committed);
+    assert_eq!(printed["info"]["title"], "EchoChat");
+}
