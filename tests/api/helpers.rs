@@ -101,7 +101,8 @@ pub async fn fresh_postgres_database() -> (String, String) {
     (url.to_string(), name)
 }
 
-fn drop_postgres_database(name: String) {
+/// Drops a test database (best effort; CI also drops leftovers).
+pub fn drop_postgres_database(name: String) {
     let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
         return;
     };

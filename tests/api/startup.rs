@@ -13,7 +13,7 @@ use sea_orm::{ConnectionTrait, Database};
 
 use crate::{
     both_backends,
-    helpers::{Backend, fresh_postgres_database, test_config},
+    helpers::{Backend, drop_postgres_database, fresh_postgres_database, test_config},
 };
 
 struct Running {
@@ -243,6 +243,8 @@ async fn failing_migration(backend: Backend) {
         Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("pre.db").display()),
         Backend::Postgres => fresh_postgres_database().await.0,
     };
+    let pg_name = (backend == Backend::Postgres)
+        .then(|| url.rsplit('/').next().unwrap_or_default().to_owned());
     config.database_url = Some(url.clone());
     // An object in the way of the fifth migration.
     let db = Database::connect(&url).await.unwrap();
@@ -287,6 +289,10 @@ async fn failing_migration(backend: Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(row.try_get::<String>("", "legacy").unwrap(), "keep me");
+    db.close().await.ok();
+    if let Some(name) = pg_name {
+        drop_postgres_database(name);
+    }
 }
 
 both_backends!(a_failing_migration_stops_start_up_and_changes_nothing => super::failing_migration);
