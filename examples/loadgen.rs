@@ -45,16 +45,28 @@ async fn connect(base: &str, token: &str) -> Ws {
     ws
 }
 
-async fn login(http: &reqwest::Client, base: &str, name: &str) -> String {
-    let r: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": name, "password": PASSWORD}))
-        .send()
+/// POSTs JSON (with a bearer token when given) and returns the JSON answer.
+async fn post(http: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
+    let mut req = http.post(url).json(&body);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req.send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap_or(Value::Null)
+}
+
+async fn login(http: &reqwest::Client, base: &str, name: &str) -> String {
+    let r = post(
+        http,
+        format!("{base}/api/v1/auth/login"),
+        None,
+        json!({"username": name, "password": PASSWORD}),
+    )
+    .await;
     r["access_token"].as_str().expect("token").to_owned()
 }
 
@@ -85,29 +97,24 @@ async fn main() {
     );
     let http = reqwest::Client::new();
 
-    let admin: Value = http
-        .post(format!("{base}/api/v1/setup"))
-        .json(&json!({"token": setup_token, "username": "loadadmin", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let admin = post(
+        &http,
+        format!("{base}/api/v1/setup"),
+        None,
+        json!({"token": setup_token, "username": "loadadmin", "password": PASSWORD}),
+    )
+    .await;
     let admin_token = admin["access_token"]
         .as_str()
         .expect("setup ok (fresh server?)")
         .to_owned();
-    let room: Value = http
-        .post(format!("{base}/api/v1/rooms"))
-        .bearer_auth(&admin_token)
-        .json(&json!({"name": "load", "visibility": "public"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let room = post(
+        &http,
+        format!("{base}/api/v1/rooms"),
+        Some(&admin_token),
+        json!({"name": "load", "visibility": "public"}),
+    )
+    .await;
     let room = room["id"].as_str().unwrap().to_owned();
 
     eprintln!("registering {users} users…");
@@ -175,16 +182,13 @@ async fn main() {
     let per_sender = total / senders;
     let mut sender_rooms = Vec::new();
     for (s, token) in tokens.iter().take(senders).enumerate() {
-        let r: Value = http
-            .post(format!("{base}/api/v1/rooms"))
-            .bearer_auth(token)
-            .json(&json!({"name": format!("throughput-{s}"), "visibility": "private"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r = post(
+            &http,
+            format!("{base}/api/v1/rooms"),
+            Some(token),
+            json!({"name": format!("throughput-{s}"), "visibility": "private"}),
+        )
+        .await;
         sender_rooms.push(r["id"].as_str().unwrap().to_owned());
     }
     let started = Instant::now();

@@ -40,11 +40,3 @@ id_type!(
     /// A user account's id.
     UserId
 );
-id_type!(
-    /// A conversation's id (room, group or direct message).
-    ConversationId
-);
-id_type!(
-    /// A message's id.
-    MessageId
-);

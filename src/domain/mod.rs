@@ -5,5 +5,5 @@ mod ids;
 mod inputs;
 
 pub use error::DomainError;
-pub use ids::{ConversationId, MessageId, UserId};
+pub use ids::UserId;
 pub use inputs::{ClientId, MessageBody, Password, RoomName, Username, no_control_chars};

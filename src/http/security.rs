@@ -47,12 +47,8 @@ pub struct CookieAuth(AuthUser);
 async fn check_cookie(req: &Request, key: ApiKey) -> poem::Result<AuthUser> {
     let state = state(req)?;
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe && !origin_allowed(req, &state.config) {
-        return Err(ApiError::from(DomainError::forbidden(
-            "origin_mismatch",
-            "request Origin is not this server",
-        ))
-        .into());
+    if !safe {
+        require_own_origin(req, &state.config).map_err(ApiError::from)?;
     }
     state
         .auth
@@ -76,6 +72,18 @@ impl Auth {
             Self::Bearer(b) => &b.0,
             Self::Cookie(c) => &c.0,
         }
+    }
+}
+
+/// Refuses a request whose `Origin` is not this server. Errors: 403 `origin_mismatch`.
+pub fn require_own_origin(req: &Request, config: &Config) -> Result<(), DomainError> {
+    if origin_allowed(req, config) {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden(
+            "origin_mismatch",
+            "request Origin is not this server",
+        ))
     }
 }
 
@@ -129,11 +137,6 @@ pub fn authenticate_request(req: &Request, state: &AppState) -> Result<AuthUser,
             "sign in first".into(),
         ));
     };
-    if !origin_allowed(req, &state.config) {
-        return Err(DomainError::forbidden(
-            "origin_mismatch",
-            "request Origin is not this server",
-        ));
-    }
+    require_own_origin(req, &state.config)?;
     state.auth.authenticate(&token)
 }

@@ -215,11 +215,6 @@ impl Hub {
         Self::deliver_to_user(&self.read(), user, frame);
     }
 
-    /// Queues `frame` to one connection.
-    pub fn send_to_conn(&self, conn: ConnId, frame: &Utf8Bytes) {
-        Self::deliver(&self.read(), conn, frame);
-    }
-
     /// Whether `user` has at least one connection here.
     pub fn is_online(&self, user: Uuid) -> bool {
         self.read().by_user.contains_key(&user)
@@ -270,10 +265,5 @@ impl Hub {
             .get(&user)
             .map(|c| c.iter().copied().collect())
             .unwrap_or_default()
-    }
-
-    /// Number of open connections (for the start-up/shutdown log and tests).
-    pub fn connection_count(&self) -> usize {
-        self.read().conns.len()
     }
 }

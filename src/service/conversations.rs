@@ -338,16 +338,6 @@ impl ConversationService {
         Ok(views)
     }
 
-    /// Ids of the conversations `me` has joined.
-    pub async fn joined_ids(&self, me: Uuid) -> Result<Vec<Uuid>, DomainError> {
-        Ok(members::for_user(&self.db.read, me)
-            .await?
-            .into_iter()
-            .filter(|m| m.state == state::JOINED)
-            .map(|m| m.conversation_id)
-            .collect())
-    }
-
     /// One conversation: members and invitees see it, and anyone sees a public room.
     pub async fn get(&self, me: &AuthUser, id: Uuid) -> Result<ConversationView, DomainError> {
         self.view_for(me.id.0, id).await

@@ -87,6 +87,14 @@ impl Running {
     }
 }
 
+fn token_of(link: &str) -> String {
+    link.split("token=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .expect("token in link")
+        .to_owned()
+}
+
 fn port_of(line: &str) -> u16 {
     let addr = line
         .split("listen=")
@@ -132,27 +140,13 @@ fn zero_config_start_creates_the_data_folder_and_prints_the_setup_link() {
         0o600
     );
     let secret = std::fs::read(&key).unwrap();
-    let token1 = link
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let token1 = token_of(&link);
     assert!(run.terminate().success(), "clean exit on SIGTERM");
 
     // Second start: same secret, a new setup token (setup still not done).
     let mut run = start(dir.path(), &[]);
     let link = run.wait_for("to create the admin account");
-    let token2 = link
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let token2 = token_of(&link);
     assert_ne!(token1, token2);
     assert_eq!(
         std::fs::read(&key).unwrap(),
@@ -196,14 +190,7 @@ fn config_file_and_environment_are_layered_and_unknown_keys_warned() {
     let port = port_of(&run.wait_for("listening listen="));
     assert_ne!(port, 1);
     let link = run.wait_for("to create the admin account");
-    let token = link
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let token = token_of(&link);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let http = reqwest::Client::new();

@@ -16,7 +16,7 @@ use crate::{
     http::{
         cookies,
         error::ApiResult,
-        security::{REFRESH_COOKIE, origin_allowed},
+        security::{REFRESH_COOKIE, require_own_origin},
     },
     state::AppState,
 };
@@ -84,13 +84,11 @@ fn check_cookie_origin(
     state: &AppState,
     from_body: bool,
 ) -> Result<(), DomainError> {
-    if !from_body && !origin_allowed(req, &state.config) {
-        return Err(DomainError::forbidden(
-            "origin_mismatch",
-            "request Origin is not this server",
-        ));
+    if from_body {
+        Ok(())
+    } else {
+        require_own_origin(req, &state.config)
     }
-    Ok(())
 }
 
 #[OpenApi(prefix_path = "/auth", tag = "ApiTags::Auth")]
