@@ -424,8 +424,11 @@ impl ConversationService {
         me: &AuthUser,
         id: Uuid,
     ) -> Result<ConversationRow, DomainError> {
-        let row = conversations::by_id(&self.db.read, id).await?;
-        let member = members::get(&self.db.read, id, me.id.0).await?;
+        // On every send: the two independent reads run concurrently.
+        let (row, member) = tokio::try_join!(
+            conversations::by_id(&self.db.read, id),
+            members::get(&self.db.read, id, me.id.0)
+        )?;
         match (row, member) {
             (Some(row), Some(m)) if m.state == state::JOINED => Ok(row),
             (Some(row), _) if row.kind == "room" && row.visibility == "public" => Err(
