@@ -242,7 +242,7 @@ impl Session {
     /// Queues a reply. A client whose queue is full is not reading: it is a slow consumer like
     /// any other (closed with 1013), and the reader never blocks on it.
     async fn reply(&self, frame: Utf8Bytes) {
-        queue_or_overflow(&self.conn_tx, &self.overflow, frame);
+        super::hub::queue(&self.conn_tx, &self.overflow, frame);
     }
 
     async fn reply_error(&self, code: &str, message: &str, client_id: Option<&str>) {
@@ -313,7 +313,7 @@ impl Session {
                         .encode(),
                         Err(err) => error_frame(&err, Some(&client_id)),
                     };
-                    queue_or_overflow(&tx, &overflow, frame);
+                    super::hub::queue(&tx, &overflow, frame);
                 });
             }
             ClientFrame::Resume {
@@ -382,16 +382,6 @@ impl Session {
             }
             ClientFrame::Ping => self.reply(ServerFrame::Pong.encode()).await,
         }
-    }
-}
-
-fn queue_or_overflow(
-    tx: &mpsc::Sender<Utf8Bytes>,
-    overflow: &tokio_util::sync::CancellationToken,
-    frame: Utf8Bytes,
-) {
-    if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(frame) {
-        overflow.cancel();
     }
 }
 

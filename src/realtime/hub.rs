@@ -182,10 +182,8 @@ impl Hub {
     }
 
     fn deliver(state: &State, conn: ConnId, frame: &Utf8Bytes) {
-        if let Some(c) = state.conns.get(&conn)
-            && let Err(mpsc::error::TrySendError::Full(_)) = c.tx.try_send(frame.clone())
-        {
-            c.overflow.cancel();
+        if let Some(c) = state.conns.get(&conn) {
+            queue(&c.tx, &c.overflow, frame.clone());
         }
     }
 
@@ -265,5 +263,13 @@ impl Hub {
             .get(&user)
             .map(|c| c.iter().copied().collect())
             .unwrap_or_default()
+    }
+}
+
+/// Queues `frame` without waiting. A full queue means a slow consumer: `overflow` fires and the
+/// connection closes with 1013 (the client resumes by seq later). A closed queue is ignored.
+pub fn queue(tx: &mpsc::Sender<Utf8Bytes>, overflow: &CancellationToken, frame: Utf8Bytes) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(frame) {
+        overflow.cancel();
     }
 }
