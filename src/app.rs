@@ -12,12 +12,13 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     config::Config,
+    events::{EventBus, InProcessBus},
     http,
-    realtime::Hub,
+    realtime::{Hub, dispatch},
     secrets,
     service::{
-        AuthService, ConversationService, MessageService, messages::fan_out_hook,
-        passwords::PasswordHasher,
+        Access, AdminService, AuthService, ConversationService, MessageService, UnitOfWork,
+        UserService, passwords::PasswordHasher,
     },
     state::AppState,
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
@@ -30,6 +31,8 @@ pub struct App {
     local_addr: SocketAddr,
     setup_token: Option<String>,
     writer_task: JoinHandle<()>,
+    publisher_task: JoinHandle<()>,
+    dispatcher_task: JoinHandle<()>,
     identity: DbIdentity,
 }
 
@@ -48,30 +51,50 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
 
     let config = Arc::new(config);
     let shutdown = CancellationToken::new();
+
+    // The seams, bottom up: the bus and the permission caches; the unit of work that commits,
+    // then applies and publishes events; the services; the realtime layer subscribed to the bus.
+    let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new());
     let hub = Hub::new(config.realtime.outgoing_queue_frames);
-    let (writer, writer_task) = MessageWriter::spawn(
-        db.write.clone(),
-        fan_out_hook(hub.clone()),
-        shutdown.clone(),
+    let dispatcher_task = dispatch::spawn(hub.clone(), bus.subscribe("realtime"));
+    let access = Access::new(
+        db.clone(),
+        Duration::from_secs(config.auth.access_token_ttl_secs),
     );
-    let conversations = ConversationService::new(db.clone(), hub.clone());
+    let uow = UnitOfWork::new(db.clone(), bus.clone(), access.clone());
+    let (writer, committed, writer_task) = MessageWriter::spawn(db.write.clone(), shutdown.clone());
+    let publisher_task = MessageService::spawn_publisher(committed, uow.clone());
+    let conversations = ConversationService::new(
+        db.clone(),
+        uow.clone(),
+        access.clone(),
+        Arc::new(hub.clone()),
+        &config.official_rooms,
+    );
     let hasher = PasswordHasher::new()?;
     let auth = AuthService::new(
         db.clone(),
         config.clone(),
         &jwt_secret,
-        hasher,
+        hasher.clone(),
+        uow.clone(),
+        access.clone(),
         conversations.clone(),
-        hub.clone(),
     );
-    let messages = MessageService::new(db.clone(), writer, conversations.clone());
+    let users = UserService::new(db.clone(), uow.clone(), access.clone(), hasher);
+    let messages = MessageService::new(db.clone(), writer, access.clone());
+    let admin = AdminService::new(db.clone(), uow, access.clone());
     let state = AppState {
         config: config.clone(),
         db,
+        bus,
         hub,
+        access,
         auth,
+        users,
         conversations,
         messages,
+        admin,
         shutdown,
         ws_tasks: TaskTracker::new(),
     };
@@ -90,8 +113,11 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let setup_token = state.auth.new_setup_token().await?;
     if let Some(token) = &setup_token {
         let base = public_base(&config, local_addr);
-        tracing::warn!("no account exists yet");
-        println!("Open {base}/setup?token={token} to create the admin account");
+        let setup_url = format!("{base}/setup?token={token}");
+        // On stdout for whoever started the server, and in the log (a structured field) for
+        // those who read JSON logs.
+        tracing::warn!(%setup_url, "no account exists yet: the setup link creates the admin account");
+        println!("Open {setup_url} to create the admin account");
     }
     Ok(App {
         state,
@@ -99,6 +125,8 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         local_addr,
         setup_token,
         writer_task,
+        publisher_task,
+        dispatcher_task,
         identity,
     })
 }
@@ -140,6 +168,8 @@ impl App {
             state,
             acceptor,
             writer_task,
+            publisher_task,
+            dispatcher_task,
             ..
         } = self;
         let shutdown = state.shutdown.clone();
@@ -167,6 +197,9 @@ impl App {
             tracing::warn!("some WebSocket sessions did not finish in time");
         }
         let _ = writer_task.await;
+        // The writer is done, so the publisher drains the last committed messages and ends.
+        let _ = publisher_task.await;
+        dispatcher_task.abort();
         db.close().await;
         tracing::info!("stopped");
         Ok(())

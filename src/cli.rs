@@ -1,4 +1,4 @@
-//! Command line: `echochat [serve]` (default) and `echochat openapi`.
+//! Command line: `echochat [serve]` (default), `echochat openapi` and `echochat asyncapi`.
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -32,8 +32,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the chat server (the default).
     Serve,
-    /// Print the OpenAPI 3 document of the REST API as JSON.
+    /// Print the OpenAPI 3 document of the REST API as JSON (openapi/openapi.json).
     Openapi,
+    /// Print the AsyncAPI 3 document of the WebSocket protocol as JSON (openapi/realtime.json).
+    Asyncapi,
 }
 
 impl Cli {

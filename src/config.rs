@@ -23,6 +23,9 @@ pub struct Config {
     pub registration: Registration,
     /// Extra Origins (`scheme://host[:port]`) allowed for cookie-authenticated requests.
     pub allowed_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (their IP addresses). The audit log and
+    /// rate limits use the client address they forward; from anyone else the header is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Database tuning.
     pub database: DatabaseConfig,
     /// Token lifetimes.
@@ -91,6 +94,24 @@ pub struct RealtimeConfig {
     pub resume_max_messages: u64,
     /// How long a typing indicator lasts on clients, in seconds. Default 6.
     pub typing_ttl_secs: u64,
+    /// Interval of the server's WebSocket pings, in milliseconds. A connection from which
+    /// nothing (not even a pong) arrived for two intervals is closed. Default 30000.
+    pub ping_interval_ms: u64,
+    /// How long a user stays online after their last connection closed, in milliseconds, so a
+    /// reconnect (e.g. to renew the access token) does not flap their presence. Default 5000.
+    pub presence_grace_ms: u64,
+}
+
+impl RealtimeConfig {
+    /// [`Self::ping_interval_ms`] as a duration (at least 10 ms).
+    pub fn ping_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.ping_interval_ms.max(10))
+    }
+
+    /// [`Self::presence_grace_ms`] as a duration.
+    pub fn presence_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.presence_grace_ms)
+    }
 }
 
 /// One `[[official_rooms]]` entry.
@@ -117,6 +138,7 @@ impl Default for Config {
             database_url: None,
             registration: Registration::Open,
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             database: DatabaseConfig {
                 max_connections: 10,
                 sqlite_synchronous: SqliteSynchronous::Full,
@@ -130,6 +152,8 @@ impl Default for Config {
                 outgoing_queue_frames: 1024,
                 resume_max_messages: 500,
                 typing_ttl_secs: 6,
+                ping_interval_ms: 30_000,
+                presence_grace_ms: 5_000,
             },
             official_rooms: default_official_rooms(),
             data_dir: PathBuf::from("echochat-data"),

@@ -1,16 +1,19 @@
 //! EchoChat: a self-hosted realtime chat server in one binary.
 //!
-//! Layers (imports run one way): `http`/`realtime::connection` → `service` → `store` → `entity`;
-//! everyone may use `domain`. `realtime::hub` is the fan-out the services publish through.
+//! Layers (imports run one way): `http`/`realtime` → `service` → `store` → `entity`; everyone
+//! may use `domain` and `events`. Services publish domain events after commit; `realtime`
+//! subscribes to them (docs/architecture.md).
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod events;
 pub mod http;
 pub mod realtime;
 pub mod secrets;
 pub mod service;
+pub mod spec;
 pub mod state;
 pub mod store;
 pub mod telemetry;

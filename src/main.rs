@@ -5,7 +5,7 @@ use echochat::{
     VERSION, build_app,
     cli::{Cli, Command},
     config::Config,
-    http, install_crypto_provider, telemetry,
+    http, install_crypto_provider, realtime, telemetry,
 };
 
 #[tokio::main]
@@ -15,6 +15,10 @@ async fn main() -> std::process::ExitCode {
     match cli.command {
         Some(Command::Openapi) => {
             println!("{}", http::openapi_json());
+            std::process::ExitCode::SUCCESS
+        }
+        Some(Command::Asyncapi) => {
+            println!("{}", realtime::schema::asyncapi_json());
             std::process::ExitCode::SUCCESS
         }
         Some(Command::Serve) | None => {

@@ -6,8 +6,11 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     config::Config,
+    events::EventBus,
     realtime::Hub,
-    service::{AuthService, ConversationService, MessageService},
+    service::{
+        Access, AdminService, AuthService, ConversationService, MessageService, UserService,
+    },
     store::Db,
 };
 
@@ -16,16 +19,24 @@ use crate::{
 pub struct AppState {
     /// Effective configuration.
     pub config: Arc<Config>,
-    /// Database handles.
+    /// Database handles (health check; everything else goes through services).
     pub db: Db,
-    /// Local fan-out.
+    /// The event bus (realtime publishes presence changes on it).
+    pub bus: Arc<dyn EventBus>,
+    /// This process's connections, subscriptions and presence.
     pub hub: Hub,
+    /// The permission function.
+    pub access: Access,
     /// Accounts and sessions.
     pub auth: AuthService,
+    /// The caller's own account.
+    pub users: UserService,
     /// Rooms, DMs, membership.
     pub conversations: ConversationService,
     /// Messages.
     pub messages: MessageService,
+    /// Roles and the audit log.
+    pub admin: AdminService,
     /// Fires when shutdown begins.
     pub shutdown: CancellationToken,
     /// WebSocket session tasks, awaited on shutdown.

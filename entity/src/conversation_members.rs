@@ -1,4 +1,5 @@
-//! `conversation_members`: membership state (`invited`, `joined`, `left`) and read position.
+//! `conversation_members`: membership state (`invited`, `joined`, `left`, `banned`), role and
+//! read position.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,9 +9,9 @@ pub struct Model {
     pub conversation_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: Uuid,
-    /// `owner` or `member`.
+    /// `owner`, `moderator` or `member` (CHECK constraint).
     pub role: String,
-    /// `invited`, `joined` or `left`.
+    /// `invited`, `joined`, `left` or `banned` (CHECK constraint).
     pub state: String,
     pub last_read_seq: i64,
     pub updated_at: DateTimeUtc,

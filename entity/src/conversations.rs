@@ -7,14 +7,14 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    /// `room`, `group` or `dm`.
+    /// `room`, `group` or `dm` (CHECK constraint).
     pub kind: String,
     pub name: Option<String>,
     /// Lower-cased name, unique among rooms (NULL for DMs).
     #[sea_orm(unique)]
     pub name_key: Option<String>,
     pub topic: Option<String>,
-    /// `public` or `private`.
+    /// `public` or `private` (CHECK constraint).
     pub visibility: String,
     pub category: Option<String>,
     pub official: bool,

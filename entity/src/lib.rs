@@ -1,6 +1,7 @@
 //! sea-orm models of the EchoChat schema. Models and relations only: queries live in the
 //! server's `store` module, and migrations define the tables with their own identifiers.
 
+pub mod audit_log;
 pub mod conversation_members;
 pub mod conversations;
 pub mod messages;

@@ -11,8 +11,11 @@ pub struct Model {
     pub display_name: String,
     pub password_hash: String,
     pub email: Option<String>,
-    pub is_admin: bool,
+    /// Server role: `admin`, `moderator` or `member` (CHECK constraint).
+    pub role: String,
     pub created_at: DateTimeUtc,
+    /// Set when the account was deleted (the row stays: its messages keep their sender).
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,8 +1,11 @@
 //! EchoChat schema migrations. Each file is frozen once released: it declares its own
 //! identifiers (`DeriveIden` enums) and never imports the entity crate.
 //!
-//! The server applies all pending migrations inside ONE transaction (see `store::migrate`),
-//! so a failing migration leaves the database exactly as it was on SQLite and PostgreSQL.
+//! The server applies all pending migrations inside ONE transaction (see `store::Db::migrate`),
+//! so a failing migration leaves the database exactly as it was on SQLite and PostgreSQL. On
+//! SQLite that transaction runs with `PRAGMA foreign_keys = OFF` and ends with
+//! `PRAGMA foreign_key_check`, so a migration may rebuild a table (SQLite cannot ALTER a CHECK
+//! constraint or a foreign key) without cascading deletes.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -11,6 +14,7 @@ mod m20261121_000002_create_refresh_tokens;
 mod m20261121_000003_create_conversations;
 mod m20261121_000004_create_conversation_members;
 mod m20261121_000005_create_messages;
+mod m20261201_000006_typed_domain;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -24,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_create_conversations::Migration),
             Box::new(m20261121_000004_create_conversation_members::Migration),
             Box::new(m20261121_000005_create_messages::Migration),
+            Box::new(m20261201_000006_typed_domain::Migration),
         ]
     }
 }

@@ -1,31 +1,127 @@
-//! The one error type of the service layer. `http::error` maps every variant to a status
-//! in a single exhaustive match.
+//! The one error type of the service layer, and the closed set of error codes clients branch on.
+//! `http::error` maps every [`DomainError`] variant to a status in a single exhaustive match; the
+//! realtime layer sends the same [`ErrorCode`] in `error` frames.
 
-/// What went wrong, in domain terms. The `&'static str` is a stable snake_case code that
-/// clients can branch on; the `String` is a human-readable message.
+use super::kinds::{UnknownValue, text_enum};
+
+text_enum!(
+    /// Stable snake_case error codes, the `code` of every REST error body and WebSocket `error`
+    /// frame. Match on the code; the `message` next to it is for people and may change.
+    ErrorCode, "error code" {
+        /// Malformed request: unparsable JSON, wrong types, bad path or query parameters (400).
+        BadRequest = "bad_request",
+        /// No valid access token (401).
+        Unauthorized = "unauthorized",
+        /// Wrong username or password (401).
+        InvalidCredentials = "invalid_credentials",
+        /// The refresh token is unknown, used, revoked or expired (401).
+        InvalidRefreshToken = "invalid_refresh_token",
+        /// A cookie-authenticated request came from a foreign `Origin` (403).
+        OriginMismatch = "origin_mismatch",
+        /// Registration is closed on this server (403).
+        RegistrationClosed = "registration_closed",
+        /// The admin account must be created first (403).
+        SetupRequired = "setup_required",
+        /// The setup token is wrong, used or expired (403).
+        InvalidSetupToken = "invalid_setup_token",
+        /// A private room that needs an invite (403).
+        NotInvited = "not_invited",
+        /// A public room the caller has not joined (403).
+        NotAMember = "not_a_member",
+        /// The caller's role does not grant this action (403).
+        PermissionDenied = "permission_denied",
+        /// No such resource, or not visible to the caller (404).
+        NotFound = "not_found",
+        /// The path exists but not with this method; see the `Allow` header (405).
+        MethodNotAllowed = "method_not_allowed",
+        /// The request body did not arrive in time (408).
+        RequestTimeout = "request_timeout",
+        /// The admin account already exists (409).
+        AlreadySetUp = "already_set_up",
+        /// The username is taken (409).
+        UsernameTaken = "username_taken",
+        /// A room with that name (or a confusable one) exists (409).
+        RoomNameTaken = "room_name_taken",
+        /// The user is already a member (409).
+        AlreadyMember = "already_member",
+        /// The `client_id` was already used for a different message (409).
+        ClientIdReused = "client_id_reused",
+        /// The change would leave the server without an admin (409).
+        LastAdmin = "last_admin",
+        /// The request body is larger than 64 KiB (413).
+        PayloadTooLarge = "payload_too_large",
+        /// The request body is not `application/json` (415).
+        UnsupportedMediaType = "unsupported_media_type",
+        /// Username rules: 3–32 of `a-z 0-9 _ . -` (422).
+        InvalidUsername = "invalid_username",
+        /// Password rules: 8–1024 bytes (422).
+        InvalidPassword = "invalid_password",
+        /// Not an e-mail address (422).
+        InvalidEmail = "invalid_email",
+        /// Room name rules: 1–64 characters, no invisible or control characters (422).
+        InvalidRoomName = "invalid_room_name",
+        /// Topic rules: at most 512 characters, no control characters (422).
+        InvalidTopic = "invalid_topic",
+        /// Category rules: at most 64 characters, no control characters (422).
+        InvalidCategory = "invalid_category",
+        /// Message rules: 1–4000 characters, no control characters but newline and tab (422).
+        InvalidMessage = "invalid_message",
+        /// `client_id` rules: 1–64 printable ASCII characters (422).
+        InvalidClientId = "invalid_client_id",
+        /// `limit` is out of its documented range (422).
+        InvalidLimit = "invalid_limit",
+        /// A search query is too long or has control characters (422).
+        InvalidQuery = "invalid_query",
+        /// A paging cursor that this server did not hand out (422).
+        InvalidCursor = "invalid_cursor",
+        /// Any other well-formed but invalid input (422).
+        UnprocessableEntity = "unprocessable_entity",
+        /// Too many requests; slow down (429).
+        RateLimited = "rate_limited",
+        /// An unexpected failure; the message carries an error id that is also logged (500).
+        InternalError = "internal_error",
+        /// The server is shutting down and did not take the request (503).
+        ShuttingDown = "shutting_down",
+        /// A dependency (the database) cannot be reached (503).
+        Unavailable = "unavailable",
+        /// The server is at its connection limit (503).
+        TooManyConnections = "too_many_connections",
+        /// WebSocket: the frame is not valid JSON or lacks a field.
+        InvalidFrame = "invalid_frame",
+        /// WebSocket: the frame's `type` is not a client frame type.
+        UnknownType = "unknown_type",
+    }
+);
+
+/// What went wrong, in domain terms: a stable [`ErrorCode`] that clients can branch on and, where
+/// the variant has one, a human-readable message.
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
     /// Input that is well-formed JSON but breaks a rule (HTTP 422).
     #[error("{1}")]
-    Invalid(&'static str, String),
+    Invalid(ErrorCode, String),
     /// Missing or bad credentials (HTTP 401).
     #[error("{1}")]
-    Unauthorized(&'static str, String),
+    Unauthorized(ErrorCode, String),
     /// Authenticated but not allowed (HTTP 403).
     #[error("{1}")]
-    Forbidden(&'static str, String),
-    /// The thing does not exist or the caller may not know it exists (HTTP 404).
+    Forbidden(ErrorCode, String),
+    /// The thing does not exist or the caller may not know it exists (HTTP 404). The text names
+    /// the kind of thing (`conversation`, `user`).
     #[error("{0} not found")]
     NotFound(&'static str),
     /// The request conflicts with the current state (HTTP 409).
     #[error("{1}")]
-    Conflict(&'static str, String),
+    Conflict(ErrorCode, String),
     /// Too many requests (HTTP 429).
     #[error("{0}")]
     RateLimited(String),
     /// The server is shutting down and refuses new work (HTTP 503).
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// A dependency (the database) cannot be reached (HTTP 503).
+    #[error("{0}")]
+    Unavailable(String),
     /// Anything else: logged with an error id, never shown to clients (HTTP 500).
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -33,31 +129,42 @@ pub enum DomainError {
 
 impl DomainError {
     /// Shorthand for [`DomainError::Invalid`].
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Invalid(code, message.into())
     }
 
     /// Shorthand for [`DomainError::Forbidden`].
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn forbidden(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Forbidden(code, message.into())
     }
 
     /// Shorthand for [`DomainError::Conflict`].
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Conflict(code, message.into())
     }
 
-    /// The stable snake_case code sent to clients.
-    pub fn code(&self) -> &'static str {
+    /// Shorthand for [`DomainError::Unauthorized`].
+    pub fn unauthorized(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Unauthorized(code, message.into())
+    }
+
+    /// An internal error with a message (logged, never shown).
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        Self::Internal(anyhow::anyhow!("{message}"))
+    }
+
+    /// The stable code sent to clients.
+    pub fn code(&self) -> ErrorCode {
         match self {
             Self::Invalid(code, _)
             | Self::Unauthorized(code, _)
             | Self::Forbidden(code, _)
-            | Self::Conflict(code, _) => code,
-            Self::NotFound(_) => "not_found",
-            Self::RateLimited(_) => "rate_limited",
-            Self::ShuttingDown => "shutting_down",
-            Self::Internal(_) => "internal_error",
+            | Self::Conflict(code, _) => *code,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::RateLimited(_) => ErrorCode::RateLimited,
+            Self::ShuttingDown => ErrorCode::ShuttingDown,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Internal(_) => ErrorCode::InternalError,
         }
     }
 }
@@ -65,5 +172,13 @@ impl DomainError {
 impl From<sea_orm::DbErr> for DomainError {
     fn from(err: sea_orm::DbErr) -> Self {
         Self::Internal(err.into())
+    }
+}
+
+impl From<UnknownValue> for DomainError {
+    /// An unknown enum text can only come from the database (inputs are parsed by typed
+    /// deserializers), so it is an internal error: a corrupt or newer database.
+    fn from(err: UnknownValue) -> Self {
+        Self::Internal(anyhow::anyhow!("database holds an {err}"))
     }
 }

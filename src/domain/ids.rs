@@ -1,18 +1,35 @@
 //! Newtype identifiers, so no function takes two bare `Uuid`s side by side.
+//!
+//! Every id is a UUID (RFC 9562); new ones are UUIDv7 (§5.7), so they sort by creation time.
+//! On the wire (JSON, path parameters) an id is the canonical hyphenated string
+//! (`"0193a4c2-5f1e-7b3a-9c2d-4e5f6a7b8c01"`), in the OpenAPI spec `type: string, format: uuid`.
+//! The store converts them to and from the database's `uuid` columns (16-byte blobs on SQLite).
 
 use std::fmt;
+
+use poem_openapi::NewType;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, NewType,
+        )]
+        #[serde(transparent)]
+        #[oai(to_header = false, from_multipart = false)]
         pub struct $name(pub Uuid);
 
         impl $name {
             /// A new time-ordered id (UUIDv7, RFC 9562 §5.7).
             pub fn new() -> Self {
                 Self(Uuid::now_v7())
+            }
+
+            /// The underlying UUID, for the store.
+            pub fn uuid(self) -> Uuid {
+                self.0
             }
         }
 
@@ -33,10 +50,32 @@ macro_rules! id_type {
                 Self(id)
             }
         }
+
+        impl From<$name> for Uuid {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
     };
 }
 
 id_type!(
     /// A user account's id.
     UserId
+);
+id_type!(
+    /// A conversation's id (room, group or direct message).
+    ConversationId
+);
+id_type!(
+    /// A message's id (UUIDv7; `seq` gives the order within a conversation).
+    MessageId
+);
+id_type!(
+    /// A session's id: one login, i.e. one refresh-token family (RFC 9700 §4.14.2).
+    SessionId
+);
+id_type!(
+    /// An audit-log entry's id (UUIDv7, so newest-first paging can use it as the cursor).
+    AuditId
 );

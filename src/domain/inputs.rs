@@ -1,6 +1,8 @@
 //! Validated inputs ("parse, don't validate"): once constructed, the type proves the rule.
 
-use super::DomainError;
+use unicode_normalization::UnicodeNormalization;
+
+use super::{DomainError, ErrorCode};
 
 /// A username: 3–32 characters of `a-z 0-9 _ . -`, compared without regard to case
 /// (input is lower-cased before the check).
@@ -8,6 +10,12 @@ use super::DomainError;
 pub struct Username(String);
 
 impl Username {
+    /// Prefix of the placeholder names of deleted accounts; no one may register one.
+    pub const DELETED_PREFIX: &'static str = "deleted-";
+
+    /// The rule as a regular expression (for the OpenAPI spec; input is lower-cased first).
+    pub const PATTERN: &'static str = "^[A-Za-z0-9_.-]{3,32}$";
+
     /// Lower-cases and checks `raw`. Errors: `invalid_username` (422).
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let name = raw.trim().to_lowercase();
@@ -17,8 +25,14 @@ impl Username {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-'));
         if !(3..=32).contains(&len) || !charset_ok {
             return Err(DomainError::invalid(
-                "invalid_username",
+                ErrorCode::InvalidUsername,
                 "username must be 3 to 32 characters of a-z, 0-9, '_', '.' or '-'",
+            ));
+        }
+        if name.starts_with(Self::DELETED_PREFIX) {
+            return Err(DomainError::invalid(
+                ErrorCode::InvalidUsername,
+                "usernames starting with \"deleted-\" are reserved for deleted accounts",
             ));
         }
         Ok(Self(name))
@@ -39,7 +53,7 @@ impl Password {
     pub fn parse(raw: String) -> Result<Self, DomainError> {
         if !(8..=1024).contains(&raw.len()) {
             return Err(DomainError::invalid(
-                "invalid_password",
+                ErrorCode::InvalidPassword,
                 "password must be 8 to 1024 bytes long",
             ));
         }
@@ -73,13 +87,13 @@ impl MessageBody {
         let body = raw.trim_end();
         if body.trim_start().is_empty() {
             return Err(DomainError::invalid(
-                "invalid_message",
+                ErrorCode::InvalidMessage,
                 "message body is empty",
             ));
         }
         if body.chars().count() > Self::MAX_CHARS {
             return Err(DomainError::invalid(
-                "invalid_message",
+                ErrorCode::InvalidMessage,
                 format!("message body is longer than {} characters", Self::MAX_CHARS),
             ));
         }
@@ -88,7 +102,7 @@ impl MessageBody {
             .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
         {
             return Err(DomainError::invalid(
-                "invalid_message",
+                ErrorCode::InvalidMessage,
                 "message body contains control characters",
             ));
         }
@@ -110,7 +124,7 @@ impl ClientId {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         if raw.is_empty() || raw.len() > 64 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(DomainError::invalid(
-                "invalid_client_id",
+                ErrorCode::InvalidClientId,
                 "client_id must be 1 to 64 printable ASCII characters",
             ));
         }
@@ -123,25 +137,31 @@ impl ClientId {
     }
 }
 
-/// A room name: 1–64 characters after trimming, no control characters.
+/// A room name: NFKC-normalized (so fullwidth `Ｌｏｂｂｙ` is `Lobby`), trimmed, 1–64 characters,
+/// without control, format (zero-width, bidi overrides), private-use, surrogate or line/paragraph
+/// separator characters (Unicode general categories Cc, Cf, Co, Cs, Zl, Zp; UAX #44).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoomName(String);
 
 impl RoomName {
+    /// Longest name, in characters.
+    pub const MAX_CHARS: usize = 64;
+
     /// Errors: `invalid_room_name` (422).
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let name = raw.trim();
+        let name: String = raw.nfkc().collect();
+        let name = name.trim();
         let len = name.chars().count();
-        if !(1..=64).contains(&len) || name.chars().any(char::is_control) {
+        if !(1..=Self::MAX_CHARS).contains(&len) || name.chars().any(invisible_or_control) {
             return Err(DomainError::invalid(
-                "invalid_room_name",
-                "room name must be 1 to 64 characters without control characters",
+                ErrorCode::InvalidRoomName,
+                "room name must be 1 to 64 characters without control or invisible characters",
             ));
         }
         Ok(Self(name.to_owned()))
     }
 
-    /// The name as typed (trimmed).
+    /// The name (normalized, trimmed).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -150,6 +170,55 @@ impl RoomName {
     pub fn key(&self) -> String {
         self.0.to_lowercase()
     }
+
+    /// The confusable skeleton of the lower-cased name (UTS #39 §4, via `unicode-security`):
+    /// names that look alike (`Lobby`, `Lоbby` with a Cyrillic `о`, `L0bby`…) share it.
+    pub fn skeleton(&self) -> String {
+        skeleton_of(&self.key())
+    }
+}
+
+/// The lower-cased UTS #39 confusable skeleton of `text`.
+pub fn skeleton_of(text: &str) -> String {
+    let lower: String = text.nfkc().collect::<String>().to_lowercase();
+    unicode_security::confusable_detection::skeleton(&lower)
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// Characters that have no place in a name: control, format (zero-width, bidi controls),
+/// private-use, surrogate, and line/paragraph separators.
+fn invisible_or_control(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    matches!(
+        c.general_category(),
+        G::Control
+            | G::Format
+            | G::PrivateUse
+            | G::Surrogate
+            | G::LineSeparator
+            | G::ParagraphSeparator
+    )
+}
+
+/// An optional short text (topic, category): trimmed, empty means none, at most `max`
+/// characters, no control characters. Errors: `code` (422).
+pub fn optional_text(
+    text: Option<String>,
+    max: usize,
+    code: ErrorCode,
+) -> Result<Option<String>, DomainError> {
+    let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    if text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > max || t.chars().any(char::is_control))
+    {
+        return Err(DomainError::invalid(
+            code,
+            format!("must be at most {max} characters without control characters"),
+        ));
+    }
+    Ok(text)
 }
 
 /// True when `text` holds no control characters (NUL cannot be stored in PostgreSQL text).
@@ -180,6 +249,34 @@ mod tests {
         assert!(MessageBody::parse("   \n").is_err());
         assert!(MessageBody::parse("a\u{0}b").is_err());
         assert!(MessageBody::parse("line\nline\ttab").is_ok());
+    }
+
+    #[test]
+    fn room_names_are_normalized_and_lookalikes_share_a_skeleton() {
+        assert_eq!(
+            RoomName::parse("  Ｌｏｂｂｙ ").map(|r| r.0).ok(),
+            Some("Lobby".into())
+        );
+        for invisible in [
+            "Lob\u{200B}by",
+            "\u{202E}ybboL",
+            "Lobby\u{2066}",
+            "Lo\u{00AD}bby",
+            "a\u{2028}b",
+        ] {
+            assert!(RoomName::parse(invisible).is_err(), "{invisible:?}");
+        }
+        let lobby = RoomName::parse("Lobby").map(|r| r.skeleton()).ok();
+        for lookalike in ["L\u{043E}bby", "LOBBY", "lobby", "Ⅼobby"] {
+            assert_eq!(
+                RoomName::parse(lookalike).map(|r| r.skeleton()).ok(),
+                lobby,
+                "{lookalike:?}"
+            );
+        }
+        assert_ne!(RoomName::parse("Lobbies").map(|r| r.skeleton()).ok(), lobby);
+        assert!(RoomName::parse(&"x".repeat(65)).is_err());
+        assert!(RoomName::parse("   ").is_err());
     }
 
     #[test]

@@ -1,9 +1,35 @@
-//! Pure types and rules shared by every layer: identifiers, validated inputs and the error type.
+//! Pure types and rules shared by every layer: identifiers, kinds and roles, validated inputs,
+//! permissions, the wire shapes of users/conversations/members/messages, and the error type.
+//!
+//! The wire shapes derive `poem_openapi::Object` as well as serde: the derive only describes a
+//! schema (no HTTP), and it is what lets REST, WebSocket frames and events share ONE type per
+//! concept (see docs/architecture.md, "One representation per concept").
 
+mod actor;
+mod audit;
 mod error;
 mod ids;
 mod inputs;
+pub(crate) mod kinds;
+mod permissions;
+mod time;
+mod views;
 
-pub use error::DomainError;
-pub use ids::UserId;
-pub use inputs::{ClientId, MessageBody, Password, RoomName, Username, no_control_chars};
+pub use actor::Actor;
+pub use audit::{AuditAction, AuditTarget, NewAuditEntry};
+pub use error::{DomainError, ErrorCode};
+pub use ids::{AuditId, ConversationId, MessageId, SessionId, UserId};
+pub use inputs::{
+    ClientId, MessageBody, Password, RoomName, Username, no_control_chars, optional_text,
+    skeleton_of,
+};
+pub use kinds::{
+    ConversationKind, ConversationRole, MembershipState, PresenceStatus, ServerRole, UnknownValue,
+    Visibility,
+};
+pub use permissions::{
+    ConversationFacts, Facts, MemberFacts, Permission, Scope, conversation_permissions, decide,
+    server_permissions,
+};
+pub use time::Timestamp;
+pub use views::{AuditEntry, Conversation, Member, Message, User};

@@ -5,25 +5,26 @@ use poem::{Endpoint, IntoResponse, Request, Response, http::StatusCode};
 use poem_openapi::{ApiResponse, Object, payload::Json};
 use uuid::Uuid;
 
-use crate::domain::DomainError;
+use crate::domain::{DomainError, ErrorCode};
 
 /// Error body of every failed request.
 #[derive(Debug, Clone, Object)]
 pub struct ErrorBody {
     /// Stable snake_case code, e.g. `invalid_credentials`.
-    pub code: String,
-    /// Human-readable explanation.
+    pub code: ErrorCode,
+    /// Human-readable explanation (may change; match on `code`).
     pub message: String,
 }
 
-fn body(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
+fn body(code: ErrorCode, message: impl Into<String>) -> Json<ErrorBody> {
     Json(ErrorBody {
-        code: code.to_owned(),
+        code,
         message: message.into(),
     })
 }
 
-/// Every error status the API returns.
+/// Every error status the API returns. Each operation's entry in the spec lists only the
+/// statuses it can return (see `http::spec`).
 #[derive(Debug, ApiResponse)]
 #[oai(bad_request_handler = "bad_request")]
 pub enum ApiError {
@@ -42,9 +43,18 @@ pub enum ApiError {
     /// Conflicts with the current state (name taken, already set up, …).
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
+    /// The path exists, but not with this method; the `Allow` header lists the methods.
+    #[oai(status = 405)]
+    MethodNotAllowed(Json<ErrorBody>),
+    /// The request body did not arrive in time.
+    #[oai(status = 408)]
+    RequestTimeout(Json<ErrorBody>),
     /// Request body larger than 64 KiB.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
+    /// The request body is not `application/json` (or the `Content-Type` header is missing).
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
     /// Well-formed but invalid input (username rules, message length, …).
     #[oai(status = 422)]
     UnprocessableEntity(Json<ErrorBody>),
@@ -54,7 +64,7 @@ pub enum ApiError {
     /// Unexpected failure; the message carries an error id that is also logged.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
-    /// The server is shutting down.
+    /// The server is shutting down, or its database cannot be reached.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
 }
@@ -63,7 +73,13 @@ pub enum ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 fn bad_request(err: poem::Error) -> ApiError {
-    ApiError::BadRequest(body("bad_request", err.to_string()))
+    if err.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        return ApiError::UnsupportedMediaType(body(
+            ErrorCode::UnsupportedMediaType,
+            "send the body as JSON with Content-Type: application/json",
+        ));
+    }
+    ApiError::BadRequest(body(ErrorCode::BadRequest, err.to_string()))
 }
 
 impl From<DomainError> for ApiError {
@@ -73,26 +89,32 @@ impl From<DomainError> for ApiError {
             DomainError::Unauthorized(code, message) => Self::Unauthorized(body(code, message)),
             DomainError::Forbidden(code, message) => Self::Forbidden(body(code, message)),
             DomainError::NotFound(what) => {
-                Self::NotFound(body("not_found", format!("{what} not found")))
+                Self::NotFound(body(ErrorCode::NotFound, format!("{what} not found")))
             }
             DomainError::Conflict(code, message) => Self::Conflict(body(code, message)),
             DomainError::RateLimited(message) => {
-                Self::TooManyRequests(body("rate_limited", message))
+                Self::TooManyRequests(body(ErrorCode::RateLimited, message))
             }
             DomainError::ShuttingDown => {
-                Self::Unavailable(body("shutting_down", "the server is shutting down"))
+                Self::Unavailable(body(ErrorCode::ShuttingDown, "the server is shutting down"))
+            }
+            DomainError::Unavailable(message) => {
+                Self::Unavailable(body(ErrorCode::Unavailable, message))
             }
             DomainError::Internal(inner) => {
                 let id = Uuid::new_v4();
                 tracing::error!(error_id = %id, error = ?inner, "internal error");
-                Self::Internal(body("internal_error", format!("internal error (id {id})")))
+                Self::Internal(body(
+                    ErrorCode::InternalError,
+                    format!("internal error (id {id})"),
+                ))
             }
         }
     }
 }
 
 /// A JSON error response outside poem-openapi (middleware, WebSocket upgrade).
-pub fn json_response(status: StatusCode, code: &str, message: &str) -> Response {
+pub fn json_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     let json = serde_json::json!({ "code": code, "message": message }).to_string();
     Response::builder()
         .status(status)
@@ -100,27 +122,28 @@ pub fn json_response(status: StatusCode, code: &str, message: &str) -> Response 
         .body(json)
 }
 
-fn code_for(status: StatusCode) -> &'static str {
+fn code_for(status: StatusCode) -> ErrorCode {
     match status.as_u16() {
-        400 => "bad_request",
-        401 => "unauthorized",
-        403 => "forbidden",
-        404 => "not_found",
-        405 => "method_not_allowed",
-        413 => "payload_too_large",
-        415 => "unsupported_media_type",
-        422 => "unprocessable_entity",
-        429 => "rate_limited",
-        503 => "unavailable",
-        _ if status.is_server_error() => "internal_error",
-        _ => "error",
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::PermissionDenied,
+        404 => ErrorCode::NotFound,
+        405 => ErrorCode::MethodNotAllowed,
+        408 => ErrorCode::RequestTimeout,
+        413 => ErrorCode::PayloadTooLarge,
+        415 => ErrorCode::UnsupportedMediaType,
+        422 => ErrorCode::UnprocessableEntity,
+        429 => ErrorCode::RateLimited,
+        503 => ErrorCode::Unavailable,
+        _ if status.is_server_error() => ErrorCode::InternalError,
+        _ => ErrorCode::BadRequest,
     }
 }
 
 /// Middleware: every error leaves as `{code, message}` JSON, whatever produced it (routing,
 /// payload parsing, security schemes).
 pub async fn json_errors<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
-    let resp = match next.call(req).await {
+    let path = req.uri().path().to_owned();
+    let mut resp = match next.call(req).await {
         Ok(resp) => resp.into_response(),
         Err(err) => {
             if err.status().is_server_error() && !err.is_from_response() {
@@ -128,7 +151,7 @@ pub async fn json_errors<E: Endpoint>(next: E, req: Request) -> poem::Result<Res
                 tracing::error!(error_id = %id, error = %err, "unhandled error");
                 return Ok(json_response(
                     err.status(),
-                    "internal_error",
+                    ErrorCode::InternalError,
                     &format!("internal error (id {id})"),
                 ));
             }
@@ -136,17 +159,31 @@ pub async fn json_errors<E: Endpoint>(next: E, req: Request) -> poem::Result<Res
         }
     };
     let status = resp.status();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        // RFC 9110 §15.5.6: a 405 lists the methods the resource supports.
+        if let Some(allow) = super::spec::allowed_methods(&path) {
+            resp.headers_mut().insert(
+                poem::http::header::ALLOW,
+                poem::http::HeaderValue::from_static(allow),
+            );
+        }
+    }
     let is_json = resp
         .content_type()
         .is_some_and(|c| c.starts_with("application/json"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return Ok(resp);
     }
+    let resp_allow = resp.headers().get(poem::http::header::ALLOW).cloned();
     let text = resp.into_body().into_string().await.unwrap_or_default();
     let message = if text.trim().is_empty() {
         status.canonical_reason().unwrap_or("error").to_owned()
     } else {
         text
     };
-    Ok(json_response(status, code_for(status), &message))
+    let mut json = json_response(status, code_for(status), &message);
+    if let Some(allow) = resp_allow {
+        json.headers_mut().insert(poem::http::header::ALLOW, allow);
+    }
+    Ok(json)
 }

@@ -6,6 +6,7 @@ use poem::{
 };
 
 use super::error::json_response;
+use crate::domain::ErrorCode;
 
 /// Largest accepted request body: 64 KiB.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -17,7 +18,7 @@ connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; 
 fn too_large() -> Response {
     json_response(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         "request body is larger than 64 KiB",
     )
 }
@@ -34,7 +35,7 @@ pub async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<
             Err(_) => {
                 return Ok(json_response(
                     StatusCode::BAD_REQUEST,
-                    "bad_request",
+                    ErrorCode::BadRequest,
                     "invalid Content-Length",
                 ));
             }
@@ -48,7 +49,7 @@ pub async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<
             Err(_) => {
                 return Ok(json_response(
                     StatusCode::BAD_REQUEST,
-                    "bad_request",
+                    ErrorCode::BadRequest,
                     "cannot read request body",
                 ));
             }

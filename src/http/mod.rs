@@ -6,9 +6,13 @@ pub mod cookies;
 pub mod error;
 pub mod middleware;
 pub mod security;
+pub mod spec;
 pub mod ws;
 
-use poem::{Endpoint, EndpointExt, Route, get, middleware::CookieJarManager};
+use poem::{
+    Endpoint, EndpointExt, Response, Route, endpoint::make_sync, get, middleware::CookieJarManager,
+    web::Html,
+};
 use poem_openapi::OpenApiService;
 
 use crate::{VERSION, state::AppState};
@@ -21,6 +25,7 @@ type Apis = (
     api::rooms::RoomsApi,
     api::dms::DmsApi,
     api::conversations::ConversationsApi,
+    api::admin::AdminApi,
 );
 
 /// The OpenAPI service of the REST API, served under `/api/v1`.
@@ -28,32 +33,52 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(api::apis(), "EchoChat", VERSION)
         .description(
             "REST API of EchoChat. Authenticate with `Authorization: Bearer <access_token>` or, in browsers, \
-             the HttpOnly session cookies. Errors are `{\"code\", \"message\"}`. Realtime events use the \
-             WebSocket at `/api/v1/ws` (see docs/realtime.md).",
+             the HttpOnly session cookies. Errors are `{\"code\", \"message\"}`; `code` is one of the \
+             `ErrorCode` values. Lists are paged with an opaque `cursor` (`next_cursor` of the previous \
+             page). Optional fields are left out when absent, never `null`. Realtime events use the \
+             WebSocket at `/api/v1/ws`, described by the AsyncAPI document openapi/realtime.json.",
         )
         .license("BSD-2-Clause")
         .server("/api/v1")
 }
 
-/// The OpenAPI document as pretty JSON (what `echochat openapi` prints and openapi/openapi.json holds).
+/// The OpenAPI document as pretty JSON (what `echochat openapi` prints and openapi/openapi.json
+/// holds), post-processed by [`spec::finish`].
 pub fn openapi_json() -> String {
-    openapi_service().spec()
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&openapi_service().spec()).unwrap_or_default();
+    spec::finish(&mut doc);
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 
 /// Every route of the server with its middleware.
 pub fn routes(state: AppState) -> impl Endpoint {
     let api = openapi_service();
-    let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+    let document = openapi_json();
+    let docs_html = api.swagger_ui_html().replace(&api.spec(), &document);
+    let realtime = crate::realtime::schema::asyncapi_json();
     let route = Route::new()
         .at("/api/v1/ws", get(ws::upgrade))
         .nest("/api/v1", api)
-        .at("/api/openapi.json", spec)
-        .nest("/api/docs", docs);
+        .at(
+            "/api/openapi.json",
+            make_sync(move |_| json(document.clone())),
+        )
+        .at(
+            "/api/realtime.json",
+            make_sync(move |_| json(realtime.clone())),
+        )
+        .at("/api/docs", make_sync(move |_| Html(docs_html.clone())));
     assets::routes(route)
         .with(CookieJarManager::new())
         .around(middleware::limit_body)
         .around(error::json_errors)
         .around(middleware::security_headers)
         .data(state)
+}
+
+fn json(body: String) -> Response {
+    Response::builder()
+        .content_type("application/json")
+        .body(body)
 }

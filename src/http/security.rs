@@ -2,6 +2,8 @@
 //! `echochat_access` cookie (browsers). Cookie-authenticated state-changing requests must carry an
 //! `Origin` that is the server's own (CSRF defence; OWASP "Verifying Origin With Standard Headers").
 
+use std::net::IpAddr;
+
 use poem::{Request, http::Method};
 use poem_openapi::{
     SecurityScheme,
@@ -9,7 +11,11 @@ use poem_openapi::{
 };
 
 use super::error::ApiError;
-use crate::{config::Config, domain::DomainError, service::AuthUser, state::AppState};
+use crate::{
+    config::Config,
+    domain::{Actor, DomainError, ErrorCode},
+    state::AppState,
+};
 
 /// Name of the access-token cookie.
 pub const ACCESS_COOKIE: &str = "echochat_access";
@@ -17,20 +23,48 @@ pub const ACCESS_COOKIE: &str = "echochat_access";
 pub const REFRESH_COOKIE: &str = "echochat_refresh";
 
 fn state(req: &Request) -> poem::Result<&AppState> {
-    req.data::<AppState>().ok_or_else(|| {
-        ApiError::from(DomainError::Internal(anyhow::anyhow!("state missing"))).into()
-    })
+    req.data::<AppState>()
+        .ok_or_else(|| ApiError::from(DomainError::internal("state missing")).into())
+}
+
+/// The client's IP address: the TCP peer, or, when the peer is one of `trusted_proxies`, the
+/// last address in `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_ip(req: &Request, config: &Config) -> Option<IpAddr> {
+    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip())?;
+    if !config.trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !config.trusted_proxies.contains(ip))
+        .or(Some(peer))
+}
+
+/// Authenticates `token` and stamps the actor with the client's address.
+async fn actor_of(req: &Request, state: &AppState, token: &str) -> Result<Actor, DomainError> {
+    let mut actor = state.auth.authenticate(token).await?;
+    actor.ip = client_ip(req, &state.config);
+    Ok(actor)
 }
 
 /// Bearer access token (RFC 6750).
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_bearer")]
-pub struct BearerAuth(AuthUser);
+pub struct BearerAuth(Actor);
 
-async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<AuthUser> {
-    state(req)?
-        .auth
-        .authenticate(&bearer.token)
+async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
+    let state = state(req)?;
+    actor_of(req, state, &bearer.token)
+        .await
         .map_err(|e| ApiError::from(e).into())
 }
 
@@ -42,17 +76,16 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<AuthUser> {
     key_in = "cookie",
     checker = "check_cookie"
 )]
-pub struct CookieAuth(AuthUser);
+pub struct CookieAuth(Actor);
 
-async fn check_cookie(req: &Request, key: ApiKey) -> poem::Result<AuthUser> {
+async fn check_cookie(req: &Request, key: ApiKey) -> poem::Result<Actor> {
     let state = state(req)?;
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe {
         require_own_origin(req, &state.config).map_err(ApiError::from)?;
     }
-    state
-        .auth
-        .authenticate(&key.key)
+    actor_of(req, state, &key.key)
+        .await
         .map_err(|e| ApiError::from(e).into())
 }
 
@@ -67,7 +100,7 @@ pub enum Auth {
 
 impl Auth {
     /// The authenticated caller.
-    pub fn user(&self) -> &AuthUser {
+    pub fn actor(&self) -> &Actor {
         match self {
             Self::Bearer(b) => &b.0,
             Self::Cookie(c) => &c.0,
@@ -81,7 +114,7 @@ pub fn require_own_origin(req: &Request, config: &Config) -> Result<(), DomainEr
         Ok(())
     } else {
         Err(DomainError::forbidden(
-            "origin_mismatch",
+            ErrorCode::OriginMismatch,
             "request Origin is not this server",
         ))
     }
@@ -120,23 +153,23 @@ fn origin_of(url: &str) -> String {
 
 /// Authenticates a non-OpenAPI request (the WebSocket upgrade) the same way: Bearer header, else
 /// cookie with the Origin check. Errors: 401 `unauthorized`, 403 `origin_mismatch`.
-pub fn authenticate_request(req: &Request, state: &AppState) -> Result<AuthUser, DomainError> {
+pub async fn authenticate_request(req: &Request, state: &AppState) -> Result<Actor, DomainError> {
     if let Some(token) = req
         .header("authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
     {
-        return state.auth.authenticate(token.trim());
+        return actor_of(req, state, token.trim()).await;
     }
     let cookie = req
         .cookie()
         .get(ACCESS_COOKIE)
         .map(|c| c.value_str().to_owned());
     let Some(token) = cookie else {
-        return Err(DomainError::Unauthorized(
-            "unauthorized",
-            "sign in first".into(),
+        return Err(DomainError::unauthorized(
+            ErrorCode::Unauthorized,
+            "sign in first",
         ));
     };
     require_own_origin(req, &state.config)?;
-    state.auth.authenticate(&token)
+    actor_of(req, state, &token).await
 }

@@ -17,7 +17,11 @@ use tokio_tungstenite::{
 };
 
 use super::{error::json_response, security::authenticate_request};
-use crate::{domain::DomainError, realtime::connection, state::AppState};
+use crate::{
+    domain::{DomainError, ErrorCode},
+    realtime::connection,
+    state::AppState,
+};
 
 /// Largest accepted client frame/message: 64 KiB.
 pub const MAX_FRAME: usize = 64 * 1024;
@@ -37,17 +41,27 @@ pub fn ws_config() -> WebSocketConfig {
 /// 401 no valid credentials, 403 cookie from a foreign Origin, 503 shutting down.
 #[handler]
 pub async fn upgrade(req: &Request, Data(state): Data<&AppState>) -> Response {
-    let user = match authenticate_request(req, state) {
-        Ok(user) => user,
+    let actor = match authenticate_request(req, state).await {
+        Ok(actor) => actor,
         Err(DomainError::Forbidden(code, message)) => {
             return json_response(StatusCode::FORBIDDEN, code, &message);
         }
-        Err(err) => return json_response(StatusCode::UNAUTHORIZED, err.code(), &err.to_string()),
+        Err(DomainError::Unauthorized(code, message)) => {
+            return json_response(StatusCode::UNAUTHORIZED, code, &message);
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "WebSocket upgrade failed");
+            return json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::InternalError,
+                "internal error",
+            );
+        }
     };
     if state.shutdown.is_cancelled() {
         return json_response(
             StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
+            ErrorCode::ShuttingDown,
             "the server is shutting down",
         );
     }
@@ -62,7 +76,7 @@ pub async fn upgrade(req: &Request, Data(state): Data<&AppState>) -> Response {
     let (Some(key), true) = (req.header("sec-websocket-key"), upgrade_ok) else {
         return json_response(
             StatusCode::BAD_REQUEST,
-            "bad_request",
+            ErrorCode::BadRequest,
             "expected a WebSocket upgrade (RFC 6455)",
         );
     };
@@ -70,7 +84,7 @@ pub async fn upgrade(req: &Request, Data(state): Data<&AppState>) -> Response {
     let Ok(on_upgrade) = req.take_upgrade() else {
         return json_response(
             StatusCode::BAD_REQUEST,
-            "bad_request",
+            ErrorCode::BadRequest,
             "connection cannot be upgraded",
         );
     };
@@ -79,7 +93,7 @@ pub async fn upgrade(req: &Request, Data(state): Data<&AppState>) -> Response {
         if let Ok(upgraded) = on_upgrade.await {
             let ws =
                 WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(ws_config())).await;
-            connection::serve(state, user, ws).await;
+            connection::serve(state, actor, ws).await;
         }
     });
     Response::builder()

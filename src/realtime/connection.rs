@@ -4,7 +4,11 @@
 //! reader parses client frames. `send` frames run concurrently (at most [`MAX_IN_FLIGHT`] per
 //! connection) so one client can pipeline. On exit the reader waits for its in-flight sends, so
 //! every accepted `send` is answered (ack or error) before the close frame: on server shutdown
-//! (1001), a too-slow consumer (1013), or an oversized frame (1009).
+//! (1001), a too-slow consumer (1013), an oversized frame (1009), invalid UTF-8 (1007) or a
+//! protocol violation (1002).
+//!
+//! Liveness: the server pings every `ping_interval_secs`; a client from which nothing (not even a
+//! pong) arrived for two intervals is closed with 1001 ("idle").
 
 use std::{collections::HashMap, time::Duration};
 
@@ -22,19 +26,28 @@ use tokio_tungstenite::{
         protocol::{CloseFrame, frame::coding::CloseCode},
     },
 };
-use uuid::Uuid;
 
-use super::protocol::{ClientFrame, ServerFrame, parse_client_frame};
+use super::{
+    hub::ConnId,
+    protocol::{
+        AckFrame, ClientFrame, MessageFrame, PongFrame, ReadyFrame, ResyncRequiredFrame,
+        ServerFrame, TypingFrame, WatchingFrame, parse_client_frame,
+    },
+};
 use crate::{
-    domain::DomainError,
-    service::{AuthUser, messages::Resume},
+    domain::{Actor, ConversationId, DomainError, ErrorCode, Permission, PresenceStatus, Scope},
+    events::Event,
+    service::messages::Resume,
     state::AppState,
 };
 
 /// Most `send` frames one connection may have waiting for their commit.
 pub const MAX_IN_FLIGHT: usize = 64;
-/// Server ping interval; a connection silent for 3 intervals is dropped.
-const PING_EVERY: Duration = Duration::from_secs(30);
+/// Largest `ready` frame: the 64 KiB frame limit, with room to spare.
+pub const READY_MAX_BYTES: usize = 60 * 1024;
+/// Conversations and online users in a `ready` frame, before halving to fit.
+const READY_CONVERSATIONS: u64 = 50;
+const READY_ONLINE: usize = 500;
 /// How long a close handshake may wait for a client that does not read.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long, at shutdown, frames already sent by the client are read so their sends can be refused.
@@ -45,55 +58,54 @@ const TYPING_EVERY: Duration = Duration::from_secs(1);
 type Sink = SplitSink<WebSocketStream<Upgraded>, Message>;
 
 /// Serves one authenticated WebSocket until it closes.
-pub async fn serve(state: AppState, user: AuthUser, mut ws: WebSocketStream<Upgraded>) {
-    let uid = user.id.0;
+pub async fn serve(state: AppState, actor: Actor, mut ws: WebSocketStream<Upgraded>) {
+    let uid = actor.user;
+    let hub = &state.hub;
     // Register first, then load and subscribe: a join racing this start is not lost.
-    let reg = state.hub.register(uid, user.session);
-    let (me, conversations) =
-        match tokio::try_join!(state.auth.me(&user), state.conversations.list(uid)) {
-            Ok(found) => found,
-            Err(err) => {
-                tracing::warn!(error = %err, user = %uid, "cannot start WebSocket session");
-                state.hub.unregister(reg.id);
-                let _ = ws
-                    .close(Some(close(CloseCode::Policy, "session unavailable")))
-                    .await;
-                return;
-            }
-        };
-    for c in conversations
-        .iter()
-        .filter(|c| c.membership.as_deref() == Some("joined"))
-    {
-        state.hub.subscribe(uid, c.id);
-    }
-    if reg.first {
-        let frame = ServerFrame::Presence {
-            user_id: uid,
-            username: &user.username,
-            status: "online",
+    let reg = hub.register(uid, &actor.username, actor.session);
+    let ready = match start(&state, &actor, reg.subscribed).await {
+        Ok(ready) => ready,
+        Err(err) => {
+            tracing::warn!(error = %err, user = %uid, "cannot start WebSocket session");
+            finish(&state, &actor, reg.id);
+            let _ = ws
+                .close(Some(close(CloseCode::Policy, "session unavailable")))
+                .await;
+            return;
         }
-        .encode();
-        state.hub.publish_to_peers(uid, &frame, None);
+    };
+    if reg.came_online {
+        state
+            .bus
+            .publish(Event::PresenceChanged {
+                user_id: uid,
+                username: actor.username.clone(),
+                status: PresenceStatus::Online,
+            })
+            .await;
     }
-    let online = state.hub.online_peers(uid);
-    let ready = ServerFrame::Ready {
-        user: &me,
-        conversations: &conversations,
-        online: &online,
-    }
-    .encode();
 
     let (mut sink, mut stream) = ws.split();
     let (close_tx, close_rx) = oneshot::channel::<CloseFrame>();
-    let ready_sent = sink.send(Message::Text(ready)).await.is_ok();
+    let ping_every = state.config.realtime.ping_interval();
+    let ready_sent = matches!(
+        tokio::time::timeout(ping_every * 2, sink.send(Message::Text(ready))).await,
+        Ok(Ok(()))
+    );
     let mut open = ready_sent;
-    let writer = tokio::spawn(write_loop(sink, reg.rx, reg.overflow.clone(), close_rx));
+    let writer = tokio::spawn(write_loop(
+        sink,
+        reg.rx,
+        reg.overflow.clone(),
+        close_rx,
+        ping_every,
+    ));
 
-    let expires = token_expiry(&user);
+    let expires = token_expiry(&actor);
     let mut session = Session {
         state: state.clone(),
-        user,
+        actor,
+        conn: reg.id,
         conn_tx: reg.tx,
         overflow: reg.overflow.clone(),
         in_flight: JoinSet::new(),
@@ -101,7 +113,7 @@ pub async fn serve(state: AppState, user: AuthUser, mut ws: WebSocketStream<Upgr
     };
     let mut reason = close(CloseCode::Normal, "bye");
     let mut last_seen = Instant::now();
-    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut ping = tokio::time::interval(ping_every);
     while open {
         tokio::select! {
             biased;
@@ -119,8 +131,8 @@ pub async fn serve(state: AppState, user: AuthUser, mut ws: WebSocketStream<Upgr
                 break;
             }
             _ = ping.tick() => {
-                if last_seen.elapsed() > PING_EVERY * 3 {
-                    reason = close(CloseCode::Away, "idle");
+                if last_seen.elapsed() > ping_every * 2 {
+                    reason = close(CloseCode::Away, "idle: no pong");
                     break;
                 }
             }
@@ -128,11 +140,20 @@ pub async fn serve(state: AppState, user: AuthUser, mut ws: WebSocketStream<Upgr
                 last_seen = Instant::now();
                 match frame {
                     Some(Ok(Message::Text(text))) => session.handle(&text).await,
-                    Some(Ok(Message::Binary(_))) => session.reply_error("invalid_frame", "frames must be JSON text", None).await,
+                    Some(Ok(Message::Binary(_))) => session.reply_error(ErrorCode::InvalidFrame, "frames must be JSON text", None),
                     Some(Ok(Message::Close(_))) | None => break,
                     Some(Ok(_)) => {}
                     Some(Err(WsError::Capacity(_))) => {
                         reason = close(CloseCode::Size, "frame larger than 64 KiB");
+                        break;
+                    }
+                    Some(Err(WsError::Utf8(_))) => {
+                        reason = close(CloseCode::Invalid, "text frame is not valid UTF-8");
+                        break;
+                    }
+                    Some(Err(WsError::Protocol(err))) => {
+                        tracing::debug!(error = %err, "WebSocket protocol error");
+                        reason = close(CloseCode::Protocol, "WebSocket protocol error");
                         break;
                     }
                     Some(Err(err)) => {
@@ -144,16 +165,8 @@ pub async fn serve(state: AppState, user: AuthUser, mut ws: WebSocketStream<Upgr
         }
     }
     // Stop fan-out to this connection first (a slow consumer must not hold anything up).
-    let convs = state.hub.conversations_of(uid);
-    if state.hub.unregister(reg.id) {
-        let frame = ServerFrame::Presence {
-            user_id: uid,
-            username: &me.username,
-            status: "offline",
-        }
-        .encode();
-        state.hub.publish_to_peers(uid, &frame, Some(&convs));
-    }
+    let actor = session.actor.clone();
+    finish(&state, &actor, reg.id);
     if state.shutdown.is_cancelled() {
         session.refuse_buffered_sends(&mut stream).await;
     }
@@ -167,9 +180,66 @@ pub async fn serve(state: AppState, user: AuthUser, mut ws: WebSocketStream<Upgr
     let _ = writer.await;
 }
 
+/// Subscribes the user (unless another connection already did) and builds `ready`, halving the
+/// lists until the frame fits in [`READY_MAX_BYTES`] (the rest is paged over REST).
+async fn start(
+    state: &AppState,
+    actor: &Actor,
+    subscribed: bool,
+) -> Result<Utf8Bytes, DomainError> {
+    if !subscribed {
+        for (id, facts) in state.conversations.subscriptions(actor.user).await? {
+            state.hub.subscribe(actor.user, id, facts);
+        }
+    }
+    let me = state.users.me(actor).await?;
+    let (mut conversations, mut online) = (READY_CONVERSATIONS, READY_ONLINE);
+    loop {
+        let page = state
+            .conversations
+            .list(actor, None, Some(conversations))
+            .await?;
+        let frame = ServerFrame::Ready(ReadyFrame {
+            user: me.user.clone(),
+            permissions: me.permissions.clone(),
+            conversations: page.items,
+            conversations_cursor: page.next_cursor,
+            online: state.hub.visible_online(actor.user, online),
+        })
+        .encode();
+        if frame.len() <= READY_MAX_BYTES || conversations == 1 {
+            return Ok(frame);
+        }
+        conversations = (conversations / 2).max(1);
+        online /= 2;
+    }
+}
+
+/// Unregisters the connection; when it was the user's last, they go offline after the grace
+/// period unless they reconnect first.
+fn finish(state: &AppState, actor: &Actor, conn: ConnId) {
+    let Some(generation) = state.hub.unregister(conn) else {
+        return;
+    };
+    let (hub, bus) = (state.hub.clone(), state.bus.clone());
+    let grace = state.config.realtime.presence_grace();
+    let (user, username) = (actor.user, actor.username.clone());
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        if hub.is_idle(user, generation) {
+            bus.publish(Event::PresenceChanged {
+                user_id: user,
+                username,
+                status: PresenceStatus::Offline,
+            })
+            .await;
+        }
+    });
+}
+
 /// The instant the connection's access token expires.
-fn token_expiry(user: &AuthUser) -> Instant {
-    let left = user
+fn token_expiry(actor: &Actor) -> Instant {
+    let left = actor
         .expires_at
         .saturating_sub(chrono::Utc::now().timestamp())
         .max(0);
@@ -188,8 +258,9 @@ async fn write_loop(
     mut rx: mpsc::Receiver<Utf8Bytes>,
     overflow: tokio_util::sync::CancellationToken,
     mut close_rx: oneshot::Receiver<CloseFrame>,
+    ping_every: Duration,
 ) {
-    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     let reason = loop {
         tokio::select! {
             biased;
@@ -231,34 +302,27 @@ async fn write_loop(
 
 struct Session {
     state: AppState,
-    user: AuthUser,
+    actor: Actor,
+    conn: ConnId,
     conn_tx: mpsc::Sender<Utf8Bytes>,
     overflow: tokio_util::sync::CancellationToken,
     in_flight: JoinSet<()>,
-    typing: HashMap<Uuid, Instant>,
+    typing: HashMap<ConversationId, Instant>,
 }
 
 impl Session {
     /// Queues a reply. A client whose queue is full is not reading: it is a slow consumer like
     /// any other (closed with 1013), and the reader never blocks on it.
-    async fn reply(&self, frame: Utf8Bytes) {
-        super::hub::queue(&self.conn_tx, &self.overflow, frame);
+    fn reply(&self, frame: &ServerFrame) {
+        super::hub::queue(&self.conn_tx, &self.overflow, frame.encode());
     }
 
-    async fn reply_error(&self, code: &str, message: &str, client_id: Option<&str>) {
-        self.reply(
-            ServerFrame::Error {
-                code,
-                message,
-                client_id,
-            }
-            .encode(),
-        )
-        .await;
+    fn reply_error(&self, code: ErrorCode, message: &str, client_id: Option<&str>) {
+        self.reply(&ServerFrame::error(code, message, client_id));
     }
 
-    async fn reply_domain_error(&self, err: &DomainError, client_id: Option<&str>) {
-        self.reply(error_frame(err, client_id)).await;
+    fn reply_domain_error(&self, err: &DomainError, client_id: Option<&str>) {
+        self.reply(&error_frame(err, client_id));
     }
 
     /// At shutdown: reads the frames the client already sent and refuses each `send` with
@@ -271,9 +335,8 @@ impl Session {
         while let Ok(Some(Ok(Message::Text(text)))) =
             tokio::time::timeout_at(deadline, stream.next()).await
         {
-            if let Ok(ClientFrame::Send { client_id, .. }) = parse_client_frame(&text) {
-                self.reply_domain_error(&DomainError::ShuttingDown, Some(&client_id))
-                    .await;
+            if let Ok(ClientFrame::Send(send)) = parse_client_frame(&text) {
+                self.reply_domain_error(&DomainError::ShuttingDown, Some(&send.client_id));
             }
         }
     }
@@ -281,14 +344,10 @@ impl Session {
     async fn handle(&mut self, text: &str) {
         let frame = match parse_client_frame(text) {
             Ok(frame) => frame,
-            Err((code, message)) => return self.reply_error(code, &message, None).await,
+            Err((code, message)) => return self.reply_error(code, &message, None),
         };
         match frame {
-            ClientFrame::Send {
-                conversation_id,
-                client_id,
-                body,
-            } => {
+            ClientFrame::Send(send) => {
                 while self.in_flight.len() >= MAX_IN_FLIGHT {
                     self.in_flight.join_next().await;
                 }
@@ -297,58 +356,64 @@ impl Session {
                 let submitted = self
                     .state
                     .messages
-                    .submit(&self.user, conversation_id, &body, Some(&client_id))
+                    .submit(
+                        &self.actor,
+                        send.conversation_id,
+                        &send.body,
+                        Some(&send.client_id),
+                    )
                     .await;
                 let pending = match submitted {
                     Ok(pending) => pending,
-                    Err(err) => return self.reply_domain_error(&err, Some(&client_id)).await,
+                    Err(err) => return self.reply_domain_error(&err, Some(&send.client_id)),
                 };
                 let (tx, overflow) = (self.conn_tx.clone(), self.overflow.clone());
+                let client_id = send.client_id;
                 self.in_flight.spawn(async move {
                     let frame = match pending.outcome().await {
-                        Ok(sent) => ServerFrame::Ack {
-                            client_id: &client_id,
-                            message: &sent.message,
-                        }
-                        .encode(),
+                        Ok(sent) => ServerFrame::Ack(AckFrame {
+                            client_id,
+                            message: sent.message,
+                        }),
                         Err(err) => error_frame(&err, Some(&client_id)),
                     };
-                    super::hub::queue(&tx, &overflow, frame);
+                    super::hub::queue(&tx, &overflow, frame.encode());
                 });
             }
-            ClientFrame::Resume {
-                conversation_id,
-                after_seq,
-            } => {
+            ClientFrame::Resume(resume) => {
                 // A resume must fit in the connection's queue next to live traffic.
                 let realtime = &self.state.config.realtime;
                 let max = realtime
                     .resume_max_messages
                     .min(realtime.outgoing_queue_frames as u64 / 2);
+                let conversation_id = resume.conversation_id;
                 match self
                     .state
                     .messages
-                    .resume(&self.user, conversation_id, after_seq, max)
+                    .resume(&self.actor, conversation_id, resume.after_seq, max)
                     .await
                 {
                     Ok(Resume::Messages(messages)) => {
-                        for message in &messages {
-                            self.reply(ServerFrame::Message { message }.encode()).await;
+                        for message in messages {
+                            self.reply(&ServerFrame::Message(MessageFrame { message }));
                         }
                     }
                     Ok(Resume::ResyncRequired) => {
-                        self.reply(ServerFrame::ResyncRequired { conversation_id }.encode())
-                            .await
+                        self.reply(&ServerFrame::ResyncRequired(ResyncRequiredFrame {
+                            conversation_id,
+                        }))
                     }
-                    Err(err) => self.reply_domain_error(&err, None).await,
+                    Err(err) => self.reply_domain_error(&err, None),
                 }
             }
-            ClientFrame::Typing { conversation_id } => {
-                let uid = self.user.id.0;
+            ClientFrame::Typing(typing) => {
+                let (uid, conversation_id) = (self.actor.user, typing.conversation_id);
                 if !self.state.hub.is_subscribed(uid, conversation_id) {
-                    return self
-                        .reply_error("not_a_member", "join this conversation first", None)
-                        .await;
+                    return self.reply_error(
+                        ErrorCode::NotAMember,
+                        "join this conversation first",
+                        None,
+                    );
                 }
                 let now = Instant::now();
                 if self
@@ -359,45 +424,62 @@ impl Session {
                     return;
                 }
                 self.typing.insert(conversation_id, now);
-                let frame = ServerFrame::Typing {
+                let frame = ServerFrame::Typing(TypingFrame {
                     conversation_id,
                     user_id: uid,
-                    username: &self.user.username,
-                }
+                    username: self.actor.username.clone(),
+                })
                 .encode();
                 self.state.hub.publish(conversation_id, &frame, Some(uid));
             }
-            ClientFrame::Read {
-                conversation_id,
-                seq,
-            } => {
+            ClientFrame::Read(read) => {
                 if let Err(err) = self
                     .state
                     .messages
-                    .mark_read(&self.user, conversation_id, seq)
+                    .mark_read(&self.actor, read.conversation_id, read.seq)
                     .await
                 {
-                    self.reply_domain_error(&err, None).await;
+                    self.reply_domain_error(&err, None);
                 }
             }
-            ClientFrame::Ping => self.reply(ServerFrame::Pong.encode()).await,
+            ClientFrame::Watch(watch) => {
+                let conversation_id = watch.conversation_id;
+                let allowed = self
+                    .state
+                    .access
+                    .require(
+                        &self.actor,
+                        Permission::ConversationRead,
+                        Scope::Conversation(conversation_id),
+                    )
+                    .await;
+                match allowed {
+                    Err(err) => self.reply_domain_error(&err, None),
+                    Ok(()) if !self.state.hub.watch(self.conn, conversation_id) => self
+                        .reply_error(
+                            ErrorCode::RateLimited,
+                            "a connection may watch at most 8 member lists; unwatch one first",
+                            None,
+                        ),
+                    Ok(()) => self.reply(&ServerFrame::Watching(WatchingFrame { conversation_id })),
+                }
+            }
+            ClientFrame::Unwatch(unwatch) => {
+                self.state.hub.unwatch(self.conn, unwatch.conversation_id);
+            }
+            ClientFrame::Ping(_) => self.reply(&ServerFrame::Pong(PongFrame {})),
         }
     }
 }
 
-fn error_frame(err: &DomainError, client_id: Option<&str>) -> Utf8Bytes {
+fn error_frame(err: &DomainError, client_id: Option<&str>) -> ServerFrame {
     let message = match err {
         DomainError::Internal(inner) => {
-            let id = Uuid::new_v4();
+            let id = uuid::Uuid::new_v4();
             tracing::error!(error_id = %id, error = %inner, "internal error in WebSocket session");
             format!("internal error (id {id})")
         }
         other => other.to_string(),
     };
-    ServerFrame::Error {
-        code: err.code(),
-        message: &message,
-        client_id,
-    }
-    .encode()
+    ServerFrame::error(err.code(), message, client_id)
 }

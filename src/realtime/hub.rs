@@ -1,8 +1,16 @@
-//! The fan-out hub: which local connections belong to which user, and which users are in which
-//! conversation. A frame is encoded once and the same buffer (`Utf8Bytes`, reference-counted)
-//! is queued to every recipient's bounded queue. A recipient whose queue is full is a slow
-//! consumer: its overflow token fires and its connection closes with 1013; it resumes later by
-//! sequence number. Locks are never held across an `.await`.
+//! The fan-out hub: the connections of this process, which users are subscribed to which
+//! conversation, who watches which member list, and who is online.
+//!
+//! A frame is encoded once and the same buffer (`Utf8Bytes`, reference-counted) is queued to
+//! every recipient's bounded queue. A recipient whose queue is full is a slow consumer: its
+//! overflow token fires and its connection closes with 1013; it resumes later by sequence
+//! number. Locks are never held across an `.await`.
+//!
+//! **Presence audiences.** A user's presence goes only to those who may see it: fellow members of
+//! the DMs, groups and private rooms they are in, plus the connections watching the member list
+//! of a public room they are in. So a login in a 1,000-member Lobby is not a 1,000-frame
+//! broadcast. **Presence grace.** When a user's last connection closes they stay online for a grace
+//! period; a reconnect within it (a token refresh, a flaky network) is no presence change at all.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -15,25 +23,57 @@ use std::{
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
+
+use crate::{
+    domain::{
+        ConversationFacts, ConversationId, ConversationKind, PresenceStatus, SessionId, UserId,
+        Visibility,
+    },
+    service::PresenceDirectory,
+};
 
 /// A connection's id, unique within this process.
 pub type ConnId = u64;
 
+/// Most member lists one connection may watch at once.
+pub const MAX_WATCHED: usize = 8;
+
 struct Conn {
-    user: Uuid,
-    session: Uuid,
+    user: UserId,
+    session: SessionId,
     tx: mpsc::Sender<Utf8Bytes>,
     overflow: CancellationToken,
     kick: CancellationToken,
+    watching: Vec<ConversationId>,
+}
+
+/// The local view of one conversation.
+#[derive(Default)]
+struct Room {
+    /// Online members subscribed here.
+    users: HashSet<UserId>,
+    /// Members see each other's presence (DMs, groups, private rooms); else only watchers do.
+    members_see_presence: bool,
+    /// Connections watching the member list.
+    watchers: HashSet<ConnId>,
+}
+
+/// A user with at least one connection, or in the grace period after the last one closed.
+struct Online {
+    /// The username (for presence frames about this user).
+    username: String,
+    conns: Vec<ConnId>,
+    /// Bumped on every register; an offline timer only fires for the generation it saw.
+    generation: u64,
+    /// Conversations the user is subscribed to.
+    conversations: HashSet<ConversationId>,
 }
 
 #[derive(Default)]
 struct State {
     conns: HashMap<ConnId, Conn>,
-    by_user: HashMap<Uuid, Vec<ConnId>>,
-    by_conversation: HashMap<Uuid, HashSet<Uuid>>,
-    conversations_of: HashMap<Uuid, HashSet<Uuid>>,
+    users: HashMap<UserId, Online>,
+    rooms: HashMap<ConversationId, Room>,
 }
 
 /// What a new connection gets from [`Hub::register`].
@@ -44,12 +84,19 @@ pub struct Registration {
     pub rx: mpsc::Receiver<Utf8Bytes>,
     /// Fires when the queue overflowed (close with 1013).
     pub overflow: CancellationToken,
-    /// This is the user's first connection (they just came online).
-    pub first: bool,
+    /// The user just came online (not merely reconnected within the grace period).
+    pub came_online: bool,
+    /// The user already had subscriptions here (another connection or the grace period).
+    pub subscribed: bool,
     /// Its own queue's sender, for the connection's replies (acks, resume, errors).
     pub tx: mpsc::Sender<Utf8Bytes>,
     /// Fires when the session was ended (logout, token theft): close with 1008.
     pub kick: CancellationToken,
+}
+
+/// Whether a conversation's members see each other's presence.
+pub fn members_see_presence(facts: ConversationFacts) -> bool {
+    facts.kind != ConversationKind::Room || facts.visibility == Visibility::Private
 }
 
 /// Local fan-out registry. Cheap to clone.
@@ -82,103 +129,158 @@ impl Hub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Registers a connection of `user` in `session`. Subscribe it to conversations afterwards
-    /// with [`Hub::subscribe`], so that a membership change racing the registration is not lost.
-    pub fn register(&self, user: Uuid, session: Uuid) -> Registration {
+    /// Registers a connection of `user` in `session`. Subscribe the user afterwards (when
+    /// `subscribed` is false) with [`Hub::subscribe`], so that a membership change racing the
+    /// registration is not lost.
+    pub fn register(&self, user: UserId, username: &str, session: SessionId) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.queue_frames);
         let (overflow, kick) = (CancellationToken::new(), CancellationToken::new());
         let mut state = self.write();
-        let conn = Conn {
-            user,
-            session,
-            tx: tx.clone(),
-            overflow: overflow.clone(),
-            kick: kick.clone(),
+        state.conns.insert(
+            id,
+            Conn {
+                user,
+                session,
+                tx: tx.clone(),
+                overflow: overflow.clone(),
+                kick: kick.clone(),
+                watching: Vec::new(),
+            },
+        );
+        let (came_online, subscribed) = match state.users.get_mut(&user) {
+            Some(online) => {
+                online.conns.push(id);
+                online.generation += 1;
+                (false, true)
+            }
+            None => {
+                state.users.insert(
+                    user,
+                    Online {
+                        username: username.to_owned(),
+                        conns: vec![id],
+                        generation: 1,
+                        conversations: HashSet::new(),
+                    },
+                );
+                (true, false)
+            }
         };
-        state.conns.insert(id, conn);
-        let conns = state.by_user.entry(user).or_default();
-        conns.push(id);
-        let first = conns.len() == 1;
-        state.conversations_of.entry(user).or_default();
         Registration {
             id,
             rx,
             overflow,
-            first,
+            came_online,
+            subscribed,
             tx,
             kick,
         }
     }
 
+    /// Removes a connection. Returns the user's presence generation when it was their last
+    /// connection: after the grace period, if [`Hub::is_idle`] with it, the user went offline.
+    pub fn unregister(&self, id: ConnId) -> Option<u64> {
+        let mut state = self.write();
+        let conn = state.conns.remove(&id)?;
+        for conversation in &conn.watching {
+            if let Some(room) = state.rooms.get_mut(conversation) {
+                room.watchers.remove(&id);
+            }
+        }
+        let online = state.users.get_mut(&conn.user)?;
+        online.conns.retain(|c| *c != id);
+        online.conns.is_empty().then_some(online.generation)
+    }
+
+    /// Whether `user` has had no connection since `generation` (their grace period is over).
+    pub fn is_idle(&self, user: UserId, generation: u64) -> bool {
+        self.read()
+            .users
+            .get(&user)
+            .is_some_and(|o| o.conns.is_empty() && o.generation == generation)
+    }
+
     /// Closes every connection of a session (logout, refresh-token theft) with 1008.
-    pub fn close_session(&self, session: Uuid) {
+    pub fn close_session(&self, session: SessionId) {
         for conn in self.read().conns.values().filter(|c| c.session == session) {
             conn.kick.cancel();
         }
     }
 
-    /// Removes a connection. Returns true when it was the user's last one (they went offline).
-    pub fn unregister(&self, id: ConnId) -> bool {
+    /// `user` is a member of `conversation` (no-op while they are not connected here).
+    pub fn subscribe(&self, user: UserId, conversation: ConversationId, facts: ConversationFacts) {
         let mut state = self.write();
-        let Some(conn) = state.conns.remove(&id) else {
-            return false;
+        let State { users, rooms, .. } = &mut *state;
+        if let Some(online) = users.get_mut(&user) {
+            online.conversations.insert(conversation);
+            let room = rooms.entry(conversation).or_default();
+            room.members_see_presence = members_see_presence(facts);
+            room.users.insert(user);
+        }
+    }
+
+    /// `user` is no longer a member of `conversation`: no more of its frames, and their
+    /// connections stop watching its member list.
+    pub fn unsubscribe(&self, user: UserId, conversation: ConversationId) {
+        let mut state = self.write();
+        let State {
+            users,
+            rooms,
+            conns,
+            ..
+        } = &mut *state;
+        let Some(online) = users.get_mut(&user) else {
+            return;
         };
-        let last = match state.by_user.get_mut(&conn.user) {
-            Some(conns) => {
-                conns.retain(|c| *c != id);
-                conns.is_empty()
-            }
-            None => true,
-        };
-        if last {
-            state.by_user.remove(&conn.user);
-            for conv in state
-                .conversations_of
-                .remove(&conn.user)
-                .unwrap_or_default()
-            {
-                if let Some(users) = state.by_conversation.get_mut(&conv) {
-                    users.remove(&conn.user);
-                    if users.is_empty() {
-                        state.by_conversation.remove(&conv);
-                    }
+        online.conversations.remove(&conversation);
+        if let Some(room) = rooms.get_mut(&conversation) {
+            room.users.remove(&user);
+            for id in &online.conns {
+                room.watchers.remove(id);
+                if let Some(conn) = conns.get_mut(id) {
+                    conn.watching.retain(|c| *c != conversation);
                 }
             }
-        }
-        last
-    }
-
-    /// `user` is now a member of `conversation` (no-op while they are offline).
-    pub fn subscribe(&self, user: Uuid, conversation: Uuid) {
-        let mut state = self.write();
-        if let Some(convs) = state.conversations_of.get_mut(&user) {
-            convs.insert(conversation);
-            state
-                .by_conversation
-                .entry(conversation)
-                .or_default()
-                .insert(user);
-        }
-    }
-
-    /// `user` is no longer a member of `conversation`.
-    pub fn unsubscribe(&self, user: Uuid, conversation: Uuid) {
-        let mut state = self.write();
-        if let Some(convs) = state.conversations_of.get_mut(&user) {
-            convs.remove(&conversation);
-        }
-        if let Some(users) = state.by_conversation.get_mut(&conversation) {
-            users.remove(&user);
         }
     }
 
     /// Whether `user` is a (locally known, online) member of `conversation`.
-    pub fn is_subscribed(&self, user: Uuid, conversation: Uuid) -> bool {
+    pub fn is_subscribed(&self, user: UserId, conversation: ConversationId) -> bool {
         self.read()
-            .conversations_of
+            .users
             .get(&user)
-            .is_some_and(|c| c.contains(&conversation))
+            .is_some_and(|o| o.conversations.contains(&conversation))
+    }
+
+    /// Connection `conn` watches the member list of `conversation` (the caller checked the
+    /// permission). Returns false when it already watches [`MAX_WATCHED`] lists.
+    pub fn watch(&self, conn: ConnId, conversation: ConversationId) -> bool {
+        let mut state = self.write();
+        let State { conns, rooms, .. } = &mut *state;
+        let Some(c) = conns.get_mut(&conn) else {
+            return false;
+        };
+        if !c.watching.contains(&conversation) {
+            if c.watching.len() >= MAX_WATCHED {
+                return false;
+            }
+            c.watching.push(conversation);
+        }
+        rooms.entry(conversation).or_default().watchers.insert(conn);
+        true
+    }
+
+    /// Connection `conn` no longer watches `conversation`.
+    pub fn unwatch(&self, conn: ConnId, conversation: ConversationId) {
+        let mut state = self.write();
+        let State { conns, rooms, .. } = &mut *state;
+        if let Some(c) = conns.get_mut(&conn) {
+            c.watching.retain(|w| *w != conversation);
+        }
+        if let Some(room) = rooms.get_mut(&conversation) {
+            room.watchers.remove(&conn);
+        }
     }
 
     fn deliver(state: &State, conn: ConnId, frame: &Utf8Bytes) {
@@ -187,20 +289,20 @@ impl Hub {
         }
     }
 
-    fn deliver_to_user(state: &State, user: Uuid, frame: &Utf8Bytes) {
-        for conn in state.by_user.get(&user).into_iter().flatten() {
+    fn deliver_to_user(state: &State, user: UserId, frame: &Utf8Bytes) {
+        for conn in state.users.get(&user).into_iter().flat_map(|o| &o.conns) {
             Self::deliver(state, *conn, frame);
         }
     }
 
     /// Queues `frame` to every connection of every member of `conversation`, except `except`.
-    pub fn publish(&self, conversation: Uuid, frame: &Utf8Bytes, except: Option<Uuid>) {
+    pub fn publish(&self, conversation: ConversationId, frame: &Utf8Bytes, except: Option<UserId>) {
         let state = self.read();
         for user in state
-            .by_conversation
+            .rooms
             .get(&conversation)
             .into_iter()
-            .flatten()
+            .flat_map(|r| &r.users)
         {
             if Some(*user) != except {
                 Self::deliver_to_user(&state, *user, frame);
@@ -209,60 +311,121 @@ impl Hub {
     }
 
     /// Queues `frame` to every connection of `user`.
-    pub fn send_to_user(&self, user: Uuid, frame: &Utf8Bytes) {
+    pub fn send_to_user(&self, user: UserId, frame: &Utf8Bytes) {
         Self::deliver_to_user(&self.read(), user, frame);
     }
 
-    /// Whether `user` has at least one connection here.
-    pub fn is_online(&self, user: Uuid) -> bool {
-        self.read().by_user.contains_key(&user)
+    /// Whether `user` is online here (connected, or within the grace period).
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.read().users.contains_key(&user)
     }
 
-    fn peers(state: &State, user: Uuid) -> HashSet<Uuid> {
-        let mut peers = HashSet::new();
-        for conv in state.conversations_of.get(&user).into_iter().flatten() {
-            peers.extend(
-                state
-                    .by_conversation
-                    .get(conv)
-                    .into_iter()
-                    .flatten()
-                    .copied(),
+    /// The connections that may see `user`'s presence.
+    fn audience(state: &State, user: UserId) -> HashSet<ConnId> {
+        let mut out = HashSet::new();
+        for room in state
+            .users
+            .get(&user)
+            .into_iter()
+            .flat_map(|o| &o.conversations)
+            .filter_map(|c| state.rooms.get(c))
+        {
+            if room.members_see_presence {
+                for peer in room.users.iter().filter(|u| **u != user) {
+                    out.extend(state.users.get(peer).into_iter().flat_map(|o| &o.conns));
+                }
+            }
+            out.extend(
+                room.watchers
+                    .iter()
+                    .filter(|c| state.conns.get(c).is_some_and(|c| c.user != user)),
             );
         }
-        peers.remove(&user);
-        peers
+        out
     }
 
-    /// Online users sharing a conversation with `user`.
-    pub fn online_peers(&self, user: Uuid) -> Vec<Uuid> {
-        Self::peers(&self.read(), user).into_iter().collect()
-    }
-
-    /// Queues `frame` to every online user sharing a conversation with `user`.
-    /// `peers_of` overrides the conversations to use (after the user went offline).
-    pub fn publish_to_peers(&self, user: Uuid, frame: &Utf8Bytes, conversations: Option<&[Uuid]>) {
-        let state = self.read();
-        let peers = match conversations {
-            None => Self::peers(&state, user),
-            Some(convs) => convs
-                .iter()
-                .flat_map(|c| state.by_conversation.get(c).into_iter().flatten().copied())
-                .filter(|u| *u != user)
-                .collect(),
-        };
-        for peer in peers {
-            Self::deliver_to_user(&state, peer, frame);
+    /// Queues a presence `frame` of `user` to everyone who may see it and returns the number of
+    /// frames queued. For `Offline`, only if the user still has no connection (else they came
+    /// back: nothing changed); then their subscriptions are dropped.
+    pub fn publish_presence(
+        &self,
+        user: UserId,
+        status: PresenceStatus,
+        frame: &Utf8Bytes,
+    ) -> usize {
+        let mut state = self.write();
+        let still_idle = state.users.get(&user).is_some_and(|o| o.conns.is_empty());
+        if status == PresenceStatus::Offline && !still_idle {
+            return 0;
         }
+        let audience = Self::audience(&state, user);
+        for conn in &audience {
+            Self::deliver(&state, *conn, frame);
+        }
+        if status == PresenceStatus::Offline
+            && let Some(online) = state.users.remove(&user)
+        {
+            for conversation in &online.conversations {
+                if let Some(room) = state.rooms.get_mut(conversation) {
+                    room.users.remove(&user);
+                    if room.users.is_empty() && room.watchers.is_empty() {
+                        state.rooms.remove(conversation);
+                    }
+                }
+            }
+        }
+        audience.len()
     }
 
-    /// Conversations `user` is subscribed to here.
-    pub fn conversations_of(&self, user: Uuid) -> Vec<Uuid> {
-        self.read()
-            .conversations_of
+    /// Online users whose presence `user` may see (fellow members of DMs, groups and private
+    /// rooms), at most `limit`.
+    pub fn visible_online(&self, user: UserId, limit: usize) -> Vec<UserId> {
+        let state = self.read();
+        let mut out = HashSet::new();
+        for room in state
+            .users
             .get(&user)
-            .map(|c| c.iter().copied().collect())
-            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|o| &o.conversations)
+            .filter_map(|c| state.rooms.get(c))
+            .filter(|r| r.members_see_presence)
+        {
+            for peer in room.users.iter().filter(|u| **u != user) {
+                if out.len() >= limit {
+                    return out.into_iter().collect();
+                }
+                out.insert(*peer);
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// The online members of `conversation` with their usernames (for presence sent to a new
+    /// member of a small conversation).
+    pub fn online_members(&self, conversation: ConversationId) -> Vec<(UserId, String)> {
+        let state = self.read();
+        state
+            .rooms
+            .get(&conversation)
+            .into_iter()
+            .flat_map(|r| &r.users)
+            .filter_map(|u| state.users.get(u).map(|o| (*u, o.username.clone())))
+            .collect()
+    }
+
+    /// Number of open connections (for metrics and tests).
+    pub fn connection_count(&self) -> usize {
+        self.read().conns.len()
+    }
+}
+
+impl PresenceDirectory for Hub {
+    fn status(&self, user: UserId) -> PresenceStatus {
+        if self.is_online(user) {
+            PresenceStatus::Online
+        } else {
+            PresenceStatus::Offline
+        }
     }
 }
 
@@ -271,5 +434,67 @@ impl Hub {
 pub fn queue(tx: &mpsc::Sender<Utf8Bytes>, overflow: &CancellationToken, frame: Utf8Bytes) {
     if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(frame) {
         overflow.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(kind: ConversationKind, visibility: Visibility) -> ConversationFacts {
+        ConversationFacts { kind, visibility }
+    }
+
+    #[test]
+    fn presence_reaches_dm_peers_and_watchers_but_not_a_public_room() {
+        let hub = Hub::new(16);
+        let (a, b, c) = (UserId::new(), UserId::new(), UserId::new());
+        let lobby = ConversationId::new();
+        let dm = ConversationId::new();
+        let mut regs = Vec::new();
+        for u in [a, b, c] {
+            regs.push(hub.register(u, "u", SessionId::new()));
+            hub.subscribe(u, lobby, facts(ConversationKind::Room, Visibility::Public));
+        }
+        hub.subscribe(a, dm, facts(ConversationKind::Dm, Visibility::Private));
+        hub.subscribe(b, dm, facts(ConversationKind::Dm, Visibility::Private));
+        let frame = Utf8Bytes::from_static("{}");
+        let online = PresenceStatus::Online;
+        assert_eq!(
+            hub.publish_presence(a, online, &frame),
+            1,
+            "only b, the DM peer"
+        );
+        assert!(hub.watch(regs[2].id, lobby));
+        assert_eq!(
+            hub.publish_presence(a, online, &frame),
+            2,
+            "b, and c who watches Lobby"
+        );
+        assert_eq!(hub.visible_online(c, 10), Vec::<UserId>::new());
+        assert_eq!(hub.visible_online(a, 10), vec![b]);
+    }
+
+    #[test]
+    fn a_reconnect_within_the_grace_period_is_no_presence_change() {
+        let hub = Hub::new(16);
+        let a = UserId::new();
+        let first = hub.register(a, "a", SessionId::new());
+        assert!(first.came_online);
+        let frame = Utf8Bytes::from_static("{}");
+        let generation = hub.unregister(first.id);
+        assert!(generation.is_some());
+        let second = hub.register(a, "a", SessionId::new());
+        assert!(!second.came_online && second.subscribed);
+        assert!(!generation.is_some_and(|g| hub.is_idle(a, g)));
+        let later = hub.unregister(second.id);
+        assert!(later.is_some_and(|g| hub.is_idle(a, g)));
+        assert!(
+            hub.is_online(a),
+            "online until the offline presence is published"
+        );
+        hub.publish_presence(a, PresenceStatus::Offline, &frame);
+        assert!(!hub.is_online(a));
+        assert!(hub.register(a, "a", SessionId::new()).came_online);
     }
 }

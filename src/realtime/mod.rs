@@ -1,9 +1,13 @@
-//! Realtime delivery. `hub` (fan-out to local connections) and `protocol` (frame types) are
-//! infrastructure the services publish through; `connection` is one WebSocket session and
-//! sits above the services, like the HTTP handlers.
+//! Realtime delivery over WebSockets. Sits above the services, like the HTTP handlers:
+//! - [`dispatch`] subscribes to the event bus and turns domain events into frames;
+//! - [`hub`] holds this process's connections, subscriptions, member-list watchers and presence;
+//! - [`connection`] is one WebSocket session;
+//! - [`protocol`] defines the frames, and [`schema`] publishes them as an AsyncAPI document.
 
 pub mod connection;
+pub mod dispatch;
 pub mod hub;
 pub mod protocol;
+pub mod schema;
 
 pub use hub::Hub;

@@ -1,93 +1,208 @@
 //! WebSocket frames: JSON text with a `type` field, snake_case (docs/realtime.md).
+//!
+//! Every frame is a Rust type that derives serde (the encoder and the client-frame parser) and
+//! poem-openapi (the schema): [`ServerFrame`] and [`ClientFrame`] are unions discriminated by
+//! `type`, and their schemas, with the shared `User`, `Conversation`, `Message`… schemas of the
+//! REST API, make up openapi/realtime.json (see [`super::schema`]). Frames carry the same domain
+//! types the REST API returns; nothing is copied field by field.
 
+use poem_openapi::{Object, Union};
 use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
-use uuid::Uuid;
 
-use crate::service::views::{ConversationView, MessageView, UserView};
+use crate::domain::{
+    Conversation, ConversationId, ErrorCode, Message, Permission, PresenceStatus, User, UserId,
+};
 
-/// Server → client frames.
-#[derive(Debug, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerFrame<'a> {
-    /// First frame of every connection.
-    Ready {
-        /// The connected account.
-        user: &'a UserView,
-        /// My conversations (joined and invited).
-        conversations: &'a [ConversationView],
-        /// Users sharing a conversation with me who are online.
-        online: &'a [Uuid],
-    },
-    /// A new message in a conversation I am in.
-    Message {
-        /// The message.
-        message: &'a MessageView,
-    },
-    /// My `send` was committed (or was a resend: the original message).
-    Ack {
-        /// The idempotency key of the send.
-        client_id: &'a str,
-        /// The stored message.
-        message: &'a MessageView,
-    },
-    /// Someone is typing.
-    Typing {
-        /// Where.
-        conversation_id: Uuid,
-        /// Who.
-        user_id: Uuid,
-        /// Who, by name.
-        username: &'a str,
-    },
-    /// A user went online or offline.
-    Presence {
-        /// Who.
-        user_id: Uuid,
-        /// Who, by name.
-        username: &'a str,
-        /// `online` or `offline`.
-        status: &'a str,
-    },
-    /// A user joined a conversation I am in.
-    MemberJoined {
-        /// Where.
-        conversation_id: Uuid,
-        /// Who.
-        user: &'a UserView,
-    },
-    /// A user left a conversation I am in.
-    MemberLeft {
-        /// Where.
-        conversation_id: Uuid,
-        /// Who.
-        user_id: Uuid,
-    },
-    /// I joined, was invited to, or was messaged in a new conversation.
-    ConversationAdded {
-        /// The conversation from my point of view.
-        conversation: &'a ConversationView,
-    },
-    /// The gap asked for by `resume` is too large: reload history over REST.
-    ResyncRequired {
-        /// Which conversation.
-        conversation_id: Uuid,
-    },
-    /// A frame was refused.
-    Error {
-        /// Stable snake_case code.
-        code: &'a str,
-        /// Human-readable text.
-        message: &'a str,
-        /// The `client_id` of the refused `send`, if any.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        client_id: Option<&'a str>,
-    },
-    /// Reply to `ping`.
-    Pong,
+/// First frame of every connection.
+#[derive(Clone, Debug, Serialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ReadyFrame {
+    /// The connected account.
+    pub user: User,
+    /// The account's server permissions (as `GET /users/me`).
+    pub permissions: Vec<Permission>,
+    /// The first page of my conversations (joined and invited), as `GET /conversations`.
+    pub conversations: Vec<Conversation>,
+    /// Present when I have more conversations: pass it as `cursor` to `GET /conversations`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversations_cursor: Option<String>,
+    /// Online users whose presence I may see (DM peers, fellow members of groups and private
+    /// rooms); at most 500.
+    pub online: Vec<UserId>,
 }
 
-impl ServerFrame<'_> {
+/// A new message in a conversation I am in (also the answer to `resume`).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct MessageFrame {
+    /// The message.
+    pub message: Message,
+}
+
+/// My `send` was committed (or was a resend: the original message).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct AckFrame {
+    /// The idempotency key of the send.
+    pub client_id: String,
+    /// The stored message.
+    pub message: Message,
+}
+
+/// Someone else is typing.
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct TypingFrame {
+    /// Where.
+    pub conversation_id: ConversationId,
+    /// Who.
+    pub user_id: UserId,
+    /// Who, by name.
+    pub username: String,
+}
+
+/// A user whose presence I may see came online or went offline.
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct PresenceFrame {
+    /// Who.
+    pub user_id: UserId,
+    /// Who, by name.
+    pub username: String,
+    /// The new status.
+    pub status: PresenceStatus,
+}
+
+/// Someone joined a conversation I am in.
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct MemberJoinedFrame {
+    /// Where.
+    pub conversation_id: ConversationId,
+    /// Who.
+    pub user: User,
+}
+
+/// Someone left a conversation I am in (also sent to the leaver's other connections).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct MemberLeftFrame {
+    /// Where.
+    pub conversation_id: ConversationId,
+    /// Who.
+    pub user_id: UserId,
+}
+
+/// A conversation appeared in my list: I joined or created it, was invited, or someone opened a
+/// DM with me. From now on its frames reach this connection.
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct ConversationAddedFrame {
+    /// The conversation from my point of view.
+    pub conversation: Conversation,
+}
+
+/// A conversation's shared settings changed; the fields are the new values (absent = none).
+#[derive(Clone, Debug, Serialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ConversationUpdatedFrame {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+    /// Name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Topic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Category.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+}
+
+/// My account changed (e.g. my server role): my permissions now.
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct UserUpdatedFrame {
+    /// The account.
+    pub user: User,
+    /// Its server permissions now.
+    pub permissions: Vec<Permission>,
+}
+
+/// The answer to `watch`: presence changes of that conversation's members follow.
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct WatchingFrame {
+    /// The watched conversation.
+    pub conversation_id: ConversationId,
+}
+
+/// The gap asked for by `resume` is too large: reload history over REST.
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct ResyncRequiredFrame {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+}
+
+/// A frame was refused; the connection stays open.
+#[derive(Clone, Debug, Serialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ErrorFrame {
+    /// Stable snake_case code (the same codes as the REST API).
+    pub code: ErrorCode,
+    /// Human-readable text.
+    pub message: String,
+    /// The `client_id` of the refused `send`, when it had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// The answer to `ping`.
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct PongFrame {}
+
+/// Every server → client frame, discriminated by `type`.
+#[derive(Clone, Debug, Serialize, Union)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[oai(discriminator_name = "type", one_of)]
+pub enum ServerFrame {
+    /// `ready`
+    #[oai(mapping = "ready")]
+    Ready(ReadyFrame),
+    /// `message`
+    #[oai(mapping = "message")]
+    Message(MessageFrame),
+    /// `ack`
+    #[oai(mapping = "ack")]
+    Ack(AckFrame),
+    /// `typing`
+    #[oai(mapping = "typing")]
+    Typing(TypingFrame),
+    /// `presence`
+    #[oai(mapping = "presence")]
+    Presence(PresenceFrame),
+    /// `member_joined`
+    #[oai(mapping = "member_joined")]
+    MemberJoined(MemberJoinedFrame),
+    /// `member_left`
+    #[oai(mapping = "member_left")]
+    MemberLeft(MemberLeftFrame),
+    /// `conversation_added`
+    #[oai(mapping = "conversation_added")]
+    ConversationAdded(ConversationAddedFrame),
+    /// `conversation_updated`
+    #[oai(mapping = "conversation_updated")]
+    ConversationUpdated(ConversationUpdatedFrame),
+    /// `user_updated`
+    #[oai(mapping = "user_updated")]
+    UserUpdated(UserUpdatedFrame),
+    /// `watching`
+    #[oai(mapping = "watching")]
+    Watching(WatchingFrame),
+    /// `resync_required`
+    #[oai(mapping = "resync_required")]
+    ResyncRequired(ResyncRequiredFrame),
+    /// `error`
+    #[oai(mapping = "error")]
+    Error(ErrorFrame),
+    /// `pong`
+    #[oai(mapping = "pong")]
+    Pong(PongFrame),
+}
+
+impl ServerFrame {
     /// Serializes once into a shareable buffer (cloning it does not copy the bytes).
     pub fn encode(&self) -> Utf8Bytes {
         match serde_json::to_string(self) {
@@ -100,68 +215,167 @@ impl ServerFrame<'_> {
             }
         }
     }
+
+    /// An `error` frame.
+    pub fn error(code: ErrorCode, message: impl Into<String>, client_id: Option<&str>) -> Self {
+        Self::Error(ErrorFrame {
+            code,
+            message: message.into(),
+            client_id: client_id.map(str::to_owned),
+        })
+    }
 }
 
-/// Client → server frames.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+/// Post a message.
+#[derive(Clone, Debug, Deserialize, Object)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct SendFrame {
+    /// Target conversation.
+    pub conversation_id: ConversationId,
+    /// Idempotency key: 1–64 printable ASCII characters, unique among my messages.
+    #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[\x21-\x7E]+$"))]
+    pub client_id: String,
+    /// Text: 1–4000 characters after trailing whitespace is trimmed.
+    #[oai(validator(min_length = 1, max_length = 4000))]
+    pub body: String,
+}
+
+/// Ask for the messages after `after_seq`.
+#[derive(Clone, Debug, Deserialize, Object)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct ResumeFrame {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+    /// Highest seq the client has.
+    pub after_seq: i64,
+}
+
+/// I am typing (send at most every few seconds).
+#[derive(Clone, Debug, Deserialize, Object)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct TypingRequestFrame {
+    /// Where.
+    pub conversation_id: ConversationId,
+}
+
+/// I have read up to `seq`.
+#[derive(Clone, Debug, Deserialize, Object)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct ReadFrame {
+    /// Where.
+    pub conversation_id: ConversationId,
+    /// Up to which seq (inclusive).
+    pub seq: i64,
+}
+
+/// Start or stop receiving presence changes of a conversation's members (while its member list
+/// is on screen).
+#[derive(Clone, Debug, Deserialize, Object)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct WatchFrame {
+    /// Which conversation (I must be a member).
+    pub conversation_id: ConversationId,
+}
+
+/// Keep-alive; answered with `pong`.
+#[derive(Clone, Debug, Deserialize, Object)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct PingFrame {}
+
+/// Every client → server frame, discriminated by `type`.
+#[derive(Clone, Debug, Deserialize, Union)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[oai(discriminator_name = "type", one_of)]
 pub enum ClientFrame {
-    /// Post a message.
-    Send {
-        /// Target conversation.
-        conversation_id: Uuid,
-        /// Idempotency key (1–64 printable ASCII).
-        client_id: String,
-        /// Text, 1–4000 characters.
-        body: String,
-    },
-    /// Ask for the messages after `after_seq`.
-    Resume {
-        /// Which conversation.
-        conversation_id: Uuid,
-        /// Last seq the client has.
-        after_seq: i64,
-    },
-    /// I am typing.
-    Typing {
-        /// Where.
-        conversation_id: Uuid,
-    },
-    /// I have read up to `seq`.
-    Read {
-        /// Where.
-        conversation_id: Uuid,
-        /// Up to which seq.
-        seq: i64,
-    },
-    /// Keep-alive; answered with `pong`.
-    Ping,
+    /// `send`
+    #[oai(mapping = "send")]
+    Send(SendFrame),
+    /// `resume`
+    #[oai(mapping = "resume")]
+    Resume(ResumeFrame),
+    /// `typing`
+    #[oai(mapping = "typing")]
+    Typing(TypingRequestFrame),
+    /// `read`
+    #[oai(mapping = "read")]
+    Read(ReadFrame),
+    /// `watch`
+    #[oai(mapping = "watch")]
+    Watch(WatchFrame),
+    /// `unwatch`
+    #[oai(mapping = "unwatch")]
+    Unwatch(WatchFrame),
+    /// `ping`
+    #[oai(mapping = "ping")]
+    Ping(PingFrame),
 }
 
 /// The frame types a client may send.
-pub const CLIENT_TYPES: [&str; 5] = ["send", "resume", "typing", "read", "ping"];
+pub const CLIENT_TYPES: [&str; 7] = [
+    "send", "resume", "typing", "read", "watch", "unwatch", "ping",
+];
 
 /// Why a client frame was refused: `(code, message)`.
-pub type FrameError = (&'static str, String);
+pub type FrameError = (ErrorCode, String);
 
 /// Parses a client text frame. Errors: `invalid_frame` (not JSON, missing or wrong fields) or
 /// `unknown_type`.
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| ("invalid_frame", format!("frame is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        (
+            ErrorCode::InvalidFrame,
+            format!("frame is not valid JSON: {e}"),
+        )
+    })?;
     let kind = value
         .get("type")
         .and_then(|t| t.as_str())
         .map(str::to_owned)
         .ok_or_else(|| {
             (
-                "invalid_frame",
+                ErrorCode::InvalidFrame,
                 "frame has no string field \"type\"".to_owned(),
             )
         })?;
     if !CLIENT_TYPES.contains(&kind.as_str()) {
-        return Err(("unknown_type", format!("unknown frame type {kind:?}")));
+        return Err((
+            ErrorCode::UnknownType,
+            format!("unknown frame type {kind:?}"),
+        ));
     }
-    serde_json::from_value(value)
-        .map_err(|e| ("invalid_frame", format!("invalid {kind} frame: {e}")))
+    serde_json::from_value(value).map_err(|e| {
+        (
+            ErrorCode::InvalidFrame,
+            format!("invalid {kind} frame: {e}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_tagged_and_unknown_fields_refused() {
+        let pong = ServerFrame::Pong(PongFrame {}).encode();
+        assert_eq!(pong.as_str(), r#"{"type":"pong"}"#);
+        let id = ConversationId::new();
+        let frame = parse_client_frame(&format!(r#"{{"type":"watch","conversation_id":"{id}"}}"#));
+        assert!(matches!(frame, Ok(ClientFrame::Watch(w)) if w.conversation_id == id));
+        let extra = parse_client_frame(r#"{"type":"ping","x":1}"#);
+        assert!(
+            matches!(extra, Err((ErrorCode::InvalidFrame, _))),
+            "{extra:?}"
+        );
+        assert!(matches!(
+            parse_client_frame(r#"{"type":"dance"}"#),
+            Err((ErrorCode::UnknownType, _))
+        ));
+    }
 }

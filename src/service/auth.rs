@@ -4,6 +4,9 @@
 //! Refresh tokens follow RFC 9700 §4.14.2: each use rotates the token; a rotated token presented
 //! again within `refresh_reuse_grace_secs` (two tabs refreshing at once) gets a fresh sibling,
 //! after that it counts as theft and the whole family (session) is revoked.
+//!
+//! Authentication yields an [`Actor`] (identity only). The access token carries no authority:
+//! roles are looked up by the permission function on every check.
 
 use std::{
     sync::{Arc, Mutex},
@@ -11,20 +14,25 @@ use std::{
 };
 
 use chrono::Utc;
-use sea_orm::TransactionTrait;
-use uuid::Uuid;
 
 use super::{
+    access::Access,
     conversations::ConversationService,
     passwords::PasswordHasher,
     tokens::{JwtKeys, constant_time_eq, hash_token, random_token},
-    views::UserView,
+    uow::{UnitOfWork, Work},
 };
 use crate::{
     config::{Config, Registration},
-    domain::{DomainError, Password, UserId, Username},
-    realtime::Hub,
-    store::{Db, tokens, users},
+    domain::{
+        Actor, AuditAction, AuditTarget, DomainError, ErrorCode, NewAuditEntry, Password,
+        ServerRole, SessionId, User, UserId, Username, no_control_chars,
+    },
+    events::Event,
+    store::{
+        Db, tokens,
+        users::{self, UserRecord},
+    },
 };
 
 /// The display name: the username as typed (only case may differ from the canonical form).
@@ -34,21 +42,6 @@ fn display_name(raw: &str) -> &str {
 
 /// How long a printed setup token stays valid.
 pub const SETUP_TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
-
-/// The authenticated caller, from a verified access token.
-#[derive(Clone, Debug)]
-pub struct AuthUser {
-    /// User id.
-    pub id: UserId,
-    /// Canonical username.
-    pub username: String,
-    /// Administrator flag.
-    pub is_admin: bool,
-    /// Session (refresh-token family) id.
-    pub session: Uuid,
-    /// When the access token expires (Unix seconds).
-    pub expires_at: i64,
-}
 
 /// Tokens handed out by login, setup and refresh.
 #[derive(Clone, Debug)]
@@ -62,12 +55,21 @@ pub struct Session {
     /// Refresh token lifetime in seconds (cookie Max-Age).
     pub refresh_expires_in: u64,
     /// The account.
-    pub user: UserView,
+    pub user: User,
 }
 
 struct SetupToken {
     hash: String,
     expires: Instant,
+}
+
+/// Why a session ends (audit action).
+#[derive(Clone, Copy, Debug)]
+enum Ending {
+    /// Its owner logged out.
+    Logout,
+    /// The server revoked it (refresh-token reuse).
+    Revoked,
 }
 
 /// Account and session use-cases.
@@ -77,12 +79,17 @@ pub struct AuthService {
     config: Arc<Config>,
     keys: JwtKeys,
     hasher: PasswordHasher,
+    uow: UnitOfWork,
+    access: Access,
     conversations: ConversationService,
-    hub: Hub,
-    /// Sessions ended here, remembered for one access-token lifetime (their access tokens are
-    /// refused). One process only: a later multi-instance issue moves this to Redis.
-    revoked: moka::sync::Cache<Uuid, ()>,
     setup: Arc<Mutex<Option<SetupToken>>>,
+}
+
+fn invalid_email() -> DomainError {
+    DomainError::invalid(
+        ErrorCode::InvalidEmail,
+        "email must look like name@example.com",
+    )
 }
 
 impl AuthService {
@@ -92,23 +99,25 @@ impl AuthService {
         config: Arc<Config>,
         secret: &[u8],
         hasher: PasswordHasher,
+        uow: UnitOfWork,
+        access: Access,
         conversations: ConversationService,
-        hub: Hub,
     ) -> Self {
-        let revoked = moka::sync::Cache::builder()
-            .max_capacity(1_000_000)
-            .time_to_live(Duration::from_secs(config.auth.access_token_ttl_secs + 60))
-            .build();
         Self {
             db,
             config,
             keys: JwtKeys::new(secret),
             hasher,
+            uow,
+            access,
             conversations,
-            hub,
-            revoked,
             setup: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// The password hasher (shared with account deletion).
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
     }
 
     /// Whether the first admin still has to be created.
@@ -126,7 +135,7 @@ impl AuthService {
         let mut slot = self
             .setup
             .lock()
-            .map_err(|_| anyhow::anyhow!("setup lock poisoned"))?;
+            .map_err(|_| DomainError::internal("setup lock poisoned"))?;
         *slot = Some(SetupToken {
             hash: hash_token(&token),
             expires: Instant::now() + SETUP_TOKEN_TTL,
@@ -141,11 +150,12 @@ impl AuthService {
         token: &str,
         username: &str,
         password: String,
+        ip: Option<std::net::IpAddr>,
     ) -> Result<Session, DomainError> {
         let raw_name = username;
         if !self.setup_required().await? {
             return Err(DomainError::conflict(
-                "already_set_up",
+                ErrorCode::AlreadySetUp,
                 "the admin account already exists",
             ));
         }
@@ -155,20 +165,27 @@ impl AuthService {
             let mut slot = self
                 .setup
                 .lock()
-                .map_err(|_| anyhow::anyhow!("setup lock poisoned"))?;
+                .map_err(|_| DomainError::internal("setup lock poisoned"))?;
             let valid = slot.as_ref().is_some_and(|s| {
                 s.expires > Instant::now() && constant_time_eq(&s.hash, &hash_token(token))
             });
             if !valid {
                 return Err(DomainError::forbidden(
-                    "invalid_setup_token",
+                    ErrorCode::InvalidSetupToken,
                     "the setup token is wrong, used or expired",
                 ));
             }
             *slot = None;
         }
         let created = self
-            .create_user(&username, display_name(raw_name), &password, None, true)
+            .create_user(
+                &username,
+                display_name(raw_name),
+                &password,
+                None,
+                ServerRole::Admin,
+                ip,
+            )
             .await;
         let user = match created {
             Ok(user) => user,
@@ -193,76 +210,100 @@ impl AuthService {
         username: &str,
         password: String,
         email: Option<String>,
-    ) -> Result<UserView, DomainError> {
+    ) -> Result<User, DomainError> {
         let raw = username;
         if self.setup_required().await? {
             return Err(DomainError::forbidden(
-                "setup_required",
+                ErrorCode::SetupRequired,
                 "the admin account must be created first",
             ));
         }
         if self.config.registration == Registration::Closed {
             return Err(DomainError::forbidden(
-                "registration_closed",
+                ErrorCode::RegistrationClosed,
                 "registration is closed on this server",
             ));
         }
         let username = Username::parse(username)?;
         let password = Password::parse(password)?;
         let email = email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
-        if email.as_ref().is_some_and(|e| {
-            e.len() > 254 || !e.contains('@') || !crate::domain::no_control_chars(e)
-        }) {
-            return Err(DomainError::invalid(
-                "invalid_email",
-                "email must look like name@example.com",
-            ));
+        if email
+            .as_ref()
+            .is_some_and(|e| e.len() > 254 || !e.contains('@') || !no_control_chars(e))
+        {
+            return Err(invalid_email());
         }
-        self.create_user(&username, display_name(raw), &password, email, false)
-            .await
+        let user = self
+            .create_user(
+                &username,
+                display_name(raw),
+                &password,
+                email,
+                ServerRole::Member,
+                None,
+            )
+            .await?;
+        Ok(user.view())
     }
 
+    /// Creates an account and joins it to the auto-join rooms, in one unit of work (the first
+    /// admin's creation is audited as `setup.completed`).
     async fn create_user(
         &self,
         username: &Username,
         display_name: &str,
         password: &Password,
         email: Option<String>,
-        is_admin: bool,
-    ) -> Result<UserView, DomainError> {
+        role: ServerRole,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<UserRecord, DomainError> {
         if users::by_username(&self.db.read, username.as_str())
             .await?
             .is_some()
         {
             return Err(DomainError::conflict(
-                "username_taken",
+                ErrorCode::UsernameTaken,
                 "that username is taken",
             ));
         }
         let password_hash = self.hasher.hash(password).await?;
-        let now = Utc::now();
-        let row = users::insert(
-            &self.db.write,
-            users::NewUser {
-                username: username.as_str(),
-                display_name,
-                password_hash,
-                email,
-                is_admin,
-                now,
-            },
-        )
-        .await?;
-        let user = UserView::from(&row);
-        self.conversations.auto_join(&user).await?;
-        Ok(user)
+        self.uow
+            .run(async |work: &mut Work| {
+                let user = users::insert(
+                    work.db(),
+                    users::NewUser {
+                        username: username.as_str(),
+                        display_name,
+                        password_hash,
+                        email,
+                        role,
+                        now: work.now(),
+                    },
+                )
+                .await?;
+                if role == ServerRole::Admin {
+                    work.record(NewAuditEntry {
+                        actor: Some(user.id),
+                        action: AuditAction::SetupCompleted,
+                        target: Some(AuditTarget::User(user.id)),
+                        details: serde_json::json!({"username": user.username}),
+                        ip,
+                    })
+                    .await?;
+                }
+                self.conversations.auto_join(work, &user).await?;
+                Ok(user)
+            })
+            .await
     }
 
-    /// Checks credentials. Unknown user and wrong password give the same 401 `invalid_credentials`
-    /// and take the same time.
+    /// Checks credentials. Unknown user, deleted account and wrong password give the same 401
+    /// `invalid_credentials` and take the same time.
     pub async fn login(&self, username: &str, password: &str) -> Result<Session, DomainError> {
         let user = match Username::parse(username) {
-            Ok(name) => users::by_username(&self.db.read, name.as_str()).await?,
+            Ok(name) => users::by_username(&self.db.read, name.as_str())
+                .await?
+                .filter(UserRecord::is_active),
             Err(_) => None,
         };
         let ok = self
@@ -270,10 +311,10 @@ impl AuthService {
             .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
             .await?;
         match user {
-            Some(user) if ok => self.issue(&UserView::from(&user), None).await,
-            _ => Err(DomainError::Unauthorized(
-                "invalid_credentials",
-                "wrong username or password".into(),
+            Some(user) if ok => self.issue(&user, None).await,
+            _ => Err(DomainError::unauthorized(
+                ErrorCode::InvalidCredentials,
+                "wrong username or password",
             )),
         }
     }
@@ -281,18 +322,20 @@ impl AuthService {
     /// Rotates a refresh token. Errors: 401 `invalid_refresh_token`.
     pub async fn refresh(&self, refresh_token: &str) -> Result<Session, DomainError> {
         let invalid = || {
-            DomainError::Unauthorized(
-                "invalid_refresh_token",
-                "the refresh token is invalid or expired".into(),
+            DomainError::unauthorized(
+                ErrorCode::InvalidRefreshToken,
+                "the refresh token is invalid or expired",
             )
         };
         let now = Utc::now();
         let row = tokens::by_hash(&self.db.write, &hash_token(refresh_token))
             .await?
             .ok_or_else(invalid)?;
+        let family = SessionId(row.family_id);
+        let owner = UserId(row.user_id);
         if row.revoked_at.is_some()
             || row.expires_at <= now
-            || tokens::family_revoked(&self.db.write, row.family_id).await?
+            || tokens::family_revoked(&self.db.write, family).await?
         {
             return Err(invalid());
         }
@@ -304,80 +347,123 @@ impl AuthService {
                 i64::try_from(self.config.auth.refresh_reuse_grace_secs).unwrap_or(0),
             );
             if used.is_none_or(|used| now - used > grace) {
-                tracing::warn!(family = %row.family_id, user = %row.user_id, "refresh token reuse detected; revoking the session");
-                self.end_session(row.family_id).await?;
+                tracing::warn!(session = %family, user = %owner, "refresh token reuse detected; revoking the session");
+                self.end_session(owner, family, None, Ending::Revoked)
+                    .await?;
                 return Err(invalid());
             }
         }
-        let user = users::by_id(&self.db.read, row.user_id)
+        let user = users::by_id(&self.db.read, owner)
             .await?
+            .filter(UserRecord::is_active)
             .ok_or_else(invalid)?;
-        self.issue(&UserView::from(&user), Some(row.family_id))
+        self.issue(&user, Some(family)).await
+    }
+
+    /// Ends a session: the one of `refresh_token` when given (and known), else the one of the
+    /// authenticated `actor` (a Bearer-only logout). Unknown tokens are not an error.
+    pub async fn logout(
+        &self,
+        refresh_token: Option<&str>,
+        actor: Option<&Actor>,
+    ) -> Result<(), DomainError> {
+        let row = match refresh_token {
+            Some(token) => tokens::by_hash(&self.db.write, &hash_token(token)).await?,
+            None => None,
+        };
+        if let Some(row) = row {
+            let owner = UserId(row.user_id);
+            let by = actor.filter(|a| a.user == owner);
+            self.end_session(owner, SessionId(row.family_id), by, Ending::Logout)
+                .await?;
+        } else if let Some(actor) = actor {
+            self.end_session(actor.user, actor.session, Some(actor), Ending::Logout)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Ends a session everywhere, in one unit of work: its refresh tokens are revoked and the
+    /// ending is audited; after commit, `SessionEnded` makes the permission layer refuse its
+    /// access tokens and the realtime layer close its WebSockets with 1008.
+    async fn end_session(
+        &self,
+        user: UserId,
+        session: SessionId,
+        actor: Option<&Actor>,
+        ending: Ending,
+    ) -> Result<(), DomainError> {
+        self.uow
+            .run(async |work| {
+                tokens::revoke_family(work.db(), session, work.now()).await?;
+                let action = match ending {
+                    Ending::Logout => AuditAction::SessionLogout,
+                    Ending::Revoked => AuditAction::SessionRevoked,
+                };
+                let details = match ending {
+                    Ending::Logout => serde_json::json!({"user_id": user}),
+                    Ending::Revoked => {
+                        serde_json::json!({"user_id": user, "reason": "refresh_token_reuse"})
+                    }
+                };
+                work.audit(actor, action, Some(AuditTarget::Session(session)), details)
+                    .await?;
+                work.publish(Event::SessionEnded {
+                    user_id: user,
+                    session_id: session,
+                });
+                Ok(())
+            })
             .await
     }
 
-    /// Revokes the session of `refresh_token` (if any). Always succeeds.
-    pub async fn logout(&self, refresh_token: Option<&str>) -> Result<(), DomainError> {
-        if let Some(token) = refresh_token
-            && let Some(row) = tokens::by_hash(&self.db.write, &hash_token(token)).await?
-        {
-            self.end_session(row.family_id).await?;
-        }
-        Ok(())
-    }
-
-    /// Revokes a session everywhere: its refresh tokens (database), its access tokens (this
-    /// process remembers the session as revoked for one access-token lifetime), and its open
-    /// WebSockets (closed with 1008).
-    /// Revokes a session everywhere: its refresh tokens (database), its access tokens (this
-    /// process remembers the session as ended for one access-token lifetime), and its open
-    /// WebSockets (closed with 1008).
-    async fn end_session(&self, family: Uuid) -> Result<(), DomainError> {
-        tokens::revoke_family(&self.db.write, family, Utc::now()).await?;
-        self.revoked.insert(family, ());
-        self.hub.close_session(family);
-        Ok(())
-    }
-
-    /// Verifies an access token and that its session was not ended. Errors: 401 `unauthorized`.
-    pub fn authenticate(&self, access_token: &str) -> Result<AuthUser, DomainError> {
+    /// Verifies an access token, that its session was not ended and that the account is active.
+    /// The returned actor has no IP yet (the HTTP layer sets it). Errors: 401 `unauthorized`.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Actor, DomainError> {
         let claims = self.keys.verify(access_token)?;
-        if self.revoked.contains_key(&claims.sid) {
-            return Err(DomainError::Unauthorized(
-                "unauthorized",
-                "this session has ended".into(),
+        let session = SessionId(claims.sid);
+        if self.access.session_ended(session) {
+            return Err(DomainError::unauthorized(
+                ErrorCode::Unauthorized,
+                "this session has ended",
             ));
         }
-        Ok(AuthUser {
-            id: UserId(claims.sub),
-            username: claims.name,
-            is_admin: claims.adm,
-            session: claims.sid,
+        let user = UserId(claims.sub);
+        let facts = self.access.active_user(user).await?;
+        Ok(Actor {
+            user,
+            session,
+            username: facts.username,
             expires_at: claims.exp,
+            ip: None,
         })
     }
 
     /// The caller's account. Errors: 401 when it was deleted.
-    pub async fn me(&self, user: &AuthUser) -> Result<UserView, DomainError> {
-        let row = users::by_id(&self.db.read, user.id.0)
+    pub async fn me(&self, actor: &Actor) -> Result<User, DomainError> {
+        users::by_id(&self.db.read, actor.user)
             .await?
+            .filter(UserRecord::is_active)
+            .map(|u| u.view())
             .ok_or_else(|| {
-                DomainError::Unauthorized("unauthorized", "the account no longer exists".into())
-            })?;
-        Ok(UserView::from(&row))
+                DomainError::unauthorized(ErrorCode::Unauthorized, "the account no longer exists")
+            })
     }
 
-    async fn issue(&self, user: &UserView, family: Option<Uuid>) -> Result<Session, DomainError> {
+    async fn issue(
+        &self,
+        user: &UserRecord,
+        family: Option<SessionId>,
+    ) -> Result<Session, DomainError> {
         let auth = &self.config.auth;
-        let family = family.unwrap_or_else(Uuid::now_v7);
+        let family = family.unwrap_or_default();
         let refresh_token = random_token();
         let now = Utc::now();
         let ttl = chrono::Duration::seconds(
             i64::try_from(auth.refresh_token_ttl_secs).unwrap_or(2_592_000),
         );
-        let txn = self.db.write.begin().await?;
         tokens::insert(
-            &txn,
+            &self.db.write,
             family,
             user.id,
             hash_token(&refresh_token),
@@ -385,20 +471,15 @@ impl AuthService {
             now + ttl,
         )
         .await?;
-        txn.commit().await?;
-        let access_token = self.keys.issue(
-            user.id,
-            family,
-            &user.username,
-            user.is_admin,
-            auth.access_token_ttl_secs,
-        )?;
+        let access_token = self
+            .keys
+            .issue(user.id, family, auth.access_token_ttl_secs)?;
         Ok(Session {
             access_token,
             refresh_token,
             expires_in: auth.access_token_ttl_secs,
             refresh_expires_in: auth.refresh_token_ttl_secs,
-            user: user.clone(),
+            user: user.view(),
         })
     }
 }

@@ -1,46 +1,74 @@
 //! Sending and reading messages.
+//!
+//! A send is authorized by the permission function (from cached facts: no database read on the
+//! hot path), queued to the group-commit writer (which re-checks membership inside the insert's
+//! transaction), answered after COMMIT, and published as [`Event::MessageCreated`] by one
+//! publisher task in commit order, so every conversation's messages reach the bus in `seq` order.
 
-use std::sync::Arc;
+use tokio::task::JoinHandle;
 
-use uuid::Uuid;
-
-use super::{AuthUser, ConversationService, views::MessageView};
+use super::{access::Access, uow::UnitOfWork};
 use crate::{
-    domain::{ClientId, DomainError, MessageBody},
-    realtime::{Hub, protocol::ServerFrame},
+    domain::{
+        Actor, ClientId, ConversationId, DomainError, Message, MessageBody, Permission, Scope,
+        UserId,
+    },
+    events::Event,
     store::{
-        Db, MessageRow, members, messages,
-        writer::{CommitHook, MessageWriter, NewMessage, Written},
+        Db, conversations, members,
+        messages::{self, MessageRecord},
+        users,
+        writer::{CommittedStream, MessageWriter, NewMessage, Pending, Written},
     },
 };
+
+/// Largest page of history.
+pub const HISTORY_MAX: u64 = 100;
 
 /// Result of a send.
 #[derive(Clone, Debug)]
 pub struct Sent {
     /// The stored message.
-    pub message: MessageView,
+    pub message: Message,
     /// True when this was a resend of an already stored `client_id`.
     pub duplicate: bool,
 }
 
 /// A queued send, resolved after commit.
 pub struct PendingSend {
-    pending: crate::store::writer::Pending,
+    pending: Pending,
     username: String,
+    access: Access,
+    actor: Actor,
+    conversation: ConversationId,
 }
 
 impl PendingSend {
-    /// The stored message once committed (or the original, for a resend).
+    /// The stored message once committed (or the original, for a resend). Errors: 409
+    /// `client_id_reused`; 403/404 when the membership ended before the commit; 500/503.
     pub async fn outcome(self) -> Result<Sent, DomainError> {
         Ok(match self.pending.outcome().await? {
             Written::Created(row) => Sent {
-                message: MessageView::new(&row, &self.username),
+                message: row.view(&self.username),
                 duplicate: false,
             },
             Written::Duplicate(row) => Sent {
-                message: MessageView::new(&row, &self.username),
+                message: row.view(&self.username),
                 duplicate: true,
             },
+            Written::NotMember => {
+                // The cache was behind the database: learn the truth and report it.
+                self.access
+                    .forget_member(self.conversation, self.actor.user);
+                self.access
+                    .require(
+                        &self.actor,
+                        Permission::MessageSend,
+                        Scope::Conversation(self.conversation),
+                    )
+                    .await?;
+                return Err(DomainError::NotFound("conversation"));
+            }
         })
     }
 }
@@ -48,7 +76,7 @@ impl PendingSend {
 /// Result of a resume request.
 pub enum Resume {
     /// The missing messages, ascending by seq.
-    Messages(Vec<MessageView>),
+    Messages(Vec<Message>),
     /// The gap is larger than the limit.
     ResyncRequired,
 }
@@ -56,7 +84,7 @@ pub enum Resume {
 /// A page of history.
 pub struct History {
     /// Messages ascending by seq.
-    pub messages: Vec<MessageView>,
+    pub messages: Vec<Message>,
     /// More exist in the direction of the query.
     pub has_more: bool,
 }
@@ -66,42 +94,39 @@ pub struct History {
 pub struct MessageService {
     db: Db,
     writer: MessageWriter,
-    conversations: ConversationService,
-}
-
-/// The commit hook that fans committed messages out through `hub`, encoding each once.
-pub fn fan_out_hook(hub: Hub) -> CommitHook {
-    Arc::new(move |row: &MessageRow, username: &str| {
-        let view = MessageView::new(row, username);
-        hub.publish(
-            row.conversation_id,
-            &ServerFrame::Message { message: &view }.encode(),
-            None,
-        );
-    })
+    access: Access,
 }
 
 impl MessageService {
     /// Builds the service.
-    pub fn new(db: Db, writer: MessageWriter, conversations: ConversationService) -> Self {
-        Self {
-            db,
-            writer,
-            conversations,
-        }
+    pub fn new(db: Db, writer: MessageWriter, access: Access) -> Self {
+        Self { db, writer, access }
     }
 
-    /// Stores a message and returns it after commit (fan-out has been queued by then).
-    /// Errors: 422 `invalid_message`/`invalid_client_id`, 403/404 for non-members,
-    /// 409 `client_id_reused`, 503 `shutting_down`.
+    /// Starts the task that publishes committed messages, in commit order, as
+    /// [`Event::MessageCreated`]. It ends when the writer has stopped.
+    pub fn spawn_publisher(mut committed: CommittedStream, uow: UnitOfWork) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            while let Some(batch) = committed.recv().await {
+                for c in batch {
+                    let message = c.record.view(&c.sender_username);
+                    uow.publish(Event::MessageCreated { message }).await;
+                }
+            }
+        })
+    }
+
+    /// Stores a message and returns it after commit. Errors: 422
+    /// `invalid_message`/`invalid_client_id`, 403/404 for non-members, 409 `client_id_reused`,
+    /// 503 `shutting_down`.
     pub async fn send(
         &self,
-        me: &AuthUser,
-        conversation: Uuid,
+        actor: &Actor,
+        conversation: ConversationId,
         body: &str,
         client_id: Option<&str>,
     ) -> Result<Sent, DomainError> {
-        self.submit(me, conversation, body, client_id)
+        self.submit(actor, conversation, body, client_id)
             .await?
             .outcome()
             .await
@@ -111,46 +136,57 @@ impl MessageService {
     /// after commit. Calls made one after another are committed in that order.
     pub async fn submit(
         &self,
-        me: &AuthUser,
-        conversation: Uuid,
+        actor: &Actor,
+        conversation: ConversationId,
         body: &str,
         client_id: Option<&str>,
     ) -> Result<PendingSend, DomainError> {
         let body = MessageBody::parse(body)?;
         let client_id = client_id.map(ClientId::parse).transpose()?;
-        self.conversations.require_member(me, conversation).await?;
+        self.access
+            .require(
+                actor,
+                Permission::MessageSend,
+                Scope::Conversation(conversation),
+            )
+            .await?;
         let pending = self
             .writer
             .enqueue(NewMessage {
                 conversation_id: conversation,
-                sender_id: me.id.0,
-                sender_username: me.username.clone(),
+                sender_id: actor.user,
+                sender_username: actor.username.clone(),
                 body: body.into_inner(),
                 client_id: client_id.map(|c| c.as_str().to_owned()),
             })
             .await?;
         Ok(PendingSend {
             pending,
-            username: me.username.clone(),
+            username: actor.username.clone(),
+            access: self.access.clone(),
+            actor: actor.clone(),
+            conversation,
         })
     }
 
-    /// History by sequence number; `limit` 1–100. Errors: 422 `invalid_limit`, 403/404.
+    /// History by sequence number; `limit` 1–100 (default 50). Errors: 422 `invalid_limit`,
+    /// 403/404.
     pub async fn history(
         &self,
-        me: &AuthUser,
-        conversation: Uuid,
+        actor: &Actor,
+        conversation: ConversationId,
         before: Option<i64>,
         after: Option<i64>,
-        limit: u64,
+        limit: Option<u64>,
     ) -> Result<History, DomainError> {
-        if !(1..=100).contains(&limit) {
-            return Err(DomainError::invalid(
-                "invalid_limit",
-                "limit must be between 1 and 100",
-            ));
-        }
-        self.conversations.require_member(me, conversation).await?;
+        let limit = super::paging::limit(limit, 50, HISTORY_MAX)?;
+        self.access
+            .require(
+                actor,
+                Permission::ConversationRead,
+                Scope::Conversation(conversation),
+            )
+            .await?;
         let page = messages::page(&self.db.read, conversation, before, after, limit).await?;
         Ok(History {
             messages: self.with_usernames(page.rows).await?,
@@ -161,12 +197,18 @@ impl MessageService {
     /// The messages after `after_seq`, or `ResyncRequired` when more than `max` are missing.
     pub async fn resume(
         &self,
-        me: &AuthUser,
-        conversation: Uuid,
+        actor: &Actor,
+        conversation: ConversationId,
         after_seq: i64,
         max: u64,
     ) -> Result<Resume, DomainError> {
-        self.conversations.require_member(me, conversation).await?;
+        self.access
+            .require(
+                actor,
+                Permission::ConversationRead,
+                Scope::Conversation(conversation),
+            )
+            .await?;
         let page = messages::page(
             &self.db.read,
             conversation,
@@ -181,31 +223,34 @@ impl MessageService {
         Ok(Resume::Messages(self.with_usernames(page.rows).await?))
     }
 
-    /// Moves my read position to `seq`. Errors: 403/404 for non-members.
+    /// Moves my read position to `seq` (clamped to the conversation's last seq). Errors: 403/404
+    /// for non-members.
     pub async fn mark_read(
         &self,
-        me: &AuthUser,
-        conversation: Uuid,
+        actor: &Actor,
+        conversation: ConversationId,
         seq: i64,
     ) -> Result<(), DomainError> {
-        let row = self.conversations.require_member(me, conversation).await?;
-        members::mark_read(
-            &self.db.write,
-            conversation,
-            me.id.0,
-            seq.clamp(0, row.last_seq),
-        )
-        .await
+        self.access
+            .require(
+                actor,
+                Permission::ConversationRead,
+                Scope::Conversation(conversation),
+            )
+            .await?;
+        let last = conversations::by_id(&self.db.read, conversation)
+            .await?
+            .map_or(0, |c| c.last_seq);
+        members::mark_read(&self.db.write, conversation, actor.user, seq.clamp(0, last)).await
     }
 
-    async fn with_usernames(&self, rows: Vec<MessageRow>) -> Result<Vec<MessageView>, DomainError> {
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.sender_id).collect();
-        let names = crate::store::users::usernames(&self.db.read, ids).await?;
+    async fn with_usernames(&self, rows: Vec<MessageRecord>) -> Result<Vec<Message>, DomainError> {
+        let ids: Vec<UserId> = rows.iter().map(|r| r.sender_id).collect();
+        let names = users::usernames(&self.db.read, &ids).await?;
         Ok(rows
             .iter()
             .map(|r| {
-                MessageView::new(
-                    r,
+                r.view(
                     names
                         .get(&r.sender_id)
                         .map(String::as_str)

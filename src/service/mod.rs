@@ -1,13 +1,27 @@
-//! Use-cases, one file per capability. No HTTP types here: handlers and the WebSocket
-//! connection call these and translate the results.
+//! Use-cases, one file per capability. No HTTP types and no WebSocket connections here: handlers
+//! and the realtime layer call these and translate the results; services tell the rest of the
+//! system what happened by publishing domain events after commit (see [`uow`]).
+//!
+//! Every use case starts with the one permission function, [`access::Access::require`].
 
+pub mod access;
+pub mod admin;
 pub mod auth;
 pub mod conversations;
 pub mod messages;
+pub mod paging;
 pub mod passwords;
+pub mod presence;
 pub mod tokens;
-pub mod views;
+pub mod uow;
+pub mod users;
 
-pub use auth::{AuthService, AuthUser, Session};
+pub use access::Access;
+pub use admin::AdminService;
+pub use auth::{AuthService, Session};
 pub use conversations::ConversationService;
 pub use messages::MessageService;
+pub use paging::Page;
+pub use presence::PresenceDirectory;
+pub use uow::UnitOfWork;
+pub use users::UserService;

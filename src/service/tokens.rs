@@ -6,22 +6,19 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::domain::DomainError;
+use crate::domain::{DomainError, ErrorCode, SessionId, UserId};
 
 const AUDIENCE: &str = "echochat";
 const ACCESS: &str = "access";
 
-/// Claims of an access token.
+/// Claims of an access token. Identity only: no role or other authority, which would go stale
+/// for the token's lifetime (roles are read by the permission function on every check).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     /// User id.
     pub sub: Uuid,
     /// Session = refresh-token family id.
     pub sid: Uuid,
-    /// Canonical username (saves a lookup per request).
-    pub name: String,
-    /// Administrator flag at issue time.
-    pub adm: bool,
     /// Always `echochat`.
     pub aud: String,
     /// Always `access`.
@@ -54,21 +51,12 @@ impl JwtKeys {
         }
     }
 
-    /// Signs an access token for `sub` valid `ttl_secs` seconds.
-    pub fn issue(
-        &self,
-        sub: Uuid,
-        sid: Uuid,
-        name: &str,
-        adm: bool,
-        ttl_secs: u64,
-    ) -> Result<String, DomainError> {
+    /// Signs an access token for `sub` in session `sid`, valid `ttl_secs` seconds.
+    pub fn issue(&self, sub: UserId, sid: SessionId, ttl_secs: u64) -> Result<String, DomainError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
-            sub,
-            sid,
-            name: name.to_owned(),
-            adm,
+            sub: sub.0,
+            sid: sid.0,
             aud: AUDIENCE.into(),
             typ: ACCESS.into(),
             iat: now,
@@ -82,12 +70,12 @@ impl JwtKeys {
     /// Errors: `unauthorized` (401).
     pub fn verify(&self, token: &str) -> Result<Claims, DomainError> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| {
-            DomainError::Unauthorized("unauthorized", "invalid or expired access token".into())
+            DomainError::unauthorized(ErrorCode::Unauthorized, "invalid or expired access token")
         })?;
         if data.claims.typ != ACCESS {
-            return Err(DomainError::Unauthorized(
-                "unauthorized",
-                "not an access token".into(),
+            return Err(DomainError::unauthorized(
+                ErrorCode::Unauthorized,
+                "not an access token",
             ));
         }
         Ok(data.claims)

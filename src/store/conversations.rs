@@ -3,26 +3,93 @@
 use chrono::{DateTime, Utc};
 use entity::conversations::{self, Column, Entity};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
 };
-use uuid::Uuid;
 
-use super::{ConversationRow, conflict_on_unique, is_unique_violation};
-use crate::{config::OfficialRoom, domain::DomainError};
+use super::{conflict_on_unique, dialect, is_unique_violation};
+use crate::{
+    config::OfficialRoom,
+    domain::{
+        ConversationFacts, ConversationId, ConversationKind, DomainError, ErrorCode, RoomName,
+        UserId, Visibility,
+    },
+};
+
+/// A stored conversation.
+#[derive(Clone, Debug)]
+pub struct ConversationRecord {
+    /// Id.
+    pub id: ConversationId,
+    /// Room, group or DM.
+    pub kind: ConversationKind,
+    /// Name as typed (rooms).
+    pub name: Option<String>,
+    /// Topic line.
+    pub topic: Option<String>,
+    /// Public or private.
+    pub visibility: Visibility,
+    /// Directory category.
+    pub category: Option<String>,
+    /// Official (server) room.
+    pub official: bool,
+    /// Every new account joins it.
+    pub auto_join: bool,
+    /// Creator.
+    pub created_by: Option<UserId>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Sequence number of the latest message.
+    pub last_seq: i64,
+}
+
+impl TryFrom<conversations::Model> for ConversationRecord {
+    type Error = DomainError;
+
+    fn try_from(m: conversations::Model) -> Result<Self, DomainError> {
+        Ok(Self {
+            id: ConversationId(m.id),
+            kind: m.kind.parse()?,
+            name: m.name,
+            topic: m.topic,
+            visibility: m.visibility.parse()?,
+            category: m.category,
+            official: m.official,
+            auto_join: m.auto_join,
+            created_by: m.created_by.map(UserId),
+            created_at: m.created_at,
+            last_seq: m.last_seq,
+        })
+    }
+}
+
+impl ConversationRecord {
+    /// The facts permission decisions look at.
+    pub fn facts(&self) -> ConversationFacts {
+        ConversationFacts {
+            kind: self.kind,
+            visibility: self.visibility,
+        }
+    }
+}
+
+fn records(rows: Vec<conversations::Model>) -> Result<Vec<ConversationRecord>, DomainError> {
+    rows.into_iter().map(ConversationRecord::try_from).collect()
+}
 
 /// Fields of a new room.
 pub struct NewRoom<'a> {
-    /// Name as typed.
-    pub name: &'a str,
-    /// `public` or `private`.
-    pub visibility: &'a str,
+    /// Name (normalized).
+    pub name: &'a RoomName,
+    /// Public or private.
+    pub visibility: Visibility,
     /// Topic line.
     pub topic: Option<String>,
     /// Directory category.
     pub category: Option<String>,
     /// Creator.
-    pub created_by: Option<Uuid>,
+    pub created_by: UserId,
     /// Creation time.
     pub now: DateTime<Utc>,
 }
@@ -31,19 +98,19 @@ pub struct NewRoom<'a> {
 pub async fn insert_room(
     db: &impl ConnectionTrait,
     room: NewRoom<'_>,
-) -> Result<ConversationRow, DomainError> {
+) -> Result<ConversationRecord, DomainError> {
     let model = conversations::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set("room".into()),
-        name: Set(Some(room.name.to_owned())),
-        name_key: Set(Some(room.name.to_lowercase())),
+        id: Set(ConversationId::new().0),
+        kind: Set(ConversationKind::Room.as_str().into()),
+        name: Set(Some(room.name.as_str().to_owned())),
+        name_key: Set(Some(room.name.key())),
         topic: Set(room.topic),
-        visibility: Set(room.visibility.to_owned()),
+        visibility: Set(room.visibility.as_str().into()),
         category: Set(room.category),
         official: Set(false),
         auto_join: Set(false),
         dm_key: Set(None),
-        created_by: Set(room.created_by),
+        created_by: Set(Some(room.created_by.0)),
         created_at: Set(room.now),
         last_seq: Set(0),
     };
@@ -51,9 +118,10 @@ pub async fn insert_room(
         .exec_with_returning(db)
         .await
         .map_err(conflict_on_unique(
-            "room_name_taken",
+            ErrorCode::RoomNameTaken,
             "a room with that name exists",
-        ))
+        ))?
+        .try_into()
 }
 
 /// Creates the official rooms that do not exist yet and refreshes the flags of those that do.
@@ -63,7 +131,13 @@ pub async fn ensure_official(
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
     for room in rooms {
-        let key = room.name.trim().to_lowercase();
+        let name = RoomName::parse(&room.name).map_err(|_| {
+            DomainError::internal(format!(
+                "official room name {:?} is not a valid room name",
+                room.name
+            ))
+        })?;
+        let key = name.key();
         match Entity::find()
             .filter(Column::NameKey.eq(key.clone()))
             .one(db)
@@ -80,7 +154,7 @@ pub async fn ensure_official(
                 Entity::update_many()
                     .col_expr(Column::Official, Expr::value(true))
                     .col_expr(Column::AutoJoin, Expr::value(room.auto_join))
-                    .col_expr(Column::Visibility, Expr::value("public"))
+                    .col_expr(Column::Visibility, Expr::value(Visibility::Public.as_str()))
                     .col_expr(Column::Category, Expr::value(room.category.clone()))
                     .col_expr(Column::Topic, Expr::value(room.topic.clone()))
                     .filter(Column::Id.eq(existing.id))
@@ -89,12 +163,12 @@ pub async fn ensure_official(
             }
             None => {
                 let model = conversations::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    kind: Set("room".into()),
-                    name: Set(Some(room.name.trim().to_owned())),
+                    id: Set(ConversationId::new().0),
+                    kind: Set(ConversationKind::Room.as_str().into()),
+                    name: Set(Some(name.as_str().to_owned())),
                     name_key: Set(Some(key)),
                     topic: Set(room.topic.clone()),
-                    visibility: Set("public".into()),
+                    visibility: Set(Visibility::Public.as_str().into()),
                     category: Set(room.category.clone()),
                     official: Set(true),
                     auto_join: Set(room.auto_join),
@@ -113,81 +187,144 @@ pub async fn ensure_official(
 /// The conversation with this id.
 pub async fn by_id(
     db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<ConversationRow>, DomainError> {
-    Ok(Entity::find_by_id(id).one(db).await?)
+    id: ConversationId,
+) -> Result<Option<ConversationRecord>, DomainError> {
+    Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .map(ConversationRecord::try_from)
+        .transpose()
 }
 
-/// Conversations with these ids.
+/// Conversations with these ids, in no particular order.
 pub async fn by_ids(
     db: &impl ConnectionTrait,
-    ids: Vec<Uuid>,
-) -> Result<Vec<ConversationRow>, DomainError> {
+    ids: &[ConversationId],
+) -> Result<Vec<ConversationRecord>, DomainError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(Entity::find().filter(Column::Id.is_in(ids)).all(db).await?)
+    let ids: Vec<_> = ids.iter().map(|i| i.0).collect();
+    records(Entity::find().filter(Column::Id.is_in(ids)).all(db).await?)
 }
 
 /// Rooms every new account joins.
-pub async fn auto_join(db: &impl ConnectionTrait) -> Result<Vec<ConversationRow>, DomainError> {
-    Ok(Entity::find()
-        .filter(Column::AutoJoin.eq(true))
-        .all(db)
-        .await?)
+pub async fn auto_join(db: &impl ConnectionTrait) -> Result<Vec<ConversationRecord>, DomainError> {
+    records(
+        Entity::find()
+            .filter(Column::AutoJoin.eq(true))
+            .all(db)
+            .await?,
+    )
 }
 
-/// Public rooms whose name contains `q` (case-insensitive), official first, then by name.
+/// Position in the room directory, which is ordered official first, then by lower-cased name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectoryPosition {
+    /// The official flag of the last room seen.
+    pub official: bool,
+    /// Its lower-cased name.
+    pub name_key: String,
+}
+
+/// One page of public rooms whose lower-cased name contains `q` (matched literally: `%` and `_`
+/// are not wildcards), official first, then by name, starting after `after`. Returns up to
+/// `limit + 1` rows so the caller can tell whether more exist.
 pub async fn directory(
     db: &impl ConnectionTrait,
     q: Option<&str>,
-) -> Result<Vec<ConversationRow>, DomainError> {
+    after: Option<&DirectoryPosition>,
+    limit: u64,
+) -> Result<Vec<ConversationRecord>, DomainError> {
     let mut cond = Condition::all()
-        .add(Column::Kind.eq("room"))
-        .add(Column::Visibility.eq("public"));
+        .add(Column::Kind.eq(ConversationKind::Room.as_str()))
+        .add(Column::Visibility.eq(Visibility::Public.as_str()));
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
-        cond = cond.add(Column::NameKey.contains(q.to_lowercase()));
+        cond = cond.add(Expr::col(Column::NameKey).like(dialect::contains(&q.to_lowercase())));
     }
-    Ok(Entity::find()
-        .filter(cond)
-        .order_by_desc(Column::Official)
-        .order_by_asc(Column::NameKey)
-        .all(db)
-        .await?)
+    if let Some(after) = after {
+        cond = cond.add(
+            Condition::any()
+                .add(Column::Official.lt(after.official))
+                .add(
+                    Condition::all()
+                        .add(Column::Official.eq(after.official))
+                        .add(Column::NameKey.gt(after.name_key.clone())),
+                ),
+        );
+    }
+    records(
+        Entity::find()
+            .filter(cond)
+            .order_by_desc(Column::Official)
+            .order_by_asc(Column::NameKey)
+            .limit(limit + 1)
+            .all(db)
+            .await?,
+    )
 }
 
-/// The DM of a pair, by its key `<min id>:<max id>`.
-pub async fn dm_by_key(
+/// The DM key of a pair: `<smaller id>:<larger id>`, so a pair has exactly one DM.
+pub fn dm_key(a: UserId, b: UserId) -> String {
+    let (low, high) = if a < b { (a, b) } else { (b, a) };
+    format!("{low}:{high}")
+}
+
+/// The DM of a pair.
+pub async fn dm_of(
     db: &impl ConnectionTrait,
-    key: &str,
-) -> Result<Option<ConversationRow>, DomainError> {
-    Ok(Entity::find().filter(Column::DmKey.eq(key)).one(db).await?)
+    a: UserId,
+    b: UserId,
+) -> Result<Option<ConversationRecord>, DomainError> {
+    Entity::find()
+        .filter(Column::DmKey.eq(dm_key(a, b)))
+        .one(db)
+        .await?
+        .map(ConversationRecord::try_from)
+        .transpose()
 }
 
-/// Inserts a DM. Returns `None` when a concurrent request created it first.
+/// Inserts the DM of a pair. Returns `None` when a concurrent request created it first.
 pub async fn insert_dm(
     db: &impl ConnectionTrait,
-    key: String,
+    a: UserId,
+    b: UserId,
     now: DateTime<Utc>,
-) -> Result<Option<ConversationRow>, DomainError> {
+) -> Result<Option<ConversationRecord>, DomainError> {
     let model = conversations::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set("dm".into()),
+        id: Set(ConversationId::new().0),
+        kind: Set(ConversationKind::Dm.as_str().into()),
         name: Set(None),
         name_key: Set(None),
         topic: Set(None),
-        visibility: Set("private".into()),
+        visibility: Set(Visibility::Private.as_str().into()),
         category: Set(None),
         official: Set(false),
         auto_join: Set(false),
-        dm_key: Set(Some(key)),
-        created_by: Set(None),
+        dm_key: Set(Some(dm_key(a, b))),
+        created_by: Set(Some(a.0)),
         created_at: Set(now),
         last_seq: Set(0),
     };
     match Entity::insert(model).exec_with_returning(db).await {
-        Ok(row) => Ok(Some(row)),
+        Ok(row) => Ok(Some(row.try_into()?)),
         Err(e) if is_unique_violation(&e) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Sets a room's topic and category.
+pub async fn update_settings(
+    db: &impl ConnectionTrait,
+    id: ConversationId,
+    topic: Option<String>,
+    category: Option<String>,
+) -> Result<(), DomainError> {
+    Entity::update_many()
+        .col_expr(Column::Topic, Expr::value(topic))
+        .col_expr(Column::Category, Expr::value(category))
+        .filter(Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, Statement,
+    sea_query::LikeExpr,
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous as Sync},
 };
 
@@ -88,4 +89,35 @@ pub async fn identity(
         database,
         server_version,
     })
+}
+
+/// The escape character of every LIKE pattern built here.
+const LIKE_ESCAPE: char = '\\';
+
+/// `text` with the LIKE wildcards (`%`, `_`) and the escape character escaped, so user input is
+/// matched literally (Kellnr's `escape_like_pattern`). SQLite has no default LIKE escape
+/// character, PostgreSQL's is `\`: the pattern always names it explicitly.
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | LIKE_ESCAPE) {
+            out.push(LIKE_ESCAPE);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A LIKE expression matching values that contain `text` literally.
+pub fn contains(text: &str) -> LikeExpr {
+    LikeExpr::new(format!("%{}%", escape_like(text))).escape(LIKE_ESCAPE)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(super::escape_like("50%_off\\"), "50\\%\\_off\\\\");
+        assert_eq!(super::escape_like("lobby"), "lobby");
+    }
 }

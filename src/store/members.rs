@@ -6,51 +6,100 @@ use chrono::{DateTime, Utc};
 use entity::conversation_members::{self, Column, Entity};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    sea_query::{Expr, OnConflict},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait, OnConflict, Query},
 };
-use uuid::Uuid;
 
-use super::{MemberRow, UserRow};
-use crate::domain::DomainError;
+use super::users::UserRecord;
+use crate::domain::{
+    ConversationId, ConversationRole, DomainError, MemberFacts, MembershipState, UserId,
+};
 
-/// Membership states stored in `conversation_members.state`.
-pub mod state {
-    /// Invited to a private room, not yet joined.
-    pub const INVITED: &str = "invited";
-    /// A member: may read and post.
-    pub const JOINED: &str = "joined";
-    /// Was a member.
-    pub const LEFT: &str = "left";
+/// A stored membership.
+#[derive(Clone, Debug)]
+pub struct MemberRecord {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// The user.
+    pub user_id: UserId,
+    /// Role inside the conversation.
+    pub role: ConversationRole,
+    /// Invited, joined, left or banned.
+    pub state: MembershipState,
+    /// Highest seq the user has read.
+    pub last_read_seq: i64,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<conversation_members::Model> for MemberRecord {
+    type Error = DomainError;
+
+    fn try_from(m: conversation_members::Model) -> Result<Self, DomainError> {
+        Ok(Self {
+            conversation_id: ConversationId(m.conversation_id),
+            user_id: UserId(m.user_id),
+            role: m.role.parse()?,
+            state: m.state.parse()?,
+            last_read_seq: m.last_read_seq,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+impl MemberRecord {
+    /// The facts permission decisions look at.
+    pub fn facts(&self) -> MemberFacts {
+        MemberFacts {
+            state: self.state,
+            role: self.role,
+        }
+    }
+}
+
+fn records(rows: Vec<conversation_members::Model>) -> Result<Vec<MemberRecord>, DomainError> {
+    rows.into_iter().map(MemberRecord::try_from).collect()
 }
 
 /// The membership row of `user` in `conversation`.
 pub async fn get(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
-    user: Uuid,
-) -> Result<Option<MemberRow>, DomainError> {
-    Ok(Entity::find_by_id((conversation, user)).one(db).await?)
+    conversation: ConversationId,
+    user: UserId,
+) -> Result<Option<MemberRecord>, DomainError> {
+    Entity::find_by_id((conversation.0, user.0))
+        .one(db)
+        .await?
+        .map(MemberRecord::try_from)
+        .transpose()
 }
 
-/// Inserts or updates a membership to `state` with `role`. `last_read_seq` is set on insert
-/// only, so a re-join keeps the old read position.
-pub async fn upsert(
-    db: &impl ConnectionTrait,
-    conversation: Uuid,
-    user: Uuid,
-    role: &str,
-    state: &str,
-    last_read_seq: i64,
-    now: DateTime<Utc>,
-) -> Result<(), DomainError> {
+/// A membership to write.
+pub struct Membership {
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// The user.
+    pub user: UserId,
+    /// Role inside the conversation.
+    pub role: ConversationRole,
+    /// New state.
+    pub state: MembershipState,
+    /// Read position on insert (a re-join keeps the old one).
+    pub last_read_seq: i64,
+    /// Time of the change.
+    pub now: DateTime<Utc>,
+}
+
+/// Inserts or updates a membership. `last_read_seq` is set on insert only, so a re-join keeps
+/// the old read position.
+pub async fn upsert(db: &impl ConnectionTrait, m: Membership) -> Result<(), DomainError> {
     let model = conversation_members::ActiveModel {
-        conversation_id: Set(conversation),
-        user_id: Set(user),
-        role: Set(role.to_owned()),
-        state: Set(state.to_owned()),
-        last_read_seq: Set(last_read_seq),
-        updated_at: Set(now),
+        conversation_id: Set(m.conversation.0),
+        user_id: Set(m.user.0),
+        role: Set(m.role.as_str().to_owned()),
+        state: Set(m.state.as_str().to_owned()),
+        last_read_seq: Set(m.last_read_seq),
+        updated_at: Set(m.now),
     };
     Entity::insert(model)
         .on_conflict(
@@ -66,154 +115,212 @@ pub async fn upsert(
 /// Sets the state of an existing membership.
 pub async fn set_state(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
-    user: Uuid,
-    state: &str,
+    conversation: ConversationId,
+    user: UserId,
+    state: MembershipState,
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
     Entity::update_many()
-        .col_expr(Column::State, Expr::value(state))
+        .col_expr(Column::State, Expr::value(state.as_str()))
         .col_expr(Column::UpdatedAt, Expr::value(now))
-        .filter(Column::ConversationId.eq(conversation))
-        .filter(Column::UserId.eq(user))
+        .filter(Column::ConversationId.eq(conversation.0))
+        .filter(Column::UserId.eq(user.0))
         .exec(db)
         .await?;
     Ok(())
 }
 
-/// The user's memberships that are `joined` or `invited`.
+/// The user's memberships that are `joined` or `invited`, ordered by conversation id, after
+/// `after`, at most `limit` rows (`None`: all).
 pub async fn for_user(
     db: &impl ConnectionTrait,
-    user: Uuid,
-) -> Result<Vec<MemberRow>, DomainError> {
-    Ok(Entity::find()
-        .filter(Column::UserId.eq(user))
-        .filter(Column::State.is_in([state::JOINED, state::INVITED]))
-        .all(db)
-        .await?)
-}
-
-/// Ids of the joined members of a conversation.
-pub async fn joined_user_ids(
-    db: &impl ConnectionTrait,
-    conversation: Uuid,
-) -> Result<Vec<Uuid>, DomainError> {
-    Ok(Entity::find()
-        .select_only()
-        .column(Column::UserId)
-        .filter(Column::ConversationId.eq(conversation))
-        .filter(Column::State.eq(state::JOINED))
-        .into_tuple()
-        .all(db)
-        .await?)
+    user: UserId,
+    after: Option<ConversationId>,
+    limit: Option<u64>,
+) -> Result<Vec<MemberRecord>, DomainError> {
+    let mut query = Entity::find()
+        .filter(Column::UserId.eq(user.0))
+        .filter(Column::State.is_in([
+            MembershipState::Joined.as_str(),
+            MembershipState::Invited.as_str(),
+        ]))
+        .order_by_asc(Column::ConversationId);
+    if let Some(after) = after {
+        query = query.filter(Column::ConversationId.gt(after.0));
+    }
+    if let Some(limit) = limit {
+        query = query.limit(limit);
+    }
+    records(query.all(db).await?)
 }
 
 /// Number of joined members per conversation.
 pub async fn joined_counts(
     db: &impl ConnectionTrait,
-    conversations: Vec<Uuid>,
-) -> Result<HashMap<Uuid, i64>, DomainError> {
+    conversations: &[ConversationId],
+) -> Result<HashMap<ConversationId, i64>, DomainError> {
     if conversations.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(Uuid, i64)> = Entity::find()
+    let ids: Vec<_> = conversations.iter().map(|c| c.0).collect();
+    let rows: Vec<(uuid::Uuid, i64)> = Entity::find()
         .select_only()
         .column(Column::ConversationId)
         .column_as(Column::UserId.count(), "n")
-        .filter(Column::ConversationId.is_in(conversations))
-        .filter(Column::State.eq(state::JOINED))
+        .filter(Column::ConversationId.is_in(ids))
+        .filter(Column::State.eq(MembershipState::Joined.as_str()))
         .group_by(Column::ConversationId)
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, n)| (ConversationId(id), n))
+        .collect())
 }
 
 /// For each DM, the member that is not `me`.
 pub async fn dm_peers(
     db: &impl ConnectionTrait,
-    dms: Vec<Uuid>,
-    me: Uuid,
-) -> Result<HashMap<Uuid, UserRow>, DomainError> {
+    dms: &[ConversationId],
+    me: UserId,
+) -> Result<HashMap<ConversationId, UserRecord>, DomainError> {
     if dms.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = Entity::find()
-        .filter(Column::ConversationId.is_in(dms))
-        .filter(Column::UserId.ne(me))
-        .find_also_related_users(db)
-        .await?;
+    let ids: Vec<_> = dms.iter().map(|c| c.0).collect();
+    let rows = records(
+        Entity::find()
+            .filter(Column::ConversationId.is_in(ids))
+            .filter(Column::UserId.ne(me.0))
+            .all(db)
+            .await?,
+    )?;
+    let users: Vec<UserId> = rows.iter().map(|m| m.user_id).collect();
+    let users = super::users::by_ids(db, &users).await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(m, u)| u.map(|u| (m.conversation_id, u)))
+        .filter_map(|m| {
+            users
+                .get(&m.user_id)
+                .cloned()
+                .map(|u| (m.conversation_id, u))
+        })
         .collect())
 }
 
-/// Joined members with their accounts.
-pub async fn joined_with_users(
+/// One page of the joined members of a conversation with their accounts, ordered by username,
+/// after `after_username`; up to `limit + 1` rows so the caller can tell whether more exist.
+pub async fn joined_page(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
-) -> Result<Vec<(MemberRow, UserRow)>, DomainError> {
-    let rows = Entity::find()
-        .filter(Column::ConversationId.eq(conversation))
-        .filter(Column::State.eq(state::JOINED))
-        .find_also_related_users(db)
-        .await?;
-    Ok(rows
+    conversation: ConversationId,
+    after_username: Option<&str>,
+    limit: u64,
+) -> Result<Vec<(MemberRecord, UserRecord)>, DomainError> {
+    use entity::users;
+    let members = Query::select()
+        .column(Column::UserId)
+        .from(Entity)
+        .and_where(Expr::col(Column::ConversationId).eq(conversation.0))
+        .and_where(Expr::col(Column::State).eq(MembershipState::Joined.as_str()))
+        .to_owned();
+    let mut query = users::Entity::find()
+        .filter(users::Column::Id.in_subquery(members))
+        .order_by_asc(users::Column::Username)
+        .limit(limit + 1);
+    if let Some(after) = after_username {
+        query = query.filter(users::Column::Username.gt(after));
+    }
+    let accounts = query
+        .all(db)
+        .await?
         .into_iter()
-        .filter_map(|(m, u)| u.map(|u| (m, u)))
+        .map(UserRecord::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    if accounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<_> = accounts.iter().map(|u| u.id.0).collect();
+    let mut rows: HashMap<UserId, MemberRecord> = records(
+        Entity::find()
+            .filter(Column::ConversationId.eq(conversation.0))
+            .filter(Column::UserId.is_in(ids))
+            .all(db)
+            .await?,
+    )?
+    .into_iter()
+    .map(|m| (m.user_id, m))
+    .collect();
+    Ok(accounts
+        .into_iter()
+        .filter_map(|u| rows.remove(&u.id).map(|m| (m, u)))
         .collect())
+}
+
+/// The conversations a user has joined (what the realtime layer subscribes a new connection to).
+pub async fn joined_conversations(
+    db: &impl ConnectionTrait,
+    user: UserId,
+) -> Result<Vec<ConversationId>, DomainError> {
+    let ids: Vec<uuid::Uuid> = Entity::find()
+        .select_only()
+        .column(Column::ConversationId)
+        .filter(Column::UserId.eq(user.0))
+        .filter(Column::State.eq(MembershipState::Joined.as_str()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().map(ConversationId).collect())
+}
+
+/// Ids of the joined members of a conversation.
+pub async fn joined_user_ids(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+) -> Result<Vec<UserId>, DomainError> {
+    let ids: Vec<uuid::Uuid> = Entity::find()
+        .select_only()
+        .column(Column::UserId)
+        .filter(Column::ConversationId.eq(conversation.0))
+        .filter(Column::State.eq(MembershipState::Joined.as_str()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().map(UserId).collect())
 }
 
 /// Moves the read position forward to `seq` (never backwards).
 pub async fn mark_read(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
-    user: Uuid,
+    conversation: ConversationId,
+    user: UserId,
     seq: i64,
 ) -> Result<(), DomainError> {
     Entity::update_many()
         .col_expr(Column::LastReadSeq, Expr::value(seq))
-        .filter(Column::ConversationId.eq(conversation))
-        .filter(Column::UserId.eq(user))
+        .filter(Column::ConversationId.eq(conversation.0))
+        .filter(Column::UserId.eq(user.0))
         .filter(Column::LastReadSeq.lt(seq))
         .exec(db)
         .await?;
     Ok(())
 }
 
-/// Loads members plus their user rows without declaring entity relations.
-trait FindAlsoUsers {
-    async fn find_also_related_users(
-        self,
-        db: &impl ConnectionTrait,
-    ) -> Result<Vec<(MemberRow, Option<UserRow>)>, sea_orm::DbErr>;
-}
-
-impl FindAlsoUsers for sea_orm::Select<Entity> {
-    async fn find_also_related_users(
-        self,
-        db: &impl ConnectionTrait,
-    ) -> Result<Vec<(MemberRow, Option<UserRow>)>, sea_orm::DbErr> {
-        let members = self.all(db).await?;
-        let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
-        let users: HashMap<Uuid, UserRow> = if ids.is_empty() {
-            HashMap::new()
-        } else {
-            entity::users::Entity::find()
-                .filter(entity::users::Column::Id.is_in(ids))
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|u| (u.id, u))
-                .collect()
-        };
-        Ok(members
-            .into_iter()
-            .map(|m| {
-                let user = users.get(&m.user_id).cloned();
-                (m, user)
-            })
-            .collect())
+/// The user's membership rows (any state) in these conversations.
+pub async fn of_user_in(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    conversations: &[ConversationId],
+) -> Result<Vec<MemberRecord>, DomainError> {
+    if conversations.is_empty() {
+        return Ok(Vec::new());
     }
+    let ids: Vec<_> = conversations.iter().map(|c| c.0).collect();
+    records(
+        Entity::find()
+            .filter(Column::UserId.eq(user.0))
+            .filter(Column::ConversationId.is_in(ids))
+            .all(db)
+            .await?,
+    )
 }

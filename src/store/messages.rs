@@ -1,16 +1,68 @@
 //! Queries on `messages` (reads; writes go through [`super::writer`]).
 
-use entity::messages::{Column, Entity};
+use chrono::{DateTime, Utc};
+use entity::messages::{self, Column, Entity};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use uuid::Uuid;
 
-use super::MessageRow;
-use crate::domain::DomainError;
+use crate::domain::{ConversationId, DomainError, Message, MessageId, Timestamp, UserId};
+
+/// A stored message.
+#[derive(Clone, Debug)]
+pub struct MessageRecord {
+    /// Id (UUIDv7).
+    pub id: MessageId,
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Per-conversation sequence number.
+    pub seq: i64,
+    /// Author.
+    pub sender_id: UserId,
+    /// Text.
+    pub body: String,
+    /// The sender's idempotency key.
+    pub client_id: Option<String>,
+    /// Commit time.
+    pub created_at: DateTime<Utc>,
+    /// Last edit.
+    pub edited_at: Option<DateTime<Utc>>,
+}
+
+impl From<messages::Model> for MessageRecord {
+    fn from(m: messages::Model) -> Self {
+        Self {
+            id: MessageId(m.id),
+            conversation_id: ConversationId(m.conversation_id),
+            seq: m.seq,
+            sender_id: UserId(m.sender_id),
+            body: m.body,
+            client_id: m.client_id,
+            created_at: m.created_at,
+            edited_at: m.edited_at,
+        }
+    }
+}
+
+impl MessageRecord {
+    /// The wire shape, given the author's username.
+    pub fn view(&self, sender_username: &str) -> Message {
+        Message {
+            id: self.id,
+            conversation_id: self.conversation_id,
+            seq: self.seq,
+            sender_id: self.sender_id,
+            sender_username: sender_username.to_owned(),
+            body: self.body.clone(),
+            client_id: self.client_id.clone(),
+            created_at: Timestamp(self.created_at),
+            edited_at: self.edited_at.map(Timestamp),
+        }
+    }
+}
 
 /// A page of history: rows ascending by seq, plus whether more exist beyond the page.
 pub struct Page {
     /// Messages, ascending by seq.
-    pub rows: Vec<MessageRow>,
+    pub rows: Vec<MessageRecord>,
     /// More messages exist in the direction of the query.
     pub has_more: bool,
 }
@@ -19,12 +71,12 @@ pub struct Page {
 /// the last `limit` messages with seq < `before` (or the latest when `before` is `None`).
 pub async fn page(
     db: &impl ConnectionTrait,
-    conversation: Uuid,
+    conversation: ConversationId,
     before: Option<i64>,
     after: Option<i64>,
     limit: u64,
 ) -> Result<Page, DomainError> {
-    let mut query = Entity::find().filter(Column::ConversationId.eq(conversation));
+    let mut query = Entity::find().filter(Column::ConversationId.eq(conversation.0));
     if let Some(before) = before {
         query = query.filter(Column::Seq.lt(before));
     }
@@ -36,7 +88,13 @@ pub async fn page(
     } else {
         query = query.order_by_desc(Column::Seq);
     }
-    let mut rows = query.limit(limit + 1).all(db).await?;
+    let mut rows: Vec<MessageRecord> = query
+        .limit(limit + 1)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(MessageRecord::from)
+        .collect();
     let has_more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if !forward {
@@ -48,12 +106,13 @@ pub async fn page(
 /// The message a sender sent earlier with this idempotency key.
 pub async fn by_client_id(
     db: &impl ConnectionTrait,
-    sender: Uuid,
+    sender: UserId,
     client_id: &str,
-) -> Result<Option<MessageRow>, sea_orm::DbErr> {
-    Entity::find()
-        .filter(Column::SenderId.eq(sender))
+) -> Result<Option<MessageRecord>, sea_orm::DbErr> {
+    Ok(Entity::find()
+        .filter(Column::SenderId.eq(sender.0))
         .filter(Column::ClientId.eq(client_id))
         .one(db)
-        .await
+        .await?
+        .map(MessageRecord::from))
 }

@@ -4,6 +4,7 @@
 //! writer at a time; a single connection avoids `SQLITE_BUSY` storms). PostgreSQL uses one pool
 //! for both. Every SQLite-vs-PostgreSQL difference lives in [`dialect`].
 
+pub mod audit;
 pub mod conversations;
 pub mod dialect;
 pub mod members;
@@ -16,15 +17,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, TransactionTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+    TransactionTrait,
+};
 
 use crate::config::Config;
 
-pub use entity::{
-    conversation_members::Model as MemberRow, conversations::Model as ConversationRow,
-    messages::Model as MessageRow, refresh_tokens::Model as RefreshTokenRow,
-    users::Model as UserRow,
-};
+pub use entity::refresh_tokens::Model as RefreshTokenRow;
 
 /// Which database engine is behind a [`Db`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,14 +149,79 @@ impl Db {
 
     /// Applies every pending migration inside ONE transaction: either all apply or the
     /// database is left exactly as it was (both engines have transactional DDL).
+    ///
+    /// On SQLite the transaction runs with `PRAGMA foreign_keys = OFF` (it can only be changed
+    /// outside a transaction) so that a migration may rebuild a table without cascading deletes,
+    /// and `PRAGMA foreign_key_check` must come back empty before COMMIT: the procedure of
+    /// <https://sqlite.org/lang_altertable.html#otheralter>.
     pub async fn migrate(&self) -> anyhow::Result<()> {
+        let sqlite = self.backend == Backend::Sqlite;
+        if sqlite {
+            self.write
+                .execute_unprepared("PRAGMA foreign_keys = OFF")
+                .await
+                .context("disabling foreign keys for the migration")?;
+        }
+        let result = self.migrate_in_transaction(sqlite).await;
+        if sqlite {
+            self.write
+                .execute_unprepared("PRAGMA foreign_keys = ON")
+                .await
+                .context("enabling foreign keys after the migration")?;
+        }
+        result
+    }
+
+    async fn migrate_in_transaction(&self, sqlite: bool) -> anyhow::Result<()> {
         let txn = self.write.begin().await?;
+        if sqlite {
+            // The pool has one writer connection, so the pragma above applies to this
+            // transaction; make sure, since a rebuild under foreign keys would cascade.
+            let on: Option<i32> = txn
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Sqlite,
+                    "PRAGMA foreign_keys",
+                ))
+                .await?
+                .and_then(|row| row.try_get_by_index(0).ok());
+            anyhow::ensure!(
+                on == Some(0),
+                "cannot migrate: foreign keys are still enforced on the migration connection"
+            );
+        }
         if let Err(err) = Migrator::up(&txn, None).await {
             txn.rollback().await.ok();
             anyhow::bail!("database migration failed, nothing was changed: {err}");
         }
+        if sqlite {
+            let broken = txn
+                .query_all_raw(Statement::from_string(
+                    DbBackend::Sqlite,
+                    "PRAGMA foreign_key_check",
+                ))
+                .await?;
+            if !broken.is_empty() {
+                txn.rollback().await.ok();
+                anyhow::bail!(
+                    "database migration failed, nothing was changed: {} rows break a foreign key",
+                    broken.len()
+                );
+            }
+        }
         txn.commit().await.context("committing migrations")?;
         Ok(())
+    }
+
+    /// Whether the database answers `SELECT 1` within `timeout` (the health check).
+    pub async fn ping(&self, timeout: Duration) -> Result<(), String> {
+        match tokio::time::timeout(timeout, self.read.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(format!("database error: {err}")),
+            Err(_) => Err(format!(
+                "the database did not answer within {} ms",
+                timeout.as_millis()
+            )),
+        }
     }
 
     /// Reads the identity of the connected database.
@@ -175,7 +240,7 @@ impl Db {
 
 /// Maps a unique-constraint violation to a 409 with `code`/`message`; other errors stay internal.
 pub fn conflict_on_unique(
-    code: &'static str,
+    code: crate::domain::ErrorCode,
     message: &'static str,
 ) -> impl FnOnce(sea_orm::DbErr) -> crate::domain::DomainError {
     move |err| {

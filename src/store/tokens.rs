@@ -8,21 +8,21 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::RefreshTokenRow;
-use crate::domain::DomainError;
+use crate::domain::{DomainError, SessionId, UserId};
 
 /// Stores a new refresh token (its SHA-256 hash, hex).
 pub async fn insert(
     db: &impl ConnectionTrait,
-    family_id: Uuid,
-    user_id: Uuid,
+    family_id: SessionId,
+    user_id: UserId,
     token_hash: String,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<(), DomainError> {
     let model = refresh_tokens::ActiveModel {
         id: Set(Uuid::now_v7()),
-        family_id: Set(family_id),
-        user_id: Set(user_id),
+        family_id: Set(family_id.0),
+        user_id: Set(user_id.0),
         token_hash: Set(token_hash),
         created_at: Set(now),
         expires_at: Set(expires_at),
@@ -48,11 +48,11 @@ pub async fn by_hash(
 /// refresh, so a token minted by a refresh that raced a logout is dead too.
 pub async fn family_revoked(
     db: &impl ConnectionTrait,
-    family_id: Uuid,
+    family_id: SessionId,
 ) -> Result<bool, DomainError> {
     use sea_orm::PaginatorTrait;
     let revoked = Entity::find()
-        .filter(Column::FamilyId.eq(family_id))
+        .filter(Column::FamilyId.eq(family_id.0))
         .filter(Column::RevokedAt.is_not_null())
         .count(db)
         .await?;
@@ -78,14 +78,32 @@ pub async fn mark_used(
 /// Revokes every token of a family (logout, or reuse detected: RFC 9700 §4.14.2).
 pub async fn revoke_family(
     db: &impl ConnectionTrait,
-    family_id: Uuid,
+    family_id: SessionId,
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
     Entity::update_many()
         .col_expr(Column::RevokedAt, Expr::value(now))
-        .filter(Column::FamilyId.eq(family_id))
+        .filter(Column::FamilyId.eq(family_id.0))
         .filter(Column::RevokedAt.is_null())
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// The sessions (families) of a user that still have an unrevoked token.
+pub async fn live_families(
+    db: &impl ConnectionTrait,
+    user: UserId,
+) -> Result<Vec<SessionId>, DomainError> {
+    use sea_orm::QuerySelect;
+    let ids: Vec<Uuid> = Entity::find()
+        .select_only()
+        .column(Column::FamilyId)
+        .distinct()
+        .filter(Column::UserId.eq(user.0))
+        .filter(Column::RevokedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().map(SessionId).collect())
 }

@@ -8,15 +8,21 @@
 //! one commit (and its fsync) runs, new requests queue up and form the next batch, so batches
 //! grow with load and a lone message is written at once.
 //!
-//! Only after `COMMIT` succeeds are the senders answered and the commit hook (fan-out) called,
-//! in seq order. If a batch fails, its messages are retried one per transaction so that one bad
-//! message cannot fail the others. On shutdown the queue is closed (new sends get
-//! [`DomainError::ShuttingDown`]) and everything already queued is still written and answered.
+//! The seq bump is also the authoritative membership check: the `UPDATE` only matches while the
+//! sender is a joined member (`AND EXISTS (… conversation_members … state = 'joined')`), inside
+//! the insert's transaction. Callers may therefore authorize from a cache: a membership that
+//! ended a moment ago cannot slip a message in.
+//!
+//! Only after `COMMIT` succeeds are the senders answered and the committed messages handed, in
+//! seq order, to the [`Committed`] stream (the message service publishes them as domain events).
+//! If a batch fails, its messages are retried one per transaction so that one bad message cannot
+//! fail the others. On shutdown the queue is closed (new sends get [`DomainError::ShuttingDown`])
+//! and everything already queued is still written and answered.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use chrono::Utc;
-use entity::{conversations, messages};
+use entity::{conversation_members, conversations, messages};
 use sea_orm::{
     ActiveValue::Set,
     ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, TransactionTrait,
@@ -24,24 +30,25 @@ use sea_orm::{
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
-use super::{MessageRow, members};
-use crate::domain::DomainError;
+use super::{members, messages::MessageRecord};
+use crate::domain::{ConversationId, DomainError, ErrorCode, MembershipState, MessageId, UserId};
 
 /// Largest number of messages committed in one transaction.
 pub const MAX_BATCH: usize = 256;
 /// Queue length in front of the writer; senders wait (backpressure) when it is full.
 const QUEUE: usize = 4096;
+/// Committed batches waiting for their publisher; the writer waits when it is full.
+const COMMITTED_QUEUE: usize = 1024;
 
 /// A message to store.
 #[derive(Clone, Debug)]
 pub struct NewMessage {
-    /// Target conversation (the caller has checked membership).
-    pub conversation_id: Uuid,
-    /// Author.
-    pub sender_id: Uuid,
-    /// Author's username, handed to the commit hook.
+    /// Target conversation.
+    pub conversation_id: ConversationId,
+    /// Author (must be a joined member at commit time).
+    pub sender_id: UserId,
+    /// Author's username, handed on with the committed message.
     pub sender_username: String,
     /// Validated body.
     pub body: String,
@@ -53,13 +60,25 @@ pub struct NewMessage {
 #[derive(Clone, Debug)]
 pub enum Written {
     /// Stored now.
-    Created(MessageRow),
+    Created(MessageRecord),
     /// The sender already stored a message with this client_id: the original.
-    Duplicate(MessageRow),
+    Duplicate(MessageRecord),
+    /// Not stored: at commit time the sender was not a joined member, or the conversation was gone.
+    NotMember,
 }
 
-/// Called after each commit for every created message, in seq order, with the sender's username.
-pub type CommitHook = Arc<dyn Fn(&MessageRow, &str) + Send + Sync>;
+/// A message that was committed, with its author's username: what the writer hands on, in seq
+/// order, after each commit.
+#[derive(Clone, Debug)]
+pub struct Committed {
+    /// The stored message.
+    pub record: MessageRecord,
+    /// The author's username at send time.
+    pub sender_username: String,
+}
+
+/// Batches of committed messages, in commit (and so seq) order.
+pub type CommittedStream = mpsc::Receiver<Vec<Committed>>;
 
 struct Job {
     message: NewMessage,
@@ -73,15 +92,17 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
-    /// Starts the writer task on `db` (SQLite: the single writer connection).
+    /// Starts the writer task on `db` (SQLite: the single writer connection). Returns the
+    /// handle, the stream of committed messages (read it, or the writer stalls once it is full),
+    /// and the task.
     pub fn spawn(
         db: DatabaseConnection,
-        hook: CommitHook,
         shutdown: CancellationToken,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
+    ) -> (Self, CommittedStream, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(run(db, rx, hook, shutdown));
-        (Self { tx }, task)
+        let (committed_tx, committed_rx) = mpsc::channel(COMMITTED_QUEUE);
+        let task = tokio::spawn(run(db, rx, committed_tx, shutdown));
+        (Self { tx }, committed_rx, task)
     }
 
     /// Queues `message`; the returned handle resolves once it is committed. Messages queued one
@@ -111,7 +132,7 @@ impl Pending {
 async fn run(
     db: DatabaseConnection,
     mut rx: mpsc::Receiver<Job>,
-    hook: CommitHook,
+    committed: mpsc::Sender<Vec<Committed>>,
     shutdown: CancellationToken,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -131,22 +152,26 @@ async fn run(
             }
         }
         let jobs = std::mem::take(&mut batch);
-        commit_jobs(&db, jobs, &hook).await;
+        commit_jobs(&db, jobs, &committed).await;
     }
     tracing::debug!("message writer stopped");
 }
 
-async fn commit_jobs(db: &DatabaseConnection, jobs: Vec<Job>, hook: &CommitHook) {
+async fn commit_jobs(
+    db: &DatabaseConnection,
+    jobs: Vec<Job>,
+    committed: &mpsc::Sender<Vec<Committed>>,
+) {
     let messages: Vec<NewMessage> = jobs.iter().map(|j| j.message.clone()).collect();
     match write_batch(db, &messages).await {
-        Ok(results) => answer(jobs, results, hook),
+        Ok(results) => answer(jobs, results, committed).await,
         // Failed before COMMIT: nothing of the batch is stored; retry one per transaction so
         // one bad message cannot fail the others.
         Err(BatchError::BeforeCommit(err)) if jobs.len() > 1 => {
             tracing::warn!(error = %err, size = jobs.len(), "batch failed; retrying messages one by one");
             for job in jobs {
                 match write_batch(db, std::slice::from_ref(&job.message)).await {
-                    Ok(results) => answer(vec![job], results, hook),
+                    Ok(results) => answer(vec![job], results, committed).await,
                     Err(err) => {
                         let _ = job.reply.send(Err(err.into()));
                     }
@@ -190,12 +215,24 @@ impl From<BatchError> for DomainError {
     }
 }
 
-fn answer(jobs: Vec<Job>, results: Vec<Result<Written, DomainError>>, hook: &CommitHook) {
+/// Answers each sender and hands the created messages on, in seq order.
+async fn answer(
+    jobs: Vec<Job>,
+    results: Vec<Result<Written, DomainError>>,
+    committed: &mpsc::Sender<Vec<Committed>>,
+) {
+    let mut created = Vec::with_capacity(jobs.len());
     for (job, result) in jobs.into_iter().zip(results) {
-        if let Ok(Written::Created(row)) = &result {
-            hook(row, &job.message.sender_username);
+        if let Ok(Written::Created(record)) = &result {
+            created.push(Committed {
+                record: record.clone(),
+                sender_username: job.message.sender_username.clone(),
+            });
         }
         let _ = job.reply.send(result);
+    }
+    if !created.is_empty() && committed.send(created).await.is_err() {
+        tracing::warn!("nobody publishes committed messages");
     }
 }
 
@@ -208,7 +245,7 @@ async fn write_batch(
     let txn = db.begin().await?;
     let now = Utc::now();
     let mut out = Vec::with_capacity(messages.len());
-    let mut in_batch: HashMap<(Uuid, &str), MessageRow> = HashMap::new();
+    let mut in_batch: HashMap<(UserId, &str), MessageRecord> = HashMap::new();
     for m in messages {
         if let Some(cid) = m.client_id.as_deref() {
             let original = match in_batch.get(&(m.sender_id, cid)) {
@@ -221,7 +258,7 @@ async fn write_batch(
                         Ok(Written::Duplicate(original))
                     } else {
                         Err(DomainError::conflict(
-                            "client_id_reused",
+                            ErrorCode::ClientIdReused,
                             "this client_id was already used for another message",
                         ))
                     },
@@ -229,12 +266,12 @@ async fn write_batch(
                 continue;
             }
         }
-        let Some(seq) = next_seq(&txn, m.conversation_id).await? else {
-            out.push(Err(DomainError::NotFound("conversation")));
+        let Some(seq) = next_seq(&txn, m.conversation_id, m.sender_id).await? else {
+            out.push(Ok(Written::NotMember));
             continue;
         };
-        let row = MessageRow {
-            id: Uuid::now_v7(),
+        let row = MessageRecord {
+            id: MessageId::new(),
             conversation_id: m.conversation_id,
             seq,
             sender_id: m.sender_id,
@@ -242,7 +279,6 @@ async fn write_batch(
             client_id: m.client_id.clone(),
             created_at: now,
             edited_at: None,
-            deleted_at: None,
         };
         messages::Entity::insert(active(&row)).exec(&txn).await?;
         members::mark_read(&txn, m.conversation_id, m.sender_id, seq)
@@ -257,15 +293,29 @@ async fn write_batch(
     Ok(out)
 }
 
-/// Bumps and returns the conversation's sequence number; `None` if it does not exist.
-async fn next_seq(db: &impl ConnectionTrait, conversation: Uuid) -> Result<Option<i64>, DbErr> {
+/// Bumps and returns the conversation's sequence number, if `sender` is a joined member of it;
+/// `None` when the conversation does not exist or the sender is not (or no longer) a member.
+async fn next_seq(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+    sender: UserId,
+) -> Result<Option<i64>, DbErr> {
+    use conversation_members::Column as M;
+    let membership = Query::select()
+        .expr(Expr::val(1))
+        .from(conversation_members::Entity)
+        .and_where(Expr::col(M::ConversationId).eq(conversation.0))
+        .and_where(Expr::col(M::UserId).eq(sender.0))
+        .and_where(Expr::col(M::State).eq(MembershipState::Joined.as_str()))
+        .to_owned();
     let stmt = Query::update()
         .table(conversations::Entity)
         .value(
             conversations::Column::LastSeq,
             Expr::col(conversations::Column::LastSeq).add(1),
         )
-        .and_where(Expr::col(conversations::Column::Id).eq(conversation))
+        .and_where(Expr::col(conversations::Column::Id).eq(conversation.0))
+        .and_where(Expr::exists(membership))
         .returning_col(conversations::Column::LastSeq)
         .to_owned();
     match db.query_one(&stmt).await? {
@@ -274,12 +324,12 @@ async fn next_seq(db: &impl ConnectionTrait, conversation: Uuid) -> Result<Optio
     }
 }
 
-fn active(row: &MessageRow) -> messages::ActiveModel {
+fn active(row: &MessageRecord) -> messages::ActiveModel {
     messages::ActiveModel {
-        id: Set(row.id),
-        conversation_id: Set(row.conversation_id),
+        id: Set(row.id.0),
+        conversation_id: Set(row.conversation_id.0),
         seq: Set(row.seq),
-        sender_id: Set(row.sender_id),
+        sender_id: Set(row.sender_id.0),
         body: Set(row.body.clone()),
         client_id: Set(row.client_id.clone()),
         created_at: Set(row.created_at),

@@ -63,7 +63,7 @@ async fn setup_flow(backend: Backend) {
     let body: Value = ok.json().await.unwrap();
     assert_eq!(body["user"]["username"], "boss");
     assert_eq!(body["user"]["display_name"], "Boss");
-    assert_eq!(body["user"]["is_admin"], true);
+    assert_eq!(body["user"]["role"], "admin");
     assert_eq!(body["token_type"], "Bearer");
 
     let again = app
@@ -124,12 +124,13 @@ db_test!(
     async fn access_token_gives_me_and_garbage_is_401(app) {
         let dave = app.user("dave").await;
         let me = app.get_json("/api/v1/users/me", &dave.token).await;
-        assert_eq!(me["username"], "dave");
-        assert_eq!(me["is_admin"], false);
+        assert_eq!(me["user"]["username"], "dave");
+        assert_eq!(me["user"]["role"], "member");
+        assert_eq!(me["permissions"], json!(["rooms.create"]));
         let resp = app.get("/api/v1/users/me", "not.a.jwt").await;
         assert_eq!(resp.status(), 401);
         assert!(resp.json::<Value>().await.unwrap()["code"].is_string());
-        let resp = app.http.get(app.url("/api/v1/users/me")).send().await.unwrap();
+        let resp = crate::helpers::call(app.http.get(app.url("/api/v1/users/me"))).await;
         assert_eq!(resp.status(), 401);
         assert_eq!(resp.json::<Value>().await.unwrap()["code"], "unauthorized");
     }

@@ -149,11 +149,14 @@ pub struct TestUser {
 
 /// The config a test server runs with (before the database URL is chosen).
 pub fn test_config(dir: &std::path::Path) -> Config {
-    Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
         data_dir: dir.to_path_buf(),
         ..Config::default()
-    }
+    };
+    // A short presence grace period, so "went offline" arrives quickly in tests.
+    config.realtime.presence_grace_ms = 100;
+    config
 }
 
 /// Starts a server with no account yet (setup required).
@@ -228,13 +231,8 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request")
+    pub async fn get(&self, path: &str, token: &str) -> TestResponse {
+        call(self.http.get(self.url(path)).bearer_auth(token)).await
     }
 
     pub async fn get_json(&self, path: &str, token: &str) -> Value {
@@ -245,28 +243,54 @@ impl TestApp {
 
     /// GET without credentials, as JSON.
     pub async fn get_public_json(&self, path: &str) -> Value {
-        let resp = self.http.get(self.url(path)).send().await.expect("request");
+        let resp = call(self.http.get(self.url(path))).await;
         assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
         resp.json().await.expect("json")
     }
 
-    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("request")
+    pub async fn post_json(&self, path: &str, body: &Value) -> TestResponse {
+        call(self.http.post(self.url(path)).json(body)).await
     }
 
-    pub async fn post_auth(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .expect("request")
+    pub async fn post_auth(&self, path: &str, token: &str, body: &Value) -> TestResponse {
+        call(self.http.post(self.url(path)).bearer_auth(token).json(body)).await
+    }
+
+    /// A request with any method, Bearer token and JSON body.
+    pub async fn send_auth(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> TestResponse {
+        call(
+            self.http
+                .request(method, self.url(path))
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
+    }
+
+    /// Every item of a paged list (`{<field>: [...], next_cursor}`), following the cursors.
+    pub async fn all_pages(&self, path: &str, field: &str, token: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..1000 {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                Some(c) => format!("{path}{sep}cursor={c}"),
+                None => path.to_owned(),
+            };
+            let page = self.get_json(&url, token).await;
+            items.extend(page[field].as_array().expect("page items").iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return items,
+            }
+        }
+        panic!("more than 1000 pages of {path}");
     }
 
     /// Registers and logs in a user.
@@ -341,9 +365,11 @@ impl TestApp {
 
     /// The id of the Lobby.
     pub async fn lobby(&self, user: &TestUser) -> String {
-        let list = self.get_json("/api/v1/conversations", &user.token).await;
-        list.as_array()
-            .and_then(|l| l.iter().find(|c| c["name"] == "Lobby"))
+        let list = self
+            .all_pages("/api/v1/conversations", "conversations", &user.token)
+            .await;
+        list.iter()
+            .find(|c| c["name"] == "Lobby")
             .and_then(|c| c["id"].as_str())
             .expect("lobby")
             .to_owned()
@@ -404,7 +430,8 @@ impl WsClient {
             .expect("ws send");
     }
 
-    /// The next text frame as JSON (panics after 10 s or on close).
+    /// The next text frame as JSON, checked against openapi/realtime.json (panics after 10 s or
+    /// on close).
     pub async fn next_json(&mut self) -> Value {
         loop {
             let msg = tokio::time::timeout(Duration::from_secs(10), self.stream.next())
@@ -413,7 +440,11 @@ impl WsClient {
                 .expect("stream open")
                 .expect("frame");
             match msg {
-                Message::Text(text) => return serde_json::from_str(&text).expect("frame is JSON"),
+                Message::Text(text) => {
+                    let frame: Value = serde_json::from_str(&text).expect("frame is JSON");
+                    crate::spec_check::check_frame(&frame);
+                    return frame;
+                }
                 Message::Close(frame) => panic!("unexpected close: {frame:?}"),
                 _ => continue,
             }
@@ -436,6 +467,7 @@ impl WsClient {
         while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, self.stream.next()).await {
             if let Message::Text(text) = msg {
                 let frame: Value = serde_json::from_str(&text).expect("json");
+                crate::spec_check::check_frame(&frame);
                 assert_ne!(frame["type"], kind, "unexpected {kind} frame: {frame}");
             }
         }
@@ -473,4 +505,85 @@ pub async fn spawn_ready_app_with(backend: Backend, adjust: impl FnOnce(&mut Con
         .await;
     assert_eq!(resp.status(), 201);
     app
+}
+
+/// A REST answer whose body was read (and checked against openapi/openapi.json).
+#[derive(Debug)]
+pub struct TestResponse {
+    status: reqwest::StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: bytes::Bytes,
+}
+
+impl TestResponse {
+    pub fn status(&self) -> reqwest::StatusCode {
+        self.status
+    }
+
+    pub fn headers(&self) -> &reqwest::header::HeaderMap {
+        &self.headers
+    }
+
+    /// The body as JSON (async like reqwest's, so call sites read the same).
+    pub async fn json<T: serde::de::DeserializeOwned>(self) -> serde_json::Result<T> {
+        serde_json::from_slice(&self.body)
+    }
+
+    pub async fn text(self) -> Result<String, std::string::FromUtf8Error> {
+        String::from_utf8(self.body.to_vec())
+    }
+}
+
+/// Sends a request (with the builder's own client, cookies included), reads the answer and
+/// checks it against the committed OpenAPI document.
+pub async fn call(request: reqwest::RequestBuilder) -> TestResponse {
+    let (client, request) = request.build_split();
+    let request = request.expect("request builds");
+    let (method, path) = (
+        request.method().to_string(),
+        request.url().path().to_owned(),
+    );
+    let resp = client.execute(request).await.expect("request");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.bytes().await.expect("body");
+    crate::spec_check::check_response(&method, &path, status.as_u16(), &body);
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+impl TestApp {
+    /// A separate connection to the server's database (for checks and fault injection).
+    pub async fn database(&self) -> sea_orm::DatabaseConnection {
+        let url = match &self.config.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rw",
+                self.config.data_dir.join("echochat.db").display()
+            ),
+        };
+        Database::connect(&url)
+            .await
+            .expect("connect to the test database")
+    }
+
+    /// Whether this server runs on PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.pg_database.is_some()
+    }
+
+    /// Sets a user's server role through the admin API, as `admin` (the setup account).
+    pub async fn set_role(&self, user_id: &str, role: &str) -> TestResponse {
+        let admin = self.login("admin").await;
+        self.send_auth(
+            reqwest::Method::PUT,
+            &format!("/api/v1/admin/users/{user_id}/role"),
+            &admin.token,
+            &json!({ "role": role }),
+        )
+        .await
+    }
 }

@@ -12,5 +12,7 @@ mod messages;
 mod openapi_spec;
 mod realtime;
 mod review_fixes;
+mod seams;
 mod shutdown;
+mod spec_check;
 mod startup;

@@ -57,18 +57,21 @@ db_test!(
 );
 
 db_test!(
-    async fn typing_and_presence_reach_the_other_members(app) {
+    async fn typing_reaches_members_and_presence_reaches_member_list_watchers(app) {
         let a = app.user("tina").await;
         let b = app.user("tom").await;
         let lobby = app.lobby(&a).await;
         let (mut wb, _) = app.ws(&b).await;
+        wb.send_json(json!({"type": "watch", "conversation_id": lobby})).await;
+        assert_eq!(wb.expect("watching").await["conversation_id"], lobby.as_str());
         let (mut wa, ready) = app.ws(&a).await;
-        assert!(ready["online"].as_array().unwrap().iter().any(|u| u == b.id.as_str()), "{ready}");
+        assert_eq!(ready["online"], json!([]), "a public room shares no presence: {ready}");
+        assert_eq!(ready["permissions"], json!(["rooms.create"]));
         let online = wb.expect("presence").await;
         assert_eq!(online["user_id"], a.id.as_str());
         assert_eq!(online["status"], "online");
         let members = app.get_json(&format!("/api/v1/conversations/{lobby}/members"), &b.token).await;
-        let tina = members.as_array().unwrap().iter().find(|m| m["username"] == "tina").unwrap();
+        let tina = members["members"].as_array().unwrap().iter().find(|m| m["username"] == "tina").unwrap();
         assert_eq!(tina["status"], "online");
 
         wa.send_json(json!({"type": "typing", "conversation_id": lobby})).await;
@@ -82,6 +85,31 @@ db_test!(
         let offline = wb.expect("presence").await;
         assert_eq!(offline["user_id"], a.id.as_str());
         assert_eq!(offline["status"], "offline");
+    }
+);
+
+db_test!(
+    async fn presence_reaches_dm_peers_but_not_a_shared_public_room(app) {
+        let a = app.user("pia").await;
+        let b = app.user("pat").await;
+        let c = app.user("pol").await;
+        let lobby = app.lobby(&a).await;
+        app.post_auth("/api/v1/dms", &a.token, &json!({"username": "pat"})).await;
+        let (mut wb, _) = app.ws(&b).await;
+        let (mut wc, _) = app.ws(&c).await;
+        let (mut wa, ready) = app.ws(&a).await;
+        let online: Vec<&str> = ready["online"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(online, vec![b.id.as_str()], "the DM peer, not the Lobby: {ready}");
+        assert_eq!(wb.expect("presence").await["user_id"], a.id.as_str());
+        // Marker: a message in the Lobby reaches c; no presence frame came before it.
+        wa.send_json(json!({"type": "send", "conversation_id": lobby, "client_id": "m1", "body": "marker"})).await;
+        loop {
+            let frame = wc.next_json().await;
+            assert_ne!(frame["type"], "presence", "a Lobby member got presence: {frame}");
+            if frame["type"] == "message" {
+                break;
+            }
+        }
     }
 );
 
@@ -266,10 +294,12 @@ async fn slow_consumer(backend: Backend) {
             wa.expect("ack").await;
         }
         if app
-            .get_json(&format!("/api/v1/conversations/{lobby}/members"), &a.token)
+            .all_pages(
+                &format!("/api/v1/conversations/{lobby}/members"),
+                "members",
+                &a.token,
+            )
             .await
-            .as_array()
-            .unwrap()
             .iter()
             .any(|m| m["username"] == "slow" && m["status"] == "offline")
         {

@@ -137,6 +137,6 @@ db_test!(
         assert_eq!(view["official"], false);
         let b = app.user("newcomer").await;
         let listed = app.get_json("/api/v1/rooms?q=announce", &b.token).await;
-        assert_eq!(listed, json!([]));
+        assert_eq!(listed, json!({"rooms": []}));
     }
 );

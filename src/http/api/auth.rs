@@ -1,6 +1,5 @@
 //! Accounts and sessions: register, login, refresh, logout.
 
-use super::strict::Text;
 use poem::{
     Request,
     web::{Data, cookie::CookieJar},
@@ -9,43 +8,47 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::{
     ApiTags,
-    dto::{LoginResponse, User},
+    dto::LoginResponse,
+    strict::{AnyText, EmailRule, OptText, PasswordRule, Text, TokenRule, UsernameRule},
 };
 use crate::{
-    domain::DomainError,
+    domain::{DomainError, ErrorCode, User},
     http::{
         cookies,
         error::ApiResult,
-        security::{REFRESH_COOKIE, require_own_origin},
+        security::{REFRESH_COOKIE, authenticate_request, require_own_origin},
     },
     state::AppState,
 };
 
 /// Body of `POST /auth/register`.
 #[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// 3–32 characters of `a-z 0-9 _ . -` (upper case is folded to lower case).
-    pub username: Text,
+    pub username: Text<UsernameRule>,
     /// 8–1024 bytes.
-    pub password: Text,
+    pub password: Text<PasswordRule>,
     /// Optional e-mail address.
-    pub email: Option<Text>,
+    pub email: OptText<EmailRule>,
 }
 
 /// Body of `POST /auth/login`.
 #[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Username (any case).
-    pub username: Text,
+    pub username: Text<AnyText>,
     /// Password.
-    pub password: Text,
+    pub password: Text<AnyText>,
 }
 
 /// Body of `POST /auth/refresh` and `POST /auth/logout`; browsers send `{}` and use the cookie.
 #[derive(Debug, Object, Default)]
+#[oai(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token; when absent, the `echochat_refresh` cookie is used.
-    pub refresh_token: Option<Text>,
+    pub refresh_token: OptText<TokenRule>,
 }
 
 /// Registration succeeded.
@@ -68,8 +71,7 @@ pub enum LoggedOut {
 pub struct AuthApi;
 
 fn refresh_token_of(req: &Request, body: Option<RefreshRequest>) -> Option<String> {
-    body.and_then(|b| b.refresh_token)
-        .map(|t| t.0)
+    body.and_then(|b| b.refresh_token.into_inner())
         .or_else(|| {
             req.cookie()
                 .get(REFRESH_COOKIE)
@@ -103,9 +105,9 @@ impl AuthApi {
         let Json(req) = body;
         let user = state
             .auth
-            .register(&req.username, req.password.0, req.email.map(|e| e.0))
+            .register(&req.username, req.password.0, req.email.into_inner())
             .await?;
-        Ok(Registered::Created(Json(user.into())))
+        Ok(Registered::Created(Json(user)))
     }
 
     /// Signs in. Unknown user and wrong password give the same 401 `invalid_credentials`.
@@ -135,9 +137,9 @@ impl AuthApi {
         let from_body = body.0.refresh_token.is_some();
         check_cookie_origin(req, &state, from_body)?;
         let Some(token) = refresh_token_of(req, Some(body.0)) else {
-            return Err(DomainError::Unauthorized(
-                "invalid_refresh_token",
-                "no refresh token given".into(),
+            return Err(DomainError::unauthorized(
+                ErrorCode::InvalidRefreshToken,
+                "no refresh token given",
             )
             .into());
         };
@@ -146,7 +148,8 @@ impl AuthApi {
         Ok(Json(session.into()))
     }
 
-    /// Ends the session of the given (body or cookie) refresh token and clears the cookies.
+    /// Ends a session and clears the cookies: the session of the given (body or cookie) refresh
+    /// token, else the one of the access token (`Authorization: Bearer` alone is enough).
     #[oai(path = "/logout", method = "post", operation_id = "logout")]
     async fn logout(
         &self,
@@ -161,9 +164,15 @@ impl AuthApi {
             &state,
             from_body || req.cookie().get(REFRESH_COOKIE).is_none(),
         )?;
+        // Optional: a valid access token (Bearer, or cookie from our Origin) names the session
+        // when no refresh token is given.
+        let actor = authenticate_request(req, &state).await.ok();
         state
             .auth
-            .logout(refresh_token_of(req, Some(body.0)).as_deref())
+            .logout(
+                refresh_token_of(req, Some(body.0)).as_deref(),
+                actor.as_ref(),
+            )
             .await?;
         cookies::clear_session(jar, &state.config);
         Ok(LoggedOut::NoContent)

@@ -1,46 +1,39 @@
 //! My conversations, their members and messages.
 
-use super::strict::Text;
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
     payload::Json,
 };
-use uuid::Uuid;
 
 use super::{
     ApiTags,
-    dto::{Conversation, Member, Message},
+    dto::{ConversationPage, MemberPage, MessagePage},
+    strict::{ClientIdRule, Limit, MessageBodyRule, OptText, Text},
 };
 use crate::{
+    domain::{Conversation, ConversationId, Message},
     http::{error::ApiResult, security::Auth},
     state::AppState,
 };
 
 /// Body of `POST /conversations/{id}/messages`.
 #[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
 pub struct SendMessageRequest {
     /// 1–4000 characters (trailing whitespace is trimmed).
-    pub body: Text,
+    pub body: Text<MessageBodyRule>,
     /// Idempotency key (1–64 printable ASCII): a resend returns the original message.
-    pub client_id: Option<Text>,
+    pub client_id: OptText<ClientIdRule>,
 }
 
 /// Body of `POST /conversations/{id}/read`.
 #[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
 pub struct ReadRequest {
     /// Mark everything up to this sequence number as read.
     pub seq: i64,
-}
-
-/// A page of history.
-#[derive(Debug, Object)]
-pub struct MessagePage {
-    /// Messages ascending by seq.
-    pub messages: Vec<Message>,
-    /// More messages exist beyond this page (older for `before_seq`/latest, newer for `after_seq`).
-    pub has_more: bool,
 }
 
 /// Result of a send.
@@ -67,11 +60,23 @@ pub struct ConversationsApi;
 
 #[OpenApi(prefix_path = "/conversations", tag = "ApiTags::Conversations")]
 impl ConversationsApi {
-    /// My conversations (joined, plus invitations) with `last_seq` and `unread_count`.
+    /// My conversations (joined, plus invitations) with `last_seq` and `unread_count`, ordered by
+    /// id. Paged: pass `next_cursor` back as `cursor`.
     #[oai(path = "/", method = "get", operation_id = "list_conversations")]
-    async fn list(&self, auth: Auth, state: Data<&AppState>) -> ApiResult<Json<Vec<Conversation>>> {
-        let list = state.conversations.list(auth.user().id.0).await?;
-        Ok(Json(list.into_iter().map(Into::into).collect()))
+    async fn list(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Page size.
+        limit: Query<Limit<100, 200>>,
+    ) -> ApiResult<Json<ConversationPage>> {
+        let page = state
+            .conversations
+            .list(auth.actor(), cursor.0.as_deref(), limit.0.0)
+            .await?;
+        Ok(Json(page.into()))
     }
 
     /// One conversation (members, invitees, or anyone for a public room).
@@ -80,49 +85,52 @@ impl ConversationsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
+        id: Path<ConversationId>,
     ) -> ApiResult<Json<Conversation>> {
-        Ok(Json(
-            state.conversations.get(auth.user(), id.0).await?.into(),
-        ))
+        Ok(Json(state.conversations.get(auth.actor(), id.0).await?))
     }
 
-    /// Members with presence (members only).
+    /// Members with presence (members only), ordered by username. Paged: pass `next_cursor`
+    /// back as `cursor`.
     #[oai(path = "/:id/members", method = "get", operation_id = "list_members")]
     async fn members(
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
-    ) -> ApiResult<Json<Vec<Member>>> {
-        let list = state.conversations.members(auth.user(), id.0).await?;
-        Ok(Json(list.into_iter().map(Into::into).collect()))
+        id: Path<ConversationId>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Page size.
+        limit: Query<Limit<100, 500>>,
+    ) -> ApiResult<Json<MemberPage>> {
+        let page = state
+            .conversations
+            .members(auth.actor(), id.0, cursor.0.as_deref(), limit.0.0)
+            .await?;
+        Ok(Json(page.into()))
     }
 
     /// History by sequence number (members only). `after_seq`: the first `limit` messages after
-    /// it; otherwise the last `limit` before `before_seq` (or the latest). `limit` 1–100, default 50.
+    /// it; otherwise the last `limit` before `before_seq` (or the latest).
     #[oai(path = "/:id/messages", method = "get", operation_id = "list_messages")]
     async fn history(
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
+        id: Path<ConversationId>,
+        /// Only messages with a smaller seq.
         before_seq: Query<Option<i64>>,
+        /// Only messages with a larger seq (oldest first).
         after_seq: Query<Option<i64>>,
-        limit: Query<Option<u64>>,
+        /// Page size.
+        limit: Query<Limit<50, 100>>,
     ) -> ApiResult<Json<MessagePage>> {
         let page = state
             .messages
-            .history(
-                auth.user(),
-                id.0,
-                before_seq.0,
-                after_seq.0,
-                limit.0.unwrap_or(50),
-            )
+            .history(auth.actor(), id.0, before_seq.0, after_seq.0, limit.0.0)
             .await?;
         Ok(Json(MessagePage {
-            messages: page.messages.into_iter().map(Into::into).collect(),
+            messages: page.messages,
             has_more: page.has_more,
         }))
     }
@@ -134,23 +142,18 @@ impl ConversationsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
+        id: Path<ConversationId>,
         body: Json<SendMessageRequest>,
     ) -> ApiResult<MessageSent> {
         let Json(req) = body;
         let sent = state
             .messages
-            .send(
-                auth.user(),
-                id.0,
-                &req.body,
-                req.client_id.as_ref().map(|c| c.as_str()),
-            )
+            .send(auth.actor(), id.0, &req.body, req.client_id.as_deref())
             .await?;
         Ok(if sent.duplicate {
-            MessageSent::Duplicate(Json(sent.message.into()))
+            MessageSent::Duplicate(Json(sent.message))
         } else {
-            MessageSent::Created(Json(sent.message.into()))
+            MessageSent::Created(Json(sent.message))
         })
     }
 
@@ -160,12 +163,12 @@ impl ConversationsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
+        id: Path<ConversationId>,
         body: Json<ReadRequest>,
     ) -> ApiResult<ReadSaved> {
         state
             .messages
-            .mark_read(auth.user(), id.0, body.0.seq)
+            .mark_read(auth.actor(), id.0, body.0.seq)
             .await?;
         Ok(ReadSaved::NoContent)
     }

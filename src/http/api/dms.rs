@@ -1,20 +1,24 @@
 //! `POST /dms`: open (or get) the direct message with a user.
 
-use super::strict::Text;
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
-use super::{ApiTags, dto::Conversation};
+use super::{
+    ApiTags,
+    strict::{Text, UsernameRule},
+};
 use crate::{
+    domain::Conversation,
     http::{error::ApiResult, security::Auth},
     state::AppState,
 };
 
 /// Body of `POST /dms`.
 #[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
 pub struct OpenDmRequest {
     /// The other user.
-    pub username: Text,
+    pub username: Text<UsernameRule>,
 }
 
 /// The DM.
@@ -43,12 +47,12 @@ impl DmsApi {
     ) -> ApiResult<DmOpened> {
         let (view, created) = state
             .conversations
-            .open_dm(auth.user(), &body.0.username)
+            .open_dm(auth.actor(), &body.0.username)
             .await?;
         Ok(if created {
-            DmOpened::Created(Json(view.into()))
+            DmOpened::Created(Json(view))
         } else {
-            DmOpened::Existing(Json(view.into()))
+            DmOpened::Existing(Json(view))
         })
     }
 }

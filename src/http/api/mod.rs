@@ -1,6 +1,7 @@
 //! REST operations, one `#[OpenApi]` struct per tag. Handlers translate HTTP to a service call
 //! and back; `operation_id`s are stable once released.
 
+pub mod admin;
 pub mod auth;
 pub mod conversations;
 pub mod dms;
@@ -30,6 +31,8 @@ pub enum ApiTags {
     Dms,
     /// My conversations, their members and messages.
     Conversations,
+    /// Server administration: roles and the audit log.
+    Admin,
 }
 
 /// Every API of the service, in tag order.
@@ -41,6 +44,7 @@ pub fn apis() -> (
     rooms::RoomsApi,
     dms::DmsApi,
     conversations::ConversationsApi,
+    admin::AdminApi,
 ) {
     (
         health::HealthApi,
@@ -50,5 +54,6 @@ pub fn apis() -> (
         rooms::RoomsApi,
         dms::DmsApi,
         conversations::ConversationsApi,
+        admin::AdminApi,
     )
 }

@@ -1,51 +1,64 @@
-//! Room directory and membership.
+//! Room directory, creation, settings and membership.
 
-use super::strict::Text;
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
     payload::Json,
 };
-use uuid::Uuid;
 
 use super::{
     ApiTags,
-    dto::{Conversation, Visibility},
+    dto::RoomPage,
+    strict::{CategoryRule, Limit, OptText, RoomNameRule, Text, TopicRule, UsernameRule},
 };
 use crate::{
+    domain::{Conversation, ConversationId, User, Visibility},
     http::{error::ApiResult, security::Auth},
-    service::conversations::{NewRoomInput, Visibility as RoomVisibility},
+    service::conversations::{NewRoomInput, RoomSettingsInput},
     state::AppState,
 };
 
 /// Body of `POST /rooms`.
 #[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
 pub struct CreateRoomRequest {
-    /// 1–64 characters, unique without regard to case.
-    pub name: Text,
+    /// 1–64 characters (NFKC-normalized; no invisible or control characters), unique without
+    /// regard to case, and not confusable with an official room's name.
+    pub name: Text<RoomNameRule>,
     /// Public (listed, open) or private (invite only).
     pub visibility: Visibility,
     /// Optional topic (≤ 512 characters).
-    pub topic: Option<Text>,
+    pub topic: OptText<TopicRule>,
     /// Optional directory category (≤ 64 characters).
-    pub category: Option<Text>,
+    pub category: OptText<CategoryRule>,
+}
+
+/// Body of `PATCH /rooms/{id}`: only the fields given change; an empty string clears one.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct UpdateRoomRequest {
+    /// New topic (≤ 512 characters).
+    pub topic: OptText<TopicRule>,
+    /// New directory category (≤ 64 characters).
+    pub category: OptText<CategoryRule>,
 }
 
 /// Body of `POST /rooms/{id}/invites`.
 #[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
 pub struct InviteRequest {
     /// Who to invite.
-    pub username: Text,
+    pub username: Text<UsernameRule>,
 }
 
 /// An invitation.
 #[derive(Debug, Object)]
 pub struct Invite {
     /// The room.
-    pub conversation_id: Uuid,
+    pub conversation_id: ConversationId,
     /// The invited user.
-    pub username: String,
+    pub user: User,
 }
 
 /// Room created.
@@ -77,19 +90,25 @@ pub struct RoomsApi;
 
 #[OpenApi(prefix_path = "/rooms", tag = "ApiTags::Rooms")]
 impl RoomsApi {
-    /// Public room directory (official rooms first); `q` filters by name, case-insensitive.
+    /// Public room directory, official rooms first, then by name; `q` filters by name
+    /// (case-insensitive, matched literally). Paged: pass `next_cursor` back as `cursor`.
     #[oai(path = "/", method = "get", operation_id = "list_rooms")]
     async fn list(
         &self,
         auth: Auth,
         state: Data<&AppState>,
+        /// Text the room name contains (≤ 64 characters).
         q: Query<Option<String>>,
-    ) -> ApiResult<Json<Vec<Conversation>>> {
-        let rooms = state
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Page size.
+        limit: Query<Limit<50, 100>>,
+    ) -> ApiResult<Json<RoomPage>> {
+        let page = state
             .conversations
-            .directory(auth.user(), q.0.as_deref())
+            .directory(auth.actor(), q.0.as_deref(), cursor.0.as_deref(), limit.0.0)
             .await?;
-        Ok(Json(rooms.into_iter().map(Into::into).collect()))
+        Ok(Json(page.into()))
     }
 
     /// Creates a room; the caller joins it as owner.
@@ -102,16 +121,35 @@ impl RoomsApi {
     ) -> ApiResult<RoomCreated> {
         let Json(req) = body;
         let input = NewRoomInput {
-            name: req.name.0,
-            visibility: match req.visibility {
-                Visibility::Public => RoomVisibility::Public,
-                Visibility::Private => RoomVisibility::Private,
-            },
-            topic: req.topic.map(|t| t.0),
-            category: req.category.map(|c| c.0),
+            name: req.name.into_inner(),
+            visibility: req.visibility,
+            topic: req.topic.into_inner(),
+            category: req.category.into_inner(),
         };
-        let room = state.conversations.create_room(auth.user(), input).await?;
-        Ok(RoomCreated::Created(Json(room.into())))
+        let room = state.conversations.create_room(auth.actor(), input).await?;
+        Ok(RoomCreated::Created(Json(room)))
+    }
+
+    /// Changes a room's topic or category (owners, moderators, server moderators).
+    #[oai(path = "/:id", method = "patch", operation_id = "update_room")]
+    async fn update(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<ConversationId>,
+        body: Json<UpdateRoomRequest>,
+    ) -> ApiResult<Json<Conversation>> {
+        let Json(req) = body;
+        let input = RoomSettingsInput {
+            topic: req.topic.into_inner(),
+            category: req.category.into_inner(),
+        };
+        Ok(Json(
+            state
+                .conversations
+                .update_room(auth.actor(), id.0, input)
+                .await?,
+        ))
     }
 
     /// Joins a public room, or a private room the caller was invited to.
@@ -120,17 +158,20 @@ impl RoomsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
+        id: Path<ConversationId>,
     ) -> ApiResult<Json<Conversation>> {
-        Ok(Json(
-            state.conversations.join(auth.user(), id.0).await?.into(),
-        ))
+        Ok(Json(state.conversations.join(auth.actor(), id.0).await?))
     }
 
-    /// Leaves a room.
+    /// Leaves a room (or declines an invitation).
     #[oai(path = "/:id/leave", method = "post", operation_id = "leave_room")]
-    async fn leave(&self, auth: Auth, state: Data<&AppState>, id: Path<Uuid>) -> ApiResult<Left> {
-        state.conversations.leave(auth.user(), id.0).await?;
+    async fn leave(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<ConversationId>,
+    ) -> ApiResult<Left> {
+        state.conversations.leave(auth.actor(), id.0).await?;
         Ok(Left::NoContent)
     }
 
@@ -144,16 +185,16 @@ impl RoomsApi {
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        id: Path<Uuid>,
+        id: Path<ConversationId>,
         body: Json<InviteRequest>,
     ) -> ApiResult<InviteCreated> {
-        state
+        let user = state
             .conversations
-            .invite(auth.user(), id.0, &body.0.username)
+            .invite(auth.actor(), id.0, &body.0.username)
             .await?;
         Ok(InviteCreated::Created(Json(Invite {
             conversation_id: id.0,
-            username: body.0.username.trim().to_lowercase(),
+            user,
         })))
     }
 }

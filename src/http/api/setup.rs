@@ -1,12 +1,18 @@
 //! First-run setup: `GET /setup`, `POST /setup`.
 
-use super::strict::Text;
-use poem::web::{Data, cookie::CookieJar};
+use poem::{
+    Request,
+    web::{Data, cookie::CookieJar},
+};
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
-use super::{ApiTags, dto::LoginResponse};
+use super::{
+    ApiTags,
+    dto::LoginResponse,
+    strict::{PasswordRule, Text, TokenRule, UsernameRule},
+};
 use crate::{
-    http::{cookies, error::ApiResult},
+    http::{cookies, error::ApiResult, security::client_ip},
     state::AppState,
 };
 
@@ -19,13 +25,14 @@ pub struct SetupStatus {
 
 /// Body of `POST /setup`.
 #[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
 pub struct SetupRequest {
     /// The token from the link printed at start-up.
-    pub token: Text,
+    pub token: Text<TokenRule>,
     /// Admin username (3–32 of `a-z 0-9 _ . -`).
-    pub username: Text,
+    pub username: Text<UsernameRule>,
     /// Admin password (8–1024 bytes).
-    pub password: Text,
+    pub password: Text<PasswordRule>,
 }
 
 /// Setup succeeded.
@@ -54,14 +61,16 @@ impl SetupApi {
     #[oai(path = "/", method = "post", operation_id = "complete_setup")]
     async fn setup(
         &self,
+        request: &Request,
         state: Data<&AppState>,
         jar: &CookieJar,
         body: Json<SetupRequest>,
     ) -> ApiResult<SetupCreated> {
         let Json(req) = body;
+        let ip = client_ip(request, &state.config);
         let session = state
             .auth
-            .setup(&req.token, &req.username, req.password.0)
+            .setup(&req.token, &req.username, req.password.0, ip)
             .await?;
         cookies::set_session(jar, &state.config, &session);
         Ok(SetupCreated::Created(Json(session.into())))

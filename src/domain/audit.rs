@@ -1,0 +1,74 @@
+//! What the audit log records. Entries are append-only and written in the same transaction as the
+//! action they record (see `service::uow`).
+
+use std::net::IpAddr;
+
+use super::{ConversationId, SessionId, UserId, kinds::text_enum};
+
+text_enum!(
+    /// An audited action. Later issues add more (moderation, settings, account changes).
+    AuditAction, "audit action" {
+        /// The first admin account was created with the setup token.
+        SetupCompleted = "setup.completed",
+        /// A user's server role changed (`details`: `from`, `to`).
+        UserRoleChanged = "user.role_changed",
+        /// A user deleted their account (messages kept, username freed).
+        UserDeleted = "user.deleted",
+        /// A room was created (`details`: `name`, `visibility`).
+        RoomCreated = "room.created",
+        /// A room's topic or category changed (`details`: the new values).
+        RoomUpdated = "room.updated",
+        /// Someone was invited to a room (`details`: `username`).
+        RoomInvite = "room.invite",
+        /// A session was ended by its owner (logout).
+        SessionLogout = "session.logout",
+        /// A session was revoked by the server (refresh-token reuse, account deletion).
+        SessionRevoked = "session.revoked",
+    }
+);
+
+/// What an audit entry is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditTarget {
+    /// A user account.
+    User(UserId),
+    /// A conversation.
+    Conversation(ConversationId),
+    /// A session (refresh-token family).
+    Session(SessionId),
+}
+
+impl AuditTarget {
+    /// `user`, `conversation` or `session`: the stored `target_type`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::User(_) => "user",
+            Self::Conversation(_) => "conversation",
+            Self::Session(_) => "session",
+        }
+    }
+
+    /// The target's id as stored in `target_id`.
+    pub fn id(self) -> String {
+        match self {
+            Self::User(id) => id.to_string(),
+            Self::Conversation(id) => id.to_string(),
+            Self::Session(id) => id.to_string(),
+        }
+    }
+}
+
+/// A new audit entry, before it is stored.
+#[derive(Clone, Debug)]
+pub struct NewAuditEntry {
+    /// Who did it (`None`: the server itself).
+    pub actor: Option<UserId>,
+    /// What.
+    pub action: AuditAction,
+    /// To what.
+    pub target: Option<AuditTarget>,
+    /// Action-specific details, a JSON object.
+    pub details: serde_json::Value,
+    /// The client's address, when the action came from a request.
+    pub ip: Option<IpAddr>,
+}

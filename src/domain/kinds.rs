@@ -1,0 +1,167 @@
+//! Kinds, states and roles: closed sets of values, stored as text (with a CHECK constraint, see
+//! migration `m20261201_000006_typed_domain`) and exposed as string enums in the OpenAPI spec and
+//! the realtime schema. Parsing an unknown string is an error, never a silent default.
+
+/// A stored or received string that is not one of an enum's values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {value:?}")]
+pub struct UnknownValue {
+    /// Which enum, e.g. `conversation kind`.
+    pub kind: &'static str,
+    /// The offending text.
+    pub value: String,
+}
+
+/// Declares a text-backed enum: `as_str`, `FromStr` (error on unknown text), `ALL`, `Display`,
+/// serde and poem-openapi derives with the same snake_case spelling.
+macro_rules! text_enum {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $what:literal {
+            $( $(#[$vdoc:meta])* $variant:ident = $text:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$doc])*
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash,
+            ::serde::Serialize, ::serde::Deserialize, ::poem_openapi::Enum,
+        )]
+        pub enum $name {
+            $(
+                $(#[$vdoc])*
+                #[serde(rename = $text)]
+                #[oai(rename = $text)]
+                $variant,
+            )+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The stored and wire spelling.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::domain::UnknownValue;
+
+            fn from_str(text: &str) -> Result<Self, $crate::domain::UnknownValue> {
+                match text {
+                    $($text => Ok(Self::$variant),)+
+                    other => Err($crate::domain::UnknownValue {
+                        kind: $what,
+                        value: other.to_owned(),
+                    }),
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+pub(crate) use text_enum;
+
+text_enum!(
+    /// What a conversation is.
+    ConversationKind, "conversation kind" {
+        /// A named room: public (listed, open) or private (invite only).
+        Room = "room",
+        /// A group: a private conversation of invited people (the social-messenger issue).
+        Group = "group",
+        /// A direct message between exactly two users.
+        Dm = "dm",
+    }
+);
+
+text_enum!(
+    /// Who may find and join a conversation.
+    Visibility, "visibility" {
+        /// Listed in the room directory; anyone may join.
+        Public = "public",
+        /// Unlisted; only invited users may join (DMs and groups are always private).
+        Private = "private",
+    }
+);
+
+text_enum!(
+    /// A user's relation to a conversation.
+    MembershipState, "membership state" {
+        /// Invited to a private room, not yet joined.
+        Invited = "invited",
+        /// A member: may read and post.
+        Joined = "joined",
+        /// Was a member and left.
+        Left = "left",
+        /// Removed and may not come back (moderation, a later issue).
+        Banned = "banned",
+    }
+);
+
+text_enum!(
+    /// A member's role inside one conversation.
+    ConversationRole, "conversation role" {
+        /// Created the conversation (or received it); may change its settings.
+        Owner = "owner",
+        /// Appointed by the owner; may change settings and moderate.
+        Moderator = "moderator",
+        /// Everyone else.
+        Member = "member",
+    }
+);
+
+text_enum!(
+    /// A user's role on the whole server.
+    ServerRole, "server role" {
+        /// Runs the server: every permission.
+        Admin = "admin",
+        /// Moderates every room.
+        Moderator = "moderator",
+        /// An ordinary account.
+        Member = "member",
+    }
+);
+
+text_enum!(
+    /// Whether a user can be reached right now.
+    PresenceStatus, "presence status" {
+        /// At least one connection is open.
+        Online = "online",
+        /// No connection (after a short grace period, so a reconnect does not flap).
+        Offline = "offline",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_round_trips_and_unknown_text_is_an_error() {
+        for kind in ConversationKind::ALL {
+            assert_eq!(kind.as_str().parse::<ConversationKind>(), Ok(*kind));
+            assert_eq!(
+                serde_json::to_value(kind).ok(),
+                Some(serde_json::Value::from(kind.as_str()))
+            );
+        }
+        for role in ServerRole::ALL {
+            assert_eq!(role.as_str().parse::<ServerRole>(), Ok(*role));
+        }
+        let err = "Room".parse::<ConversationKind>().err();
+        assert_eq!(
+            err.map(|e| e.to_string()),
+            Some("unknown conversation kind \"Room\"".to_owned())
+        );
+        assert!("".parse::<MembershipState>().is_err());
+    }
+}

@@ -1,0 +1,234 @@
+//! The wire shapes of users, conversations, members and messages: ONE type per concept, returned
+//! by the REST API, carried by the WebSocket frames and by domain events.
+//!
+//! Each type derives both `poem_openapi::Object` (the REST encoder and the schema in
+//! openapi/openapi.json and openapi/realtime.json) and serde (the WebSocket encoder and the event
+//! bus). The two encoders agree: optional fields are omitted when absent (never `null`), and a
+//! unit test compares both encodings of every type.
+
+use poem_openapi::Object;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AuditAction, AuditId, ConversationId, ConversationKind, ConversationRole, MembershipState,
+    MessageId, Permission, PresenceStatus, ServerRole, Timestamp, UserId, Visibility,
+};
+
+/// A user account as others see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct User {
+    /// The account's id.
+    pub id: UserId,
+    /// Canonical (lower-case) username, 3–32 of `a-z 0-9 _ . -`; `deleted-<8 hex>` once the
+    /// account was deleted.
+    pub username: String,
+    /// Name as typed at registration; `Deleted user` once the account was deleted.
+    pub display_name: String,
+    /// Server role.
+    pub role: ServerRole,
+    /// True once the account was deleted: it cannot sign in, its messages stay.
+    pub deleted: bool,
+    /// Creation time (RFC 3339, UTC).
+    pub created_at: Timestamp,
+}
+
+/// A conversation (room, group or DM) from one user's point of view.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct Conversation {
+    /// The conversation's id.
+    pub id: ConversationId,
+    /// Room, group or DM.
+    pub kind: ConversationKind,
+    /// Room name (1–64 characters); for a DM the other user's username. Absent for unnamed groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Topic line (≤ 512 characters); absent when none is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Public or private (DMs and groups are private).
+    pub visibility: Visibility,
+    /// Directory category (≤ 64 characters); absent when none is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// An official (server) room.
+    pub official: bool,
+    /// Number of joined members.
+    pub member_count: i64,
+    /// Sequence number of the latest message; 0 when empty.
+    pub last_seq: i64,
+    /// Messages after the caller's read position (0 unless joined).
+    pub unread_count: i64,
+    /// The caller's membership: `joined` or `invited`; absent when the caller is not a member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership: Option<MembershipState>,
+    /// The caller's role here, when joined or invited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<ConversationRole>,
+    /// What the caller may do here (from the one permission function of the server).
+    pub permissions: Vec<Permission>,
+    /// The other user of a DM; absent for rooms and groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<User>,
+}
+
+/// A member of a conversation, with presence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Object)]
+pub struct Member {
+    /// The member's user id.
+    pub user_id: UserId,
+    /// Username.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Role inside the conversation.
+    pub role: ConversationRole,
+    /// Presence as the caller may see it.
+    pub status: PresenceStatus,
+}
+
+/// A stored message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct Message {
+    /// The message's id (UUIDv7).
+    pub id: MessageId,
+    /// The conversation it belongs to.
+    pub conversation_id: ConversationId,
+    /// Per-conversation sequence number, gap-free from 1.
+    pub seq: i64,
+    /// The author's id (a deleted account keeps its id).
+    pub sender_id: UserId,
+    /// The author's username (`deleted-<8 hex>` for a deleted account).
+    pub sender_username: String,
+    /// Text: 1–4000 characters.
+    pub body: String,
+    /// The sender's idempotency key, when the send had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Commit time (RFC 3339, UTC).
+    pub created_at: Timestamp,
+    /// Last edit time; absent when never edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Timestamp>,
+}
+
+/// One entry of the audit log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct AuditEntry {
+    /// The entry's id (UUIDv7: newest entries have the largest ids).
+    pub id: AuditId,
+    /// Who did it; absent for the server itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<UserId>,
+    /// The actor's username at the time of reading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_username: Option<String>,
+    /// What happened.
+    pub action: AuditAction,
+    /// What it happened to: `user`, `conversation` or `session`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_type: Option<String>,
+    /// The target's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_id: Option<String>,
+    /// Action-specific details (a JSON object), e.g. `{"from": "admin", "to": "member"}`.
+    pub details: serde_json::Value,
+    /// The client's IP address, when the action came from a request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// When (RFC 3339, UTC).
+    pub created_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    //! The REST encoder (poem-openapi `ToJSON`) and the WebSocket/bus encoder (serde) must
+    //! produce the same JSON for every shared type.
+    use poem_openapi::types::ToJSON;
+    use serde::Serialize;
+
+    use super::*;
+
+    fn same<T: ToJSON + Serialize>(value: &T) {
+        let rest = value.to_json();
+        let ws = serde_json::to_value(value).ok();
+        assert_eq!(rest, ws, "REST and WebSocket encodings differ");
+    }
+
+    fn user() -> User {
+        User {
+            id: UserId::new(),
+            username: "ada".into(),
+            display_name: "Ada".into(),
+            role: ServerRole::Admin,
+            deleted: false,
+            created_at: Timestamp::now(),
+        }
+    }
+
+    #[test]
+    fn rest_and_websocket_encodings_agree() {
+        same(&user());
+        let mut conversation = Conversation {
+            id: ConversationId::new(),
+            kind: ConversationKind::Dm,
+            name: None,
+            topic: None,
+            visibility: Visibility::Private,
+            category: None,
+            official: false,
+            member_count: 2,
+            last_seq: 7,
+            unread_count: 1,
+            membership: None,
+            role: None,
+            permissions: vec![],
+            peer: None,
+        };
+        same(&conversation);
+        conversation.name = Some("x".into());
+        conversation.topic = Some("t".into());
+        conversation.category = Some("c".into());
+        conversation.membership = Some(MembershipState::Joined);
+        conversation.role = Some(ConversationRole::Owner);
+        conversation.permissions = vec![Permission::MessageSend];
+        conversation.peer = Some(user());
+        same(&conversation);
+        let mut message = Message {
+            id: MessageId::new(),
+            conversation_id: ConversationId::new(),
+            seq: 1,
+            sender_id: UserId::new(),
+            sender_username: "ada".into(),
+            body: "hi".into(),
+            client_id: None,
+            created_at: Timestamp::now(),
+            edited_at: None,
+        };
+        same(&message);
+        message.client_id = Some("c1".into());
+        message.edited_at = Some(Timestamp::now());
+        same(&message);
+        same(&Member {
+            user_id: UserId::new(),
+            username: "bob".into(),
+            display_name: "Bob".into(),
+            role: ConversationRole::Member,
+            status: PresenceStatus::Online,
+        });
+        same(&AuditEntry {
+            id: AuditId::new(),
+            actor_id: None,
+            actor_username: None,
+            action: AuditAction::RoomCreated,
+            target_type: Some("conversation".into()),
+            target_id: Some("x".into()),
+            details: serde_json::json!({"name": "x"}),
+            ip: None,
+            created_at: Timestamp::now(),
+        });
+    }
+}

@@ -1,0 +1,112 @@
+//! Domain events and the bus that carries them.
+//!
+//! Services publish an [`Event`] **after** the transaction that caused it committed (see
+//! `service::uow`); nothing in `service/` talks to WebSocket connections. `realtime` subscribes and
+//! turns events into frames for the connections allowed to see them; `service::access` subscribes
+//! to keep its permission caches current. Events serialize (serde, tagged by `event`), so a bus
+//! between several instances (Redis pub/sub, a later issue) can carry them unchanged.
+
+mod bus;
+
+pub use bus::{EventBus, InProcessBus, Subscription};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    Conversation, ConversationId, ConversationKind, ConversationRole, Message, PresenceStatus,
+    SessionId, User, UserId, Visibility,
+};
+
+/// Something that happened, as told to the rest of the system after commit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A message was committed. Published in `seq` order per conversation.
+    MessageCreated {
+        /// The stored message.
+        message: Message,
+    },
+    /// A conversation was created (its first members follow as `MemberJoined`).
+    ConversationCreated {
+        /// Which.
+        conversation_id: ConversationId,
+        /// Room, group or DM.
+        kind: ConversationKind,
+        /// Public or private.
+        visibility: Visibility,
+        /// The creator (none for official rooms).
+        created_by: Option<UserId>,
+    },
+    /// A conversation's shared settings changed; the fields are the new values (absent = none).
+    ConversationUpdated {
+        /// Which.
+        conversation_id: ConversationId,
+        /// Name.
+        name: Option<String>,
+        /// Topic.
+        topic: Option<String>,
+        /// Category.
+        category: Option<String>,
+    },
+    /// A user joined a conversation (created it, joined it, or a DM was opened with them).
+    MemberJoined {
+        /// The new member.
+        user: User,
+        /// Their role there.
+        role: ConversationRole,
+        /// The conversation as the new member sees it (for their own connections).
+        view: Conversation,
+    },
+    /// A user was invited to a conversation.
+    MemberInvited {
+        /// The invitee.
+        user_id: UserId,
+        /// The conversation as the invitee sees it (`membership: invited`).
+        view: Conversation,
+    },
+    /// A user left a conversation (or their account was deleted).
+    MemberLeft {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Who.
+        user_id: UserId,
+    },
+    /// A session ended (logout, refresh-token reuse, account deletion): its sockets close.
+    SessionEnded {
+        /// Whose.
+        user_id: UserId,
+        /// Which.
+        session_id: SessionId,
+    },
+    /// A user's presence changed (published by `realtime`, which tracks connections).
+    PresenceChanged {
+        /// Who.
+        user_id: UserId,
+        /// Their username, for the frame.
+        username: String,
+        /// New status.
+        status: PresenceStatus,
+    },
+    /// A user's account changed (server role, deletion): caches forget it, the user's own
+    /// connections learn their new permissions.
+    UserUpdated {
+        /// The account now.
+        user: User,
+    },
+}
+
+impl Event {
+    /// A short name for logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::MessageCreated { .. } => "message_created",
+            Self::ConversationCreated { .. } => "conversation_created",
+            Self::ConversationUpdated { .. } => "conversation_updated",
+            Self::MemberJoined { .. } => "member_joined",
+            Self::MemberInvited { .. } => "member_invited",
+            Self::MemberLeft { .. } => "member_left",
+            Self::SessionEnded { .. } => "session_ended",
+            Self::PresenceChanged { .. } => "presence_changed",
+            Self::UserUpdated { .. } => "user_updated",
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The realtime layer's subscription to the event bus: turns each domain event into frames for
+//! the connections allowed to see it, and keeps the hub's subscriptions current.
+//!
+//! One task handles events in bus order, so a conversation's messages are fanned out in `seq`
+//! order. Handling never awaits: every step is an in-memory hub operation, and a slow
+//! connection is dropped (1013) rather than waited for.
+
+use tokio::task::JoinHandle;
+
+use super::{
+    hub::{Hub, members_see_presence},
+    protocol::{
+        ConversationAddedFrame, ConversationUpdatedFrame, MemberJoinedFrame, MemberLeftFrame,
+        MessageFrame, PresenceFrame, ServerFrame, UserUpdatedFrame,
+    },
+};
+use crate::{
+    domain::{ConversationFacts, ConversationId, PresenceStatus, User, server_permissions},
+    events::{Event, Subscription},
+};
+
+/// Most members a conversation may have for a new member to get everyone's presence at once.
+const PRESENCE_ON_JOIN_MAX: usize = 100;
+
+/// Starts the dispatcher; it ends when the bus is gone.
+pub fn spawn(hub: Hub, mut events: Subscription) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(256);
+        while events.recv_many(&mut batch, 256).await > 0 {
+            for event in batch.drain(..) {
+                handle(&hub, &event);
+            }
+        }
+        tracing::debug!("realtime dispatcher stopped");
+    })
+}
+
+/// Delivers one event.
+pub fn handle(hub: &Hub, event: &Event) {
+    match event {
+        Event::MessageCreated { message } => {
+            let frame = ServerFrame::Message(MessageFrame {
+                message: message.clone(),
+            })
+            .encode();
+            hub.publish(message.conversation_id, &frame, None);
+        }
+        Event::MemberJoined { user, view, .. } => {
+            let facts = ConversationFacts {
+                kind: view.kind,
+                visibility: view.visibility,
+            };
+            hub.subscribe(user.id, view.id, facts);
+            let joined = ServerFrame::MemberJoined(MemberJoinedFrame {
+                conversation_id: view.id,
+                user: user.clone(),
+            })
+            .encode();
+            hub.publish(view.id, &joined, Some(user.id));
+            let added = ServerFrame::ConversationAdded(ConversationAddedFrame {
+                conversation: view.clone(),
+            })
+            .encode();
+            hub.send_to_user(user.id, &added);
+            if members_see_presence(facts) {
+                exchange_presence(hub, user, view.id);
+            }
+        }
+        Event::MemberInvited { user_id, view } => {
+            let added = ServerFrame::ConversationAdded(ConversationAddedFrame {
+                conversation: view.clone(),
+            })
+            .encode();
+            hub.send_to_user(*user_id, &added);
+        }
+        Event::MemberLeft {
+            conversation_id,
+            user_id,
+        } => {
+            let frame = ServerFrame::MemberLeft(MemberLeftFrame {
+                conversation_id: *conversation_id,
+                user_id: *user_id,
+            })
+            .encode();
+            hub.publish(*conversation_id, &frame, None);
+            hub.unsubscribe(*user_id, *conversation_id);
+        }
+        Event::ConversationUpdated {
+            conversation_id,
+            name,
+            topic,
+            category,
+        } => {
+            let frame = ServerFrame::ConversationUpdated(ConversationUpdatedFrame {
+                conversation_id: *conversation_id,
+                name: name.clone(),
+                topic: topic.clone(),
+                category: category.clone(),
+            })
+            .encode();
+            hub.publish(*conversation_id, &frame, None);
+        }
+        Event::SessionEnded { session_id, .. } => hub.close_session(*session_id),
+        Event::PresenceChanged {
+            user_id,
+            username,
+            status,
+        } => {
+            let frame = ServerFrame::Presence(PresenceFrame {
+                user_id: *user_id,
+                username: username.clone(),
+                status: *status,
+            })
+            .encode();
+            hub.publish_presence(*user_id, *status, &frame);
+        }
+        Event::UserUpdated { user } => {
+            let frame = ServerFrame::UserUpdated(UserUpdatedFrame {
+                user: user.clone(),
+                permissions: server_permissions(user.role).to_vec(),
+            })
+            .encode();
+            hub.send_to_user(user.id, &frame);
+        }
+        Event::ConversationCreated { .. } => {}
+    }
+}
+
+/// A new member of a conversation whose members see each other's presence (a DM, a group, a
+/// private room): the online members learn the newcomer is online, and the newcomer learns who
+/// of them is online.
+fn exchange_presence(hub: &Hub, user: &User, conversation: ConversationId) {
+    let online = hub.online_members(conversation);
+    if online.len() > PRESENCE_ON_JOIN_MAX || !hub.is_online(user.id) {
+        return;
+    }
+    let mine = ServerFrame::Presence(PresenceFrame {
+        user_id: user.id,
+        username: user.username.clone(),
+        status: PresenceStatus::Online,
+    })
+    .encode();
+    hub.publish(conversation, &mine, Some(user.id));
+    for (peer, username) in online.into_iter().filter(|(p, _)| *p != user.id) {
+        let frame = ServerFrame::Presence(PresenceFrame {
+            user_id: peer,
+            username,
+            status: PresenceStatus::Online,
+        })
+        .encode();
+        hub.send_to_user(user.id, &frame);
+    }
+}

@@ -1,0 +1,250 @@
+//! Access: THE permission function ([`Access::require`]) and the facts it decides on.
+//!
+//! Facts (a user's server role, a conversation's kind and visibility, a membership's state and
+//! role) come from the database through small in-memory caches, so the send hot path does no
+//! authorization reads. The caches are kept current by domain events: the unit of work applies
+//! every event it publishes ([`Access::apply`]) right after COMMIT and before the caller returns,
+//! so a client always sees its own change on its next request (a demoted admin's next admin call
+//! is refused). With several instances the bus will feed remote events into the same `apply`.
+//!
+//! A fill that races an invalidation could store a stale value; a global epoch prevents it (a fill
+//! whose load overlapped any invalidation drops what it stored). The cache is an optimisation, not
+//! the last word for sends: the message writer re-checks membership inside the insert's
+//! transaction.
+
+use std::{
+    future::Future,
+    hash::Hash,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use moka::sync::Cache;
+
+use crate::{
+    domain::{
+        Actor, ConversationFacts, ConversationId, DomainError, ErrorCode, Facts, MemberFacts,
+        Permission, Scope, ServerRole, SessionId, UserId, decide, server_permissions,
+    },
+    events::Event,
+    store::{Db, conversations, members, users},
+};
+
+/// What authorization needs to know about a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserFacts {
+    /// Current username.
+    pub username: String,
+    /// Current server role.
+    pub role: ServerRole,
+    /// False once the account was deleted.
+    pub active: bool,
+}
+
+/// Safety net for entries no event reached (never needed in one process).
+const TTL: Duration = Duration::from_secs(600);
+
+struct Inner {
+    db: Db,
+    epoch: AtomicU64,
+    /// Sessions ended while their access tokens may still be unexpired.
+    ended_sessions: Cache<SessionId, ()>,
+    users: Cache<UserId, Option<UserFacts>>,
+    conversations: Cache<ConversationId, Option<ConversationFacts>>,
+    members: Cache<(ConversationId, UserId), Option<MemberFacts>>,
+}
+
+/// The permission function and its caches. Cheap to clone.
+#[derive(Clone)]
+pub struct Access {
+    inner: Arc<Inner>,
+}
+
+fn cache<K, V>(capacity: u64) -> Cache<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    Cache::builder()
+        .max_capacity(capacity)
+        .time_to_live(TTL)
+        .build()
+}
+
+impl Access {
+    /// Empty caches over `db`; an ended session is remembered for `access_token_ttl` (after
+    /// which its access tokens have expired anyway).
+    pub fn new(db: Db, access_token_ttl: Duration) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                epoch: AtomicU64::new(0),
+                ended_sessions: Cache::builder()
+                    .max_capacity(1_000_000)
+                    .time_to_live(access_token_ttl + Duration::from_secs(60))
+                    .build(),
+                users: cache(100_000),
+                conversations: cache(100_000),
+                members: cache(500_000),
+            }),
+        }
+    }
+
+    async fn cached<K, V, Fut>(
+        &self,
+        cache: &Cache<K, V>,
+        key: K,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<V, DomainError>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<V, DomainError>>,
+    {
+        if let Some(value) = cache.get(&key) {
+            return Ok(value);
+        }
+        let epoch = self.inner.epoch.load(Ordering::SeqCst);
+        let value = load().await?;
+        cache.insert(key.clone(), value.clone());
+        if self.inner.epoch.load(Ordering::SeqCst) != epoch {
+            cache.invalidate(&key);
+        }
+        Ok(value)
+    }
+
+    fn forget<K, V>(&self, cache: &Cache<K, V>, key: &K)
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        self.inner.epoch.fetch_add(1, Ordering::SeqCst);
+        cache.invalidate(key);
+    }
+
+    /// A user's facts, `None` when the account does not exist.
+    pub async fn user(&self, id: UserId) -> Result<Option<UserFacts>, DomainError> {
+        let db = &self.inner.db;
+        self.cached(&self.inner.users, id, || async move {
+            Ok(users::by_id(&db.read, id).await?.map(|u| UserFacts {
+                active: u.is_active(),
+                username: u.username,
+                role: u.role,
+            }))
+        })
+        .await
+    }
+
+    /// An active user's facts. Errors: 401 `unauthorized` when the account is gone or deleted.
+    pub async fn active_user(&self, id: UserId) -> Result<UserFacts, DomainError> {
+        match self.user(id).await? {
+            Some(user) if user.active => Ok(user),
+            _ => Err(DomainError::unauthorized(
+                ErrorCode::Unauthorized,
+                "the account no longer exists",
+            )),
+        }
+    }
+
+    /// A conversation's facts, `None` when it does not exist.
+    pub async fn conversation(
+        &self,
+        id: ConversationId,
+    ) -> Result<Option<ConversationFacts>, DomainError> {
+        let db = &self.inner.db;
+        self.cached(&self.inner.conversations, id, || async move {
+            Ok(conversations::by_id(&db.read, id).await?.map(|c| c.facts()))
+        })
+        .await
+    }
+
+    /// A membership's facts, `None` when the user never was a member or invitee.
+    pub async fn member(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+    ) -> Result<Option<MemberFacts>, DomainError> {
+        let db = &self.inner.db;
+        self.cached(&self.inner.members, (conversation, user), || async move {
+            Ok(members::get(&db.read, conversation, user)
+                .await?
+                .map(|m| m.facts()))
+        })
+        .await
+    }
+
+    /// Everything [`decide`] needs for `actor` in `scope`.
+    pub async fn facts(&self, actor: &Actor, scope: Scope) -> Result<Facts, DomainError> {
+        let user = self.active_user(actor.user).await?;
+        let (conversation, member) = match scope {
+            Scope::Server => (None, None),
+            Scope::Conversation(id) => {
+                tokio::try_join!(self.conversation(id), self.member(id, actor.user))?
+            }
+        };
+        Ok(Facts {
+            server_role: user.role,
+            conversation,
+            member,
+        })
+    }
+
+    /// May `actor` do `permission` in `scope`? The one permission function every service calls
+    /// at the top of a use case. Errors: as [`decide`] (403/404), and 401 when the actor's
+    /// account is gone.
+    pub async fn require(
+        &self,
+        actor: &Actor,
+        permission: Permission,
+        scope: Scope,
+    ) -> Result<(), DomainError> {
+        decide(permission, &self.facts(actor, scope).await?)
+    }
+
+    /// The server-scoped permissions of `actor` (for `GET /users/me`).
+    pub async fn server_permissions(&self, actor: &Actor) -> Result<Vec<Permission>, DomainError> {
+        let user = self.active_user(actor.user).await?;
+        Ok(server_permissions(user.role).to_vec())
+    }
+
+    /// Keeps the caches current: called with every event after its transaction committed.
+    pub fn apply(&self, event: &Event) {
+        let inner = &self.inner;
+        match event {
+            Event::MemberJoined { user, view, .. } => {
+                self.forget(&inner.members, &(view.id, user.id));
+            }
+            Event::MemberInvited { user_id, view } => {
+                self.forget(&inner.members, &(view.id, *user_id));
+            }
+            Event::MemberLeft {
+                conversation_id,
+                user_id,
+            } => self.forget(&inner.members, &(*conversation_id, *user_id)),
+            Event::ConversationCreated {
+                conversation_id, ..
+            }
+            | Event::ConversationUpdated {
+                conversation_id, ..
+            } => self.forget(&inner.conversations, conversation_id),
+            Event::UserUpdated { user } => self.forget(&inner.users, &user.id),
+            Event::SessionEnded { session_id, .. } => {
+                inner.ended_sessions.insert(*session_id, ());
+            }
+            Event::MessageCreated { .. } | Event::PresenceChanged { .. } => {}
+        }
+    }
+
+    /// Whether the session was ended (logout, revocation) here or, via events, elsewhere.
+    pub fn session_ended(&self, id: SessionId) -> bool {
+        self.inner.ended_sessions.contains_key(&id)
+    }
+
+    /// Forgets a membership (after the message writer found it ended).
+    pub fn forget_member(&self, conversation: ConversationId, user: UserId) {
+        self.forget(&self.inner.members, &(conversation, user));
+    }
+}

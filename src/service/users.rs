@@ -1,0 +1,129 @@
+//! The signed-in user's own account: who am I, what may I do, delete my account.
+
+use super::{access::Access, passwords::PasswordHasher, uow::UnitOfWork};
+use crate::{
+    domain::{
+        Actor, AuditAction, AuditTarget, DomainError, ErrorCode, MembershipState, Permission,
+        ServerRole, User,
+    },
+    events::Event,
+    store::{
+        Db, members, tokens,
+        users::{self, UserRecord},
+    },
+};
+
+/// The caller's account and server permissions (`GET /users/me`).
+#[derive(Clone, Debug)]
+pub struct Me {
+    /// The account.
+    pub user: User,
+    /// What the server allows this account server-wide.
+    pub permissions: Vec<Permission>,
+}
+
+/// Own-account use-cases.
+#[derive(Clone)]
+pub struct UserService {
+    db: Db,
+    uow: UnitOfWork,
+    access: Access,
+    hasher: PasswordHasher,
+}
+
+impl UserService {
+    /// Builds the service.
+    pub fn new(db: Db, uow: UnitOfWork, access: Access, hasher: PasswordHasher) -> Self {
+        Self {
+            db,
+            uow,
+            access,
+            hasher,
+        }
+    }
+
+    /// The caller's account with its server permissions. Errors: 401 when it was deleted.
+    pub async fn me(&self, actor: &Actor) -> Result<Me, DomainError> {
+        let (user, permissions) =
+            tokio::try_join!(self.account(actor), self.access.server_permissions(actor))?;
+        Ok(Me {
+            user: user.view(),
+            permissions,
+        })
+    }
+
+    async fn account(&self, actor: &Actor) -> Result<UserRecord, DomainError> {
+        users::by_id(&self.db.read, actor.user)
+            .await?
+            .filter(UserRecord::is_active)
+            .ok_or_else(|| {
+                DomainError::unauthorized(ErrorCode::Unauthorized, "the account no longer exists")
+            })
+    }
+
+    /// Deletes the caller's account after checking `password`. The row stays, anonymized, so
+    /// its messages keep their sender and every conversation's sequence stays gap-free; the
+    /// username is freed; every membership and session ends. Errors: 403 `invalid_credentials`
+    /// (wrong password), 409 `last_admin` (the only admin cannot leave the server without one).
+    pub async fn delete_account(&self, actor: &Actor, password: &str) -> Result<(), DomainError> {
+        let account = self.account(actor).await?;
+        if !self
+            .hasher
+            .verify(password, Some(&account.password_hash))
+            .await?
+        {
+            return Err(DomainError::forbidden(
+                ErrorCode::InvalidCredentials,
+                "the password is wrong",
+            ));
+        }
+        self.uow
+            .run(async |work| {
+                if account.role == ServerRole::Admin
+                    && users::count_with_role_locked(work.db(), ServerRole::Admin).await? <= 1
+                {
+                    return Err(DomainError::conflict(
+                        ErrorCode::LastAdmin,
+                        "make someone else an admin before deleting the only admin account",
+                    ));
+                }
+                users::soft_delete(work.db(), actor.user, work.now()).await?;
+                for m in members::for_user(work.db(), actor.user, None, None).await? {
+                    members::set_state(
+                        work.db(),
+                        m.conversation_id,
+                        actor.user,
+                        MembershipState::Left,
+                        work.now(),
+                    )
+                    .await?;
+                    work.publish(Event::MemberLeft {
+                        conversation_id: m.conversation_id,
+                        user_id: actor.user,
+                    });
+                }
+                for session in tokens::live_families(work.db(), actor.user).await? {
+                    tokens::revoke_family(work.db(), session, work.now()).await?;
+                    work.publish(Event::SessionEnded {
+                        user_id: actor.user,
+                        session_id: session,
+                    });
+                }
+                work.audit(
+                    Some(actor),
+                    AuditAction::UserDeleted,
+                    Some(AuditTarget::User(actor.user)),
+                    serde_json::json!({"username": account.username}),
+                )
+                .await?;
+                let deleted = users::by_id(work.db(), actor.user)
+                    .await?
+                    .ok_or(DomainError::NotFound("user"))?;
+                work.publish(Event::UserUpdated {
+                    user: deleted.view(),
+                });
+                Ok(())
+            })
+            .await
+    }
+}
