@@ -10,8 +10,8 @@ use crate::config::Overrides;
 #[derive(Debug, Parser)]
 #[command(name = "echochat", version, about)]
 pub struct Cli {
-    /// Address to listen on, e.g. 0.0.0.0:8080.
-    #[arg(long, global = true, env = "ECHOCHAT_LISTEN")]
+    /// Address to listen on, e.g. 0.0.0.0:8080 (`ECHOCHAT_LISTEN` is read by the config ladder).
+    #[arg(long, global = true)]
     pub listen: Option<SocketAddr>,
     /// Data folder (database, secrets). Default ./echochat-data.
     #[arg(long, global = true, env = "ECHOCHAT_DATA_DIR")]
@@ -39,8 +39,8 @@ pub enum Command {
 }
 
 impl Cli {
-    /// The config overrides given on the command line. `--listen` from `ECHOCHAT_LISTEN` counts
-    /// too (clap reads it); the config ladder reads `ECHOCHAT_DATABASE_URL` itself.
+    /// The config overrides given on the command line (`ECHOCHAT_LISTEN` and
+    /// `ECHOCHAT_DATABASE_URL` are read by the config ladder itself, and logged as environment).
     pub fn overrides(&self) -> Overrides {
         Overrides {
             listen: self.listen,

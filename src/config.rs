@@ -223,8 +223,9 @@ pub struct Loaded {
     pub unknown_keys: Vec<String>,
 }
 
-/// Environment keys consumed by the command line itself, not by the config tree.
-const CLI_ENV_KEYS: [&str; 3] = ["data_dir", "config", "log"];
+/// `ECHOCHAT_*` variables that are not configuration keys: the data folder and config file
+/// (read by the command line), and the logging settings (read by `telemetry`).
+const CLI_ENV_KEYS: [&str; 4] = ["data_dir", "config", "log", "log_format"];
 
 impl Config {
     /// Loads the configuration ladder. Errors: an explicit `--config` file that does not exist,

@@ -275,8 +275,18 @@ impl TestApp {
 
     /// Every item of a paged list (`{<field>: [...], next_cursor}`), following the cursors.
     pub async fn all_pages(&self, path: &str, field: &str, token: &str) -> Vec<Value> {
+        self.pages_from(path, field, token, None).await
+    }
+
+    /// The items of a paged list from `cursor` on (`None`: from the start).
+    pub async fn pages_from(
+        &self,
+        path: &str,
+        field: &str,
+        token: &str,
+        mut cursor: Option<String>,
+    ) -> Vec<Value> {
         let mut items = Vec::new();
-        let mut cursor: Option<String> = None;
         for _ in 0..1000 {
             let sep = if path.contains('?') { '&' } else { '?' };
             let url = match &cursor {

@@ -313,3 +313,126 @@ async fn slow_consumer(backend: Backend) {
 }
 
 both_backends!(a_consumer_that_falls_behind_is_closed_with_1013 => super::slow_consumer);
+
+async fn grace(backend: Backend) {
+    let app = spawn_ready_app_with(backend, |c| c.realtime.presence_grace_ms = 1500).await;
+    let a = app.user("gina").await;
+    let b = app.user("gus").await;
+    let dm: Value = app
+        .post_auth("/api/v1/dms", &a.token, &json!({"username": "gus"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let dm = dm["id"].as_str().unwrap().to_owned();
+    let (mut wb, _) = app.ws(&b).await;
+    let (wa, _) = app.ws(&a).await;
+    assert_eq!(wb.expect("presence").await["status"], "online");
+    // A reconnect within the grace period (e.g. to renew the token) is no presence change.
+    drop(wa);
+    let (mut wa, _) = app.ws(&a).await;
+    wa.send_json(
+        json!({"type": "send", "conversation_id": dm, "client_id": "g1", "body": "still here"}),
+    )
+    .await;
+    loop {
+        let frame = wb.next_json().await;
+        assert_ne!(frame["type"], "presence", "presence flapped: {frame}");
+        if frame["type"] == "message" {
+            break;
+        }
+    }
+    // A real departure is reported once the grace period is over.
+    wa.stream.close(None).await.unwrap();
+    let offline = wb.expect("presence").await;
+    assert_eq!(offline["user_id"], a.id.as_str());
+    assert_eq!(offline["status"], "offline");
+}
+
+both_backends!(a_reconnect_within_the_grace_period_does_not_flap_presence => super::grace);
+
+db_test!(
+    async fn watching_needs_membership_and_is_bounded(app) {
+        let a = app.user("walt").await;
+        let owner = app.user("wendy").await;
+        let private = app.room(&owner, "Hidden", "private").await;
+        let public = app.room(&owner, "Open", "public").await;
+        let (mut ws, _) = app.ws(&a).await;
+        ws.send_json(json!({"type": "watch", "conversation_id": private})).await;
+        assert_eq!(ws.expect("error").await["code"], "not_found");
+        ws.send_json(json!({"type": "watch", "conversation_id": public})).await;
+        assert_eq!(ws.expect("error").await["code"], "not_a_member");
+        let lobby = app.lobby(&a).await;
+        ws.send_json(json!({"type": "watch", "conversation_id": lobby})).await;
+        ws.expect("watching").await;
+        ws.send_json(json!({"type": "unwatch", "conversation_id": lobby})).await;
+        ws.send_json(json!({"type": "ping"})).await;
+        assert_eq!(ws.next_json().await["type"], "pong", "unwatch has no answer");
+    }
+);
+
+/// A raw frame from a client: FIN set, masked with a zero key (RFC 6455 §5.3), given length.
+fn raw_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x80 | opcode];
+    if payload.len() < 126 {
+        out.push(0x80 | payload.len() as u8);
+    } else {
+        out.push(0x80 | 126);
+        out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    }
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(payload);
+    out
+}
+
+db_test!(
+    async fn invalid_utf8_closes_with_1007_and_a_big_control_frame_with_1002(app) {
+        use tokio::io::AsyncWriteExt;
+        let a = app.user("rfc").await;
+        for (frame, code) in [
+            (raw_frame(0x1, &[0x68, 0xFF, 0xFE]), 1007),
+            (raw_frame(0x9, &[b'p'; 126]), 1002),
+        ] {
+            let (mut ws, _) = app.ws(&a).await;
+            let tcp = match ws.stream.get_mut() {
+                tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp,
+                _ => unreachable!("plain test connection"),
+            };
+            tcp.write_all(&frame).await.unwrap();
+            tcp.flush().await.unwrap();
+            assert_eq!(ws.close_code().await, Some(code));
+        }
+    }
+);
+
+async fn liveness(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_ready_app_with(backend, |c| c.realtime.ping_interval_ms = 200).await;
+    let a = app.user("mute").await;
+    // A client that completes the handshake and then neither reads nor answers pings.
+    let mut tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let request = format!(
+        "GET /api/v1/ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Authorization: Bearer {}\r\n\r\n",
+        app.addr, a.token
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    // The server gives up on it (close frame 1001, then EOF) after two silent intervals.
+    let mut received = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut buf = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("the silent client was not dropped"),
+        }
+    }
+    let close = received
+        .windows(4)
+        .any(|w| w[0] == 0x88 && w[2..4] == 1001u16.to_be_bytes());
+    assert!(close, "a 1001 close frame before EOF");
+}
+
+both_backends!(a_client_that_never_answers_pings_is_dropped => super::liveness);

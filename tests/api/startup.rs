@@ -327,3 +327,93 @@ fn the_openapi_command_prints_the_committed_spec() {
     assert_eq!(printed, committed);
     assert_eq!(printed["info"]["title"], "EchoChat");
 }
+
+#[test]
+fn the_asyncapi_command_prints_the_committed_realtime_schema() {
+    let out = Command::new(env!("CARGO_BIN_EXE_echochat"))
+        .arg("asyncapi")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/openapi/realtime.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        printed, committed,
+        "openapi/realtime.json is stale: run `cargo run -- asyncapi > openapi/realtime.json`"
+    );
+    assert_eq!(printed["asyncapi"], "3.0.0");
+}
+
+#[test]
+fn json_logs_carry_the_setup_link_and_no_false_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = start(dir.path(), &[("ECHOCHAT_LOG_FORMAT", "json")]);
+    let link = run.wait_for("\"setup_url\":\"http://127.0.0.1:");
+    let line: serde_json::Value = serde_json::from_str(&link).expect("a JSON log line");
+    let url = line["fields"]["setup_url"].as_str().unwrap();
+    assert!(url.contains("/setup?token="), "{url}");
+    let sources = run.wait_for("configuration loaded");
+    assert!(
+        !sources.contains("log_format") && !sources.contains("command line"),
+        "only the sources that were used: {sources}"
+    );
+    run.wait_for("listening");
+    assert!(
+        !run.seen
+            .iter()
+            .any(|l| l.contains("unknown configuration key")),
+        "{:#?}",
+        run.seen
+    );
+    assert!(run.terminate().success());
+}
+
+#[test]
+fn a_data_folder_of_another_user_is_used_as_it_is() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("echochat-data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o750)).unwrap();
+    // Give it away (only root can); the server, running as root, may still write in it.
+    let chown = Command::new("chown")
+        .args(["65534:65534", data.to_str().unwrap()])
+        .status();
+    if !chown.is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs as root and can chown"
+        );
+        eprintln!("skipped: chown needs root");
+        return;
+    }
+    let mut run = start(dir.path(), &[]);
+    run.wait_for("listening listen=");
+    let meta = std::fs::metadata(&data).unwrap();
+    assert_eq!(meta.uid(), 65534, "ownership untouched");
+    assert_eq!(meta.mode() & 0o777, 0o750, "mode untouched");
+    assert!(run.terminate().success());
+
+    // An unusable path is reported with its name.
+    let file = dir.path().join("not-a-folder");
+    std::fs::write(&file, "x").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_echochat"))
+        .args([
+            "--data-dir",
+            file.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(file.to_str().unwrap()), "{stderr}");
+}
