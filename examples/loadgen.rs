@@ -1,12 +1,18 @@
-//! Load generator for EchoChat (not a test): measures persisted messages per second and the
-//! delivery latency to a room of N connected members, against a running server.
+//! Load generator for EchoChat (not a test), against a running server. Phases:
+//! 1. sequential sends: one client sends, waits for the ack, sends again (ack p50/p99);
+//! 2. a login storm: every user connects; counts the `presence` frames all of them receive
+//!    (with LOAD_WATCH=1 each also watches the shared room's member list, as the web client does);
+//!    with LOAD_SERVER_PID, the server's RSS growth per idle WebSocket;
+//! 3. throughput: messages persisted (acked after commit) per second;
+//! 4. latency: send → delivery to every member of a room of LOAD_USERS.
 //!
 //! ```text
 //! echochat --data-dir /tmp/load            # prints the setup link with its token
 //! cargo run --release --example loadgen -- http://127.0.0.1:8080 <setup-token>
 //! ```
 //! Environment: LOAD_USERS (100), LOAD_SENDERS (10), LOAD_MESSAGES (20000), LOAD_WINDOW (64 in
-//! flight per sender), LOAD_LATENCY_MESSAGES (300), LOAD_LATENCY_INTERVAL_MS (20).
+//! flight per sender), LOAD_LATENCY_MESSAGES (300), LOAD_LATENCY_INTERVAL_MS (20),
+//! LOAD_SEQUENTIAL (300), LOAD_WATCH (0), LOAD_SERVER_PID (unset).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{
@@ -68,6 +74,42 @@ async fn login(http: &reqwest::Client, base: &str, name: &str) -> String {
     )
     .await;
     r["access_token"].as_str().expect("token").to_owned()
+}
+
+/// Resident memory of a process in KiB (Linux `/proc/<pid>/status`).
+fn rss_kib(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Sends `n` messages one at a time, each after the previous ack; returns the ack times (ms).
+async fn sequential(base: &str, token: &str, room: &str, n: usize) -> Vec<f64> {
+    let mut ws = connect(base, token).await;
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n {
+        let cid = format!("seq-{i}");
+        let frame = json!({"type": "send", "conversation_id": room, "client_id": cid, "body": format!("sequential {i}")});
+        let started = Instant::now();
+        ws.send(Message::Text(frame.to_string().into())).await.unwrap();
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) if t.contains("\"type\":\"ack\"") => break,
+                Some(Ok(Message::Text(t))) if t.contains("\"type\":\"error\"") => panic!("{t}"),
+                Some(Ok(Message::Close(f))) => panic!("closed: {f:?}"),
+                Some(Ok(_)) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    times
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -142,18 +184,56 @@ async fn main() {
         tokens.extend(futures_util::future::join_all(batch).await);
     }
 
-    // Receivers: every user is connected and in the room (fan-out to `users` members).
+    // Phase 1: one sequential sender in a room of its own (request/response latency of a send).
+    let n = env("LOAD_SEQUENTIAL", 300);
+    if n > 0 {
+        let own = post(
+            &http,
+            format!("{base}/api/v1/rooms"),
+            Some(&admin_token),
+            json!({"name": "sequential", "visibility": "private"}),
+        )
+        .await;
+        let own = own["id"].as_str().unwrap().to_owned();
+        let times = sequential(&base, &admin_token, &own, n).await;
+        println!(
+            "sequential: {n} sends, each after the previous ack: ack p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms = {:.0} msg/s",
+            percentile(&times, 0.50),
+            percentile(&times, 0.99),
+            times.last().copied().unwrap_or(f64::NAN),
+            n as f64 / (times.iter().sum::<f64>() / 1000.0)
+        );
+    }
+
+    // Phase 2: the login storm. Receivers: every user connects (all are in the Lobby and in the
+    // room), counting the presence frames everyone receives meanwhile.
+    let server_pid = std::env::var("LOAD_SERVER_PID").ok();
+    let rss_before = server_pid.as_deref().and_then(rss_kib);
+    let watch = env("LOAD_WATCH", 0) == 1;
+    let presence_frames = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
     let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut receivers = Vec::new();
+    let storm = Instant::now();
     for token in &tokens {
         let mut ws = connect(&base, token).await;
-        let (sent_at, latencies, measuring) =
-            (sent_at.clone(), latencies.clone(), measuring.clone());
+        if watch {
+            let frame = json!({"type": "watch", "conversation_id": room});
+            ws.send(Message::Text(frame.to_string().into())).await.unwrap();
+        }
+        let (sent_at, latencies, measuring, presence_frames) = (
+            sent_at.clone(),
+            latencies.clone(),
+            measuring.clone(),
+            presence_frames.clone(),
+        );
         receivers.push(tokio::spawn(async move {
             while let Some(Ok(msg)) = ws.next().await {
                 if let Message::Text(text) = msg {
+                    if text.contains("\"type\":\"presence\"") {
+                        presence_frames.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                     if !measuring.load(std::sync::atomic::Ordering::Relaxed)
                         || !text.contains("\"type\":\"message\"")
                     {
@@ -173,9 +253,35 @@ async fn main() {
             }
         }));
     }
-    eprintln!("{} receivers connected", receivers.len());
+    // Settle: until no presence frame arrived for a second (at most 30 s).
+    let mut last = u64::MAX;
+    let settle = Instant::now();
+    loop {
+        let now = presence_frames.load(std::sync::atomic::Ordering::Relaxed);
+        if now == last || settle.elapsed() > Duration::from_secs(30) {
+            break;
+        }
+        last = now;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    println!(
+        "login storm: {} users connected in {:.2} s{}; presence frames received by all of them: {}",
+        receivers.len(),
+        storm.elapsed().as_secs_f64(),
+        if watch { ", each watching the shared room's member list" } else { "" },
+        presence_frames.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    if let (Some(before), Some(after)) = (rss_before, server_pid.as_deref().and_then(rss_kib)) {
+        println!(
+            "memory: server RSS {} KiB -> {} KiB with {} idle WebSockets = {:.1} KiB per WebSocket",
+            before,
+            after,
+            receivers.len(),
+            (after.saturating_sub(before)) as f64 / receivers.len().max(1) as f64
+        );
+    }
 
-    // Phase 1: throughput (messages persisted per second). `senders` connections pipeline
+    // Phase 3: throughput (messages persisted per second). `senders` connections pipeline
     // `window` sends each, every sender into a room of its own, so the number measured is the
     // write path (validate, authorize, group commit, ack), not the client's ability to read a
     // room's full fan-out (on 2 cores the load generator itself could not read that fast).
@@ -230,7 +336,7 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     measuring.store(true, std::sync::atomic::Ordering::Relaxed);
 
-    // Phase 2: latency. One sender, a message every interval; each member records arrival.
+    // Phase 4: latency. One sender, a message every interval; each member records arrival.
     let n = env("LOAD_LATENCY_MESSAGES", 300);
     let interval = Duration::from_millis(env("LOAD_LATENCY_INTERVAL_MS", 20) as u64);
     let mut ws = connect(&base, &admin_token).await;
