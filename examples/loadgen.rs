@@ -96,7 +96,9 @@ async fn sequential(base: &str, token: &str, room: &str, n: usize) -> Vec<f64> {
         let cid = format!("seq-{i}");
         let frame = json!({"type": "send", "conversation_id": room, "client_id": cid, "body": format!("sequential {i}")});
         let started = Instant::now();
-        ws.send(Message::Text(frame.to_string().into())).await.unwrap();
+        ws.send(Message::Text(frame.to_string().into()))
+            .await
+            .unwrap();
         loop {
             match ws.next().await {
                 Some(Ok(Message::Text(t))) if t.contains("\"type\":\"ack\"") => break,
@@ -220,7 +222,9 @@ async fn main() {
         let mut ws = connect(&base, token).await;
         if watch {
             let frame = json!({"type": "watch", "conversation_id": room});
-            ws.send(Message::Text(frame.to_string().into())).await.unwrap();
+            ws.send(Message::Text(frame.to_string().into()))
+                .await
+                .unwrap();
         }
         let (sent_at, latencies, measuring, presence_frames) = (
             sent_at.clone(),
@@ -268,7 +272,11 @@ async fn main() {
         "login storm: {} users connected in {:.2} s{}; presence frames received by all of them: {}",
         receivers.len(),
         storm.elapsed().as_secs_f64(),
-        if watch { ", each watching the shared room's member list" } else { "" },
+        if watch {
+            ", each watching the shared room's member list"
+        } else {
+            ""
+        },
         presence_frames.load(std::sync::atomic::Ordering::Relaxed)
     );
     if let (Some(before), Some(after)) = (rss_before, server_pid.as_deref().and_then(rss_kib)) {

@@ -421,14 +421,14 @@ impl AuthService {
     /// The returned actor has no IP yet (the HTTP layer sets it). Errors: 401 `unauthorized`.
     pub async fn authenticate(&self, access_token: &str) -> Result<Actor, DomainError> {
         let claims = self.keys.verify(access_token)?;
-        let session = SessionId(claims.sid);
+        let session = claims.sid;
         if self.access.session_ended(session) {
             return Err(DomainError::unauthorized(
                 ErrorCode::Unauthorized,
                 "this session has ended",
             ));
         }
-        let user = UserId(claims.sub);
+        let user = claims.sub;
         let facts = self.access.active_user(user).await?;
         Ok(Actor {
             user,

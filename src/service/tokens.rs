@@ -4,7 +4,6 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use crate::domain::{DomainError, ErrorCode, SessionId, UserId};
 
@@ -16,9 +15,9 @@ const ACCESS: &str = "access";
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     /// User id.
-    pub sub: Uuid,
+    pub sub: UserId,
     /// Session = refresh-token family id.
-    pub sid: Uuid,
+    pub sid: SessionId,
     /// Always `echochat`.
     pub aud: String,
     /// Always `access`.
@@ -55,8 +54,8 @@ impl JwtKeys {
     pub fn issue(&self, sub: UserId, sid: SessionId, ttl_secs: u64) -> Result<String, DomainError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
-            sub: sub.0,
-            sid: sid.0,
+            sub,
+            sid,
             aud: AUDIENCE.into(),
             typ: ACCESS.into(),
             iat: now,

@@ -5,7 +5,10 @@ use reqwest::Method;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
-use crate::{db_test, helpers::PASSWORD};
+use crate::{
+    both_backends, db_test,
+    helpers::{Backend, PASSWORD, call, spawn_ready_app_with},
+};
 
 db_test!(
     async fn a_demoted_admin_is_refused_on_the_next_request_even_with_an_open_session(app) {
@@ -214,3 +217,61 @@ db_test!(
         assert_eq!(still["messages"][0]["body"], "my words stay");
     }
 );
+
+async fn revoked_and_bearer_logout(backend: Backend) {
+    let app = spawn_ready_app_with(backend, |c| c.auth.refresh_reuse_grace_secs = 0).await;
+    let root = app.login("admin").await;
+    app.user("rita").await;
+    let stolen = app.login("rita").await;
+    let rotated = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": stolen.refresh}),
+        )
+        .await;
+    assert_eq!(rotated.status(), 200);
+    // The rotated token presented again (no grace window here): theft, the family is revoked.
+    let reuse = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": stolen.refresh}),
+        )
+        .await;
+    assert_eq!(reuse.status(), 401);
+    let revoked = app
+        .get_json("/api/v1/admin/audit?action=session.revoked", &root.token)
+        .await;
+    assert_eq!(
+        revoked["entries"][0]["details"]["reason"],
+        "refresh_token_reuse"
+    );
+    assert_eq!(revoked["entries"][0]["target_type"], "session");
+
+    // Logout with only the Bearer token ends that token's session.
+    let bearer = app.login("rita").await;
+    let out = call(
+        app.http
+            .post(app.url("/api/v1/auth/logout"))
+            .bearer_auth(&bearer.token)
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(out.status(), 204);
+    assert_eq!(
+        app.get("/api/v1/users/me", &bearer.token).await.status(),
+        401
+    );
+    let refresh = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": bearer.refresh}),
+        )
+        .await;
+    assert_eq!(refresh.status(), 401, "its refresh token is revoked too");
+    let logouts = app
+        .get_json("/api/v1/admin/audit?action=session.logout", &root.token)
+        .await;
+    assert_eq!(logouts["entries"][0]["actor_username"], "rita");
+}
+
+both_backends!(a_revoked_session_and_a_bearer_only_logout_are_audited => super::revoked_and_bearer_logout);
