@@ -8,6 +8,7 @@ mod bad_input;
 mod browser;
 mod conversations;
 mod helpers;
+mod hygiene;
 mod messages;
 mod openapi_spec;
 mod realtime;
