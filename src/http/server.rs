@@ -227,7 +227,7 @@ where
         .is_err()
     {
         tracing::warn!(
-            connections = gate.open(),
+            connections = tasks.len(),
             "HTTP connections still busy after the shutdown timeout; closing them"
         );
         server.force_close.cancel();
@@ -347,10 +347,6 @@ impl Gate {
             at_cap: AtomicBool::new(false),
             refused: AtomicU64::new(0),
         }
-    }
-
-    fn open(&self) -> usize {
-        self.open.load(Ordering::Acquire)
     }
 
     /// A slot for one more connection, unless the cap is reached.
@@ -713,7 +709,67 @@ mod tests {
             .expect("the stalled upgrade is dropped")
             .expect("connection task");
         assert!(start.elapsed() >= Duration::from_millis(250));
-        assert_eq!(gate.open(), 0, "its slot is free again");
+        assert_eq!(
+            gate.open.load(Ordering::Acquire),
+            0,
+            "its slot is free again"
+        );
+    }
+
+    /// Shutdown lets a request in flight run for `shutdown_timeout`, then drops its connection.
+    #[tokio::test]
+    async fn shutdown_gives_up_after_the_timeout() {
+        let started = Arc::new(Notify::new());
+        let endpoint = poem::endpoint::make({
+            let started = started.clone();
+            move |_req| {
+                let started = started.clone();
+                async move {
+                    started.notify_one();
+                    std::future::pending::<()>().await;
+                }
+            }
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let limits = Limits {
+            max_connections: None,
+            header_read_timeout: None,
+            idle_timeout: None,
+            websocket_handshake_timeout: None,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let signal = async {
+            let _ = stopped.await;
+        };
+        let running = tokio::spawn(run(
+            listener,
+            endpoint,
+            limits,
+            signal,
+            Duration::from_millis(300),
+        ));
+        let mut client = TcpStream::connect(addr).await.expect("connect");
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .expect("request sent");
+        tokio::time::timeout(Duration::from_secs(5), started.notified())
+            .await
+            .expect("the request is in flight");
+        let start = Instant::now();
+        stop.send(()).expect("server running");
+        tokio::time::timeout(Duration::from_secs(5), running)
+            .await
+            .expect("the server gives up on the request")
+            .expect("server task")
+            .expect("clean stop");
+        assert!(start.elapsed() >= Duration::from_millis(250));
+        let mut buf = [0_u8; 64];
+        let read = tokio::time::timeout(Duration::from_secs(1), client.read(&mut buf))
+            .await
+            .expect("the connection is closed");
+        assert!(matches!(read, Ok(0) | Err(_)), "no answer: {read:?}");
     }
 
     #[test]
@@ -725,7 +781,7 @@ mod tests {
         gate.refused();
         assert!(gate.at_cap.load(Ordering::Acquire));
         drop(a);
-        assert_eq!(gate.open(), 1);
+        assert_eq!(gate.open.load(Ordering::Acquire), 1);
         assert!(!gate.at_cap.load(Ordering::Acquire), "episode over");
         let _c = gate.enter().expect("room again");
         drop(b);
