@@ -91,6 +91,16 @@ impl Running {
     }
 }
 
+/// A test that fails before `terminate` must not leave the server running.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn token_of(link: &str) -> String {
     link.split("token=")
         .nth(1)
