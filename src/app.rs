@@ -3,11 +3,7 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use poem::{
-    Server,
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-};
-use tokio::task::JoinHandle;
+use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
@@ -27,7 +23,7 @@ use crate::{
 /// A built server, bound to its port, not yet serving.
 pub struct App {
     state: AppState,
-    acceptor: TcpAcceptor,
+    listener: TcpListener,
     local_addr: SocketAddr,
     setup_token: Option<String>,
     writer_task: JoinHandle<()>,
@@ -99,14 +95,11 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         ws_tasks: TaskTracker::new(),
     };
 
-    let acceptor = TcpListener::bind(config.listen)
-        .into_acceptor()
+    let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let local_addr = acceptor
+    let local_addr = listener
         .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
         .context("listener has no socket address")?;
     tracing::info!(listen = %local_addr, "listening");
 
@@ -121,7 +114,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     }
     Ok(App {
         state,
-        acceptor,
+        listener,
         local_addr,
         setup_token,
         writer_task,
@@ -166,7 +159,7 @@ impl App {
     ) -> anyhow::Result<()> {
         let App {
             state,
-            acceptor,
+            listener,
             writer_task,
             publisher_task,
             dispatcher_task,
@@ -175,19 +168,21 @@ impl App {
         let shutdown = state.shutdown.clone();
         let ws_tasks = state.ws_tasks.clone();
         let db = state.db.clone();
+        let limits = http::server::Limits::from(&state.config.http);
         let endpoint = http::routes(state);
         let stop = shutdown.clone();
-        Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(
-                endpoint,
-                async move {
-                    signal.await;
-                    tracing::info!("shutting down");
-                    stop.cancel();
-                },
-                Some(Duration::from_secs(10)),
-            )
-            .await?;
+        http::server::run(
+            listener,
+            endpoint,
+            limits,
+            async move {
+                signal.await;
+                tracing::info!("shutting down");
+                stop.cancel();
+            },
+            Duration::from_secs(10),
+        )
+        .await?;
         shutdown.cancel();
         ws_tasks.close();
         if tokio::time::timeout(Duration::from_secs(15), ws_tasks.wait())

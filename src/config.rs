@@ -1,7 +1,7 @@
 //! Configuration: built-in defaults → TOML file → `DATABASE_URL` → `ECHOCHAT_*` environment
 //! (nested keys joined with `__`) → command-line flags. Unknown keys are reported, not fatal.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use figment::{
     Figment,
@@ -32,6 +32,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// WebSocket tuning.
     pub realtime: RealtimeConfig,
+    /// Connection limits and timeouts of the HTTP server.
+    pub http: HttpConfig,
     /// Official rooms created at start-up; replaces the default list when given.
     pub official_rooms: Vec<OfficialRoom>,
     /// The data folder (database, secrets). Set from `--data-dir`, not from the file.
@@ -114,6 +116,29 @@ impl RealtimeConfig {
     }
 }
 
+/// `[http]`: how long the server waits for a client, and how many connections it keeps open.
+/// A value of 0 turns that limit off.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// Most TCP connections open at once (HTTP and WebSocket alike); the connections beyond it are
+    /// answered with 503 `too_many_connections` and closed. Default 10000.
+    pub max_connections: usize,
+    /// Seconds a client has to send a complete request head: the first one from the moment it
+    /// connects, and on HTTP/1 each next one from the end of the previous response. Default 10.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request body may take to arrive in full before the request gets 408
+    /// `request_timeout`. Default 30.
+    pub body_read_timeout_secs: u64,
+    /// Seconds a connection may sit with no request being handled and no byte read or written
+    /// before it is closed (an idle keep-alive connection, or a client that stopped reading).
+    /// Default 60.
+    pub idle_timeout_secs: u64,
+    /// Seconds from the `101 Switching Protocols` answer until the WebSocket session starts.
+    /// Default 10.
+    pub websocket_handshake_timeout_secs: u64,
+}
+
 /// One `[[official_rooms]]` entry.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OfficialRoom {
@@ -155,6 +180,13 @@ impl Default for Config {
                 ping_interval_ms: 30_000,
                 presence_grace_ms: 5_000,
             },
+            http: HttpConfig {
+                max_connections: 10_000,
+                header_read_timeout_secs: 10,
+                body_read_timeout_secs: 30,
+                idle_timeout_secs: 60,
+                websocket_handshake_timeout_secs: 10,
+            },
             official_rooms: default_official_rooms(),
             data_dir: PathBuf::from("echochat-data"),
         }
@@ -175,6 +207,42 @@ impl Default for RealtimeConfig {
     fn default() -> Self {
         Config::default().realtime
     }
+}
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Config::default().http
+    }
+}
+
+impl HttpConfig {
+    /// `max_connections`, `None` when 0 (no cap).
+    pub fn connection_cap(&self) -> Option<usize> {
+        (self.max_connections > 0).then_some(self.max_connections)
+    }
+
+    /// `header_read_timeout_secs`, `None` when 0 (off).
+    pub fn header_read_timeout(&self) -> Option<Duration> {
+        secs(self.header_read_timeout_secs)
+    }
+
+    /// `body_read_timeout_secs`, `None` when 0 (off).
+    pub fn body_read_timeout(&self) -> Option<Duration> {
+        secs(self.body_read_timeout_secs)
+    }
+
+    /// `idle_timeout_secs`, `None` when 0 (off).
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        secs(self.idle_timeout_secs)
+    }
+
+    /// `websocket_handshake_timeout_secs`, `None` when 0 (off).
+    pub fn websocket_handshake_timeout(&self) -> Option<Duration> {
+        secs(self.websocket_handshake_timeout_secs)
+    }
+}
+
+fn secs(n: u64) -> Option<Duration> {
+    (n > 0).then(|| Duration::from_secs(n))
 }
 
 fn default_official_rooms() -> Vec<OfficialRoom> {
@@ -338,5 +406,38 @@ mod tests {
         let mut out = Vec::new();
         collect_unknown("", &given, &known, &mut out);
         assert_eq!(out, vec!["auth.acess", "lisen", "official_rooms[0].colour"]);
+    }
+
+    #[test]
+    fn http_keys_are_known_and_zero_turns_a_limit_off() {
+        let known = serde_json::to_value(Config::default()).expect("serializable");
+        let given = serde_json::json!({"http": {"max_connections": 3, "header_read_timeout_secs": 1,
+            "body_read_timeout_secs": 1, "idle_timeout_secs": 1, "websocket_handshake_timeout_secs": 1,
+            "idle_timeout": 5}});
+        let mut out = Vec::new();
+        collect_unknown("", &given, &known, &mut out);
+        assert_eq!(out, vec!["http.idle_timeout"]);
+
+        let http = HttpConfig::default();
+        assert_eq!(http.connection_cap(), Some(10_000));
+        assert_eq!(http.header_read_timeout(), Some(Duration::from_secs(10)));
+        assert_eq!(http.body_read_timeout(), Some(Duration::from_secs(30)));
+        assert_eq!(http.idle_timeout(), Some(Duration::from_secs(60)));
+        assert_eq!(
+            http.websocket_handshake_timeout(),
+            Some(Duration::from_secs(10))
+        );
+        let off = HttpConfig {
+            max_connections: 0,
+            header_read_timeout_secs: 0,
+            body_read_timeout_secs: 0,
+            idle_timeout_secs: 0,
+            websocket_handshake_timeout_secs: 0,
+        };
+        assert_eq!(off.connection_cap(), None);
+        assert_eq!(off.header_read_timeout(), None);
+        assert_eq!(off.body_read_timeout(), None);
+        assert_eq!(off.idle_timeout(), None);
+        assert_eq!(off.websocket_handshake_timeout(), None);
     }
 }

@@ -1,8 +1,10 @@
-//! Cross-cutting HTTP middleware: request body limit and security headers.
+//! Cross-cutting HTTP middleware: request body limits (size and time) and security headers.
+
+use std::time::Duration;
 
 use poem::{
     Endpoint, IntoResponse, Request, Response,
-    http::{Method, StatusCode},
+    http::{Method, StatusCode, Version, header},
 };
 
 use super::error::json_response;
@@ -23,11 +25,34 @@ fn too_large() -> Response {
     )
 }
 
+/// 408 for a body that did not arrive in time; on HTTP/1 the connection is closed after it (the
+/// rest of the body is still on its way).
+fn body_timed_out(version: Version) -> Response {
+    let mut resp = json_response(
+        StatusCode::REQUEST_TIMEOUT,
+        ErrorCode::RequestTimeout,
+        "the request body did not arrive in time",
+    );
+    if version < Version::HTTP_2 {
+        resp.headers_mut().insert(
+            header::CONNECTION,
+            poem::http::HeaderValue::from_static("close"),
+        );
+    }
+    resp
+}
+
 /// Refuses bodies over [`MAX_BODY`] with 413: at once when `Content-Length` says so, and in any
 /// case by reading at most the limit. The read does not depend on headers: HTTP/2 bodies carry
 /// neither `Content-Length` nor `Transfer-Encoding`, and a header-based check would let them
-/// through unbounded.
-pub async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+/// through unbounded. A body that takes longer than `read_timeout` (`[http]
+/// body_read_timeout_secs`, default 30 s; `None` = no limit) to arrive in full gets 408
+/// `request_timeout`.
+pub async fn limit_body<E: Endpoint>(
+    next: E,
+    mut req: Request,
+    read_timeout: Option<Duration>,
+) -> poem::Result<Response> {
     if let Some(len) = req.header("content-length") {
         match len.trim().parse::<u64>() {
             Ok(n) if n > MAX_BODY as u64 => return Ok(too_large()),
@@ -43,7 +68,15 @@ pub async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<
     }
     let bodiless = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !bodiless {
-        match req.take_body().into_bytes_limit(MAX_BODY).await {
+        let read = req.take_body().into_bytes_limit(MAX_BODY);
+        let read = match read_timeout {
+            Some(limit) => match tokio::time::timeout(limit, read).await {
+                Ok(read) => read,
+                Err(_) => return Ok(body_timed_out(req.version())),
+            },
+            None => read.await,
+        };
+        match read {
             Ok(bytes) => req.set_body(bytes),
             Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large()),
             Err(_) => {

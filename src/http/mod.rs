@@ -1,4 +1,5 @@
-//! HTTP: poem + poem-openapi only. Routes, the OpenAPI document, and middleware.
+//! HTTP: poem + poem-openapi only. Routes, the OpenAPI document, and middleware; `server` is the
+//! accept loop that serves them through hyper (connection limits and timeouts).
 
 pub mod api;
 pub mod assets;
@@ -6,6 +7,7 @@ pub mod cookies;
 pub mod error;
 pub mod middleware;
 pub mod security;
+pub mod server;
 pub mod spec;
 pub mod ws;
 
@@ -53,6 +55,7 @@ pub fn openapi_json() -> String {
 
 /// Every route of the server with its middleware.
 pub fn routes(state: AppState) -> impl Endpoint {
+    let body_read_timeout = state.config.http.body_read_timeout();
     let api = openapi_service();
     let document = openapi_json();
     let docs_html = api.swagger_ui_html().replace(&api.spec(), &document);
@@ -71,7 +74,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/api/docs", make_sync(move |_| Html(docs_html.clone())));
     assets::routes(route)
         .with(CookieJarManager::new())
-        .around(middleware::limit_body)
+        .around(move |next, req| middleware::limit_body(next, req, body_read_timeout))
         .around(error::json_errors)
         .around(middleware::security_headers)
         .data(state)

@@ -89,11 +89,22 @@ pub async fn upgrade(req: &Request, Data(state): Data<&AppState>) -> Response {
         );
     };
     let state = state.clone();
+    let handshake_timeout = state.config.http.websocket_handshake_timeout();
     state.ws_tasks.clone().spawn(async move {
-        if let Ok(upgraded) = on_upgrade.await {
-            let ws =
-                WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(ws_config())).await;
-            connection::serve(state, actor, ws).await;
+        // From here to a WebSocket stream: hyper hands the socket over once the 101 is written
+        // and the request is over. Bounded (`[http] websocket_handshake_timeout_secs`) so that a
+        // handshake that never completes does not keep this task, which shutdown waits for.
+        let handshake = async {
+            let upgraded = on_upgrade.await.ok()?;
+            Some(WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(ws_config())).await)
+        };
+        let ws = match handshake_timeout {
+            Some(limit) => tokio::time::timeout(limit, handshake).await.ok().flatten(),
+            None => handshake.await,
+        };
+        match ws {
+            Some(ws) => connection::serve(state, actor, ws).await,
+            None => tracing::debug!(user = %actor.user, "WebSocket handshake not completed"),
         }
     });
     Response::builder()

@@ -9,6 +9,7 @@ mod browser;
 mod conversations;
 mod health;
 mod helpers;
+mod hygiene;
 mod lists;
 mod messages;
 mod openapi_spec;

@@ -16,13 +16,15 @@ use crate::{
     helpers::{Backend, drop_postgres_database, fresh_postgres_database, test_config},
 };
 
-struct Running {
+/// The real binary, running, with its output lines.
+pub(crate) struct Running {
     child: Child,
     lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
+    pub(crate) seen: Vec<String>,
 }
 
-fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> Running {
+/// Starts the binary in `dir` on 127.0.0.1:0 with extra environment variables.
+pub(crate) fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> Running {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_echochat"));
     cmd.current_dir(dir)
         .env_remove("DATABASE_URL")
@@ -54,7 +56,8 @@ fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> Running {
 }
 
 impl Running {
-    fn wait_for(&mut self, needle: &str) -> String {
+    /// The first output line containing `needle` (waits up to 30 s for it).
+    pub(crate) fn wait_for(&mut self, needle: &str) -> String {
         if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
             return line.clone();
         }
@@ -70,7 +73,8 @@ impl Running {
         }
     }
 
-    fn terminate(mut self) -> std::process::ExitStatus {
+    /// SIGTERM, then the exit status (at most 10 s later).
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -87,6 +91,16 @@ impl Running {
     }
 }
 
+/// A test that fails before `terminate` must not leave the server running.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn token_of(link: &str) -> String {
     link.split("token=")
         .nth(1)
@@ -95,7 +109,8 @@ fn token_of(link: &str) -> String {
         .to_owned()
 }
 
-fn port_of(line: &str) -> u16 {
+/// The port of a `listening listen=…` line.
+pub(crate) fn port_of(line: &str) -> u16 {
     let addr = line
         .split("listen=")
         .nth(1)
