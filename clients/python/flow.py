@@ -101,6 +101,13 @@ def seqs(page: Any) -> list[int]:
     return [m.seq for m in page.messages]
 
 
+def absent(value: Any, what: str) -> None:
+    """Optional fields are left out when they have no value (never null)."""
+    from echochat_client.types import Unset
+
+    check(isinstance(value, Unset), f"{what}: expected absent, got {value!r}")
+
+
 # --- setup and accounts ---------------------------------------------------------------------
 
 
@@ -129,20 +136,23 @@ def setup(s: State) -> None:
 
     body = SetupRequest(token=s.setup_token, username="admin", password=PASSWORD)
     r = parsed(complete_setup.sync_detailed(client=client(s), body=body), 201, LoginResponse)
+    from echochat_client.models import ServerRole
+
     eq(r.user.username, "admin", "user.username")
-    eq(r.user.is_admin, True, "user.is_admin")
+    eq(r.user.role, ServerRole.ADMIN, "user.role")
     eq(r.token_type, "Bearer", "token_type")
     s.admin = r
 
 
 def register(s: State, username: str) -> Any:
     from echochat_client.api.auth import register
-    from echochat_client.models import RegisterRequest, User
+    from echochat_client.models import RegisterRequest, ServerRole, User
 
     body = RegisterRequest(username=username, password=PASSWORD)
     user = parsed(register.sync_detailed(client=client(s), body=body), 201, User)
     eq(user.username, username.lower(), "username")
-    eq(user.is_admin, False, "is_admin")
+    eq(user.role, ServerRole.MEMBER, "role")
+    eq(user.deleted, False, "deleted")
     return user
 
 
@@ -195,29 +205,42 @@ def login_bob(s: State) -> None:
     s.bob = login(s, "bob", s.bob_user)
 
 
-@step("get me")
+@step("get me: the account and its server permissions")
 def get_me(s: State) -> None:
     from echochat_client.api.users import get_me
-    from echochat_client.models import User
+    from echochat_client.models import Me, Permission
 
-    me = parsed(get_me.sync_detailed(client=client(s, s.alice.access_token)), 200, User)
-    eq(me.id, s.alice_user.id, "id")
-    eq(me.username, "alice", "username")
+    me = parsed(get_me.sync_detailed(client=client(s, s.alice.access_token)), 200, Me)
+    eq(me.user.id, s.alice_user.id, "id")
+    eq(me.user.username, "alice", "username")
+    eq(me.permissions, [Permission.ROOMS_CREATE], "permissions")
+    admin = parsed(get_me.sync_detailed(client=client(s, s.admin.access_token)), 200, Me)
+    check(Permission.AUDIT_READ in admin.permissions, "the admin may read the audit log")
 
 
 # --- rooms ------------------------------------------------------------------------------------
 
 
 def list_rooms(s: State, token: str, q: str | None = None) -> list[Any]:
+    """Every page of the room directory (two rooms per page, to exercise the cursor)."""
     from echochat_client.api.rooms import list_rooms
-    from echochat_client.models import Conversation
-    from echochat_client.types import UNSET
+    from echochat_client.models import Conversation, RoomPage
+    from echochat_client.types import UNSET, Unset
 
-    resp = list_rooms.sync_detailed(client=client(s, token), q=UNSET if q is None else q)
-    rooms = parsed(resp, 200, list)
-    for room in rooms:
-        check(isinstance(room, Conversation), f"a Conversation, got {room!r}")
-    return rooms
+    rooms: list[Any] = []
+    cursor: Any = UNSET
+    for _ in range(100):
+        resp = list_rooms.sync_detailed(
+            client=client(s, token), q=UNSET if q is None else q, cursor=cursor, limit=2
+        )
+        page = parsed(resp, 200, RoomPage)
+        for room in page.rooms:
+            check(isinstance(room, Conversation), f"a Conversation, got {room!r}")
+        rooms.extend(page.rooms)
+        if isinstance(page.next_cursor, Unset):
+            return rooms
+        cursor = page.next_cursor
+    raise AssertionError("more than 100 pages")
 
 
 @step("list rooms: the official rooms, not joined")
@@ -229,11 +252,12 @@ def list_official_rooms(s: State) -> None:
     for room in rooms:
         eq(room.kind, ConversationKind.ROOM, f"{room.name}: kind")
         eq(room.official, True, f"{room.name}: official")
-        eq(room.peer, None, f"{room.name}: peer")
-    # Setup puts the admin into Lobby; alice has joined nothing yet.
+        absent(room.peer, f"{room.name}: peer")
+    eq(len({r.id for r in rooms}), len(rooms), "no room twice across pages")
+    # Everyone auto-joins the Lobby; alice has not joined Help.
     help_room = next((r for r in rooms if r.name == "Help"), None)
     check(help_room is not None, "the official room Help is listed")
-    eq(help_room.membership, None, "Help: membership")
+    absent(help_room.membership, "Help: membership")
 
 
 @step("create a public room")
@@ -242,8 +266,10 @@ def create_room(s: State) -> None:
     from echochat_client.models import (
         Conversation,
         ConversationKind,
+        ConversationRole,
         CreateRoomRequest,
-        Membership,
+        MembershipState,
+        Permission,
         Visibility,
     )
 
@@ -253,12 +279,14 @@ def create_room(s: State) -> None:
     eq(room.name, "Flow Room", "name")
     eq(room.kind, ConversationKind.ROOM, "kind")
     eq(room.visibility, Visibility.PUBLIC, "visibility")
-    eq(room.membership, Membership.JOINED, "membership")
+    eq(room.membership, MembershipState.JOINED, "membership")
+    eq(room.role, ConversationRole.OWNER, "role")
+    check(Permission.CONVERSATION_UPDATE in room.permissions, "the owner may change settings")
     eq(room.member_count, 1, "member_count")
     eq(room.last_seq, 0, "last_seq")
-    eq(room.topic, None, "topic")
-    eq(room.category, None, "category")
-    eq(room.peer, None, "peer")
+    absent(room.topic, "topic")
+    absent(room.category, "category")
+    absent(room.peer, "peer")
     s.room = room
 
 
@@ -276,18 +304,18 @@ def create_room_taken(s: State) -> None:
 def search_rooms(s: State) -> None:
     rooms = list_rooms(s, s.bob.access_token, q="flow")
     eq([r.id for r in rooms], [s.room.id], "ids")
-    eq(rooms[0].membership, None, "membership (bob has not joined)")
+    absent(rooms[0].membership, "membership (bob has not joined)")
 
 
 @step("bob joins the room")
 def join_room(s: State) -> None:
     from echochat_client.api.rooms import join_room
-    from echochat_client.models import Conversation, Membership
+    from echochat_client.models import Conversation, MembershipState
 
     resp = join_room.sync_detailed(s.room.id, client=client(s, s.bob.access_token))
     room = parsed(resp, 200, Conversation)
     eq(room.id, s.room.id, "id")
-    eq(room.membership, Membership.JOINED, "membership")
+    eq(room.membership, MembershipState.JOINED, "membership")
     eq(room.member_count, 2, "member_count")
 
 
@@ -304,8 +332,11 @@ def send(s: State, token: str, conversation: Any, text: str, client_id: str | No
     msg = parsed(resp, 201, Message)
     eq(msg.body, text, "body")
     eq(msg.conversation_id, conversation, "conversation_id")
-    eq(msg.client_id, client_id, "client_id")
-    eq(msg.edited_at, None, "edited_at")
+    if client_id is None:
+        absent(msg.client_id, "client_id")
+    else:
+        eq(msg.client_id, client_id, "client_id")
+    absent(msg.edited_at, "edited_at")
     return msg
 
 
@@ -350,7 +381,7 @@ def history_latest(s: State) -> None:
     page = history(s, limit=3)
     eq(seqs(page), [4, 5, 6], "seqs")
     eq(page.has_more, True, "has_more")
-    eq(page.messages[2].client_id, None, "client_id of bob's message")
+    absent(page.messages[2].client_id, "client_id of bob's message")
 
 
 @step("history: older page (before_seq=4)")
@@ -386,15 +417,16 @@ def history_bad_limit(s: State) -> None:
 @step("list members: alice owner, bob member")
 def list_members(s: State) -> None:
     from echochat_client.api.conversations import list_members
-    from echochat_client.models import Member, Presence, Role
+    from echochat_client.models import ConversationRole, Member, MemberPage, PresenceStatus
 
     resp = list_members.sync_detailed(s.room.id, client=client(s, s.alice.access_token))
-    members = parsed(resp, 200, list)
+    page = parsed(resp, 200, MemberPage)
+    members = page.members
     check(all(isinstance(m, Member) for m in members), f"Members, got {members!r}")
-    roles = sorted((m.username, m.role) for m in members)
-    eq(roles, [("alice", Role.OWNER), ("bob", Role.MEMBER)], "(username, role)")
+    roles = [(m.username, m.role) for m in members]
+    eq(roles, [("alice", ConversationRole.OWNER), ("bob", ConversationRole.MEMBER)], "by username")
     # No WebSocket is open in this flow.
-    eq({m.status for m in members}, {Presence.OFFLINE}, "status")
+    eq({m.status for m in members}, {PresenceStatus.OFFLINE}, "status")
 
 
 @step("mark read, then the conversation has no unread messages")
@@ -450,10 +482,10 @@ def send_dm(s: State) -> None:
 @step("bob's conversations: the room and the DM, one unread")
 def list_conversations(s: State) -> None:
     from echochat_client.api.conversations import list_conversations
-    from echochat_client.models import Conversation
+    from echochat_client.models import Conversation, ConversationPage
 
     resp = list_conversations.sync_detailed(client=client(s, s.bob.access_token))
-    convs = parsed(resp, 200, list)
+    convs = parsed(resp, 200, ConversationPage).conversations
     check(all(isinstance(c, Conversation) for c in convs), f"Conversations, got {convs!r}")
     by_id = {c.id: c for c in convs}
     check(s.room.id in by_id and s.dm.id in by_id, f"room and DM listed, got {list(by_id)}")
@@ -465,6 +497,58 @@ def list_conversations(s: State) -> None:
     )
 
 
+# --- settings, roles and the audit log ---------------------------------------------------------
+
+
+@step("bob may not set the topic: 403 permission_denied")
+def topic_denied(s: State) -> None:
+    from echochat_client.api.rooms import update_room
+    from echochat_client.models import UpdateRoomRequest
+
+    body = UpdateRoomRequest(topic="bob was here")
+    resp = update_room.sync_detailed(s.room.id, client=client(s, s.bob.access_token), body=body)
+    error(resp, 403, "permission_denied")
+
+
+@step("alice, the owner, sets the topic")
+def set_topic(s: State) -> None:
+    from echochat_client.api.rooms import update_room
+    from echochat_client.models import Conversation, UpdateRoomRequest
+
+    body = UpdateRoomRequest(topic="All about flows")
+    resp = update_room.sync_detailed(s.room.id, client=client(s, s.alice.access_token), body=body)
+    eq(parsed(resp, 200, Conversation).topic, "All about flows", "topic")
+
+
+@step("the admin makes bob a moderator")
+def set_role(s: State) -> None:
+    from echochat_client.api.admin import set_user_role
+    from echochat_client.models import ServerRole, SetRoleRequest, User
+
+    body = SetRoleRequest(role=ServerRole.MODERATOR)
+    resp = set_user_role.sync_detailed(s.bob_user.id, client=client(s, s.admin.access_token), body=body)
+    eq(parsed(resp, 200, User).role, ServerRole.MODERATOR, "role")
+
+
+@step("the admin reads the audit log, newest first")
+def audit(s: State) -> None:
+    from echochat_client.api.admin import list_audit_log
+    from echochat_client.models import AuditAction, AuditPage
+
+    resp = list_audit_log.sync_detailed(client=client(s, s.admin.access_token), limit=3)
+    page = parsed(resp, 200, AuditPage)
+    actions = [e.action for e in page.entries]
+    eq(actions, [AuditAction.USER_ROLE_CHANGED, AuditAction.ROOM_UPDATED, AuditAction.ROOM_CREATED], "actions")
+    eq(page.entries[2].actor_username, "alice", "who created the room")
+
+
+@step("alice may not read the audit log: 403 permission_denied")
+def audit_denied(s: State) -> None:
+    from echochat_client.api.admin import list_audit_log
+
+    error(list_audit_log.sync_detailed(client=client(s, s.alice.access_token)), 403, "permission_denied")
+
+
 # --- session ----------------------------------------------------------------------------------
 
 
@@ -472,14 +556,14 @@ def list_conversations(s: State) -> None:
 def refresh(s: State) -> None:
     from echochat_client.api.auth import refresh_session
     from echochat_client.api.users import get_me
-    from echochat_client.models import LoginResponse, RefreshRequest, User
+    from echochat_client.models import LoginResponse, Me, RefreshRequest
 
     body = RefreshRequest(refresh_token=s.alice.refresh_token)
     r = parsed(refresh_session.sync_detailed(client=client(s), body=body), 200, LoginResponse)
     check(r.refresh_token != s.alice.refresh_token, "the refresh token is rotated")
     eq(r.user.id, s.alice_user.id, "user.id")
-    me = parsed(get_me.sync_detailed(client=client(s, r.access_token)), 200, User)
-    eq(me.username, "alice", "username with the new access token")
+    me = parsed(get_me.sync_detailed(client=client(s, r.access_token)), 200, Me)
+    eq(me.user.username, "alice", "username with the new access token")
     s.alice = r
 
 

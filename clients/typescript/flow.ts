@@ -8,8 +8,8 @@
  * setup link a fresh server prints. .ci/clients generates schema.d.ts next to a copy of this file.
  *
  * The type check is half of the proof: every call, body and field used here is checked against
- * the spec, and the fields are compared with what docs/api.md documents (e.g. `peer` is null for
- * a room). Request bodies carry `satisfies Schemas[...]` because openapi-fetch lets unknown
+ * the spec, and the fields are compared with what docs/api.md documents (e.g. `peer` is absent
+ * for a room: optional fields are left out, never null). Request bodies carry `satisfies Schemas[...]` because openapi-fetch lets unknown
  * properties through (openapi-ts/openapi-typescript#2329): a misspelled optional field must fail.
  *
  * The run is the other half: one line per step, `ok <n> <name>`; the first failure ends the run
@@ -33,6 +33,7 @@ const PASSWORD = "correct horse battery staple";
 interface State {
   base: string;
   setupToken: string;
+  admin: Schemas["LoginResponse"];
   alice: Schemas["LoginResponse"];
   bob: Schemas["LoginResponse"];
   aliceUser: Schemas["User"];
@@ -119,7 +120,8 @@ step("setup creates the admin with the printed token", async (s) => {
   });
   const r = parsed(res, 201);
   eq(r.user.username, "admin", "user.username");
-  eq(r.user.is_admin, true, "user.is_admin");
+  eq(r.user.role, "admin", "user.role");
+  s.admin = r;
   eq(r.token_type, "Bearer", "token_type");
 });
 
@@ -129,7 +131,8 @@ async function register(s: State, username: string): Promise<Schemas["User"]> {
   });
   const user = parsed(res, 201);
   eq(user.username, username.toLowerCase(), "username");
-  eq(user.is_admin, false, "is_admin");
+  eq(user.role, "member", "role");
+  eq(user.deleted, false, "deleted");
   return user;
 }
 
@@ -173,16 +176,29 @@ step("login bob", async (s) => {
   s.bob = await login(s, "bob", s.bobUser);
 });
 
-step("get me", async (s) => {
+step("get me: the account and its server permissions", async (s) => {
   const me = parsed(await api(s, s.alice.access_token).GET("/users/me"), 200);
-  eq(me.id, s.aliceUser.id, "id");
-  eq(me.username, "alice", "username");
+  eq(me.user.id, s.aliceUser.id, "id");
+  eq(me.user.username, "alice", "username");
+  eq(me.permissions, ["rooms.create"], "permissions");
+  const admin = parsed(await api(s, s.admin.access_token).GET("/users/me"), 200);
+  check(admin.permissions.includes("audit.read"), "the admin may read the audit log");
 });
 
 // --- rooms ------------------------------------------------------------------------------------
 
+/** Every page of the room directory (two rooms per page, to exercise the cursor). */
 async function listRooms(s: State, token: string, q?: string) {
-  return parsed(await api(s, token).GET("/rooms", { params: { query: { q } } }), 200);
+  const rooms: Schemas["Conversation"][] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < 100; i++) {
+    const query = { q, cursor, limit: 2 };
+    const page = parsed(await api(s, token).GET("/rooms", { params: { query } }), 200);
+    rooms.push(...page.rooms);
+    if (page.next_cursor === undefined) return rooms;
+    cursor = page.next_cursor;
+  }
+  throw new Error("more than 100 pages");
 }
 
 step("list rooms: the official rooms, not joined", async (s) => {
@@ -191,12 +207,13 @@ step("list rooms: the official rooms, not joined", async (s) => {
   for (const room of rooms) {
     eq(room.kind, "room", `${room.name}: kind`);
     eq(room.official, true, `${room.name}: official`);
-    eq(room.peer, null, `${room.name}: peer`);
+    eq(room.peer, undefined, `${room.name}: peer`);
   }
-  // Setup puts the admin into Lobby; alice has joined nothing yet.
+  eq(new Set(rooms.map((r) => r.id)).size, rooms.length, "no room twice across pages");
+  // Everyone auto-joins the Lobby; alice has not joined Help.
   const help = rooms.find((r) => r.name === "Help");
   check(help !== undefined, "the official room Help is listed");
-  eq(help.membership, null, "Help: membership");
+  eq(help.membership, undefined, "Help: membership");
 });
 
 step("create a public room", async (s) => {
@@ -208,11 +225,13 @@ step("create a public room", async (s) => {
   eq(room.kind, "room", "kind");
   eq(room.visibility, "public", "visibility");
   eq(room.membership, "joined", "membership");
+  eq(room.role, "owner", "role");
+  check(room.permissions.includes("conversation.update"), "the owner may change settings");
   eq(room.member_count, 1, "member_count");
   eq(room.last_seq, 0, "last_seq");
-  eq(room.topic, null, "topic");
-  eq(room.category, null, "category");
-  eq(room.peer, null, "peer");
+  eq(room.topic, undefined, "topic");
+  eq(room.category, undefined, "category");
+  eq(room.peer, undefined, "peer");
   s.room = room;
 });
 
@@ -226,7 +245,7 @@ step("a taken room name is refused: 409 room_name_taken", async (s) => {
 step("search rooms finds the new room", async (s) => {
   const rooms = await listRooms(s, s.bob.access_token, "flow");
   eq(rooms.map((r) => r.id), [s.room.id], "ids");
-  eq(rooms[0].membership, null, "membership (bob has not joined)");
+  eq(rooms[0].membership, undefined, "membership (bob has not joined)");
 });
 
 step("bob joins the room", async (s) => {
@@ -247,8 +266,8 @@ async function send(s: State, token: string, id: string, text: string, clientId?
   const msg = parsed(r, 201);
   eq(msg.body, text, "body");
   eq(msg.conversation_id, id, "conversation_id");
-  eq(msg.client_id, clientId ?? null, "client_id");
-  eq(msg.edited_at, null, "edited_at");
+  eq(msg.client_id, clientId, "client_id");
+  eq(msg.edited_at, undefined, "edited_at");
   return msg;
 }
 
@@ -289,7 +308,7 @@ step("history: the latest page (limit=3)", async (s) => {
   const page = await history(s, { limit: 3 });
   eq(seqs(page), [4, 5, 6], "seqs");
   eq(page.has_more, true, "has_more");
-  eq(page.messages[2].client_id, null, "client_id of bob's message");
+  eq(page.messages[2].client_id, undefined, "client_id of bob's message");
 });
 
 step("history: older page (before_seq=4)", async (s) => {
@@ -321,9 +340,9 @@ step("an out-of-range limit is refused: 422 invalid_limit", async (s) => {
 step("list members: alice owner, bob member", async (s) => {
   const params = { path: { id: s.room.id } };
   const r = await api(s, s.alice.access_token).GET("/conversations/{id}/members", { params });
-  const members = parsed(r, 200);
-  const roles = members.map((m) => [m.username, m.role]).sort();
-  eq(roles, [["alice", "owner"], ["bob", "member"]], "[username, role]");
+  const members = parsed(r, 200).members;
+  const roles = members.map((m) => [m.username, m.role]);
+  eq(roles, [["alice", "owner"], ["bob", "member"]], "[username, role] by username");
   // No WebSocket is open in this flow.
   eq([...new Set(members.map((m) => m.status))], ["offline"], "status");
 });
@@ -366,12 +385,51 @@ step("send a DM: seq 1", async (s) => {
 });
 
 step("bob's conversations: the room and the DM, one unread", async (s) => {
-  const convs = parsed(await api(s, s.bob.access_token).GET("/conversations"), 200);
+  const convs = parsed(await api(s, s.bob.access_token).GET("/conversations"), 200).conversations;
   const ids = convs.map((c) => c.id);
   check(ids.includes(s.room.id) && ids.includes(s.dm.id), `room and DM listed, got ${ids}`);
   const dm = convs.find((c) => c.id === s.dm.id);
   const got = [dm?.peer?.username, dm?.last_seq, dm?.unread_count];
   eq(got, ["alice", 1, 1], "DM [peer.username, last_seq, unread_count]");
+});
+
+// --- settings, roles and the audit log ---------------------------------------------------------
+
+step("bob may not set the topic: 403 permission_denied", async (s) => {
+  const res = await api(s, s.bob.access_token).PATCH("/rooms/{id}", {
+    params: { path: { id: s.room.id } },
+    body: { topic: "bob was here" } satisfies Schemas["UpdateRoomRequest"],
+  });
+  error(res, 403, "permission_denied");
+});
+
+step("alice, the owner, sets the topic", async (s) => {
+  const res = await api(s, s.alice.access_token).PATCH("/rooms/{id}", {
+    params: { path: { id: s.room.id } },
+    body: { topic: "All about flows" } satisfies Schemas["UpdateRoomRequest"],
+  });
+  eq(parsed(res, 200).topic, "All about flows", "topic");
+});
+
+step("the admin makes bob a moderator", async (s) => {
+  const res = await api(s, s.admin.access_token).PUT("/admin/users/{id}/role", {
+    params: { path: { id: s.bobUser.id } },
+    body: { role: "moderator" } satisfies Schemas["SetRoleRequest"],
+  });
+  eq(parsed(res, 200).role, "moderator", "role");
+});
+
+step("the admin reads the audit log, newest first", async (s) => {
+  const res = await api(s, s.admin.access_token).GET("/admin/audit", {
+    params: { query: { limit: 3 } },
+  });
+  const page = parsed(res, 200);
+  eq(page.entries.map((e) => e.action), ["user.role_changed", "room.updated", "room.created"], "actions");
+  eq(page.entries[2].actor_username, "alice", "who created the room");
+});
+
+step("alice may not read the audit log: 403 permission_denied", async (s) => {
+  error(await api(s, s.alice.access_token).GET("/admin/audit"), 403, "permission_denied");
 });
 
 // --- session ----------------------------------------------------------------------------------
@@ -384,7 +442,7 @@ step("refresh: a new token pair that works", async (s) => {
   check(r.refresh_token !== s.alice.refresh_token, "the refresh token is rotated");
   eq(r.user.id, s.aliceUser.id, "user.id");
   const me = parsed(await api(s, r.access_token).GET("/users/me"), 200);
-  eq(me.username, "alice", "username with the new access token");
+  eq(me.user.username, "alice", "username with the new access token");
   s.alice = r;
 });
 
