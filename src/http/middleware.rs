@@ -12,6 +12,13 @@ use crate::domain::ErrorCode;
 
 /// Largest accepted request body: 64 KiB.
 pub const MAX_BODY: usize = 64 * 1024;
+/// After a body went over the limit, at most this much more of it is read and thrown away (for
+/// at most [`DRAIN_TIME`]) before the 413 is sent, so that a client still writing a modestly
+/// oversized body reads the answer instead of a connection reset (closing a socket with unread
+/// data makes the kernel send RST).
+const DRAIN_MAX: usize = 1024 * 1024;
+/// How long the rest of an oversized body is drained at most.
+const DRAIN_TIME: Duration = Duration::from_secs(1);
 
 /// Content-Security-Policy of the web client: no inline script, nothing from other origins.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
@@ -23,6 +30,36 @@ fn too_large() -> Response {
         ErrorCode::PayloadTooLarge,
         "request body is larger than 64 KiB",
     )
+}
+
+/// Why a body could not be read.
+enum BodyError {
+    TooLarge,
+    Unreadable,
+}
+
+/// Reads at most [`MAX_BODY`] bytes of `body`. Over the limit, drains a bounded rest (see
+/// [`DRAIN_MAX`]) and fails with `TooLarge`.
+async fn read_limited(body: poem::Body) -> Result<bytes::Bytes, BodyError> {
+    use futures_util::StreamExt;
+    let mut stream = std::pin::pin!(body.into_bytes_stream());
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
+        if buf.len() + chunk.len() > MAX_BODY {
+            let deadline = tokio::time::Instant::now() + DRAIN_TIME;
+            let mut drained = chunk.len();
+            while drained < DRAIN_MAX {
+                match tokio::time::timeout_at(deadline, stream.next()).await {
+                    Ok(Some(Ok(more))) => drained += more.len(),
+                    _ => break,
+                }
+            }
+            return Err(BodyError::TooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
 }
 
 /// 408 for a body that did not arrive in time; on HTTP/1 the connection is closed after it (the
@@ -68,7 +105,7 @@ pub async fn limit_body<E: Endpoint>(
     }
     let bodiless = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !bodiless {
-        let read = req.take_body().into_bytes_limit(MAX_BODY);
+        let read = read_limited(req.take_body());
         let read = match read_timeout {
             Some(limit) => match tokio::time::timeout(limit, read).await {
                 Ok(read) => read,
@@ -78,8 +115,8 @@ pub async fn limit_body<E: Endpoint>(
         };
         match read {
             Ok(bytes) => req.set_body(bytes),
-            Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large()),
-            Err(_) => {
+            Err(BodyError::TooLarge) => return Ok(too_large()),
+            Err(BodyError::Unreadable) => {
                 return Ok(json_response(
                     StatusCode::BAD_REQUEST,
                     ErrorCode::BadRequest,

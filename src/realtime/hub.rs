@@ -320,16 +320,20 @@ impl Hub {
         self.read().users.contains_key(&user)
     }
 
-    /// The connections that may see `user`'s presence.
-    fn audience(state: &State, user: UserId) -> HashSet<ConnId> {
-        let mut out = HashSet::new();
-        for room in state
+    /// The local views of the conversations `user` is subscribed to.
+    fn rooms_of(state: &State, user: UserId) -> impl Iterator<Item = &Room> {
+        state
             .users
             .get(&user)
             .into_iter()
             .flat_map(|o| &o.conversations)
             .filter_map(|c| state.rooms.get(c))
-        {
+    }
+
+    /// The connections that may see `user`'s presence.
+    fn audience(state: &State, user: UserId) -> HashSet<ConnId> {
+        let mut out = HashSet::new();
+        for room in Self::rooms_of(state, user) {
             if room.members_see_presence {
                 for peer in room.users.iter().filter(|u| **u != user) {
                     out.extend(state.users.get(peer).into_iter().flat_map(|o| &o.conns));
@@ -382,14 +386,7 @@ impl Hub {
     pub fn visible_online(&self, user: UserId, limit: usize) -> Vec<UserId> {
         let state = self.read();
         let mut out = HashSet::new();
-        for room in state
-            .users
-            .get(&user)
-            .into_iter()
-            .flat_map(|o| &o.conversations)
-            .filter_map(|c| state.rooms.get(c))
-            .filter(|r| r.members_see_presence)
-        {
+        for room in Self::rooms_of(&state, user).filter(|r| r.members_see_presence) {
             for peer in room.users.iter().filter(|u| **u != user) {
                 if out.len() >= limit {
                     return out.into_iter().collect();

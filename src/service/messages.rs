@@ -180,6 +180,42 @@ impl MessageService {
         limit: Option<u64>,
     ) -> Result<History, DomainError> {
         let limit = super::paging::limit(limit, 50, HISTORY_MAX)?;
+        self.page(actor, conversation, before, after, limit).await
+    }
+
+    /// The messages after `after_seq`, or `ResyncRequired` when more than `max` are missing.
+    pub async fn resume(
+        &self,
+        actor: &Actor,
+        conversation: ConversationId,
+        after_seq: i64,
+        max: u64,
+    ) -> Result<Resume, DomainError> {
+        let page = self
+            .page(
+                actor,
+                conversation,
+                None,
+                Some(after_seq.max(0)),
+                max.max(1),
+            )
+            .await?;
+        Ok(if page.has_more {
+            Resume::ResyncRequired
+        } else {
+            Resume::Messages(page.messages)
+        })
+    }
+
+    /// A page of history, for members (`conversation.read`).
+    async fn page(
+        &self,
+        actor: &Actor,
+        conversation: ConversationId,
+        before: Option<i64>,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<History, DomainError> {
         self.access
             .require(
                 actor,
@@ -192,35 +228,6 @@ impl MessageService {
             messages: self.with_usernames(page.rows).await?,
             has_more: page.has_more,
         })
-    }
-
-    /// The messages after `after_seq`, or `ResyncRequired` when more than `max` are missing.
-    pub async fn resume(
-        &self,
-        actor: &Actor,
-        conversation: ConversationId,
-        after_seq: i64,
-        max: u64,
-    ) -> Result<Resume, DomainError> {
-        self.access
-            .require(
-                actor,
-                Permission::ConversationRead,
-                Scope::Conversation(conversation),
-            )
-            .await?;
-        let page = messages::page(
-            &self.db.read,
-            conversation,
-            None,
-            Some(after_seq.max(0)),
-            max.max(1),
-        )
-        .await?;
-        if page.has_more {
-            return Ok(Resume::ResyncRequired);
-        }
-        Ok(Resume::Messages(self.with_usernames(page.rows).await?))
     }
 
     /// Moves my read position to `seq` (clamped to the conversation's last seq). Errors: 403/404
