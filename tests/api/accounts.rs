@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::{
     both_backends, db_test,
-    helpers::{Backend, PASSWORD, spawn_app},
+    helpers::{Backend, PASSWORD, call, spawn_app},
 };
 
 async fn setup_flow(backend: Backend) {
@@ -195,33 +195,33 @@ db_test!(
         app.user("gina").await;
         let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
         let origin = app.base.clone();
-        let login = browser
-            .post(app.url("/api/v1/auth/login"))
-            .header("origin", &origin)
-            .json(&json!({"username": "gina", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
+        let login = call(
+            browser
+                .post(app.url("/api/v1/auth/login"))
+                .header("origin", &origin)
+                .json(&json!({"username": "gina", "password": PASSWORD})),
+        )
+        .await;
         assert_eq!(login.status(), 200);
-        let me = browser.get(app.url("/api/v1/users/me")).send().await.unwrap();
+        let me = call(browser.get(app.url("/api/v1/users/me"))).await;
         assert_eq!(me.status(), 200, "cookie authenticates GET");
 
         let room = json!({"name": "cookie-room", "visibility": "public"});
-        let evil = browser.post(app.url("/api/v1/rooms")).header("origin", "http://evil.example").json(&room).send().await.unwrap();
+        let evil = call(browser.post(app.url("/api/v1/rooms")).header("origin", "http://evil.example").json(&room)).await;
         assert_eq!(evil.status(), 403);
         assert_eq!(evil.json::<Value>().await.unwrap()["code"], "origin_mismatch");
-        let missing = browser.post(app.url("/api/v1/rooms")).json(&room).send().await.unwrap();
+        let missing = call(browser.post(app.url("/api/v1/rooms")).json(&room)).await;
         assert_eq!(missing.status(), 403, "no Origin on a cookie POST");
-        let ok = browser.post(app.url("/api/v1/rooms")).header("origin", &origin).json(&room).send().await.unwrap();
+        let ok = call(browser.post(app.url("/api/v1/rooms")).header("origin", &origin).json(&room)).await;
         assert_eq!(ok.status(), 201);
 
         // Cookie refresh (browser sends {}), then logout clears the session.
-        let refreshed = browser.post(app.url("/api/v1/auth/refresh")).header("origin", &origin).json(&json!({})).send().await.unwrap();
+        let refreshed = call(browser.post(app.url("/api/v1/auth/refresh")).header("origin", &origin).json(&json!({}))).await;
         assert_eq!(refreshed.status(), 200);
-        let out = browser.post(app.url("/api/v1/auth/logout")).header("origin", &origin).json(&json!({})).send().await.unwrap();
+        let out = call(browser.post(app.url("/api/v1/auth/logout")).header("origin", &origin).json(&json!({}))).await;
         assert_eq!(out.status(), 204);
-        assert_eq!(browser.get(app.url("/api/v1/users/me")).send().await.unwrap().status(), 401);
-        let again = browser.post(app.url("/api/v1/auth/refresh")).header("origin", &origin).json(&json!({})).send().await.unwrap();
+        assert_eq!(call(browser.get(app.url("/api/v1/users/me"))).await.status(), 401);
+        let again = call(browser.post(app.url("/api/v1/auth/refresh")).header("origin", &origin).json(&json!({}))).await;
         assert_eq!(again.status(), 401);
     }
 );

@@ -69,7 +69,7 @@ db_test!(
         let sends = users.iter().flat_map(|u| (0..25).map(move |i| (u, i))).map(|(u, i)| {
             let path = format!("/api/v1/conversations/{lobby}/messages");
             let req = app.http.post(app.url(&path)).bearer_auth(&u.token).json(&json!({"body": format!("{} {i}", u.username), "client_id": format!("k{i}")}));
-            async move { req.send().await.unwrap().status() }
+            async move { crate::helpers::call(req).await.status() }
         });
         let statuses = futures_util::future::join_all(sends).await;
         assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");

@@ -8,7 +8,7 @@ use tokio_tungstenite::tungstenite::{Message, http::HeaderValue};
 
 use crate::{
     both_backends, db_test,
-    helpers::{Backend, PASSWORD, spawn_ready_app_with},
+    helpers::{Backend, PASSWORD, call, spawn_ready_app_with},
 };
 
 db_test!(
@@ -241,7 +241,7 @@ db_test!(
         assert_eq!(ws.expect("error").await["code"], "invalid_frame");
         ws.send_json(json!({"type": "ping"})).await;
         assert_eq!(ws.expect("pong").await["type"], "pong");
-        let health = app.http.get(app.url("/api/v1/health")).send().await.unwrap();
+        let health = call(app.http.get(app.url("/api/v1/health"))).await;
         assert_eq!(health.status(), 200);
     }
 );

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::{db_test, helpers::PASSWORD};
+use crate::{
+    db_test,
+    helpers::{PASSWORD, call},
+};
 
 db_test!(
     async fn logout_ends_the_session_everywhere(app) {
@@ -100,22 +103,22 @@ db_test!(
     async fn the_origin_scheme_must_match_too(app) {
         app.user("sue").await;
         let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
-        let login = browser.post(app.url("/api/v1/auth/login")).json(&json!({"username": "sue", "password": PASSWORD})).send().await.unwrap();
+        let login = call(browser.post(app.url("/api/v1/auth/login")).json(&json!({"username": "sue", "password": PASSWORD}))).await;
         assert_eq!(login.status(), 200);
         let room = json!({"name": "schemes", "visibility": "public"});
         let host = app.base.trim_start_matches("http://").to_owned();
         for origin in [format!("https://{host}"), format!("ftp://{host}"), "null".to_owned()] {
-            let resp = browser.post(app.url("/api/v1/rooms")).header("origin", &origin).json(&room).send().await.unwrap();
+            let resp = call(browser.post(app.url("/api/v1/rooms")).header("origin", &origin).json(&room)).await;
             assert_eq!(resp.status(), 403, "{origin}");
         }
-        let behind_tls = browser
-            .post(app.url("/api/v1/rooms"))
-            .header("origin", format!("https://{host}"))
-            .header("x-forwarded-proto", "https")
-            .json(&room)
-            .send()
-            .await
-            .unwrap();
+        let behind_tls = call(
+            browser
+                .post(app.url("/api/v1/rooms"))
+                .header("origin", format!("https://{host}"))
+                .header("x-forwarded-proto", "https")
+                .json(&room),
+        )
+        .await;
         assert_eq!(behind_tls.status(), 201, "a TLS proxy sets X-Forwarded-Proto");
     }
 );
