@@ -1,5 +1,7 @@
 //! The web client in real headless Chromium (through chromedriver): two users log in through
-//! the page and chat in a room; the page reconnects and resumes across a server restart.
+//! the page and chat in a room; the page reconnects and resumes across a server restart. A second
+//! test covers the permission-driven UI (Admin button, topic editing, `user_updated`), the audit
+//! log, live presence in a watched member list, and bidi isolation of message bodies.
 
 use std::{
     process::{Child, Command, Stdio},
@@ -10,6 +12,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 use crate::helpers::{Backend, PASSWORD, TestApp, spawn_ready_app};
+
+/// How long any wait for the page may take.
+const WAIT: Duration = Duration::from_secs(20);
 
 struct Driver {
     child: Child,
@@ -218,4 +223,192 @@ async fn two_users_chat_in_a_room_through_the_web_client() {
     }
     alice.close().await.ok();
     bob.close().await.ok();
+}
+
+/// Waits (at most [`WAIT`]) until an element matching the CSS selector exists.
+async fn wait_css(c: &Client, css: &str, what: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("{what} ({css}) within {WAIT:?}"))
+}
+
+/// Waits (at most [`WAIT`]) until an element matching the XPath exists.
+async fn wait_xpath(c: &Client, xpath: &str, what: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(xpath))
+        .await
+        .unwrap_or_else(|_| panic!("{what} ({xpath}) within {WAIT:?}"))
+}
+
+/// Waits until the page has applied the WebSocket's `ready` (the dock says so).
+async fn wait_online(c: &Client) {
+    wait_css(c, "#dock[data-connection='online']", "connected page").await;
+}
+
+async fn displayed(c: &Client, css: &str) -> bool {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("{css} exists"))
+        .is_displayed()
+        .await
+        .expect("is_displayed")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permissions_presence_bidi_and_topics_in_the_web_client() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = spawn_ready_app(Backend::Sqlite).await;
+    let carol = app.user("carol").await;
+    let dave = app.user("dave").await;
+    let admin = app.login("admin").await;
+    let lobby = app.lobby(&admin).await;
+
+    let admin_page = browser(&driver).await;
+    let carol_page = browser(&driver).await;
+    log_in(&app, &admin_page, "admin").await;
+    log_in(&app, &carol_page, "carol").await;
+    wait_online(&admin_page).await;
+    wait_online(&carol_page).await;
+
+    // (a) Only the admin sees the Admin button (the member's page is connected: positive marker).
+    wait_css(
+        &admin_page,
+        "#admin-button:not([hidden])",
+        "Admin button for the admin",
+    )
+    .await;
+    assert!(displayed(&admin_page, "#admin-button").await);
+    assert!(
+        !displayed(&carol_page, "#admin-button").await,
+        "a member sees no Admin button"
+    );
+
+    // (e) The owner edits the topic inline; another member's page shows it live. A plain member
+    // gets no editor.
+    let room = app.room(&admin, "Topic Room", "public").await;
+    app.join(&carol, &room).await;
+    open_room(&admin_page, "Topic Room").await;
+    open_room(&carol_page, "Topic Room").await;
+    wait_xpath(
+        &carol_page,
+        "//*[@id='room-title' and normalize-space(.)='Topic Room']",
+        "room header for carol",
+    )
+    .await;
+    wait_css(&carol_page, "#invite-form:not([hidden])", "header actions").await;
+    assert!(
+        !displayed(&carol_page, "#edit-topic").await,
+        "a plain member cannot edit the topic"
+    );
+    assert!(
+        !displayed(&carol_page, "#join-room").await,
+        "already joined"
+    );
+    wait_css(
+        &admin_page,
+        "#edit-topic:not([hidden])",
+        "topic editor for the owner",
+    )
+    .await
+    .click()
+    .await
+    .expect("click Edit topic");
+    let input = wait_css(&admin_page, "#topic-input", "topic input").await;
+    input.send_keys("Only cats today").await.expect("type");
+    input.send_keys("\u{E007}").await.expect("Enter");
+    wait_xpath(
+        &carol_page,
+        "//*[@id='room-topic' and contains(., 'Only cats today')]",
+        "the new topic on carol's page",
+    )
+    .await;
+    wait_xpath(
+        &admin_page,
+        "//*[@id='room-topic' and contains(., 'Only cats today')]",
+        "the new topic on the owner's page",
+    )
+    .await;
+
+    // (c) The member list of the room on screen is watched: another member's presence changes
+    // arrive live (a public room's presence reaches only watchers).
+    open_room(&admin_page, "Lobby").await;
+    wait_css(
+        &admin_page,
+        &format!("#member-list[data-watching='{lobby}']"),
+        "the Lobby's member list watched",
+    )
+    .await;
+    let dave_dot = format!(".member[data-user-id='{}'] .presence", dave.id);
+    wait_css(&admin_page, &format!("{dave_dot}.offline"), "dave offline").await;
+    let (dave_ws, _) = app.ws(&dave).await;
+    wait_css(&admin_page, &format!("{dave_dot}.online"), "dave online").await;
+    drop(dave_ws);
+    wait_css(
+        &admin_page,
+        &format!("{dave_dot}.offline"),
+        "dave offline again",
+    )
+    .await;
+
+    // (d) A body with U+202E (RIGHT-TO-LEFT OVERRIDE) is rendered in an element with dir="auto".
+    app.send(&carol, &lobby, "before \u{202E}desrever\u{202C} after")
+        .await;
+    wait_xpath(
+        &admin_page,
+        "//*[@id='room-log']//*[contains(@class,'message-body') and @dir='auto' and contains(., 'desrever')]",
+        "the RLO message isolated",
+    )
+    .await;
+    let author = wait_xpath(
+        &admin_page,
+        "//*[@id='room-log']//*[contains(@class,'message')][.//*[contains(., 'desrever')]]//*[contains(@class,'message-author')]",
+        "its author",
+    )
+    .await;
+    assert_eq!(
+        author.attr("dir").await.expect("attr").as_deref(),
+        Some("auto")
+    );
+
+    // (b) The Admin panel's audit log has the room.created entry of the room made above.
+    admin_page
+        .find(Locator::Id("admin-button"))
+        .await
+        .expect("Admin button")
+        .click()
+        .await
+        .expect("open Admin");
+    wait_xpath(
+        &admin_page,
+        "//*[@id='audit-log']/li[@data-action='room.created' and contains(., 'Topic Room')]",
+        "room.created in the audit log",
+    )
+    .await;
+
+    // (a) Promoted through the API, the member's open page shows the Admin button without a
+    // reload (`user_updated`); demoted again, it goes away.
+    let resp = app.set_role(&carol.id, "admin").await;
+    assert_eq!(resp.status(), 200, "promote carol");
+    wait_css(
+        &carol_page,
+        "#admin-button:not([hidden])",
+        "Admin button after promotion",
+    )
+    .await;
+    let resp = app.set_role(&carol.id, "member").await;
+    assert_eq!(resp.status(), 200, "demote carol");
+    wait_css(
+        &carol_page,
+        "#admin-button[hidden]",
+        "no Admin button after demotion",
+    )
+    .await;
+
+    admin_page.close().await.ok();
+    carol_page.close().await.ok();
 }
