@@ -409,6 +409,56 @@ async fn permissions_presence_bidi_and_topics_in_the_web_client() {
     )
     .await;
 
+    // Account deletion: the last admin is refused (409 last_admin, shown in the dialog); a member
+    // confirms with the password and lands on /login.
+    delete_account(&admin_page).await;
+    wait_xpath(
+        &admin_page,
+        "//*[@id='delete-account-error' and contains(., 'last_admin')]",
+        "last_admin shown",
+    )
+    .await;
+    delete_account(&carol_page).await;
+    carol_page
+        .wait()
+        .at_most(WAIT)
+        .for_url(&app.url("/login").parse().expect("url"))
+        .await
+        .expect("carol is sent to /login");
+    let resp = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"username": "carol", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(resp.status(), 401, "the deleted account cannot sign in");
+
     admin_page.close().await.ok();
     carol_page.close().await.ok();
+}
+
+/// Profile menu → "Delete account…" → password → confirm.
+async fn delete_account(c: &Client) {
+    wait_css(c, "#settings-button", "settings button")
+        .await
+        .click()
+        .await
+        .expect("open the settings menu");
+    wait_css(
+        c,
+        "#settings-menu:not([hidden]) #delete-account",
+        "Delete account…",
+    )
+    .await
+    .click()
+    .await
+    .expect("Delete account…");
+    let password = wait_css(c, "#delete-password", "password field").await;
+    password.send_keys(PASSWORD).await.expect("type");
+    c.find(Locator::Id("delete-confirm"))
+        .await
+        .expect("confirm button")
+        .click()
+        .await
+        .expect("confirm");
 }

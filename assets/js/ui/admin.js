@@ -16,7 +16,7 @@ function detailsText(details) {
   if (details === null || details === undefined) return '';
   if (typeof details !== 'object') return String(details);
   return Object.entries(details)
-    .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .map(([key, value]) => `${key}: ${value === null || value === '' ? '(none)' : typeof value === 'string' ? value : JSON.stringify(value)}`)
     .join(', ');
 }
 
