@@ -126,14 +126,27 @@ async fn log_in(app: &TestApp, c: &Client, name: &str) {
 
 async fn open_room(c: &Client, name: &str) {
     let xpath = format!("//button[contains(@class,'room-entry') and contains(., '{name}')]");
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath(&xpath))
-        .await
-        .expect("room entry")
-        .click()
-        .await
-        .expect("open room");
+    click(c, Locator::XPath(&xpath), "room entry").await;
+}
+
+/// Finds and clicks an element, again while the page re-renders it (a stale or covered element
+/// is retried) until [`WAIT`] has passed.
+async fn click(c: &Client, locator: Locator<'_>, what: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let err = match c.find(locator).await {
+            Ok(el) => match el.click().await {
+                Ok(()) => return,
+                Err(err) => err.to_string(),
+            },
+            Err(err) => err.to_string(),
+        };
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "click {what} within {WAIT:?}: {err}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn say(c: &Client, text: &str) {
@@ -270,6 +283,9 @@ async fn permissions_presence_bidi_and_topics_in_the_web_client() {
 
     let admin_page = browser(&driver).await;
     let carol_page = browser(&driver).await;
+    for page in [&admin_page, &carol_page] {
+        page.set_window_size(1400, 900).await.expect("window size");
+    }
     log_in(&app, &admin_page, "admin").await;
     log_in(&app, &carol_page, "carol").await;
     wait_online(&admin_page).await;
@@ -309,15 +325,12 @@ async fn permissions_presence_bidi_and_topics_in_the_web_client() {
         !displayed(&carol_page, "#join-room").await,
         "already joined"
     );
-    wait_css(
+    click(
         &admin_page,
-        "#edit-topic:not([hidden])",
+        Locator::Css("#edit-topic:not([hidden])"),
         "topic editor for the owner",
     )
-    .await
-    .click()
-    .await
-    .expect("click Edit topic");
+    .await;
     let input = wait_css(&admin_page, "#topic-input", "topic input").await;
     input.send_keys("Only cats today").await.expect("type");
     input.send_keys("\u{E007}").await.expect("Enter");
@@ -376,13 +389,7 @@ async fn permissions_presence_bidi_and_topics_in_the_web_client() {
     );
 
     // (b) The Admin panel's audit log has the room.created entry of the room made above.
-    admin_page
-        .find(Locator::Id("admin-button"))
-        .await
-        .expect("Admin button")
-        .click()
-        .await
-        .expect("open Admin");
+    click(&admin_page, Locator::Id("admin-button"), "Admin button").await;
     wait_xpath(
         &admin_page,
         "//*[@id='audit-log']/li[@data-action='room.created' and contains(., 'Topic Room')]",
@@ -408,6 +415,64 @@ async fn permissions_presence_bidi_and_topics_in_the_web_client() {
         "no Admin button after demotion",
     )
     .await;
+
+    // Invites and DMs on the new shapes: the owner invites through the page, the invitee joins
+    // from the dock; a click on a member's name opens a DM window that pops up on the other side.
+    let secret = app.room(&admin, "Secret Room", "private").await;
+    open_room(&admin_page, "Secret Room").await;
+    let invite = wait_css(
+        &admin_page,
+        "#invite-form:not([hidden]) #invite-username",
+        "invite box",
+    )
+    .await;
+    invite.send_keys("carol").await.expect("type");
+    invite.send_keys("\u{E007}").await.expect("Enter");
+    click(
+        &carol_page,
+        Locator::Css(&format!(
+            "#dock-invites .join-button[data-conversation-id='{secret}']"
+        )),
+        "the invite with a Join button",
+    )
+    .await;
+    wait_xpath(
+        &carol_page,
+        "//*[@id='room-title' and normalize-space(.)='Secret Room']",
+        "the joined private room",
+    )
+    .await;
+    click(
+        &carol_page,
+        Locator::Css(&format!(
+            "#member-list .member[data-user-id='{}'] button.member-name",
+            admin.id
+        )),
+        "the owner in the member list",
+    )
+    .await;
+    let dm_compose = wait_css(&carol_page, ".dm-window textarea", "DM window").await;
+    dm_compose.send_keys("psst, admin").await.expect("type");
+    dm_compose.send_keys("\u{E007}").await.expect("Enter");
+    wait_xpath(
+        &admin_page,
+        "//*[contains(@class,'dm-window')]//*[contains(@class,'message-body') and contains(., 'psst, admin')]",
+        "the DM window popping up for the admin",
+    )
+    .await;
+
+    // Floating windows may cover the dock; close them (a person would drag or close them too).
+    for page in [&admin_page, &carol_page] {
+        for close in page
+            .find_all(Locator::Css(".window button[aria-label='Close']"))
+            .await
+            .expect("query")
+            .into_iter()
+            .rev()
+        {
+            close.click().await.expect("close a window"); // the newest is on top
+        }
+    }
 
     // Account deletion: the last admin is refused (409 last_admin, shown in the dialog); a member
     // confirms with the password and lands on /login.
@@ -439,26 +504,14 @@ async fn permissions_presence_bidi_and_topics_in_the_web_client() {
 
 /// Profile menu → "Delete account…" → password → confirm.
 async fn delete_account(c: &Client) {
-    wait_css(c, "#settings-button", "settings button")
-        .await
-        .click()
-        .await
-        .expect("open the settings menu");
-    wait_css(
+    click(c, Locator::Css("#settings-button"), "settings button").await;
+    click(
         c,
-        "#settings-menu:not([hidden]) #delete-account",
+        Locator::Css("#settings-menu:not([hidden]) #delete-account"),
         "Delete account…",
     )
-    .await
-    .click()
-    .await
-    .expect("Delete account…");
+    .await;
     let password = wait_css(c, "#delete-password", "password field").await;
     password.send_keys(PASSWORD).await.expect("type");
-    c.find(Locator::Id("delete-confirm"))
-        .await
-        .expect("confirm button")
-        .click()
-        .await
-        .expect("confirm");
+    click(c, Locator::Id("delete-confirm"), "confirm button").await;
 }
