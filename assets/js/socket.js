@@ -53,8 +53,13 @@ export function createSocket({ store, api, timeline }) {
     sock.addEventListener('message', (ev) => {
       if (sock === ws) onFrame(ev.data);
     });
-    sock.addEventListener('close', () => {
-      if (sock === ws) dropConnection();
+    sock.addEventListener('close', (ev) => {
+      if (sock !== ws) return;
+      // 1008: session ended/expired or account deleted (the reconnect's session check then goes
+      // to /login); 1002/1007/1009: the server refused a frame; 1001/1013: restart or too slow.
+      // All of them take the same reconnect path.
+      if (ev.code !== 1000 && ev.code !== 1001 && ev.code !== 1006) console.warn(`WebSocket closed: ${ev.code} ${ev.reason}`);
+      dropConnection();
     });
   }
 
