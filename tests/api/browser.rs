@@ -368,6 +368,23 @@ async fn permissions_presence_bidi_and_topics_in_the_web_client() {
     )
     .await;
 
+    // With roles.manage, the member list changes a member's server role.
+    let select = wait_css(
+        &admin_page,
+        &format!("select.member-role[data-user-id='{}']", dave.id),
+        "role selector for dave",
+    )
+    .await;
+    select.select_by_value("moderator").await.expect("choose");
+    wait_xpath(
+        &admin_page,
+        "//*[@id='member-role-status' and contains(., 'dave is now moderator')]",
+        "role change reported",
+    )
+    .await;
+    let me = app.get_json("/api/v1/users/me", &dave.token).await;
+    assert_eq!(me["user"]["role"], "moderator");
+
     // (d) A body with U+202E (RIGHT-TO-LEFT OVERRIDE) is rendered in an element with dir="auto".
     app.send(&carol, &lobby, "before \u{202E}desrever\u{202C} after")
         .await;
