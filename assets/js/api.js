@@ -81,8 +81,39 @@ export async function request(method, path, body, { auth = true } = {}) {
 
 export const get = (path) => request('GET', path);
 export const post = (path, body) => request('POST', path, body);
+export const put = (path, body) => request('PUT', path, body);
+export const patch = (path, body) => request('PATCH', path, body);
+export const del = (path, body) => request('DELETE', path, body);
 
-/** The signed-in user; refreshes the cookie when needed (used before every WebSocket reconnect). */
+/** `path` with query parameters; empty or missing values are left out. */
+export function withQuery(path, params) {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') q.set(key, String(value));
+  }
+  const text = q.toString();
+  return text ? `${path}${path.includes('?') ? '&' : '?'}${text}` : path;
+}
+
+/**
+ * Every item of a paged list (`{<field>: [...], next_cursor?}`), following `next_cursor` from
+ * `cursor` on (or from the first page). Stops after `maxPages` pages as a safety net.
+ */
+export async function allPages(path, field, { cursor, maxPages = 100 } = {}) {
+  const items = [];
+  for (let i = 0; i < maxPages; i += 1) {
+    const page = await get(withQuery(path, { cursor }));
+    items.push(...(page?.[field] ?? []));
+    cursor = page?.next_cursor;
+    if (!cursor) break;
+  }
+  return items;
+}
+
+/**
+ * The signed-in account, `{user, permissions}`; refreshes the cookie when needed (used before
+ * every WebSocket reconnect).
+ */
 export const ensureSession = () => get('/users/me');
 
 /** Human text for any error thrown by this module or by fetch itself. */

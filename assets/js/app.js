@@ -5,6 +5,8 @@ import * as api from './api.js';
 import { createSocket } from './socket.js';
 import { createStore } from './store.js';
 import { createTimeline } from './timeline.js';
+import { createAccountMenu } from './ui/account.js';
+import { createAdminPanel } from './ui/admin.js';
 import { createDmWindows } from './ui/dm-window.js';
 import { createDock } from './ui/dock.js';
 import { byId } from './ui/dom.js';
@@ -49,7 +51,7 @@ async function restoreSession(store) {
 function pickInitialRoom(store) {
   const rooms = store.conversations().filter((c) => c.kind !== 'dm' && c.membership === 'joined');
   const saved = rooms.find((c) => c.id === remembered());
-  const first = rooms.sort((a, b) => Number(b.official) - Number(a.official) || a.name.localeCompare(b.name))[0];
+  const first = rooms.sort((a, b) => Number(b.official) - Number(a.official) || (a.name ?? '').localeCompare(b.name ?? ''))[0];
   const pick = saved ?? first;
   if (pick) store.setActiveRoom(pick.id);
 }
@@ -57,7 +59,8 @@ function pickInitialRoom(store) {
 async function main() {
   const store = createStore();
   createToasts({ store });
-  store.setMe(await restoreSession(store));
+  const session = await restoreSession(store);
+  store.setMe(session.user, session.permissions);
 
   const timeline = createTimeline({ api, store });
   const socket = createSocket({ store, api, timeline });
@@ -66,11 +69,13 @@ async function main() {
   createDock({ store, api, socket });
   createRoomBrowser({ store, api });
   createRoomView({ store, api, socket, timeline });
-  createMemberList({ store, api });
+  createMemberList({ store, api, socket });
   createDmWindows({ store, socket, timeline, windows });
+  createAdminPanel({ store, api, windows });
+  createAccountMenu({ store, api, socket });
 
   try {
-    store.setConversations(await api.get('/conversations'));
+    store.setConversations(await api.allPages('/conversations', 'conversations'));
   } catch (err) {
     store.toast(api.errorMessage(err));
   }

@@ -1,7 +1,8 @@
 // The realtime connection. Reconnects by itself (backoff 0.5 s -> 10 s with jitter, after
 // checking/refreshing the session over REST), resumes every conversation it holds messages
 // for by seq, re-sends unacknowledged messages with their original client_id (the server
-// de-duplicates), and turns server frames into store updates.
+// de-duplicates), watches the member list on screen (again after every reconnect: watches are
+// per connection), and turns server frames into store updates.
 
 import { ApiError } from './api.js';
 import { clientId } from './ids.js';
@@ -13,6 +14,9 @@ const DEAD_AFTER_MS = 60000;
 const TYPING_EVERY_MS = 3000;
 const MAX_BODY_CHARS = 4000;
 const KEEP_PENDING = new Set(['shutting_down', 'rate_limited']);
+// Errors the server answers a refused `watch` with. Error frames carry no conversation id, so
+// one of these while a watch is unanswered is taken to be about that watch.
+const WATCH_ERRORS = new Set(['not_a_member', 'not_found', 'rate_limited', 'permission_denied']);
 
 export function createSocket({ store, api, timeline }) {
   let ws = null;
@@ -24,6 +28,9 @@ export function createSocket({ store, api, timeline }) {
   let lastFrameAt = 0;
   const typingSentAt = new Map();
   const readSent = new Map();
+  let watched = null; // the conversation whose member list is on screen
+  let watchSent = null; // the watch sent on this connection and not yet answered
+  let readyCount = 0; // which `ready` the conversation list being fetched belongs to
 
   const wsUrl = () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/ws`;
   const isSeen = (id) => document.visibilityState === 'visible' && store.isVisible(id);
@@ -46,8 +53,13 @@ export function createSocket({ store, api, timeline }) {
     sock.addEventListener('message', (ev) => {
       if (sock === ws) onFrame(ev.data);
     });
-    sock.addEventListener('close', () => {
-      if (sock === ws) dropConnection();
+    sock.addEventListener('close', (ev) => {
+      if (sock !== ws) return;
+      // 1008: session ended/expired or account deleted (the reconnect's session check then goes
+      // to /login); 1002/1007/1009: the server refused a frame; 1001/1013: restart or too slow.
+      // All of them take the same reconnect path.
+      if (ev.code !== 1000 && ev.code !== 1001 && ev.code !== 1006) console.warn(`WebSocket closed: ${ev.code} ${ev.reason}`);
+      dropConnection();
     });
   }
 
@@ -55,6 +67,7 @@ export function createSocket({ store, api, timeline }) {
     const sock = ws;
     ws = null;
     ready = false;
+    watchSent = null;
     clearInterval(pingTimer);
     if (sock && sock.readyState < WebSocket.CLOSING) sock.close();
     scheduleReconnect();
@@ -107,22 +120,61 @@ export function createSocket({ store, api, timeline }) {
     if (handler) handler(frame);
   }
 
+  /** `ready` carries the first page of conversations; fetch the rest when there is more. */
+  async function fullConversationList(f) {
+    const first = f.conversations ?? [];
+    if (!f.conversations_cursor) return first;
+    try {
+      return first.concat(await api.allPages('/conversations', 'conversations', { cursor: f.conversations_cursor }));
+    } catch (err) {
+      report(err);
+      // Keep what we knew beyond the first page rather than dropping it.
+      const ids = new Set(first.map((c) => c.id));
+      return first.concat(store.conversations().filter((c) => !ids.has(c.id)));
+    }
+  }
+
+  /** Tell the server which member list is on screen (after each `ready`, and on every change). */
+  function watch(id) {
+    if (watched === id) return;
+    if (watched) sendFrame({ type: 'unwatch', conversation_id: watched });
+    watched = id;
+    watchSent = null;
+    if (id && sendFrame({ type: 'watch', conversation_id: id })) watchSent = id;
+  }
+
   const handlers = {
-    ready(f) {
+    async ready(f) {
       ready = true;
       attempt = 0;
-      store.setMe(f.user);
-      store.setConversations(f.conversations ?? []);
+      const mine = ++readyCount;
+      store.setMe(f.user, f.permissions ?? []);
       store.setOnline(f.online ?? []);
-      store.setConnection('online');
       clearInterval(pingTimer);
       pingTimer = setInterval(ping, PING_MS);
-      const member = new Set((f.conversations ?? []).filter((c) => c.membership !== 'invited').map((c) => c.id));
+      for (const p of store.pendingList()) if (p.status === 'pending') transmit(p);
+      if (watched && sendFrame({ type: 'watch', conversation_id: watched })) watchSent = watched;
+      const list = await fullConversationList(f);
+      if (mine !== readyCount || !ready) return; // a newer connection took over meanwhile
+      store.setConversations(list);
+      store.setConnection('online');
+      const member = new Set(list.filter((c) => c.membership === 'joined').map((c) => c.id));
       for (const id of store.heldConversationIds()) {
         if (member.has(id)) sendFrame({ type: 'resume', conversation_id: id, after_seq: store.lastSeq(id) });
       }
-      for (const p of store.pendingList()) if (p.status === 'pending') transmit(p);
       for (const id of store.visibleIds()) if (isSeen(id)) markRead(id);
+    },
+    watching(f) {
+      if (watchSent === f.conversation_id) watchSent = null;
+      store.emit('watching', { conversationId: f.conversation_id });
+    },
+    user_updated(f) {
+      store.setMe(f.user, f.permissions ?? []);
+      // Conversation permissions follow from the server role too: fetch them again.
+      api.allPages('/conversations', 'conversations').then((list) => store.setConversations(list), report);
+    },
+    conversation_updated(f) {
+      store.applyConversationUpdate(f);
     },
     message(f) {
       receive(f.message);
@@ -138,11 +190,19 @@ export function createSocket({ store, api, timeline }) {
       store.setPresence(f.user_id, f.status);
     },
     member_joined(f) {
+      const conv = store.conversation(f.conversation_id);
+      if (conv && f.user.id !== store.me()?.id) store.patchConversation(conv.id, { member_count: (conv.member_count ?? 0) + 1 });
       store.addMember(f.conversation_id, f.user);
     },
     member_left(f) {
-      if (f.user_id === store.me()?.id) store.removeConversation(f.conversation_id);
-      else store.removeMember(f.conversation_id, f.user_id);
+      // Also sent to my other connections when I leave somewhere else.
+      if (f.user_id === store.me()?.id) {
+        store.removeConversation(f.conversation_id);
+        return;
+      }
+      const conv = store.conversation(f.conversation_id);
+      if (conv) store.patchConversation(conv.id, { member_count: Math.max(0, (conv.member_count ?? 1) - 1) });
+      store.removeMember(f.conversation_id, f.user_id);
     },
     conversation_added(f) {
       store.upsertConversation(f.conversation);
@@ -151,6 +211,12 @@ export function createSocket({ store, api, timeline }) {
       timeline.resync(f.conversation_id).catch(report);
     },
     error(f) {
+      if (!f.client_id && watchSent && WATCH_ERRORS.has(f.code)) {
+        // The member list stays as loaded over REST; it just will not update live.
+        console.warn(`watch ${watchSent} refused: ${f.code}`);
+        watchSent = null;
+        return;
+      }
       if (f.client_id && store.getPending(f.client_id)) {
         if (KEEP_PENDING.has(f.code)) {
           if (f.code === 'rate_limited') setTimeout(() => retry(f.client_id), 2000);
@@ -247,5 +313,5 @@ export function createSocket({ store, api, timeline }) {
     }
   });
 
-  return { connect, stop, send, retry, typing, markRead };
+  return { connect, stop, send, retry, typing, markRead, watch };
 }

@@ -2,7 +2,8 @@
 // module; modules read state through these functions and react to the events below.
 //
 // Events (detail in braces):
-//   me, connection {status}, conversations, messages {conversationId, added},
+//   me, permissions (my server permissions changed), connection {status}, conversations,
+//   conversation-updated {conversationId}, messages {conversationId, added},
 //   timeline-reset {conversationId}, history {conversationId}, pending {conversationId},
 //   presence, members {conversationId}, typing {conversationId}, active-room {conversationId},
 //   incoming {message}, open-dm {conversationId}, toast {message, kind}
@@ -15,10 +16,12 @@ export function createStore() {
   const timelines = new Map(); // id -> { bySeq: Map(seq -> message), order: [seq...], loaded, hasMore }
   const pending = new Map(); // client_id -> { client_id, conversation_id, body, status, error, created_at }
   const presence = new Map(); // user_id -> 'online' | 'offline'
-  const members = new Map(); // conversation id -> Map(user_id -> member)
+  const presenceAt = new Map(); // user_id -> when the last presence frame about them arrived
+  const members = new Map(); // conversation id -> { byId: Map(user_id -> member), cursor }
   const typing = new Map(); // conversation id -> Map(user_id -> { username, timer })
   const visible = new Set(); // conversations currently on screen
   let me = null;
+  let permissions = new Set(); // my server permissions (audit.read, roles.manage, …)
   let connection = 'connecting';
   let activeRoomId = null;
 
@@ -41,10 +44,19 @@ export function createStore() {
   const toast = (message, kind = 'error') => emit('toast', { message, kind });
 
   // --- identity and connection ---------------------------------------------------------
-  function setMe(user) {
+  /** My account; `perms` (server permissions) when known, e.g. from /users/me or `ready`. */
+  function setMe(user, perms) {
     me = user;
     emit('me');
+    if (!perms) return;
+    const next = new Set(perms);
+    const changed = next.size !== permissions.size || [...next].some((p) => !permissions.has(p));
+    permissions = next;
+    if (changed) emit('permissions');
   }
+  const can = (perm) => permissions.has(perm);
+  /** Whether the server says I may do `perm` in this conversation (its `permissions` list). */
+  const canIn = (id, perm) => Boolean(conversations.get(id)?.permissions?.includes(perm));
   function setConnection(status) {
     if (status === connection) return;
     connection = status;
@@ -57,8 +69,28 @@ export function createStore() {
     for (const c of list) conversations.set(c.id, { ...c });
     emit('conversations');
   }
+  /**
+   * A full Conversation from the server replaces what we held (optional fields are absent when
+   * empty, so merging would keep a cleared topic); the highest last_seq seen is kept.
+   */
   function upsertConversation(c) {
-    conversations.set(c.id, { ...conversations.get(c.id), ...c });
+    const old = conversations.get(c.id);
+    const next = { ...c };
+    if (old && (old.last_seq ?? 0) > (next.last_seq ?? 0)) next.last_seq = old.last_seq;
+    conversations.set(c.id, next);
+    emit('conversations');
+  }
+  /** A `conversation_updated` frame: the fields are the new values, absent means none. */
+  function applyConversationUpdate(f) {
+    const c = conversations.get(f.conversation_id);
+    if (!c) return;
+    for (const key of ['topic', 'category']) {
+      if (typeof f[key] === 'string' && f[key] !== '') c[key] = f[key];
+      else delete c[key];
+    }
+    if (typeof f.name === 'string') c.name = f.name;
+    else if (c.kind === 'group') delete c.name; // rooms always have a name; a DM's is its peer's
+    emit('conversation-updated', { conversationId: c.id });
     emit('conversations');
   }
   function patchConversation(id, patch) {
@@ -163,27 +195,43 @@ export function createStore() {
   }
   function setPresence(userId, status) {
     presence.set(userId, status);
+    presenceAt.set(userId, performance.now());
     emit('presence');
   }
   function presenceOf(userId) {
     if (me && userId === me.id) return connection === 'online' ? 'online' : 'offline';
     return presence.get(userId) ?? 'offline';
   }
-  function setMembers(id, list) {
-    members.set(id, new Map(list.map((m) => [m.user_id, m])));
-    for (const m of list) if (m.status) presence.set(m.user_id, m.status);
+  /**
+   * A page of members from REST. `append` adds it to what is held (the "Show more" page), else it
+   * replaces the list. `requestedAt` (performance.now() when the request left) keeps a presence
+   * frame that arrived while the request was under way from being overwritten by the older
+   * snapshot in the page.
+   */
+  function setMembers(id, list, { cursor, append = false, requestedAt = -Infinity } = {}) {
+    const entry = append && members.get(id) ? members.get(id) : { byId: new Map(), cursor: undefined };
+    for (const m of list) entry.byId.set(m.user_id, m);
+    entry.cursor = cursor;
+    members.set(id, entry);
+    for (const m of list) {
+      if (m.status && (presenceAt.get(m.user_id) ?? -Infinity) < requestedAt) presence.set(m.user_id, m.status);
+    }
     emit('members', { conversationId: id });
+    emit('presence');
   }
   function addMember(id, user) {
-    const map = members.get(id);
-    if (!map || map.has(user.id)) return;
-    map.set(user.id, { user_id: user.id, username: user.username, display_name: user.display_name, role: 'member' });
+    const entry = members.get(id);
+    if (!entry || entry.byId.has(user.id)) return;
+    entry.byId.set(user.id, { user_id: user.id, username: user.username, display_name: user.display_name, role: 'member' });
     emit('members', { conversationId: id, joined: user.id });
   }
   function removeMember(id, userId) {
-    if (members.get(id)?.delete(userId)) emit('members', { conversationId: id });
+    if (members.get(id)?.byId.delete(userId)) emit('members', { conversationId: id });
   }
-  const membersOf = (id) => [...(members.get(id)?.values() ?? [])];
+  /** Held members of a conversation, ordered by username (as the server pages them). */
+  const membersOf = (id) => [...(members.get(id)?.byId.values() ?? [])].sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
+  const membersCursor = (id) => members.get(id)?.cursor;
+  const forgetMembers = (id) => members.delete(id);
 
   // --- typing ---------------------------------------------------------------------------
   function clearTyping(id, userId) {
@@ -215,13 +263,13 @@ export function createStore() {
 
   return {
     on, emit, toast,
-    me: () => me, setMe,
+    me: () => me, setMe, can, canIn, permissions: () => [...permissions],
     connection: () => connection, setConnection,
     conversation: (id) => conversations.get(id), conversations: () => [...conversations.values()],
-    setConversations, upsertConversation, patchConversation, removeConversation,
+    setConversations, upsertConversation, patchConversation, removeConversation, applyConversationUpdate,
     timeline, addMessages, resetTimeline, setHistoryState, messagesOf, lastSeq, firstSeq, heldConversationIds,
     addPending, resolvePending, setPendingStatus, pendingList, pendingFor, getPending,
-    setOnline, setPresence, presenceOf, setMembers, addMember, removeMember, membersOf,
+    setOnline, setPresence, presenceOf, setMembers, addMember, removeMember, membersOf, membersCursor, forgetMembers,
     setTyping, clearTyping, typingNames,
     activeRoomId: () => activeRoomId, setActiveRoom,
     setVisible, isVisible: (id) => visible.has(id), visibleIds: () => [...visible],

@@ -82,7 +82,7 @@ export function createDmWindows({ store, socket, timeline, windows }) {
   });
   store.on('typing', ({ conversationId }) => {
     const entry = open.get(conversationId);
-    if (entry) entry.typingLine.textContent = describeTyping(store.typingNames(conversationId));
+    if (entry) entry.typingLine.replaceChildren(...describeTyping(store.typingNames(conversationId)));
   });
   store.on('presence', refreshTitles);
   store.on('conversations', refreshTitles);

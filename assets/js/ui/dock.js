@@ -1,6 +1,7 @@
 // The messenger dock on the right: my profile and connection status, my rooms, direct
-// messages with unread badges, pending invites (Join), Log out. The taskbar for minimized
-// windows lives here too but is filled by windows.js.
+// messages with unread badges, pending invites (Join, when the server allows it), Log out.
+// The taskbar for minimized windows lives here too but is filled by windows.js; the Admin
+// button belongs to admin.js and the settings menu to account.js.
 
 import { errorMessage } from '../api.js';
 import { joinRoom } from './room-browser.js';
@@ -29,18 +30,19 @@ export function createDock({ store, api, socket }) {
         'button',
         { type: 'button', class: `dm-entry${conv.unread_count ? ' has-unread' : ''}`, dataset: { conversationId: conv.id } },
         h('span', { class: `status-dot is-${status}`, role: 'img', 'aria-label': status }),
-        h('span', { class: 'dm-name' }, name),
+        h('span', { class: 'dm-name', dir: 'auto' }, name),
         unreadBadge(conv.unread_count),
       ),
     );
   }
 
   function inviteEntry(conv) {
+    const mayJoin = store.canIn(conv.id, 'conversation.join');
     return h(
       'li',
       { class: 'invite', dataset: { conversationId: conv.id } },
-      h('span', { class: 'invite-name' }, conv.name),
-      h('button', { type: 'button', class: 'join-button small', dataset: { conversationId: conv.id }, 'aria-label': `Join ${conv.name}` }, 'Join'),
+      h('span', { class: 'invite-name', dir: 'auto' }, conv.name ?? ''),
+      mayJoin ? h('button', { type: 'button', class: 'join-button small', dataset: { conversationId: conv.id }, 'aria-label': `Join ${conv.name ?? 'room'}` }, 'Join') : null,
     );
   }
 
@@ -48,6 +50,7 @@ export function createDock({ store, api, socket }) {
     const me = store.me();
     meName.textContent = me ? me.username : '';
     const status = store.connection();
+    byId('dock').dataset.connection = status; // a hook for tests: "online" once `ready` is applied
     meStatus.replaceChildren(
       h('span', { class: `status-dot is-${status === 'online' ? 'online' : 'away'}`, 'aria-hidden': 'true' }),
       STATUS_TEXT[status] ?? status,

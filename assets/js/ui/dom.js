@@ -1,4 +1,7 @@
-// DOM helpers. Text always goes in as text nodes / textContent, never as HTML.
+// DOM helpers. Text always goes in as text nodes / textContent, never as HTML. Text that users
+// wrote (message bodies, usernames, room names, topics) goes in elements with dir="auto", which
+// app.css isolates (unicode-bidi: isolate), so an RLO or a right-to-left name cannot reorder
+// the interface around it.
 
 /**
  * h('button', { class: 'x', type: 'button', onclick: fn, dataset: { id } }, 'text', child)
@@ -58,7 +61,7 @@ export function roomEntry(conv, { active = false, showUnread = false } = {}) {
       'aria-current': active ? 'true' : null,
     },
     h('span', { class: 'room-icon', 'aria-hidden': 'true' }, conv.visibility === 'private' ? '🔒' : '#'),
-    h('span', { class: 'room-name' }, conv.name),
+    h('span', { class: 'room-name', dir: 'auto' }, conv.name ?? ''),
     showUnread ? unreadBadge(conv.unread_count) : h('span', { class: 'room-meta', 'aria-hidden': 'true' }, String(conv.member_count ?? '')),
   );
 }
@@ -70,9 +73,13 @@ export function timeLabel(iso) {
   return { short: d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), full: d.toLocaleString() };
 }
 
+/** A user-supplied string in its own bidi-isolated element. */
+export const bidi = (text) => h('bdi', {}, text);
+
+/** Nodes for the typing line ("alice is typing…"), names isolated; [] when nobody types. */
 export function describeTyping(names) {
-  if (!names.length) return '';
-  if (names.length === 1) return `${names[0]} is typing…`;
-  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
-  return 'Several people are typing…';
+  if (!names.length) return [];
+  if (names.length === 1) return [bidi(names[0]), ' is typing…'];
+  if (names.length === 2) return [bidi(names[0]), ' and ', bidi(names[1]), ' are typing…'];
+  return ['Several people are typing…'];
 }

@@ -12,9 +12,9 @@ function messageEl(m, meId) {
   return h(
     'div',
     { class: `message${m.sender_id === meId ? ' mine' : ''}`, dataset: { seq: String(m.seq) } },
-    h('span', { class: 'message-author' }, m.sender_username),
+    h('span', { class: 'message-author', dir: 'auto' }, m.sender_username),
     h('time', { class: 'message-time', datetime: m.created_at, title: time.full }, time.short),
-    h('div', { class: 'message-body' }, m.body),
+    h('div', { class: 'message-body', dir: 'auto' }, m.body),
   );
 }
 
@@ -23,9 +23,9 @@ function pendingEl(p, me, { onRetry, onDiscard }) {
   return h(
     'div',
     { class: `message mine ${failed ? 'failed' : 'pending'}`, dataset: { clientId: p.client_id } },
-    h('span', { class: 'message-author' }, me?.username ?? ''),
+    h('span', { class: 'message-author', dir: 'auto' }, me?.username ?? ''),
     h('span', { class: 'message-time', title: p.error ?? '' }, failed ? 'Not sent' : 'Sending…'),
-    h('div', { class: 'message-body' }, p.body),
+    h('div', { class: 'message-body', dir: 'auto' }, p.body),
     failed
       ? h(
           'div',

@@ -1,8 +1,10 @@
 // The room browser: official rooms grouped by category, my other joined rooms, the public
-// directory (GET /rooms?q=), a "Search rooms" box filtering all three, and "Create room".
-// Every room appears here once, as button.room-entry[data-conversation-id].
+// directory (GET /rooms?q=, paged: "More rooms" follows next_cursor), a "Search rooms" box
+// filtering all three, and "Create room" (only with the `rooms.create` permission). Every room
+// appears here once, as button.room-entry[data-conversation-id]; a room I may join but have
+// not joined also gets a Join button (`conversation.join`).
 
-import { errorMessage } from '../api.js';
+import { errorMessage, withQuery } from '../api.js';
 import { batched, byId, h, roomEntry } from './dom.js';
 
 const SEARCH_DELAY_MS = 250;
@@ -15,7 +17,8 @@ export async function joinRoom({ store, api }, id) {
   return conv;
 }
 
-const byName = (a, b) => a.name.localeCompare(b.name);
+const byName = (a, b) => (a.name ?? '').localeCompare(b.name ?? '');
+const PAGE = 50;
 
 export function createRoomBrowser({ store, api }) {
   const search = byId('room-search');
@@ -23,29 +26,62 @@ export function createRoomBrowser({ store, api }) {
   const joinedList = byId('joined-rooms');
   const directoryList = byId('directory-rooms');
   const createForm = byId('create-room-form');
+  const createSection = byId('create-room-section');
   const createError = byId('create-room-error');
+  const moreButton = byId('more-rooms');
   let directory = [];
+  let directoryCursor;
   let query = '';
   let searchTimer = null;
   let loadSeq = 0;
 
-  const matches = (conv) => conv.name.toLowerCase().includes(query.toLowerCase());
+  const matches = (conv) => (conv.name ?? '').toLowerCase().includes(query.toLowerCase());
   const isJoined = (conv) => store.conversation(conv.id)?.membership === 'joined';
-  const item = (conv) => {
-    const known = store.conversation(conv.id);
-    return h('li', {}, roomEntry({ ...conv, ...known }, { active: conv.id === store.activeRoomId() }));
+  const known = (conv) => ({ ...conv, ...store.conversation(conv.id) });
+  const mayJoin = (conv) => conv.membership !== 'joined' && Boolean(conv.permissions?.includes('conversation.join'));
+  const item = (entry) => {
+    const conv = known(entry);
+    return h(
+      'li',
+      { class: 'room-row' },
+      roomEntry(conv, { active: conv.id === store.activeRoomId() }),
+      mayJoin(conv)
+        ? h('button', { type: 'button', class: 'join-button small', dataset: { conversationId: conv.id }, 'aria-label': `Join ${conv.name ?? 'room'}` }, 'Join')
+        : null,
+    );
   };
   const empty = (text) => h('li', { class: 'empty' }, text);
 
+  /** The first page of the directory for the current search (replaces what is shown). */
   async function loadDirectory() {
     const mine = ++loadSeq;
     try {
-      const rooms = await api.get(`/rooms?q=${encodeURIComponent(query)}`);
+      const page = await api.get(withQuery('/rooms', { q: query, limit: PAGE }));
       if (mine !== loadSeq) return; // a newer search already answered
-      directory = rooms;
+      directory = page.rooms ?? [];
+      directoryCursor = page.next_cursor;
       render();
     } catch (err) {
       store.toast(errorMessage(err));
+    }
+  }
+
+  /** The next page of the same search, appended. */
+  async function loadMore() {
+    if (!directoryCursor) return;
+    const mine = loadSeq;
+    moreButton.disabled = true;
+    try {
+      const page = await api.get(withQuery('/rooms', { q: query, cursor: directoryCursor, limit: PAGE }));
+      if (mine !== loadSeq) return;
+      const seen = new Set(directory.map((c) => c.id));
+      directory = directory.concat((page.rooms ?? []).filter((c) => !seen.has(c.id)));
+      directoryCursor = page.next_cursor;
+      render();
+    } catch (err) {
+      store.toast(errorMessage(err));
+    } finally {
+      moreButton.disabled = false;
     }
   }
 
@@ -58,7 +94,7 @@ export function createRoomBrowser({ store, api }) {
     }
     official.replaceChildren(
       ...[...groups.keys()].sort().map((category) =>
-        h('div', { class: 'category' }, h('h4', { class: 'category-name' }, category), h('ul', { class: 'room-list' }, groups.get(category).sort(byName).map(item))),
+        h('div', { class: 'category' }, h('h4', { class: 'category-name', dir: 'auto' }, category), h('ul', { class: 'room-list' }, groups.get(category).sort(byName).map(item))),
       ),
     );
     if (!groups.size) official.replaceChildren(h('p', { class: 'empty' }, query ? 'No official rooms match.' : 'No official rooms.'));
@@ -69,13 +105,21 @@ export function createRoomBrowser({ store, api }) {
       .sort(byName);
     joinedList.replaceChildren(...(joined.length ? joined.map(item) : [empty(query ? 'No joined rooms match.' : 'You have not joined any other rooms yet.')]));
 
-    const others = directory.filter((c) => !c.official && !isJoined(c)).sort(byName);
+    // Kept in the server's order (official first, then by name), so paging appends in place.
+    const others = directory.filter((c) => !c.official && !isJoined(c));
     directoryList.replaceChildren(...(others.length ? others.map(item) : [empty(query ? 'No public rooms match.' : 'No other public rooms yet.')]));
+    moreButton.hidden = !directoryCursor;
+    createSection.hidden = !store.can('rooms.create');
   });
 
   async function openEntry(id) {
     if (store.conversation(id)?.membership === 'joined') {
       store.setActiveRoom(id);
+      return;
+    }
+    const conv = directory.find((c) => c.id === id) ?? store.conversation(id);
+    if (!conv || !mayJoin(known(conv))) {
+      store.toast('You cannot join this room.');
       return;
     }
     try {
@@ -87,9 +131,10 @@ export function createRoomBrowser({ store, api }) {
   }
 
   byId('room-browser').addEventListener('click', (ev) => {
-    const entry = ev.target.closest('button.room-entry');
+    const entry = ev.target.closest('button.room-entry, button.join-button');
     if (entry) openEntry(entry.dataset.conversationId);
   });
+  moreButton.addEventListener('click', loadMore);
 
   search.addEventListener('input', () => {
     clearTimeout(searchTimer);
@@ -123,6 +168,10 @@ export function createRoomBrowser({ store, api }) {
 
   store.on('conversations', render);
   store.on('active-room', render);
+  store.on('permissions', () => {
+    render();
+    loadDirectory(); // each room's permissions depend on my server role too
+  });
   store.on('connection', ({ status }) => {
     if (status === 'online') loadDirectory(); // rooms may have appeared while we were away
   });

@@ -1,19 +1,26 @@
-// The embedded room: header (name, topic, invite, leave), #room-log, #typing-indicator and the
-// #room-compose box, for whichever room the store says is active.
+// The embedded room: header (name, topic, invite, join, leave), #room-log, #typing-indicator and
+// the #room-compose box, for whichever room the store says is active. What the header offers
+// follows the conversation's `permissions` from the server: invite with `member.invite`, Join
+// with `conversation.join` when not joined, inline topic editing with `conversation.update`.
 
 import { errorMessage } from '../api.js';
 import { bindCompose } from './compose.js';
 import { createMessageList } from './messages.js';
 import { byId, describeTyping, h } from './dom.js';
+import { joinRoom } from './room-browser.js';
 
 export function createRoomView({ store, api, socket, timeline }) {
   const title = byId('room-title');
   const topic = byId('room-topic');
+  const editTopic = byId('edit-topic');
+  const topicForm = byId('topic-form');
+  const topicInput = byId('topic-input');
   const badges = byId('room-badges');
   const log = byId('room-log');
   const typingLine = byId('typing-indicator');
   const textarea = byId('room-compose');
   const leaveButton = byId('leave-room');
+  const joinButton = byId('join-room');
   const inviteForm = byId('invite-form');
   const inviteInput = byId('invite-username');
   let current = null;
@@ -26,16 +33,31 @@ export function createRoomView({ store, api, socket, timeline }) {
     onTyping: () => current && socket.typing(current),
   });
 
+  function closeTopicEditor() {
+    topicForm.hidden = true;
+  }
+
   function renderHeader() {
     const conv = current ? store.conversation(current) : null;
-    title.textContent = conv ? conv.name : 'No room selected';
+    title.textContent = conv ? conv.name ?? '' : 'No room selected';
     topic.textContent = conv ? conv.topic ?? '' : 'Pick a room from the room browser to start chatting.';
     const tags = [
       conv?.official ? h('span', { class: 'tag' }, 'Official') : null,
       conv?.visibility === 'private' ? h('span', { class: 'tag' }, 'Private') : null,
-      conv?.category ? h('span', { class: 'tag tag-muted' }, conv.category) : null,
+      conv?.category ? h('span', { class: 'tag tag-muted', dir: 'auto' }, conv.category) : null,
     ];
     badges.replaceChildren(...tags.filter(Boolean));
+
+    const can = (perm) => Boolean(current) && store.canIn(current, perm);
+    const joined = conv?.membership === 'joined';
+    const mayUpdate = can('conversation.update');
+    editTopic.hidden = !mayUpdate || !topicForm.hidden;
+    editTopic.textContent = conv?.topic ? 'Edit topic' : 'Set a topic';
+    if (!mayUpdate) closeTopicEditor();
+    inviteForm.hidden = !can('member.invite');
+    joinButton.hidden = !(can('conversation.join') && !joined);
+    leaveButton.disabled = !joined;
+    textarea.disabled = !can('message.send');
   }
 
   function show(id) {
@@ -43,10 +65,9 @@ export function createRoomView({ store, api, socket, timeline }) {
     list?.destroy();
     list = null;
     current = id;
-    typingLine.textContent = '';
-    textarea.disabled = !id;
-    leaveButton.disabled = !id;
-    for (const el of inviteForm.elements) el.disabled = !id;
+    typingLine.replaceChildren();
+    closeTopicEditor();
+    inviteInput.value = '';
     renderHeader();
     if (!id) {
       log.replaceChildren(h('p', { class: 'log-note' }, 'No room open.'));
@@ -72,12 +93,25 @@ export function createRoomView({ store, api, socket, timeline }) {
   leaveButton.addEventListener('click', async () => {
     const id = current;
     if (!id) return;
+    const name = store.conversation(id)?.name ?? 'the room';
     try {
       await api.post(`/rooms/${encodeURIComponent(id)}/leave`);
       store.removeConversation(id);
-      store.toast(`You left ${title.textContent}.`, 'info');
+      store.toast(`You left ${name}.`, 'info');
     } catch (err) {
       report(err);
+    }
+  });
+
+  joinButton.addEventListener('click', async () => {
+    if (!current) return;
+    joinButton.disabled = true;
+    try {
+      await joinRoom({ store, api }, current);
+    } catch (err) {
+      report(err);
+    } finally {
+      joinButton.disabled = false;
     }
   });
 
@@ -86,18 +120,54 @@ export function createRoomView({ store, api, socket, timeline }) {
     const username = inviteInput.value.trim();
     if (!current || !username) return;
     try {
-      await api.post(`/rooms/${encodeURIComponent(current)}/invites`, { username });
+      const invite = await api.post(`/rooms/${encodeURIComponent(current)}/invites`, { username });
       inviteInput.value = '';
-      store.toast(`Invited ${username}.`, 'info');
+      store.toast(`Invited ${invite?.user?.username ?? username}.`, 'info');
     } catch (err) {
       report(err);
+    }
+  });
+
+  editTopic.addEventListener('click', () => {
+    topicInput.value = store.conversation(current)?.topic ?? '';
+    topicForm.hidden = false;
+    editTopic.hidden = true;
+    topicInput.focus();
+    topicInput.select();
+  });
+  byId('topic-cancel').addEventListener('click', () => {
+    closeTopicEditor();
+    renderHeader();
+  });
+  topicForm.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape') {
+      closeTopicEditor();
+      renderHeader();
+    }
+  });
+  topicForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const id = current;
+    if (!id) return;
+    const button = topicForm.querySelector('button[type="submit"]');
+    button.disabled = true;
+    try {
+      // An empty string clears the topic; only the documented field is sent.
+      const conv = await api.patch(`/rooms/${encodeURIComponent(id)}`, { topic: topicInput.value.trim() });
+      store.upsertConversation(conv);
+      if (current === id) closeTopicEditor();
+    } catch (err) {
+      report(err);
+    } finally {
+      button.disabled = false;
+      renderHeader();
     }
   });
 
   store.on('active-room', ({ conversationId }) => show(conversationId));
   store.on('conversations', renderHeader);
   store.on('typing', ({ conversationId }) => {
-    if (conversationId === current) typingLine.textContent = describeTyping(store.typingNames(current));
+    if (conversationId === current) typingLine.replaceChildren(...describeTyping(store.typingNames(current)));
   });
 
   show(store.activeRoomId());

@@ -48,7 +48,7 @@ export function createWindowManager({ layer, taskbar, rightInset = 320 }) {
   function open({ title, className = '', dataset = {}, onMinimize, onRestore, onClose }) {
     count += 1;
     const titleId = `window-title-${count}`;
-    const titleText = h('span', { class: 'window-title-text', id: titleId }, title);
+    const titleText = h('span', { class: 'window-title-text', id: titleId, dir: 'auto' }, title);
     const titleExtra = h('span', { class: 'window-title-extra' });
     const minBtn = h('button', { type: 'button', class: 'window-button', 'aria-label': 'Minimize', title: 'Minimize' }, '–');
     const closeBtn = h('button', { type: 'button', class: 'window-button', 'aria-label': 'Close', title: 'Close' }, '×');
@@ -74,7 +74,7 @@ export function createWindowManager({ layer, taskbar, rightInset = 320 }) {
         if (minimized) return;
         minimized = true;
         el.hidden = true;
-        taskButton = h('button', { type: 'button', class: 'taskbar-item', dataset }, titleText.textContent);
+        taskButton = h('button', { type: 'button', class: 'taskbar-item', dir: 'auto', dataset }, titleText.textContent);
         taskButton.addEventListener('click', () => win.restore());
         taskbar.append(taskButton);
         onMinimize?.();
