@@ -14,9 +14,6 @@ const DEAD_AFTER_MS = 60000;
 const TYPING_EVERY_MS = 3000;
 const MAX_BODY_CHARS = 4000;
 const KEEP_PENDING = new Set(['shutting_down', 'rate_limited']);
-// Errors the server answers a refused `watch` with. Error frames carry no conversation id, so
-// one of these while a watch is unanswered is taken to be about that watch.
-const WATCH_ERRORS = new Set(['not_a_member', 'not_found', 'rate_limited', 'permission_denied']);
 
 export function createSocket({ store, api, timeline }) {
   let ws = null;
@@ -192,7 +189,7 @@ export function createSocket({ store, api, timeline }) {
     member_joined(f) {
       const conv = store.conversation(f.conversation_id);
       if (conv && f.user.id !== store.me()?.id) store.patchConversation(conv.id, { member_count: (conv.member_count ?? 0) + 1 });
-      store.addMember(f.conversation_id, f.user);
+      store.addMember(f.conversation_id, f.user, f.role, f.status);
     },
     member_left(f) {
       // Also sent to my other connections when I leave somewhere else.
@@ -211,7 +208,7 @@ export function createSocket({ store, api, timeline }) {
       timeline.resync(f.conversation_id).catch(report);
     },
     error(f) {
-      if (!f.client_id && watchSent && WATCH_ERRORS.has(f.code)) {
+      if (watchSent && f.conversation_id === watchSent) {
         // The member list stays as loaded over REST; it just will not update live.
         console.warn(`watch ${watchSent} refused: ${f.code}`);
         watchSent = null;

@@ -219,10 +219,12 @@ export function createStore() {
     emit('members', { conversationId: id });
     emit('presence');
   }
-  function addMember(id, user) {
+  /** A member_joined frame: the user, their role there and their presence now. */
+  function addMember(id, user, role = 'member', status) {
+    if (status) setPresence(user.id, status);
     const entry = members.get(id);
     if (!entry || entry.byId.has(user.id)) return;
-    entry.byId.set(user.id, { user_id: user.id, username: user.username, display_name: user.display_name, role: 'member' });
+    entry.byId.set(user.id, { user_id: user.id, username: user.username, display_name: user.display_name, role, server_role: user.role, status });
     emit('members', { conversationId: id, joined: user.id });
   }
   function removeMember(id, userId) {

@@ -189,11 +189,17 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
 }
 
 /// The conversation permissions `facts` grant (what the web client may offer there).
+/// `conversation.join` is listed only when joining would change something (joining again is an
+/// allowed no-op, but not an action to offer).
 pub fn conversation_permissions(facts: &Facts) -> Vec<Permission> {
+    let joined = facts
+        .member
+        .is_some_and(|m| m.state == MembershipState::Joined);
     Permission::ALL
         .iter()
         .copied()
         .filter(|p| !p.is_server_scoped() && decide(*p, facts).is_ok())
+        .filter(|p| !(joined && *p == Permission::ConversationJoin))
         .collect()
 }
 
@@ -296,7 +302,6 @@ mod tests {
             conversation_permissions(&plain),
             vec![
                 Permission::ConversationView,
-                Permission::ConversationJoin,
                 Permission::ConversationRead,
                 Permission::MessageSend,
                 Permission::MemberInvite

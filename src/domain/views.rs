@@ -84,6 +84,8 @@ pub struct Member {
     pub display_name: String,
     /// Role inside the conversation.
     pub role: ConversationRole,
+    /// The member's server role.
+    pub server_role: ServerRole,
     /// Presence as the caller may see it.
     pub status: PresenceStatus,
 }
@@ -217,6 +219,7 @@ mod tests {
             username: "bob".into(),
             display_name: "Bob".into(),
             role: ConversationRole::Member,
+            server_role: ServerRole::Member,
             status: PresenceStatus::Online,
         });
         same(&AuditEntry {

@@ -325,6 +325,11 @@ impl Session {
         self.reply(&error_frame(err, client_id));
     }
 
+    /// An error about a frame that named `conversation`.
+    fn reply_error_about(&self, err: &DomainError, conversation: ConversationId) {
+        self.reply(&error_frame(err, None).about(conversation));
+    }
+
     /// At shutdown: reads the frames the client already sent and refuses each `send` with
     /// `shutting_down`, so no send is left without an answer.
     async fn refuse_buffered_sends(
@@ -409,10 +414,13 @@ impl Session {
             ClientFrame::Typing(typing) => {
                 let (uid, conversation_id) = (self.actor.user, typing.conversation_id);
                 if !self.state.hub.is_subscribed(uid, conversation_id) {
-                    return self.reply_error(
-                        ErrorCode::NotAMember,
-                        "join this conversation first",
-                        None,
+                    return self.reply(
+                        &ServerFrame::error(
+                            ErrorCode::NotAMember,
+                            "join this conversation first",
+                            None,
+                        )
+                        .about(conversation_id),
                     );
                 }
                 let now = Instant::now();
@@ -439,7 +447,7 @@ impl Session {
                     .mark_read(&self.actor, read.conversation_id, read.seq)
                     .await
                 {
-                    self.reply_domain_error(&err, None);
+                    self.reply_error_about(&err, read.conversation_id);
                 }
             }
             ClientFrame::Watch(watch) => {
@@ -454,13 +462,15 @@ impl Session {
                     )
                     .await;
                 match allowed {
-                    Err(err) => self.reply_domain_error(&err, None),
-                    Ok(()) if !self.state.hub.watch(self.conn, conversation_id) => self
-                        .reply_error(
+                    Err(err) => self.reply_error_about(&err, conversation_id),
+                    Ok(()) if !self.state.hub.watch(self.conn, conversation_id) => self.reply(
+                        &ServerFrame::error(
                             ErrorCode::RateLimited,
                             "a connection may watch at most 8 member lists; unwatch one first",
                             None,
-                        ),
+                        )
+                        .about(conversation_id),
+                    ),
                     Ok(()) => self.reply(&ServerFrame::Watching(WatchingFrame { conversation_id })),
                 }
             }

@@ -17,6 +17,7 @@ use super::{
 use crate::{
     domain::{ConversationFacts, ConversationId, PresenceStatus, User, server_permissions},
     events::{Event, Subscription},
+    service::PresenceDirectory,
 };
 
 /// Most members a conversation may have for a new member to get everyone's presence at once.
@@ -45,7 +46,7 @@ pub fn handle(hub: &Hub, event: &Event) {
             .encode();
             hub.publish(message.conversation_id, &frame, None);
         }
-        Event::MemberJoined { user, view, .. } => {
+        Event::MemberJoined { user, role, view } => {
             let facts = ConversationFacts {
                 kind: view.kind,
                 visibility: view.visibility,
@@ -54,6 +55,8 @@ pub fn handle(hub: &Hub, event: &Event) {
             let joined = ServerFrame::MemberJoined(MemberJoinedFrame {
                 conversation_id: view.id,
                 user: user.clone(),
+                role: *role,
+                status: hub.status(user.id),
             })
             .encode();
             hub.publish(view.id, &joined, Some(user.id));

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::domain::{
-    Conversation, ConversationId, ErrorCode, Message, Permission, PresenceStatus, User, UserId,
+    Conversation, ConversationId, ConversationRole, ErrorCode, Message, Permission, PresenceStatus,
+    User, UserId,
 };
 
 /// First frame of every connection.
@@ -77,6 +78,10 @@ pub struct MemberJoinedFrame {
     pub conversation_id: ConversationId,
     /// Who.
     pub user: User,
+    /// Their role there.
+    pub role: ConversationRole,
+    /// Their presence now (members of a conversation see each other in its member list).
+    pub status: PresenceStatus,
 }
 
 /// Someone left a conversation I am in (also sent to the leaver's other connections).
@@ -147,6 +152,9 @@ pub struct ErrorFrame {
     /// The `client_id` of the refused `send`, when it had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The conversation the refused frame was about (`watch`, `resume`, `read`, `typing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<ConversationId>,
 }
 
 /// The answer to `ping`.
@@ -222,7 +230,16 @@ impl ServerFrame {
             code,
             message: message.into(),
             client_id: client_id.map(str::to_owned),
+            conversation_id: None,
         })
+    }
+
+    /// The same frame, naming the conversation an `error` is about.
+    pub fn about(mut self, conversation: ConversationId) -> Self {
+        if let Self::Error(e) = &mut self {
+            e.conversation_id = Some(conversation);
+        }
+        self
     }
 }
 

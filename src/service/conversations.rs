@@ -600,11 +600,17 @@ impl ConversationService {
                 let category = category.unwrap_or(room.category.clone());
                 conversations::update_settings(work.db(), id, topic.clone(), category.clone())
                     .await?;
+                let mut details = serde_json::Map::new();
+                for (key, value) in [("topic", &topic), ("category", &category)] {
+                    if let Some(value) = value {
+                        details.insert(key.into(), value.clone().into());
+                    }
+                }
                 work.audit(
                     Some(actor),
                     AuditAction::RoomUpdated,
                     Some(AuditTarget::Conversation(id)),
-                    serde_json::json!({"topic": topic, "category": category}),
+                    details.into(),
                 )
                 .await?;
                 work.publish(Event::ConversationUpdated {
@@ -647,6 +653,7 @@ impl ConversationService {
             username: u.username,
             display_name: u.display_name,
             role: m.role,
+            server_role: u.role,
         }))
     }
 

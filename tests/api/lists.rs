@@ -57,6 +57,8 @@ db_test!(
         let members = app.all_pages(&format!("/api/v1/conversations/{lobby}/members?limit=2"), "members", &a.token).await;
         let names: Vec<&str> = members.iter().map(|m| m["username"].as_str().unwrap()).collect();
         assert_eq!(names, vec!["admin", "pager", "pbb", "pcc", "pdd"], "ordered by username");
+        assert_eq!(members[0]["server_role"], "admin");
+        assert_eq!(members[1]["server_role"], "member");
 
         for bad in ["/api/v1/rooms?limit=0", "/api/v1/rooms?limit=101", "/api/v1/rooms?cursor=nonsense", "/api/v1/conversations?cursor=eyJ4IjoxfQ"] {
             let resp = app.get(bad, &a.token).await;

@@ -175,6 +175,8 @@ db_test!(
         let joined = wa.expect("member_joined").await;
         assert_eq!(joined["conversation_id"], room.as_str());
         assert_eq!(joined["user"]["username"], "ned");
+        assert_eq!(joined["role"], "member");
+        assert_eq!(joined["status"], "online", "ned is connected");
         let added = wb.expect("conversation_added").await;
         assert_eq!(added["conversation"]["id"], room.as_str());
         // New membership takes effect for live delivery at once.
@@ -359,7 +361,9 @@ db_test!(
         let public = app.room(&owner, "Open", "public").await;
         let (mut ws, _) = app.ws(&a).await;
         ws.send_json(json!({"type": "watch", "conversation_id": private})).await;
-        assert_eq!(ws.expect("error").await["code"], "not_found");
+        let refused = ws.expect("error").await;
+        assert_eq!(refused["code"], "not_found");
+        assert_eq!(refused["conversation_id"], private.as_str(), "the error names its conversation");
         ws.send_json(json!({"type": "watch", "conversation_id": public})).await;
         assert_eq!(ws.expect("error").await["code"], "not_a_member");
         let lobby = app.lobby(&a).await;

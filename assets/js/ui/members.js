@@ -9,7 +9,6 @@ import { batched, byId, h } from './dom.js';
 
 const PAGE = 100;
 const MAX_PAGE = 500;
-const RELOAD_DELAY_MS = 300;
 const ROLES = ['member', 'moderator', 'admin'];
 
 export function createMemberList({ store, api, socket }) {
@@ -18,7 +17,6 @@ export function createMemberList({ store, api, socket }) {
   const more = byId('members-more');
   const roleStatus = byId('member-role-status');
   let current = null;
-  let reloadTimer = null;
 
   const url = (id, query) => withQuery(`/conversations/${encodeURIComponent(id)}/members`, query);
 
@@ -50,21 +48,14 @@ export function createMemberList({ store, api, socket }) {
     }
   }
 
-  function scheduleReload() {
-    clearTimeout(reloadTimer);
-    const id = current;
-    reloadTimer = setTimeout(() => {
-      if (id === current) load(id);
-    }, RELOAD_DELAY_MS);
-  }
-
   function roleSelect(m) {
     const select = h(
       'select',
       { class: 'member-role', 'aria-label': `Server role of ${m.username}`, dataset: { userId: m.user_id, username: m.username } },
-      h('option', { value: '' }, 'Server role…'),
       ROLES.map((r) => h('option', { value: r }, r)),
     );
+    select.value = m.server_role ?? 'member';
+    select.dataset.role = select.value;
     return select;
   }
 
@@ -78,7 +69,7 @@ export function createMemberList({ store, api, socket }) {
 
   function memberEl(m, meId, manage) {
     const isMe = m.user_id === meId;
-    const key = JSON.stringify([m.username, m.role, isMe, manage]);
+    const key = JSON.stringify([m.username, m.role, m.server_role, isMe, manage]);
     const old = shown.get(m.user_id);
     if (old?.key === key) {
       setDot(old.dot, store.presenceOf(m.user_id));
@@ -131,7 +122,8 @@ export function createMemberList({ store, api, socket }) {
   async function setRole(select) {
     const role = select.value;
     const { userId, username } = select.dataset;
-    if (!role) return;
+    const before = select.dataset.role ?? 'member';
+    if (!role || role === before) return;
     select.disabled = true;
     roleStatus.className = 'role-status';
     roleStatus.textContent = `Changing ${username}'s server role…`;
@@ -139,12 +131,13 @@ export function createMemberList({ store, api, socket }) {
       const user = await api.put(`/admin/users/${encodeURIComponent(userId)}/role`, { role });
       roleStatus.classList.add('ok');
       roleStatus.textContent = `${user.username} is now ${user.role}.`;
+      select.dataset.role = user.role;
     } catch (err) {
       roleStatus.classList.add('error');
       roleStatus.textContent = err?.code === 'last_admin' ? `${errorMessage(err)} (last_admin)` : errorMessage(err);
+      select.value = before;
     } finally {
       select.disabled = false;
-      select.value = '';
     }
   }
 
@@ -169,10 +162,9 @@ export function createMemberList({ store, api, socket }) {
   }
 
   store.on('active-room', ({ conversationId }) => show(conversationId));
-  store.on('members', ({ conversationId, joined }) => {
+  store.on('members', ({ conversationId }) => {
     if (conversationId !== current) return;
     render();
-    if (joined) scheduleReload(); // member_joined has no presence: the REST page does
   });
   // Presence changes that happened before the watch began are in a page loaded after it.
   store.on('watching', ({ conversationId }) => {
