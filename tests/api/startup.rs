@@ -432,3 +432,108 @@ fn a_data_folder_of_another_user_is_used_as_it_is() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(file.to_str().unwrap()), "{stderr}");
 }
+
+async fn upgrade(backend: Backend) {
+    use migration::MigratorTrait;
+    echochat::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config: Config = test_config(dir.path());
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display()),
+        Backend::Postgres => fresh_postgres_database().await.0,
+    };
+    let pg_name = (backend == Backend::Postgres)
+        .then(|| url.rsplit('/').next().unwrap_or_default().to_owned());
+    config.database_url = Some(url.clone());
+    // A database of the foundation release: the first five migrations, with data in it.
+    let db = Database::connect(&url).await.unwrap();
+    migration::Migrator::up(&db, Some(5)).await.unwrap();
+    let (user, room) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let now = chrono::Utc::now();
+    let backend_kind = db.get_database_backend();
+    let exec = |sql: &str, values: Vec<sea_orm::Value>| {
+        sea_orm::Statement::from_sql_and_values(backend_kind, sql, values)
+    };
+    let p = |n: usize| match backend {
+        Backend::Sqlite => "?".to_owned(),
+        Backend::Postgres => format!("${n}"),
+    };
+    db.execute_raw(exec(
+        &format!("INSERT INTO users (id, username, display_name, password_hash, email, is_admin, created_at) VALUES ({}, 'olduser', 'Old User', 'x', NULL, {}, {})", p(1), p(2), p(3)),
+        vec![user.into(), true.into(), now.into()],
+    ))
+    .await
+    .unwrap();
+    db.execute_raw(exec(
+        &format!("INSERT INTO conversations (id, kind, name, name_key, topic, visibility, category, official, auto_join, dm_key, created_by, created_at, last_seq) VALUES ({}, 'room', 'Old Room', 'old room', NULL, 'private', NULL, {}, {}, NULL, {}, {}, 2)", p(1), p(2), p(3), p(4), p(5)),
+        vec![room.into(), false.into(), false.into(), user.into(), now.into()],
+    ))
+    .await
+    .unwrap();
+    db.execute_raw(exec(
+        &format!("INSERT INTO conversation_members (conversation_id, user_id, role, state, last_read_seq, updated_at) VALUES ({}, {}, 'owner', 'joined', 2, {})", p(1), p(2), p(3)),
+        vec![room.into(), user.into(), now.into()],
+    ))
+    .await
+    .unwrap();
+    for seq in 1..=2i64 {
+        db.execute_raw(exec(
+            &format!("INSERT INTO messages (id, conversation_id, seq, sender_id, body, client_id, created_at, edited_at, deleted_at) VALUES ({}, {}, {}, {}, 'kept', NULL, {}, NULL, NULL)", p(1), p(2), p(3), p(4), p(5)),
+            vec![uuid::Uuid::now_v7().into(), room.into(), seq.into(), user.into(), now.into()],
+        ))
+        .await
+        .unwrap();
+    }
+
+    // The new server migrates it in place.
+    let app = build_app(config).await.expect("the upgrade succeeds");
+    drop(app);
+    let count = |sql: &'static str| {
+        let db = &db;
+        async move {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(backend_kind, sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM messages WHERE body = 'kept'").await,
+        2
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM users WHERE role = 'admin' AND username = 'olduser'").await,
+        1,
+        "is_admin became role"
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM conversation_members WHERE state = 'joined' AND role = 'owner'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM conversations WHERE name = 'Old Room' AND last_seq = 2").await,
+        1
+    );
+    // The new rules hold for old rows too: no cascade from a sender, CHECK on kinds.
+    assert!(
+        db.execute_unprepared("DELETE FROM users WHERE username = 'olduser'")
+            .await
+            .is_err()
+    );
+    assert!(
+        db.execute_unprepared("UPDATE conversations SET kind = 'channel'")
+            .await
+            .is_err()
+    );
+    db.close().await.ok();
+    if let Some(name) = pg_name {
+        drop_postgres_database(name);
+    }
+}
+
+both_backends!(a_foundation_database_is_upgraded_in_place_with_its_data => super::upgrade);
