@@ -16,7 +16,7 @@ use crate::{
         Access, AdminService, AuthService, ConversationService, MessageService, UnitOfWork,
         UserService, passwords::PasswordHasher,
     },
-    state::AppState,
+    state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
 };
 
@@ -80,7 +80,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let users = UserService::new(db.clone(), uow.clone(), access.clone(), hasher);
     let messages = MessageService::new(db.clone(), writer, access.clone());
     let admin = AdminService::new(db.clone(), uow, access.clone());
-    let state = AppState {
+    let state = AppState::new(AppStateInner {
         config: config.clone(),
         db,
         bus,
@@ -93,7 +93,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         admin,
         shutdown,
         ws_tasks: TaskTracker::new(),
-    };
+    });
 
     let listener = TcpListener::bind(config.listen)
         .await

@@ -92,7 +92,9 @@ pub async fn limit_body<E: Endpoint>(
 ) -> poem::Result<Response> {
     if let Some(len) = req.header("content-length") {
         match len.trim().parse::<u64>() {
-            Ok(n) if n > MAX_BODY as u64 => return Ok(too_large()),
+            // Far too large: answer at once. A modest excess is read (and drained) below, so
+            // the client can finish writing and read the 413.
+            Ok(n) if n > DRAIN_MAX as u64 => return Ok(too_large()),
             Ok(_) => {}
             Err(_) => {
                 return Ok(json_response(

@@ -26,11 +26,12 @@ use crate::{
 /// Largest accepted client frame/message: 64 KiB.
 pub const MAX_FRAME: usize = 64 * 1024;
 
-/// Per-connection buffers: a 4 KiB read buffer instead of tungstenite's 128 KiB default, frames
+/// Per-connection buffers: a 1 KiB read buffer instead of tungstenite's 128 KiB default (an idle
+/// connection keeps it; client frames are small, a larger one grows it as needed), frames
 /// written through at once, and at most 1 MiB buffered for a slow socket.
 pub fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(Some(MAX_FRAME))
@@ -121,8 +122,7 @@ mod tests {
     fn sockets_use_small_buffers_and_the_64_kib_frame_limit() {
         let config = super::ws_config();
         assert_eq!(
-            config.read_buffer_size,
-            4 * 1024,
+            config.read_buffer_size, 1024,
             "not tungstenite's 128 KiB default"
         );
         assert_eq!(config.max_message_size, Some(64 * 1024));

@@ -63,7 +63,9 @@ pub async fn serve(state: AppState, actor: Actor, mut ws: WebSocketStream<Upgrad
     let hub = &state.hub;
     // Register first, then load and subscribe: a join racing this start is not lost.
     let reg = hub.register(uid, &actor.username, actor.session);
-    let ready = match start(&state, &actor, reg.subscribed).await {
+    // Boxed: the futures of use cases (with their database queries) are large, and a future
+    // awaited inline would make every idle session's task as large as the largest of them.
+    let ready = match Box::pin(start(&state, &actor, reg.subscribed)).await {
         Ok(ready) => ready,
         Err(err) => {
             tracing::warn!(error = %err, user = %uid, "cannot start WebSocket session");
@@ -139,7 +141,8 @@ pub async fn serve(state: AppState, actor: Actor, mut ws: WebSocketStream<Upgrad
             frame = stream.next() => {
                 last_seen = Instant::now();
                 match frame {
-                    Some(Ok(Message::Text(text))) => session.handle(&text).await,
+                    // Boxed for the reason given at `start` above.
+                    Some(Ok(Message::Text(text))) => Box::pin(session.handle(&text)).await,
                     Some(Ok(Message::Binary(_))) => session.reply_error(ErrorCode::InvalidFrame, "frames must be JSON text", None),
                     Some(Ok(Message::Close(_))) | None => break,
                     Some(Ok(_)) => {}
@@ -168,7 +171,7 @@ pub async fn serve(state: AppState, actor: Actor, mut ws: WebSocketStream<Upgrad
     let actor = session.actor.clone();
     finish(&state, &actor, reg.id);
     if state.shutdown.is_cancelled() {
-        session.refuse_buffered_sends(&mut stream).await;
+        Box::pin(session.refuse_buffered_sends(&mut stream)).await;
     }
     // Every accepted send is answered (ack or error) before the close frame.
     let _ = tokio::time::timeout(Duration::from_secs(10), async {
