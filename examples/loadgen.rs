@@ -88,6 +88,14 @@ fn rss_kib(pid: &str) -> Option<u64> {
         .ok()
 }
 
+/// CPU time (user + system) a process has used, in seconds (Linux `/proc/<pid>/stat`).
+fn cpu_secs(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 /// Sends `n` messages one at a time, each after the previous ack; returns the ack times (ms).
 async fn sequential(base: &str, token: &str, room: &str, n: usize) -> Vec<f64> {
     let mut ws = connect(base, token).await;
@@ -305,6 +313,7 @@ async fn main() {
         .await;
         sender_rooms.push(r["id"].as_str().unwrap().to_owned());
     }
+    let cpu_before = server_pid.as_deref().and_then(cpu_secs);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (s, token) in tokens.iter().take(senders).enumerate() {
@@ -335,8 +344,18 @@ async fn main() {
         .map(|r| r.unwrap())
         .sum();
     let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_before
+        .zip(server_pid.as_deref().and_then(cpu_secs))
+        .map(|(before, after)| {
+            format!(
+                "; server CPU {:.2} s = {:.0} µs per message",
+                after - before,
+                (after - before) * 1e6 / acked.max(1) as f64
+            )
+        })
+        .unwrap_or_default();
     println!(
-        "throughput: {acked} messages acked (committed) in {secs:.2} s = {:.0} msg/s ({senders} senders x window {window}, one room each)",
+        "throughput: {acked} messages acked (committed) in {secs:.2} s = {:.0} msg/s ({senders} senders x window {window}, one room each){cpu}",
         acked as f64 / secs
     );
 

@@ -103,16 +103,33 @@ pub async fn page(
     Ok(Page { rows, has_more })
 }
 
-/// The message a sender sent earlier with this idempotency key.
-pub async fn by_client_id(
+/// The messages senders sent earlier with these idempotency keys `(sender, client_id)`: one
+/// query for a whole batch (by the unique index on `(sender_id, client_id)`).
+pub async fn by_client_ids(
     db: &impl ConnectionTrait,
-    sender: UserId,
-    client_id: &str,
-) -> Result<Option<MessageRecord>, sea_orm::DbErr> {
-    Ok(Entity::find()
-        .filter(Column::SenderId.eq(sender.0))
-        .filter(Column::ClientId.eq(client_id))
-        .one(db)
-        .await?
-        .map(MessageRecord::from))
+    keys: &[(UserId, &str)],
+) -> Result<Vec<MessageRecord>, sea_orm::DbErr> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut senders: Vec<uuid::Uuid> = keys.iter().map(|(s, _)| s.0).collect();
+    senders.sort_unstable();
+    senders.dedup();
+    let mut ids: Vec<&str> = keys.iter().map(|(_, c)| *c).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows = Entity::find()
+        .filter(Column::SenderId.is_in(senders))
+        .filter(Column::ClientId.is_in(ids))
+        .all(db)
+        .await?;
+    // The IN lists cross senders with keys: keep the exact pairs.
+    Ok(rows
+        .into_iter()
+        .map(MessageRecord::from)
+        .filter(|r| {
+            keys.iter()
+                .any(|(s, c)| *s == r.sender_id && r.client_id.as_deref() == Some(*c))
+        })
+        .collect())
 }
