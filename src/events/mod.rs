@@ -63,6 +63,13 @@ pub enum Event {
         /// The conversation as the invitee sees it (`membership: invited`).
         view: Conversation,
     },
+    /// A user declined an invitation (nobody but the user is told).
+    InvitationDeclined {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Who.
+        user_id: UserId,
+    },
     /// A user left a conversation (or their account was deleted).
     MemberLeft {
         /// Where.
@@ -103,6 +110,7 @@ impl Event {
             Self::ConversationUpdated { .. } => "conversation_updated",
             Self::MemberJoined { .. } => "member_joined",
             Self::MemberInvited { .. } => "member_invited",
+            Self::InvitationDeclined { .. } => "invitation_declined",
             Self::MemberLeft { .. } => "member_left",
             Self::SessionEnded { .. } => "session_ended",
             Self::PresenceChanged { .. } => "presence_changed",

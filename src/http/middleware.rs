@@ -90,23 +90,26 @@ pub async fn limit_body<E: Endpoint>(
     mut req: Request,
     read_timeout: Option<Duration>,
 ) -> poem::Result<Response> {
-    if let Some(len) = req.header("content-length") {
-        match len.trim().parse::<u64>() {
-            // Far too large: answer at once. A modest excess is read (and drained) below, so
-            // the client can finish writing and read the 413.
-            Ok(n) if n > DRAIN_MAX as u64 => return Ok(too_large()),
-            Ok(_) => {}
-            Err(_) => {
-                return Ok(json_response(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::BadRequest,
-                    "invalid Content-Length",
-                ));
-            }
-        }
-    }
+    // GET, HEAD and OPTIONS requests carry no body here: whatever they send is not read, and
+    // their declared length does not matter.
     let bodiless = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !bodiless {
+        if let Some(len) = req.header("content-length") {
+            match len.trim().parse::<u64>() {
+                // Far too large: answer at once. A modest excess is read (and drained) below, so
+                // the client can finish writing and read the 413.
+                Ok(n) if n > DRAIN_MAX as u64 => return Ok(too_large()),
+                Ok(_) => {}
+                Err(_) => {
+                    return Ok(json_response(
+                        StatusCode::BAD_REQUEST,
+                        ErrorCode::BadRequest,
+                        "invalid Content-Length",
+                    ));
+                }
+            }
+        }
+
         let read = read_limited(req.take_body());
         let read = match read_timeout {
             Some(limit) => match tokio::time::timeout(limit, read).await {

@@ -16,8 +16,9 @@ use serde_json::Value;
 
 /// Error statuses each operation can return, by `operationId`. 400: unparsable body, path or
 /// query; 401: missing or bad credentials; 403: Origin check of cookie requests, permissions;
-/// 408/413/415: the body was too slow, too large or not JSON; 503: shutting down (health: the
-/// database does not answer).
+/// 408/413/415: the body of a POST/PUT/PATCH/DELETE was too slow, too large or not JSON; 503:
+/// shutting down (health: the database does not answer). Every operation also lists 503
+/// `too_many_connections` (the connection limit, answered before any routing); see [`finish`].
 pub const ERROR_STATUSES: &[(&str, &[u16])] = &[
     ("get_health", &[503]),
     ("get_setup_status", &[500]),
@@ -37,8 +38,8 @@ pub const ERROR_STATUSES: &[(&str, &[u16])] = &[
         "update_room",
         &[400, 401, 403, 404, 408, 413, 415, 422, 500],
     ),
-    ("join_room", &[400, 401, 403, 404, 500]),
-    ("leave_room", &[400, 401, 403, 404, 500]),
+    ("join_room", &[400, 401, 403, 404, 408, 413, 500]),
+    ("leave_room", &[400, 401, 403, 404, 408, 413, 500]),
     (
         "invite_to_room",
         &[400, 401, 403, 404, 408, 409, 413, 415, 500],
@@ -81,6 +82,15 @@ pub fn finish(doc: &mut Value) {
                 responses.retain(|status, _| {
                     let code: u16 = status.parse().unwrap_or(0);
                     code < 400 || allowed.is_some_and(|a| a.contains(&code))
+                });
+                responses.entry("503").or_insert_with(|| {
+                    serde_json::json!({
+                        "description": "The server is at its connection limit \
+                            (`too_many_connections`); retry shortly.",
+                        "content": {"application/json; charset=utf-8": {
+                            "schema": {"$ref": "#/components/schemas/ErrorBody"}
+                        }}
+                    })
                 });
             }
             if !op.contains_key("security") {

@@ -28,7 +28,7 @@ use tokio_tungstenite::{
 };
 
 use super::{
-    hub::ConnId,
+    hub::{ConnId, WatchRefused},
     protocol::{
         AckFrame, ClientFrame, MessageFrame, PongFrame, ReadyFrame, ResyncRequiredFrame,
         ServerFrame, TypingFrame, WatchingFrame, parse_client_frame,
@@ -191,8 +191,18 @@ async fn start(
     subscribed: bool,
 ) -> Result<Utf8Bytes, DomainError> {
     if !subscribed {
-        for (id, facts) in state.conversations.subscriptions(actor.user).await? {
-            state.hub.subscribe(actor.user, id, facts);
+        // A membership event applied while the list loads makes it stale: load it again.
+        for attempt in 1..=5 {
+            let Some(version) = state.hub.membership_version(actor.user) else {
+                break;
+            };
+            let list = state.conversations.subscriptions(actor.user).await?;
+            if state
+                .hub
+                .subscribe_all(actor.user, &list, version, attempt == 5)
+            {
+                break;
+            }
         }
     }
     let me = state.users.me(actor).await?;
@@ -411,7 +421,7 @@ impl Session {
                             conversation_id,
                         }))
                     }
-                    Err(err) => self.reply_domain_error(&err, None),
+                    Err(err) => self.reply_error_about(&err, conversation_id),
                 }
             }
             ClientFrame::Typing(typing) => {
@@ -464,18 +474,24 @@ impl Session {
                         Scope::Conversation(conversation_id),
                     )
                     .await;
-                match allowed {
-                    Err(err) => self.reply_error_about(&err, conversation_id),
-                    Ok(()) if !self.state.hub.watch(self.conn, conversation_id) => self.reply(
-                        &ServerFrame::error(
-                            ErrorCode::RateLimited,
-                            "a connection may watch at most 8 member lists; unwatch one first",
-                            None,
-                        )
-                        .about(conversation_id),
+                let watched = match allowed {
+                    Err(err) => return self.reply_error_about(&err, conversation_id),
+                    Ok(()) => self.state.hub.watch(self.conn, conversation_id),
+                };
+                let (code, text) = match watched {
+                    Ok(()) => {
+                        return self
+                            .reply(&ServerFrame::Watching(WatchingFrame { conversation_id }));
+                    }
+                    Err(WatchRefused::TooMany) => (
+                        ErrorCode::RateLimited,
+                        "a connection may watch at most 8 member lists; unwatch one first",
                     ),
-                    Ok(()) => self.reply(&ServerFrame::Watching(WatchingFrame { conversation_id })),
-                }
+                    Err(WatchRefused::NotSubscribed) => {
+                        (ErrorCode::NotAMember, "join this conversation first")
+                    }
+                };
+                self.reply(&ServerFrame::error(code, text, None).about(conversation_id));
             }
             ClientFrame::Unwatch(unwatch) => {
                 self.state.hub.unwatch(self.conn, unwatch.conversation_id);

@@ -88,6 +88,18 @@ pub fn handle(hub: &Hub, event: &Event) {
             hub.publish(*conversation_id, &frame, None);
             hub.unsubscribe(*user_id, *conversation_id);
         }
+        Event::InvitationDeclined {
+            conversation_id,
+            user_id,
+        } => {
+            // The invitee's other connections drop the invitation; the room is not told.
+            let frame = ServerFrame::MemberLeft(MemberLeftFrame {
+                conversation_id: *conversation_id,
+                user_id: *user_id,
+            })
+            .encode();
+            hub.send_to_user(*user_id, &frame);
+        }
         Event::ConversationUpdated {
             conversation_id,
             name,

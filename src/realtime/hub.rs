@@ -67,6 +67,20 @@ struct Online {
     generation: u64,
     /// Conversations the user is subscribed to.
     conversations: HashSet<ConversationId>,
+    /// Bumped by every membership event applied to this user, so that a list loaded from the
+    /// database while an event was applied is recognised as stale (see [`Hub::subscribe_all`]).
+    version: u64,
+    /// The user's subscriptions were loaded from the database.
+    loaded: bool,
+}
+
+/// Why [`Hub::watch`] refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchRefused {
+    /// The connection's user is not (or no longer) subscribed to the conversation.
+    NotSubscribed,
+    /// The connection already watches [`MAX_WATCHED`] member lists.
+    TooMany,
 }
 
 #[derive(Default)]
@@ -86,7 +100,7 @@ pub struct Registration {
     pub overflow: CancellationToken,
     /// The user just came online (not merely reconnected within the grace period).
     pub came_online: bool,
-    /// The user already had subscriptions here (another connection or the grace period).
+    /// The user's subscriptions are already loaded (another connection, or the grace period).
     pub subscribed: bool,
     /// Its own queue's sender, for the connection's replies (acks, resume, errors).
     pub tx: mpsc::Sender<Utf8Bytes>,
@@ -152,7 +166,7 @@ impl Hub {
             Some(online) => {
                 online.conns.push(id);
                 online.generation += 1;
-                (false, true)
+                (false, online.loaded)
             }
             None => {
                 state.users.insert(
@@ -162,6 +176,8 @@ impl Hub {
                         conns: vec![id],
                         generation: 1,
                         conversations: HashSet::new(),
+                        version: 0,
+                        loaded: false,
                     },
                 );
                 (true, false)
@@ -186,6 +202,9 @@ impl Hub {
         for conversation in &conn.watching {
             if let Some(room) = state.rooms.get_mut(conversation) {
                 room.watchers.remove(&id);
+                if room.users.is_empty() && room.watchers.is_empty() {
+                    state.rooms.remove(conversation);
+                }
             }
         }
         let online = state.users.get_mut(&conn.user)?;
@@ -208,11 +227,47 @@ impl Hub {
         }
     }
 
-    /// `user` is a member of `conversation` (no-op while they are not connected here).
+    /// The version of `user`'s subscriptions (see [`Hub::subscribe_all`]); `None` when the user
+    /// has no connection here.
+    pub fn membership_version(&self, user: UserId) -> Option<u64> {
+        self.read().users.get(&user).map(|o| o.version)
+    }
+
+    /// Subscribes `user` to the conversations loaded from the database, unless a membership event
+    /// was applied to them since `version` was read (then the list may be stale: load it again).
+    /// With `force`, applies the list anyway. Returns whether it was applied.
+    pub fn subscribe_all(
+        &self,
+        user: UserId,
+        list: &[(ConversationId, ConversationFacts)],
+        version: u64,
+        force: bool,
+    ) -> bool {
+        let mut state = self.write();
+        let State { users, rooms, .. } = &mut *state;
+        let Some(online) = users.get_mut(&user) else {
+            return false;
+        };
+        if online.version != version && !force {
+            return false;
+        }
+        for (conversation, facts) in list {
+            online.conversations.insert(*conversation);
+            let room = rooms.entry(*conversation).or_default();
+            room.members_see_presence = members_see_presence(*facts);
+            room.users.insert(user);
+        }
+        online.loaded = true;
+        true
+    }
+
+    /// `user` became a member of `conversation` (a membership event; no-op while they are not
+    /// connected here).
     pub fn subscribe(&self, user: UserId, conversation: ConversationId, facts: ConversationFacts) {
         let mut state = self.write();
         let State { users, rooms, .. } = &mut *state;
         if let Some(online) = users.get_mut(&user) {
+            online.version += 1;
             online.conversations.insert(conversation);
             let room = rooms.entry(conversation).or_default();
             room.members_see_presence = members_see_presence(facts);
@@ -220,8 +275,8 @@ impl Hub {
         }
     }
 
-    /// `user` is no longer a member of `conversation`: no more of its frames, and their
-    /// connections stop watching its member list.
+    /// `user` is no longer a member of `conversation` (a membership event): no more of its
+    /// frames, and their connections stop watching its member list.
     pub fn unsubscribe(&self, user: UserId, conversation: ConversationId) {
         let mut state = self.write();
         let State {
@@ -233,6 +288,7 @@ impl Hub {
         let Some(online) = users.get_mut(&user) else {
             return;
         };
+        online.version += 1;
         online.conversations.remove(&conversation);
         if let Some(room) = rooms.get_mut(&conversation) {
             room.users.remove(&user);
@@ -241,6 +297,9 @@ impl Hub {
                 if let Some(conn) = conns.get_mut(id) {
                     conn.watching.retain(|c| *c != conversation);
                 }
+            }
+            if room.users.is_empty() && room.watchers.is_empty() {
+                rooms.remove(&conversation);
             }
         }
     }
@@ -254,21 +313,32 @@ impl Hub {
     }
 
     /// Connection `conn` watches the member list of `conversation` (the caller checked the
-    /// permission). Returns false when it already watches [`MAX_WATCHED`] lists.
-    pub fn watch(&self, conn: ConnId, conversation: ConversationId) -> bool {
+    /// permission; the user must also be subscribed here, so a leave that raced the check wins).
+    pub fn watch(&self, conn: ConnId, conversation: ConversationId) -> Result<(), WatchRefused> {
         let mut state = self.write();
-        let State { conns, rooms, .. } = &mut *state;
+        let State {
+            conns,
+            rooms,
+            users,
+            ..
+        } = &mut *state;
         let Some(c) = conns.get_mut(&conn) else {
-            return false;
+            return Err(WatchRefused::NotSubscribed);
         };
+        let subscribed = users
+            .get(&c.user)
+            .is_some_and(|o| o.conversations.contains(&conversation));
+        if !subscribed {
+            return Err(WatchRefused::NotSubscribed);
+        }
         if !c.watching.contains(&conversation) {
             if c.watching.len() >= MAX_WATCHED {
-                return false;
+                return Err(WatchRefused::TooMany);
             }
             c.watching.push(conversation);
         }
         rooms.entry(conversation).or_default().watchers.insert(conn);
-        true
+        Ok(())
     }
 
     /// Connection `conn` no longer watches `conversation`.
@@ -280,6 +350,9 @@ impl Hub {
         }
         if let Some(room) = rooms.get_mut(&conversation) {
             room.watchers.remove(&conn);
+            if room.users.is_empty() && room.watchers.is_empty() {
+                rooms.remove(&conversation);
+            }
         }
     }
 
@@ -453,6 +526,11 @@ mod tests {
             regs.push(hub.register(u, "u", SessionId::new()));
             hub.subscribe(u, lobby, facts(ConversationKind::Room, Visibility::Public));
         }
+        let stranger = hub.register(UserId::new(), "s", SessionId::new());
+        assert_eq!(
+            hub.watch(stranger.id, lobby),
+            Err(WatchRefused::NotSubscribed)
+        );
         hub.subscribe(a, dm, facts(ConversationKind::Dm, Visibility::Private));
         hub.subscribe(b, dm, facts(ConversationKind::Dm, Visibility::Private));
         let frame = Utf8Bytes::from_static("{}");
@@ -462,7 +540,7 @@ mod tests {
             1,
             "only b, the DM peer"
         );
-        assert!(hub.watch(regs[2].id, lobby));
+        assert_eq!(hub.watch(regs[2].id, lobby), Ok(()));
         assert_eq!(
             hub.publish_presence(a, online, &frame),
             2,
@@ -478,6 +556,7 @@ mod tests {
         let a = UserId::new();
         let first = hub.register(a, "a", SessionId::new());
         assert!(first.came_online);
+        assert!(hub.subscribe_all(a, &[], 0, false));
         let frame = Utf8Bytes::from_static("{}");
         let generation = hub.unregister(first.id);
         assert!(generation.is_some());
@@ -493,5 +572,40 @@ mod tests {
         hub.publish_presence(a, PresenceStatus::Offline, &frame);
         assert!(!hub.is_online(a));
         assert!(hub.register(a, "a", SessionId::new()).came_online);
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn a_list_loaded_while_a_membership_event_applied_is_not_used_and_empty_rooms_go() {
+        let hub = Hub::new(16);
+        let (a, room) = (UserId::new(), ConversationId::new());
+        let facts = ConversationFacts {
+            kind: ConversationKind::Room,
+            visibility: Visibility::Private,
+        };
+        let reg = hub.register(a, "a", SessionId::new());
+        assert!(!reg.subscribed);
+        let version = hub.membership_version(a).unwrap_or_default();
+        // A leave is applied while the connection loads its list from the database.
+        hub.unsubscribe(a, room);
+        assert!(
+            !hub.subscribe_all(a, &[(room, facts)], version, false),
+            "stale list refused"
+        );
+        let version = hub.membership_version(a).unwrap_or_default();
+        assert!(hub.subscribe_all(a, &[], version, false));
+        assert!(!hub.is_subscribed(a, room));
+        assert!(hub.register(a, "a", SessionId::new()).subscribed);
+        // Joining and leaving many rooms leaves no empty room behind.
+        for _ in 0..100 {
+            let r = ConversationId::new();
+            hub.subscribe(a, r, facts);
+            hub.unsubscribe(a, r);
+        }
+        assert_eq!(hub.read().rooms.len(), 0);
     }
 }

@@ -223,6 +223,10 @@ impl Access {
             Event::MemberLeft {
                 conversation_id,
                 user_id,
+            }
+            | Event::InvitationDeclined {
+                conversation_id,
+                user_id,
             } => self.forget(&inner.members, &(*conversation_id, *user_id)),
             Event::ConversationCreated {
                 conversation_id, ..

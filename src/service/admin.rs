@@ -10,8 +10,8 @@ use super::{
 };
 use crate::{
     domain::{
-        Actor, AuditAction, AuditEntry, AuditId, AuditTarget, DomainError, ErrorCode, Permission,
-        Scope, ServerRole, Timestamp, User, UserId,
+        Actor, AuditAction, AuditEntry, AuditId, AuditTarget, DomainError, ErrorCode, Facts,
+        Permission, Scope, ServerRole, Timestamp, User, UserId, decide,
     },
     events::Event,
     store::{
@@ -57,6 +57,26 @@ impl AdminService {
             .await?;
         self.uow
             .run(async |work| {
+                // Again inside the transaction, from the database, with every admin row locked:
+                // an admin demoted while this request was on its way must not complete it, and
+                // the last admin cannot be demoted by two requests at once.
+                let admins = users::ids_with_role_locked(work.db(), ServerRole::Admin).await?;
+                let me = if admins.contains(&actor.user) {
+                    ServerRole::Admin
+                } else {
+                    users::by_id(work.db(), actor.user)
+                        .await?
+                        .filter(UserRecord::is_active)
+                        .map_or(ServerRole::Member, |u| u.role)
+                };
+                decide(
+                    Permission::RolesManage,
+                    &Facts {
+                        server_role: me,
+                        conversation: None,
+                        member: None,
+                    },
+                )?;
                 let before = users::by_id(work.db(), target)
                     .await?
                     .filter(UserRecord::is_active)
@@ -64,9 +84,7 @@ impl AdminService {
                 if before.role == role {
                     return Ok(before.view());
                 }
-                if before.role == ServerRole::Admin
-                    && users::count_with_role_locked(work.db(), ServerRole::Admin).await? <= 1
-                {
+                if before.role == ServerRole::Admin && admins.len() <= 1 {
                     return Err(DomainError::conflict(
                         ErrorCode::LastAdmin,
                         "the server needs at least one admin",

@@ -348,7 +348,7 @@ impl AuthService {
             );
             if used.is_none_or(|used| now - used > grace) {
                 tracing::warn!(session = %family, user = %owner, "refresh token reuse detected; revoking the session");
-                self.end_session(owner, family, None, Ending::Revoked)
+                self.end_session(owner, family, None, None, Ending::Revoked)
                     .await?;
                 return Err(invalid());
             }
@@ -361,11 +361,13 @@ impl AuthService {
     }
 
     /// Ends a session: the one of `refresh_token` when given (and known), else the one of the
-    /// authenticated `actor` (a Bearer-only logout). Unknown tokens are not an error.
+    /// authenticated `actor` (a Bearer-only logout). Unknown tokens, and sessions that already
+    /// ended, are not an error (and are not audited again). `ip` is the client's address.
     pub async fn logout(
         &self,
         refresh_token: Option<&str>,
         actor: Option<&Actor>,
+        ip: Option<std::net::IpAddr>,
     ) -> Result<(), DomainError> {
         let row = match refresh_token {
             Some(token) => tokens::by_hash(&self.db.write, &hash_token(token)).await?,
@@ -373,41 +375,57 @@ impl AuthService {
         };
         if let Some(row) = row {
             let owner = UserId(row.user_id);
-            let by = actor.filter(|a| a.user == owner);
-            self.end_session(owner, SessionId(row.family_id), by, Ending::Logout)
+            let by = actor.filter(|a| a.user == owner).map(|a| a.user);
+            self.end_session(owner, SessionId(row.family_id), by, ip, Ending::Logout)
                 .await?;
         } else if let Some(actor) = actor {
-            self.end_session(actor.user, actor.session, Some(actor), Ending::Logout)
-                .await?;
+            self.end_session(
+                actor.user,
+                actor.session,
+                Some(actor.user),
+                ip,
+                Ending::Logout,
+            )
+            .await?;
         }
         Ok(())
     }
 
     /// Ends a session everywhere, in one unit of work: its refresh tokens are revoked and the
     /// ending is audited; after commit, `SessionEnded` makes the permission layer refuse its
-    /// access tokens and the realtime layer close its WebSockets with 1008.
+    /// access tokens and the realtime layer close its WebSockets with 1008. A session that had
+    /// already ended is left as it is (nothing audited or published again).
     async fn end_session(
         &self,
         user: UserId,
         session: SessionId,
-        actor: Option<&Actor>,
+        by: Option<UserId>,
+        ip: Option<std::net::IpAddr>,
         ending: Ending,
     ) -> Result<(), DomainError> {
         self.uow
             .run(async |work| {
-                tokens::revoke_family(work.db(), session, work.now()).await?;
-                let action = match ending {
-                    Ending::Logout => AuditAction::SessionLogout,
-                    Ending::Revoked => AuditAction::SessionRevoked,
+                if tokens::revoke_family(work.db(), session, work.now()).await? == 0 {
+                    return Ok(());
+                }
+                let (action, details) = match ending {
+                    Ending::Logout => (
+                        AuditAction::SessionLogout,
+                        serde_json::json!({"user_id": user}),
+                    ),
+                    Ending::Revoked => (
+                        AuditAction::SessionRevoked,
+                        serde_json::json!({"user_id": user, "reason": "refresh_token_reuse"}),
+                    ),
                 };
-                let details = match ending {
-                    Ending::Logout => serde_json::json!({"user_id": user}),
-                    Ending::Revoked => {
-                        serde_json::json!({"user_id": user, "reason": "refresh_token_reuse"})
-                    }
-                };
-                work.audit(actor, action, Some(AuditTarget::Session(session)), details)
-                    .await?;
+                work.record(NewAuditEntry {
+                    actor: by,
+                    action,
+                    target: Some(AuditTarget::Session(session)),
+                    details,
+                    ip,
+                })
+                .await?;
                 work.publish(Event::SessionEnded {
                     user_id: user,
                     session_id: session,

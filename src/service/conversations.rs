@@ -363,23 +363,35 @@ impl ConversationService {
 
     /// Leaves a room (or declines an invitation). Errors: 404 when not a member of a room.
     pub async fn leave(&self, actor: &Actor, id: ConversationId) -> Result<(), DomainError> {
-        let (room, member) = tokio::try_join!(
-            self.access.conversation(id),
-            self.access.member(id, actor.user)
-        )?;
-        let is_room = room.is_some_and(|r| r.kind == ConversationKind::Room);
-        let active = member
-            .is_some_and(|m| matches!(m.state, MembershipState::Joined | MembershipState::Invited));
-        if !is_room || !active {
-            return Err(DomainError::NotFound("conversation"));
-        }
         self.uow
             .run(async |work| {
+                let room = conversations::by_id(work.db(), id).await?;
+                let state = members::get(work.db(), id, actor.user)
+                    .await?
+                    .map(|m| m.state);
+                let is_room = room.is_some_and(|r| r.kind == ConversationKind::Room);
+                if !is_room
+                    || !matches!(
+                        state,
+                        Some(MembershipState::Joined | MembershipState::Invited)
+                    )
+                {
+                    return Err(DomainError::NotFound("conversation"));
+                }
                 members::set_state(work.db(), id, actor.user, MembershipState::Left, work.now())
                     .await?;
-                work.publish(Event::MemberLeft {
-                    conversation_id: id,
-                    user_id: actor.user,
+                // A declined invitation is nobody else's business: only a member's leaving is
+                // announced to the room.
+                work.publish(if state == Some(MembershipState::Invited) {
+                    Event::InvitationDeclined {
+                        conversation_id: id,
+                        user_id: actor.user,
+                    }
+                } else {
+                    Event::MemberLeft {
+                        conversation_id: id,
+                        user_id: actor.user,
+                    }
                 });
                 Ok(())
             })

@@ -43,7 +43,23 @@ pub fn decode<T: DeserializeOwned>(cursor: &str) -> Result<T, DomainError> {
         return Err(invalid());
     }
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    serde_json::from_slice(&bytes).map_err(|_| invalid())
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    // No position this server writes holds a control character (PostgreSQL refuses NUL in text).
+    if has_control_chars(&value) {
+        return Err(invalid());
+    }
+    serde_json::from_value(value).map_err(|_| invalid())
+}
+
+fn has_control_chars(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.chars().any(char::is_control),
+        serde_json::Value::Array(items) => items.iter().any(has_control_chars),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.chars().any(char::is_control) || has_control_chars(v)),
+        _ => false,
+    }
 }
 
 /// Splits `limit + 1` fetched rows into a page: when the extra row exists, it is dropped and the
@@ -85,6 +101,7 @@ mod tests {
         );
         assert!(decode::<(bool, String)>("!!").is_err());
         assert!(decode::<(bool, String)>(&encode(&42)).is_err());
+        assert!(decode::<(bool, String)>(&encode(&(true, "a\u{0}"))).is_err());
         assert_eq!(limit(None, 50, 100).ok(), Some(50));
         assert!(limit(Some(0), 50, 100).is_err());
         assert!(limit(Some(101), 50, 100).is_err());

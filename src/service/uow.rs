@@ -14,7 +14,8 @@
 //! Order, as the code follows it: BEGIN → the closure's writes → COMMIT → the permission caches
 //! apply the events (so the caller's next request sees its own change) → the events go on the bus
 //! in the order they were recorded → the caller returns. A failed closure or COMMIT rolls back and
-//! publishes nothing.
+//! publishes nothing. COMMIT and what follows run in a task of their own, so a cancelled request
+//! (its client disconnected) cannot commit without applying and publishing.
 
 use std::sync::Arc;
 
@@ -113,13 +114,24 @@ impl UnitOfWork {
             }
         };
         let Work { txn, events, .. } = work;
-        txn.commit().await?;
-        for event in &events {
-            self.access.apply(event);
-        }
-        for event in events {
-            self.bus.publish(event).await;
-        }
+        // From COMMIT on, nothing may be cancelled: a request whose client went away is dropped
+        // at its next await, and a commit that happened without its cache invalidation and
+        // events would leave stale permissions (a demoted admin still an admin) and connections
+        // that never heard of the change. So the rest runs in a task of its own.
+        let (access, bus) = (self.access.clone(), self.bus.clone());
+        let finish = tokio::spawn(async move {
+            txn.commit().await?;
+            for event in &events {
+                access.apply(event);
+            }
+            for event in events {
+                bus.publish(event).await;
+            }
+            Ok::<(), DomainError>(())
+        });
+        finish
+            .await
+            .map_err(|e| DomainError::internal(format!("commit task failed: {e}")))??;
         Ok(value)
     }
 

@@ -80,7 +80,10 @@ impl UserService {
         self.uow
             .run(async |work| {
                 if account.role == ServerRole::Admin
-                    && users::count_with_role_locked(work.db(), ServerRole::Admin).await? <= 1
+                    && users::ids_with_role_locked(work.db(), ServerRole::Admin)
+                        .await?
+                        .len()
+                        <= 1
                 {
                     return Err(DomainError::conflict(
                         ErrorCode::LastAdmin,

@@ -75,19 +75,20 @@ pub async fn mark_used(
     Ok(result.rows_affected == 1)
 }
 
-/// Revokes every token of a family (logout, or reuse detected: RFC 9700 §4.14.2).
+/// Revokes every token of a family (logout, or reuse detected: RFC 9700 §4.14.2). Returns how
+/// many tokens were still unrevoked (0: the session had already ended).
 pub async fn revoke_family(
     db: &impl ConnectionTrait,
     family_id: SessionId,
     now: DateTime<Utc>,
-) -> Result<(), DomainError> {
-    Entity::update_many()
+) -> Result<u64, DomainError> {
+    let result = Entity::update_many()
         .col_expr(Column::RevokedAt, Expr::value(now))
         .filter(Column::FamilyId.eq(family_id.0))
         .filter(Column::RevokedAt.is_null())
         .exec(db)
         .await?;
-    Ok(())
+    Ok(result.rows_affected)
 }
 
 /// The sessions (families) of a user that still have an unrevoked token.

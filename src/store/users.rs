@@ -198,23 +198,26 @@ pub async fn set_role(
     Ok(())
 }
 
-/// Number of active (not deleted) accounts with this role. The rows are locked until the
-/// transaction ends (`FOR UPDATE` on PostgreSQL; SQLite serializes writers anyway), so two
-/// concurrent demotions cannot both see another admin left.
-pub async fn count_with_role_locked(
+/// The active (not deleted) accounts with this role, in id order, their rows locked until the
+/// transaction ends (`FOR UPDATE` on PostgreSQL, always in the same order so that two such
+/// transactions cannot deadlock; SQLite serializes writers anyway). Two concurrent demotions
+/// therefore cannot both see another admin left.
+pub async fn ids_with_role_locked(
     db: &impl ConnectionTrait,
     role: ServerRole,
-) -> Result<usize, DomainError> {
+) -> Result<Vec<UserId>, DomainError> {
+    use sea_orm::QueryOrder;
     let ids: Vec<uuid::Uuid> = Entity::find()
         .select_only()
         .column(Column::Id)
         .filter(Column::Role.eq(role.as_str()))
         .filter(Column::DeletedAt.is_null())
+        .order_by_asc(Column::Id)
         .lock_exclusive()
         .into_tuple()
         .all(db)
         .await?;
-    Ok(ids.len())
+    Ok(ids.into_iter().map(UserId).collect())
 }
 
 /// Deletes an account softly: the row stays (its messages keep their sender), but the username

@@ -275,3 +275,106 @@ async fn revoked_and_bearer_logout(backend: Backend) {
 }
 
 both_backends!(a_revoked_session_and_a_bearer_only_logout_are_audited => super::revoked_and_bearer_logout);
+
+db_test!(
+    async fn a_request_abandoned_after_commit_still_updates_permissions(app) {
+        use sea_orm::{ConnectionTrait, DbBackend, Statement};
+        let root = app.login("admin").await;
+        let bob = app.user("bobby").await;
+        let db = app.database().await;
+        let backend = if app.on_postgres() { DbBackend::Postgres } else { DbBackend::Sqlite };
+        let role_in_db = || async {
+            let sql = "SELECT role FROM users WHERE username = 'bobby'";
+            let row = db.query_one_raw(Statement::from_string(backend, sql)).await.unwrap().unwrap();
+            row.try_get_by_index::<String>(0).unwrap()
+        };
+        // Role changes whose client gives up after 0–9 ms: some commit, some do not; whatever
+        // happened, the permissions bob gets must match his role in the database.
+        for attempt in 0..20u64 {
+            let role = if attempt % 2 == 0 { "admin" } else { "member" };
+            let client = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_millis(attempt % 10))
+                .build()
+                .unwrap();
+            let _ = client
+                .put(app.url(&format!("/api/v1/admin/users/{}/role", bob.id)))
+                .bearer_auth(&root.token)
+                .json(&json!({ "role": role }))
+                .send()
+                .await;
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+            loop {
+                let stored = role_in_db().await;
+                let me = app.get_json("/api/v1/users/me", &bob.token).await;
+                let admin_perms = me["permissions"].as_array().unwrap().iter().any(|p| p == "roles.manage");
+                if admin_perms == (stored == "admin") {
+                    break;
+                }
+                assert!(tokio::time::Instant::now() < deadline, "attempt {attempt}: role {stored} in the database, permissions {me}");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    }
+);
+
+db_test!(
+    async fn a_declined_invitation_is_not_announced_and_ended_sessions_are_audited_once(app) {
+        let owner = app.user("olly").await;
+        let member = app.user("mina").await;
+        let guest = app.user("gwen").await;
+        let room = app.room(&owner, "Quiet", "private").await;
+        app.post_auth(&format!("/api/v1/rooms/{room}/invites"), &owner.token, &json!({"username": "mina"})).await;
+        app.join(&member, &room).await;
+        app.post_auth(&format!("/api/v1/rooms/{room}/invites"), &owner.token, &json!({"username": "gwen"})).await;
+        let (mut wm, _) = app.ws(&member).await;
+        let (wg, _) = app.ws(&guest).await;
+        let (mut wg2, _) = app.ws(&guest).await;
+        assert_eq!(app.post_auth(&format!("/api/v1/rooms/{room}/leave"), &guest.token, &json!({})).await.status(), 204);
+        // The invitee's other connection drops the invitation...
+        assert_eq!(wg2.expect("member_left").await["conversation_id"], room.as_str());
+        drop(wg);
+        // ...but the room's members are not told (marker: the owner's next message).
+        app.send(&owner, &room, "marker").await;
+        loop {
+            let frame = wm.next_json().await;
+            assert_ne!(frame["type"], "member_left", "a declined invitation was announced: {frame}");
+            if frame["type"] == "message" {
+                break;
+            }
+        }
+
+        // Logging out again with an old refresh token changes and audits nothing.
+        let root = app.login("admin").await;
+        let session = app.login("olly").await;
+        for _ in 0..3 {
+            let out = app.post_json("/api/v1/auth/logout", &json!({"refresh_token": session.refresh})).await;
+            assert_eq!(out.status(), 204);
+        }
+        let logouts = app.get_json("/api/v1/admin/audit?action=session.logout", &root.token).await;
+        assert_eq!(logouts["entries"].as_array().unwrap().len(), 1);
+        assert_eq!(logouts["entries"][0]["ip"], "127.0.0.1", "the client address is recorded");
+
+        // Cursors and filters with NUL are refused, never a 500 (PostgreSQL has no NUL in text).
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let nul_member = b64("\"a\\u0000\"");
+        let nul_room = b64("[true,\"a\\u0000\"]");
+        let lobby = app.lobby(&owner).await;
+        for path in [
+            format!("/api/v1/conversations/{lobby}/members?cursor={nul_member}"),
+            format!("/api/v1/rooms?cursor={nul_room}"),
+        ] {
+            let resp = app.get(&path, &owner.token).await;
+            assert_eq!(resp.status(), 422, "{path}");
+        }
+        assert_eq!(app.get("/api/v1/admin/audit?target=%00", &root.token).await.status(), 400);
+        // A GET's declared body length is no reason to refuse it.
+        let get = call(app.http.get(app.url("/api/v1/health")).header("content-length", "2000000")).await;
+        assert_ne!(get.status(), 413);
+        // A resume error names its conversation.
+        let (mut wo, _) = app.ws(&guest).await;
+        wo.send_json(json!({"type": "resume", "conversation_id": room, "after_seq": 0})).await;
+        let err = wo.expect("error").await;
+        assert_eq!(err["conversation_id"], room.as_str());
+    }
+);

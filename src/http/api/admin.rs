@@ -63,7 +63,7 @@ impl AdminApi {
         /// Only entries of this action.
         action: Query<Option<AuditAction>>,
         /// Only entries about this target (a user, conversation or session id).
-        target: Query<Option<String>>,
+        target: Query<Option<uuid::Uuid>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
         /// Page size.
@@ -72,7 +72,7 @@ impl AdminApi {
         let filter = AuditFilter {
             actor: actor.0,
             action: action.0,
-            target: target.0,
+            target: target.0.map(|t| t.to_string()),
         };
         let page = state
             .admin

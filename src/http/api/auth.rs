@@ -16,7 +16,7 @@ use crate::{
     http::{
         cookies,
         error::ApiResult,
-        security::{REFRESH_COOKIE, authenticate_request, require_own_origin},
+        security::{REFRESH_COOKIE, authenticate_request, client_ip, require_own_origin},
     },
     state::AppState,
 };
@@ -167,11 +167,13 @@ impl AuthApi {
         // Optional: a valid access token (Bearer, or cookie from our Origin) names the session
         // when no refresh token is given.
         let actor = authenticate_request(req, &state).await.ok();
+        let ip = client_ip(req, &state.config);
         state
             .auth
             .logout(
                 refresh_token_of(req, Some(body.0)).as_deref(),
                 actor.as_ref(),
+                ip,
             )
             .await?;
         cookies::clear_session(jar, &state.config);
