@@ -27,7 +27,6 @@ pub trait EventBus: Send + Sync + 'static {
 
 /// A stream of events for one subscriber.
 pub struct Subscription {
-    name: &'static str,
     rx: mpsc::Receiver<Arc<Event>>,
 }
 
@@ -41,11 +40,6 @@ impl Subscription {
     /// Returns 0 once the bus is gone.
     pub async fn recv_many(&mut self, out: &mut Vec<Arc<Event>>, limit: usize) -> usize {
         self.rx.recv_many(out, limit).await
-    }
-
-    /// The subscriber's name.
-    pub fn name(&self) -> &'static str {
-        self.name
     }
 }
 
@@ -103,7 +97,7 @@ impl EventBus for InProcessBus {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(Subscriber { name, tx });
-        Subscription { name, rx }
+        Subscription { rx }
     }
 }
 

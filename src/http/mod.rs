@@ -47,8 +47,12 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
 /// The OpenAPI document as pretty JSON (what `echochat openapi` prints and openapi/openapi.json
 /// holds), post-processed by [`spec::finish`].
 pub fn openapi_json() -> String {
-    let mut doc: serde_json::Value =
-        serde_json::from_str(&openapi_service().spec()).unwrap_or_default();
+    published(&openapi_service().spec())
+}
+
+/// poem-openapi's document `raw`, post-processed and pretty-printed.
+fn published(raw: &str) -> String {
+    let mut doc: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
     spec::finish(&mut doc);
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
@@ -57,8 +61,10 @@ pub fn openapi_json() -> String {
 pub fn routes(state: AppState) -> impl Endpoint {
     let body_read_timeout = state.config.http.body_read_timeout();
     let api = openapi_service();
-    let document = openapi_json();
-    let docs_html = api.swagger_ui_html().replace(&api.spec(), &document);
+    let raw = api.spec();
+    let document = published(&raw);
+    // The docs page embeds poem-openapi's document; it shows the published one instead.
+    let docs_html = api.swagger_ui_html().replace(&raw, &document);
     let realtime = crate::realtime::schema::asyncapi_json();
     let route = Route::new()
         .at("/api/v1/ws", get(ws::upgrade))

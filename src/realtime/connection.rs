@@ -206,25 +206,28 @@ async fn start(
         }
     }
     let me = state.users.me(actor).await?;
-    let (mut conversations, mut online) = (READY_CONVERSATIONS, READY_ONLINE);
+    let page = state
+        .conversations
+        .list(actor, None, Some(READY_CONVERSATIONS))
+        .await?;
+    let mut online = state.hub.visible_online(actor.user, READY_ONLINE);
+    let (mut shown, mut cursor) = (page.items.len(), page.next_cursor);
     loop {
-        let page = state
-            .conversations
-            .list(actor, None, Some(conversations))
-            .await?;
         let frame = ServerFrame::Ready(ReadyFrame {
             user: me.user.clone(),
             permissions: me.permissions.clone(),
-            conversations: page.items,
-            conversations_cursor: page.next_cursor,
-            online: state.hub.visible_online(actor.user, online),
+            conversations: page.items[..shown].to_vec(),
+            conversations_cursor: cursor.clone(),
+            online: online.clone(),
         })
         .encode();
-        if frame.len() <= READY_MAX_BYTES || conversations == 1 {
+        if frame.len() <= READY_MAX_BYTES || shown <= 1 {
             return Ok(frame);
         }
-        conversations = (conversations / 2).max(1);
-        online /= 2;
+        // Too big: show half, and let the client page the rest from the last one shown.
+        shown /= 2;
+        cursor = Some(state.conversations.cursor_after(&page.items[shown - 1]));
+        online.truncate(online.len() / 2);
     }
 }
 

@@ -6,6 +6,7 @@
 //! connection is dropped (1013) rather than waited for.
 
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{
     hub::{Hub, members_see_presence},
@@ -15,7 +16,10 @@ use super::{
     },
 };
 use crate::{
-    domain::{ConversationFacts, ConversationId, PresenceStatus, User, server_permissions},
+    domain::{
+        Conversation, ConversationFacts, ConversationId, PresenceStatus, User, UserId,
+        server_permissions,
+    },
     events::{Event, Subscription},
     service::PresenceDirectory,
 };
@@ -60,32 +64,23 @@ pub fn handle(hub: &Hub, event: &Event) {
             })
             .encode();
             hub.publish(view.id, &joined, Some(user.id));
-            let added = ServerFrame::ConversationAdded(ConversationAddedFrame {
-                conversation: view.clone(),
-            })
-            .encode();
-            hub.send_to_user(user.id, &added);
+            hub.send_to_user(user.id, &conversation_added(view));
             if members_see_presence(facts) {
                 exchange_presence(hub, user, view.id);
             }
         }
         Event::MemberInvited { user_id, view } => {
-            let added = ServerFrame::ConversationAdded(ConversationAddedFrame {
-                conversation: view.clone(),
-            })
-            .encode();
-            hub.send_to_user(*user_id, &added);
+            hub.send_to_user(*user_id, &conversation_added(view));
         }
         Event::MemberLeft {
             conversation_id,
             user_id,
         } => {
-            let frame = ServerFrame::MemberLeft(MemberLeftFrame {
-                conversation_id: *conversation_id,
-                user_id: *user_id,
-            })
-            .encode();
-            hub.publish(*conversation_id, &frame, None);
+            hub.publish(
+                *conversation_id,
+                &member_left(*conversation_id, *user_id),
+                None,
+            );
             hub.unsubscribe(*user_id, *conversation_id);
         }
         Event::InvitationDeclined {
@@ -93,12 +88,7 @@ pub fn handle(hub: &Hub, event: &Event) {
             user_id,
         } => {
             // The invitee's other connections drop the invitation; the room is not told.
-            let frame = ServerFrame::MemberLeft(MemberLeftFrame {
-                conversation_id: *conversation_id,
-                user_id: *user_id,
-            })
-            .encode();
-            hub.send_to_user(*user_id, &frame);
+            hub.send_to_user(*user_id, &member_left(*conversation_id, *user_id));
         }
         Event::ConversationUpdated {
             conversation_id,
@@ -139,6 +129,23 @@ pub fn handle(hub: &Hub, event: &Event) {
         }
         Event::ConversationCreated { .. } => {}
     }
+}
+
+/// A `conversation_added` frame.
+fn conversation_added(view: &Conversation) -> Utf8Bytes {
+    ServerFrame::ConversationAdded(ConversationAddedFrame {
+        conversation: view.clone(),
+    })
+    .encode()
+}
+
+/// A `member_left` frame.
+fn member_left(conversation_id: ConversationId, user_id: UserId) -> Utf8Bytes {
+    ServerFrame::MemberLeft(MemberLeftFrame {
+        conversation_id,
+        user_id,
+    })
+    .encode()
 }
 
 /// A new member of a conversation whose members see each other's presence (a DM, a group, a

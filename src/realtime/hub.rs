@@ -482,11 +482,6 @@ impl Hub {
             .filter_map(|u| state.users.get(u).map(|o| (*u, o.username.clone())))
             .collect()
     }
-
-    /// Number of open connections (for metrics and tests).
-    pub fn connection_count(&self) -> usize {
-        self.read().conns.len()
-    }
 }
 
 impl PresenceDirectory for Hub {

@@ -115,11 +115,6 @@ impl AuthService {
         }
     }
 
-    /// The password hasher (shared with account deletion).
-    pub fn hasher(&self) -> &PasswordHasher {
-        &self.hasher
-    }
-
     /// Whether the first admin still has to be created.
     pub async fn setup_required(&self) -> Result<bool, DomainError> {
         Ok(!users::any(&self.db.read).await?)
@@ -455,17 +450,6 @@ impl AuthService {
             expires_at: claims.exp,
             ip: None,
         })
-    }
-
-    /// The caller's account. Errors: 401 when it was deleted.
-    pub async fn me(&self, actor: &Actor) -> Result<User, DomainError> {
-        users::by_id(&self.db.read, actor.user)
-            .await?
-            .filter(UserRecord::is_active)
-            .map(|u| u.view())
-            .ok_or_else(|| {
-                DomainError::unauthorized(ErrorCode::Unauthorized, "the account no longer exists")
-            })
     }
 
     async fn issue(

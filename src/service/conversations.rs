@@ -182,19 +182,6 @@ impl ConversationService {
             .unwrap_or(0))
     }
 
-    async fn account(
-        &self,
-        db: &impl sea_orm::ConnectionTrait,
-        id: UserId,
-    ) -> Result<UserRecord, DomainError> {
-        users::by_id(db, id)
-            .await?
-            .filter(UserRecord::is_active)
-            .ok_or_else(|| {
-                DomainError::unauthorized(ErrorCode::Unauthorized, "the account no longer exists")
-            })
-    }
-
     /// One page of public rooms whose name contains `q` (literally), official first, then by
     /// name. Errors: 422 `invalid_query` (over 64 characters or control characters),
     /// `invalid_limit`, `invalid_cursor`.
@@ -258,7 +245,7 @@ impl ConversationService {
         }
         self.uow
             .run(async |work| {
-                let owner = self.account(work.db(), actor.user).await?;
+                let owner = super::active_account(work.db(), actor.user).await?;
                 let room = conversations::insert_room(
                     work.db(),
                     conversations::NewRoom {
@@ -331,7 +318,7 @@ impl ConversationService {
                 let room = conversations::by_id(work.db(), id)
                     .await?
                     .ok_or(DomainError::NotFound("conversation"))?;
-                let user = self.account(work.db(), actor.user).await?;
+                let user = super::active_account(work.db(), actor.user).await?;
                 let membership = MemberRecord {
                     conversation_id: id,
                     user_id: actor.user,
@@ -489,7 +476,7 @@ impl ConversationService {
         let created = self
             .uow
             .run(async |work| {
-                let me = self.account(work.db(), actor.user).await?;
+                let me = super::active_account(work.db(), actor.user).await?;
                 let Some(row) =
                     conversations::insert_dm(work.db(), actor.user, peer.id, work.now()).await?
                 else {
@@ -565,6 +552,11 @@ impl ConversationService {
             items: views,
             next_cursor: page.next_cursor,
         })
+    }
+
+    /// The `cursor` of [`Self::list`] that continues after `conversation`.
+    pub fn cursor_after(&self, conversation: &Conversation) -> String {
+        paging::encode(&ListPosition(conversation.id))
     }
 
     /// One conversation: members and invitees see it, and anyone sees a public room.
@@ -680,11 +672,6 @@ impl ConversationService {
             .into_iter()
             .map(|c| (c.id, c.facts()))
             .collect())
-    }
-
-    /// The other joined members of a conversation (for presence audiences).
-    pub async fn member_ids(&self, id: ConversationId) -> Result<Vec<UserId>, DomainError> {
-        members::joined_user_ids(&self.db.read, id).await
     }
 
     async fn view_for(

@@ -25,3 +25,20 @@ pub use paging::Page;
 pub use presence::PresenceDirectory;
 pub use uow::UnitOfWork;
 pub use users::UserService;
+
+/// The active (not deleted) account `user`, read through `db` (a transaction or a pool).
+/// Errors: 401 `unauthorized` when it is gone or deleted.
+pub(crate) async fn active_account(
+    db: &impl sea_orm::ConnectionTrait,
+    user: crate::domain::UserId,
+) -> Result<crate::store::users::UserRecord, crate::domain::DomainError> {
+    crate::store::users::by_id(db, user)
+        .await?
+        .filter(crate::store::users::UserRecord::is_active)
+        .ok_or_else(|| {
+            crate::domain::DomainError::unauthorized(
+                crate::domain::ErrorCode::Unauthorized,
+                "the account no longer exists",
+            )
+        })
+}

@@ -7,10 +7,7 @@ use crate::{
         ServerRole, User,
     },
     events::Event,
-    store::{
-        Db, members, tokens,
-        users::{self, UserRecord},
-    },
+    store::{Db, members, tokens, users},
 };
 
 /// The caller's account and server permissions (`GET /users/me`).
@@ -44,21 +41,14 @@ impl UserService {
 
     /// The caller's account with its server permissions. Errors: 401 when it was deleted.
     pub async fn me(&self, actor: &Actor) -> Result<Me, DomainError> {
-        let (user, permissions) =
-            tokio::try_join!(self.account(actor), self.access.server_permissions(actor))?;
+        let (user, permissions) = tokio::try_join!(
+            super::active_account(&self.db.read, actor.user),
+            self.access.server_permissions(actor)
+        )?;
         Ok(Me {
             user: user.view(),
             permissions,
         })
-    }
-
-    async fn account(&self, actor: &Actor) -> Result<UserRecord, DomainError> {
-        users::by_id(&self.db.read, actor.user)
-            .await?
-            .filter(UserRecord::is_active)
-            .ok_or_else(|| {
-                DomainError::unauthorized(ErrorCode::Unauthorized, "the account no longer exists")
-            })
     }
 
     /// Deletes the caller's account after checking `password`. The row stays, anonymized, so
@@ -66,7 +56,7 @@ impl UserService {
     /// username is freed; every membership and session ends. Errors: 403 `invalid_credentials`
     /// (wrong password), 409 `last_admin` (the only admin cannot leave the server without one).
     pub async fn delete_account(&self, actor: &Actor, password: &str) -> Result<(), DomainError> {
-        let account = self.account(actor).await?;
+        let account = super::active_account(&self.db.read, actor.user).await?;
         if !self
             .hasher
             .verify(password, Some(&account.password_hash))

@@ -273,22 +273,6 @@ pub async fn joined_conversations(
     Ok(ids.into_iter().map(ConversationId).collect())
 }
 
-/// Ids of the joined members of a conversation.
-pub async fn joined_user_ids(
-    db: &impl ConnectionTrait,
-    conversation: ConversationId,
-) -> Result<Vec<UserId>, DomainError> {
-    let ids: Vec<uuid::Uuid> = Entity::find()
-        .select_only()
-        .column(Column::UserId)
-        .filter(Column::ConversationId.eq(conversation.0))
-        .filter(Column::State.eq(MembershipState::Joined.as_str()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(ids.into_iter().map(UserId).collect())
-}
-
 /// Moves the read position forward to `seq` (never backwards).
 pub async fn mark_read(
     db: &impl ConnectionTrait,
