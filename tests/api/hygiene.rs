@@ -606,12 +606,6 @@ fn the_cap_comes_from_the_environment_and_is_logged_once_per_episode() {
         .collect();
     assert_eq!(reached.len(), 1, "{reached:#?}");
     assert!(reached[0].contains("max_connections=1"), "{}", reached[0]);
-    assert!(
-        !run.seen
-            .iter()
-            .any(|l| l.contains("unknown configuration key")),
-        "{:#?}",
-        run.seen
-    );
+    run.assert_no_unknown_keys();
     assert!(run.terminate().success());
 }

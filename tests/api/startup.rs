@@ -74,6 +74,18 @@ impl Running {
     }
 
     /// SIGTERM, then the exit status (at most 10 s later).
+    /// No "unknown configuration key" warning among the lines seen so far.
+    pub(crate) fn assert_no_unknown_keys(&self) {
+        assert!(
+            !self
+                .seen
+                .iter()
+                .any(|l| l.contains("unknown configuration key")),
+            "{:#?}",
+            self.seen
+        );
+    }
+
     pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -380,13 +392,7 @@ fn json_logs_carry_the_setup_link_and_no_false_warnings() {
         "only the sources that were used: {sources}"
     );
     run.wait_for("listening");
-    assert!(
-        !run.seen
-            .iter()
-            .any(|l| l.contains("unknown configuration key")),
-        "{:#?}",
-        run.seen
-    );
+    run.assert_no_unknown_keys();
     assert!(run.terminate().success());
 }
 
