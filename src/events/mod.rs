@@ -12,8 +12,8 @@ pub use bus::{EventBus, InProcessBus, Subscription};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Conversation, ConversationId, ConversationKind, ConversationRole, Message, PresenceStatus,
-    SessionId, User, UserId, Visibility,
+    Conversation, ConversationId, ConversationKind, ConversationRole, MembershipState, Message,
+    PresenceStatus, SessionId, User, UserId, Visibility,
 };
 
 /// Something that happened, as told to the rest of the system after commit.
@@ -102,6 +102,26 @@ pub enum Event {
 }
 
 impl Event {
+    /// The event for `user_id` ending a membership that was in state `was`: a member's leaving
+    /// is `MemberLeft` (the room is told), an invitee's is `InvitationDeclined` (only they are).
+    pub fn departure(
+        conversation_id: ConversationId,
+        user_id: UserId,
+        was: MembershipState,
+    ) -> Self {
+        if was == MembershipState::Invited {
+            Self::InvitationDeclined {
+                conversation_id,
+                user_id,
+            }
+        } else {
+            Self::MemberLeft {
+                conversation_id,
+                user_id,
+            }
+        }
+    }
+
     /// A short name for logs and metrics.
     pub fn name(&self) -> &'static str {
         match self {

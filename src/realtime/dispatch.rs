@@ -111,13 +111,7 @@ pub fn handle(hub: &Hub, event: &Event) {
             username,
             status,
         } => {
-            let frame = ServerFrame::Presence(PresenceFrame {
-                user_id: *user_id,
-                username: username.clone(),
-                status: *status,
-            })
-            .encode();
-            hub.publish_presence(*user_id, *status, &frame);
+            hub.publish_presence(*user_id, *status, &presence(*user_id, username, *status));
         }
         Event::UserUpdated { user } => {
             let frame = ServerFrame::UserUpdated(UserUpdatedFrame {
@@ -148,6 +142,16 @@ fn member_left(conversation_id: ConversationId, user_id: UserId) -> Utf8Bytes {
     .encode()
 }
 
+/// A `presence` frame.
+fn presence(user_id: UserId, username: &str, status: PresenceStatus) -> Utf8Bytes {
+    ServerFrame::Presence(PresenceFrame {
+        user_id,
+        username: username.to_owned(),
+        status,
+    })
+    .encode()
+}
+
 /// A new member of a conversation whose members see each other's presence (a DM, a group, a
 /// private room): the online members learn the newcomer is online, and the newcomer learns who
 /// of them is online.
@@ -156,20 +160,9 @@ fn exchange_presence(hub: &Hub, user: &User, conversation: ConversationId) {
     if online.len() > PRESENCE_ON_JOIN_MAX || !hub.is_online(user.id) {
         return;
     }
-    let mine = ServerFrame::Presence(PresenceFrame {
-        user_id: user.id,
-        username: user.username.clone(),
-        status: PresenceStatus::Online,
-    })
-    .encode();
+    let mine = presence(user.id, &user.username, PresenceStatus::Online);
     hub.publish(conversation, &mine, Some(user.id));
-    for (peer, username) in online.into_iter().filter(|(p, _)| *p != user.id) {
-        let frame = ServerFrame::Presence(PresenceFrame {
-            user_id: peer,
-            username,
-            status: PresenceStatus::Online,
-        })
-        .encode();
-        hub.send_to_user(user.id, &frame);
+    for (peer, username) in online.iter().filter(|(p, _)| *p != user.id) {
+        hub.send_to_user(user.id, &presence(*peer, username, PresenceStatus::Online));
     }
 }

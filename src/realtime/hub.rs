@@ -58,6 +58,34 @@ struct Room {
     watchers: HashSet<ConnId>,
 }
 
+impl Room {
+    /// Nobody online is subscribed and nobody watches: the entry can go.
+    fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.watchers.is_empty()
+    }
+}
+
+/// Removes `conversation`'s local view once it is empty, so joins and leaves leave nothing behind.
+fn prune(rooms: &mut HashMap<ConversationId, Room>, conversation: &ConversationId) {
+    if rooms.get(conversation).is_some_and(Room::is_empty) {
+        rooms.remove(conversation);
+    }
+}
+
+/// Subscribes `user` (whose entry is `online`) to `conversation`.
+fn add_member(
+    online: &mut Online,
+    rooms: &mut HashMap<ConversationId, Room>,
+    user: UserId,
+    conversation: ConversationId,
+    facts: ConversationFacts,
+) {
+    online.conversations.insert(conversation);
+    let room = rooms.entry(conversation).or_default();
+    room.members_see_presence = members_see_presence(facts);
+    room.users.insert(user);
+}
+
 /// A user with at least one connection, or in the grace period after the last one closed.
 struct Online {
     /// The username (for presence frames about this user).
@@ -202,10 +230,8 @@ impl Hub {
         for conversation in &conn.watching {
             if let Some(room) = state.rooms.get_mut(conversation) {
                 room.watchers.remove(&id);
-                if room.users.is_empty() && room.watchers.is_empty() {
-                    state.rooms.remove(conversation);
-                }
             }
+            prune(&mut state.rooms, conversation);
         }
         let online = state.users.get_mut(&conn.user)?;
         online.conns.retain(|c| *c != id);
@@ -252,10 +278,7 @@ impl Hub {
             return false;
         }
         for (conversation, facts) in list {
-            online.conversations.insert(*conversation);
-            let room = rooms.entry(*conversation).or_default();
-            room.members_see_presence = members_see_presence(*facts);
-            room.users.insert(user);
+            add_member(online, rooms, user, *conversation, *facts);
         }
         online.loaded = true;
         true
@@ -268,10 +291,7 @@ impl Hub {
         let State { users, rooms, .. } = &mut *state;
         if let Some(online) = users.get_mut(&user) {
             online.version += 1;
-            online.conversations.insert(conversation);
-            let room = rooms.entry(conversation).or_default();
-            room.members_see_presence = members_see_presence(facts);
-            room.users.insert(user);
+            add_member(online, rooms, user, conversation, facts);
         }
     }
 
@@ -298,10 +318,8 @@ impl Hub {
                     conn.watching.retain(|c| *c != conversation);
                 }
             }
-            if room.users.is_empty() && room.watchers.is_empty() {
-                rooms.remove(&conversation);
-            }
         }
+        prune(rooms, &conversation);
     }
 
     /// Whether `user` is a (locally known, online) member of `conversation`.
@@ -350,10 +368,8 @@ impl Hub {
         }
         if let Some(room) = rooms.get_mut(&conversation) {
             room.watchers.remove(&conn);
-            if room.users.is_empty() && room.watchers.is_empty() {
-                rooms.remove(&conversation);
-            }
         }
+        prune(rooms, &conversation);
     }
 
     fn deliver(state: &State, conn: ConnId, frame: &Utf8Bytes) {
@@ -445,10 +461,8 @@ impl Hub {
             for conversation in &online.conversations {
                 if let Some(room) = state.rooms.get_mut(conversation) {
                     room.users.remove(&user);
-                    if room.users.is_empty() && room.watchers.is_empty() {
-                        state.rooms.remove(conversation);
-                    }
                 }
+                prune(&mut state.rooms, conversation);
             }
         }
         audience.len()
@@ -568,11 +582,6 @@ mod tests {
         assert!(!hub.is_online(a));
         assert!(hub.register(a, "a", SessionId::new()).came_online);
     }
-}
-
-#[cfg(test)]
-mod more_tests {
-    use super::*;
 
     #[test]
     fn a_list_loaded_while_a_membership_event_applied_is_not_used_and_empty_rooms_go() {

@@ -344,6 +344,13 @@ pub type FrameError = (ErrorCode, String);
 /// Parses a client text frame. Errors: `invalid_frame` (not JSON, missing or wrong fields) or
 /// `unknown_type`.
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
+    // The common case, a valid frame, is parsed once; only a refused one is looked at again to
+    // say what is wrong with it.
+    serde_json::from_str(text).or_else(|_| explain(text))
+}
+
+/// Parses `text` step by step (JSON, then `type`, then the fields) to name the first problem.
+fn explain(text: &str) -> Result<ClientFrame, FrameError> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         (
             ErrorCode::InvalidFrame,
@@ -394,5 +401,18 @@ mod tests {
             parse_client_frame(r#"{"type":"dance"}"#),
             Err((ErrorCode::UnknownType, _))
         ));
+    }
+
+    #[test]
+    fn client_types_are_the_client_frame_union() {
+        let mut registry = poem_openapi::registry::Registry::new();
+        <ClientFrame as poem_openapi::types::Type>::register(&mut registry);
+        let mapping: Vec<String> = registry
+            .schemas
+            .get("ClientFrame")
+            .and_then(|s| s.discriminator.as_ref())
+            .map(|d| d.mapping.iter().map(|(k, _)| k.clone()).collect())
+            .unwrap_or_default();
+        assert_eq!(mapping, CLIENT_TYPES);
     }
 }

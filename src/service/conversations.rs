@@ -22,7 +22,7 @@ use crate::{
     store::{
         Db,
         conversations::{self, ConversationRecord, DirectoryPosition},
-        members::{self, MemberRecord, Membership},
+        members::{self, MemberRecord},
         users::{self, UserRecord},
     },
 };
@@ -155,7 +155,7 @@ impl ConversationService {
                 last_read_seq: room.last_seq,
                 updated_at: work.now(),
             };
-            members::upsert(work.db(), membership_of(&membership)).await?;
+            members::upsert(work.db(), &membership).await?;
             let count = self.count(work.db(), room.id).await?;
             let caller = Caller {
                 role: user.role,
@@ -266,7 +266,7 @@ impl ConversationService {
                     last_read_seq: 0,
                     updated_at: work.now(),
                 };
-                members::upsert(work.db(), membership_of(&membership)).await?;
+                members::upsert(work.db(), &membership).await?;
                 work.audit(
                     Some(actor),
                     AuditAction::RoomCreated,
@@ -327,11 +327,8 @@ impl ConversationService {
                     last_read_seq: room.last_seq,
                     updated_at: work.now(),
                 };
-                members::upsert(work.db(), membership_of(&membership)).await?;
-                // A re-join keeps the old read position: read it back.
-                let membership = members::get(work.db(), id, actor.user)
-                    .await?
-                    .unwrap_or(membership);
+                // A re-join keeps the old read position: the stored row has it.
+                let membership = members::upsert(work.db(), &membership).await?;
                 let count = self.count(work.db(), id).await?;
                 let caller = Caller {
                     role: user.role,
@@ -357,29 +354,13 @@ impl ConversationService {
                     .await?
                     .map(|m| m.state);
                 let is_room = room.is_some_and(|r| r.kind == ConversationKind::Room);
-                if !is_room
-                    || !matches!(
-                        state,
-                        Some(MembershipState::Joined | MembershipState::Invited)
-                    )
-                {
-                    return Err(DomainError::NotFound("conversation"));
-                }
+                let was = match state {
+                    Some(s @ (MembershipState::Joined | MembershipState::Invited)) if is_room => s,
+                    _ => return Err(DomainError::NotFound("conversation")),
+                };
                 members::set_state(work.db(), id, actor.user, MembershipState::Left, work.now())
                     .await?;
-                // A declined invitation is nobody else's business: only a member's leaving is
-                // announced to the room.
-                work.publish(if state == Some(MembershipState::Invited) {
-                    Event::InvitationDeclined {
-                        conversation_id: id,
-                        user_id: actor.user,
-                    }
-                } else {
-                    Event::MemberLeft {
-                        conversation_id: id,
-                        user_id: actor.user,
-                    }
-                });
+                work.publish(Event::departure(id, actor.user, was));
                 Ok(())
             })
             .await
@@ -425,7 +406,7 @@ impl ConversationService {
                             last_read_seq: room.last_seq,
                             updated_at: work.now(),
                         };
-                        members::upsert(work.db(), membership_of(&m)).await?;
+                        members::upsert(work.db(), &m).await?;
                         m
                     }
                 };
@@ -498,7 +479,7 @@ impl ConversationService {
                         last_read_seq: 0,
                         updated_at: work.now(),
                     };
-                    members::upsert(work.db(), membership_of(&membership)).await?;
+                    members::upsert(work.db(), &membership).await?;
                     let caller = Caller {
                         role: user.role,
                         member: Some(&membership),
@@ -733,16 +714,5 @@ impl ConversationService {
             .into_iter()
             .map(|m| (m.conversation_id, m))
             .collect())
-    }
-}
-
-fn membership_of(m: &MemberRecord) -> Membership {
-    Membership {
-        conversation: m.conversation_id,
-        user: m.user_id,
-        role: m.role,
-        state: m.state,
-        last_read_seq: m.last_read_seq,
-        now: m.updated_at,
     }
 }

@@ -4,7 +4,7 @@
 //! ```ignore
 //! let room = self.uow.run(async |work| {
 //!     let room = conversations::insert_room(work.db(), new_room).await?;
-//!     members::upsert(work.db(), owner_membership).await?;
+//!     members::upsert(work.db(), &owner_membership).await?;
 //!     work.audit(actor, AuditAction::RoomCreated, target, details).await?;
 //!     work.publish(Event::ConversationCreated { .. });
 //!     Ok(room)

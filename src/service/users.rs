@@ -3,8 +3,7 @@
 use super::{access::Access, passwords::PasswordHasher, uow::UnitOfWork};
 use crate::{
     domain::{
-        Actor, AuditAction, AuditTarget, DomainError, ErrorCode, MembershipState, Permission,
-        ServerRole, User,
+        Actor, AuditAction, AuditTarget, DomainError, ErrorCode, Permission, ServerRole, User,
     },
     events::Event,
     store::{Db, members, tokens, users},
@@ -81,22 +80,10 @@ impl UserService {
                     ));
                 }
                 users::soft_delete(work.db(), actor.user, work.now()).await?;
-                for m in members::for_user(work.db(), actor.user, None, None).await? {
-                    members::set_state(
-                        work.db(),
-                        m.conversation_id,
-                        actor.user,
-                        MembershipState::Left,
-                        work.now(),
-                    )
-                    .await?;
-                    work.publish(Event::MemberLeft {
-                        conversation_id: m.conversation_id,
-                        user_id: actor.user,
-                    });
+                for m in members::leave_all(work.db(), actor.user, work.now()).await? {
+                    work.publish(Event::departure(m.conversation_id, actor.user, m.state));
                 }
-                for session in tokens::live_families(work.db(), actor.user).await? {
-                    tokens::revoke_family(work.db(), session, work.now()).await?;
+                for session in tokens::revoke_user(work.db(), actor.user, work.now()).await? {
                     work.publish(Event::SessionEnded {
                         user_id: actor.user,
                         session_id: session,

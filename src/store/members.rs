@@ -74,32 +74,19 @@ pub async fn get(
         .transpose()
 }
 
-/// A membership to write.
-pub struct Membership {
-    /// The conversation.
-    pub conversation: ConversationId,
-    /// The user.
-    pub user: UserId,
-    /// Role inside the conversation.
-    pub role: ConversationRole,
-    /// New state.
-    pub state: MembershipState,
-    /// Read position on insert (a re-join keeps the old one).
-    pub last_read_seq: i64,
-    /// Time of the change.
-    pub now: DateTime<Utc>,
-}
-
-/// Inserts or updates a membership. `last_read_seq` is set on insert only, so a re-join keeps
-/// the old read position.
-pub async fn upsert(db: &impl ConnectionTrait, m: Membership) -> Result<(), DomainError> {
+/// Inserts or updates a membership and returns the stored row. `last_read_seq` is set on
+/// insert only, so a re-join keeps the old read position (the returned row has it).
+pub async fn upsert(
+    db: &impl ConnectionTrait,
+    m: &MemberRecord,
+) -> Result<MemberRecord, DomainError> {
     let model = conversation_members::ActiveModel {
-        conversation_id: Set(m.conversation.0),
-        user_id: Set(m.user.0),
+        conversation_id: Set(m.conversation_id.0),
+        user_id: Set(m.user_id.0),
         role: Set(m.role.as_str().to_owned()),
         state: Set(m.state.as_str().to_owned()),
         last_read_seq: Set(m.last_read_seq),
-        updated_at: Set(m.now),
+        updated_at: Set(m.updated_at),
     };
     Entity::insert(model)
         .on_conflict(
@@ -107,9 +94,9 @@ pub async fn upsert(db: &impl ConnectionTrait, m: Membership) -> Result<(), Doma
                 .update_columns([Column::Role, Column::State, Column::UpdatedAt])
                 .to_owned(),
         )
-        .exec(db)
-        .await?;
-    Ok(())
+        .exec_with_returning(db)
+        .await?
+        .try_into()
 }
 
 /// Sets the state of an existing membership.
@@ -128,6 +115,27 @@ pub async fn set_state(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Ends every `joined` or `invited` membership of `user` (account deletion) in one statement;
+/// returns them as they were.
+pub async fn leave_all(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<Vec<MemberRecord>, DomainError> {
+    let current = for_user(db, user, None, None).await?;
+    Entity::update_many()
+        .col_expr(Column::State, Expr::value(MembershipState::Left.as_str()))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::UserId.eq(user.0))
+        .filter(Column::State.is_in([
+            MembershipState::Joined.as_str(),
+            MembershipState::Invited.as_str(),
+        ]))
+        .exec(db)
+        .await?;
+    Ok(current)
 }
 
 /// The user's memberships that are `joined` or `invited`, ordered by conversation id, after

@@ -91,8 +91,25 @@ pub async fn revoke_family(
     Ok(result.rows_affected)
 }
 
+/// Revokes every token of every live session of `user` (account deletion) in one statement;
+/// returns those sessions.
+pub async fn revoke_user(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<Vec<SessionId>, DomainError> {
+    let sessions = live_families(db, user).await?;
+    Entity::update_many()
+        .col_expr(Column::RevokedAt, Expr::value(now))
+        .filter(Column::UserId.eq(user.0))
+        .filter(Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(sessions)
+}
+
 /// The sessions (families) of a user that still have an unrevoked token.
-pub async fn live_families(
+async fn live_families(
     db: &impl ConnectionTrait,
     user: UserId,
 ) -> Result<Vec<SessionId>, DomainError> {

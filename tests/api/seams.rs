@@ -342,6 +342,20 @@ db_test!(
                 break;
             }
         }
+        // Nor when an invitee deletes their account: only memberships are announced.
+        let ivy = app.user("ivy").await;
+        app.post_auth(&format!("/api/v1/rooms/{room}/invites"), &owner.token, &json!({"username": "ivy"})).await;
+        let gone = app.send_auth(Method::DELETE, "/api/v1/users/me", &ivy.token, &json!({"password": PASSWORD})).await;
+        assert_eq!(gone.status(), 204);
+        app.send(&owner, &room, "second marker").await;
+        loop {
+            let frame = wm.next_json().await;
+            let about_room = frame["type"] == "member_left" && frame["conversation_id"] == room.as_str();
+            assert!(!about_room, "a deleted invitee was announced: {frame}");
+            if frame["type"] == "message" {
+                break;
+            }
+        }
 
         // Logging out again with an old refresh token changes and audits nothing.
         let root = app.login("admin").await;
