@@ -72,3 +72,14 @@ pub struct NewAuditEntry {
     /// The client's address, when the action came from a request.
     pub ip: Option<IpAddr>,
 }
+
+/// Which audit entries to read (`GET /admin/audit`); every given field must match.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    /// Only this actor's entries.
+    pub actor: Option<UserId>,
+    /// Only this action.
+    pub action: Option<AuditAction>,
+    /// Only entries about this target id (a user, conversation or session id, as text).
+    pub target: Option<String>,
+}

@@ -16,7 +16,7 @@ mod time;
 mod views;
 
 pub use actor::Actor;
-pub use audit::{AuditAction, AuditTarget, NewAuditEntry};
+pub use audit::{AuditAction, AuditFilter, AuditTarget, NewAuditEntry};
 pub use error::{DomainError, ErrorCode};
 pub use ids::{AuditId, ConversationId, MessageId, SessionId, UserId};
 pub use inputs::{

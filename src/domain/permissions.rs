@@ -154,19 +154,12 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
     }
     let joined = facts.member.filter(|m| m.state == MembershipState::Joined);
     let Some(member) = joined else {
-        let knows = conversation.visibility == Visibility::Public
-            || facts
-                .member
-                .is_some_and(|m| m.state == MembershipState::Invited);
-        return Err(if !knows {
-            DomainError::NotFound("conversation")
-        } else if facts
-            .member
-            .is_some_and(|m| m.state == MembershipState::Invited)
-        {
+        return Err(if state == Some(MembershipState::Invited) {
             DomainError::forbidden(ErrorCode::NotAMember, "accept the invitation (join) first")
-        } else {
+        } else if conversation.visibility == Visibility::Public {
             DomainError::forbidden(ErrorCode::NotAMember, "join this room first")
+        } else {
+            DomainError::NotFound("conversation")
         });
     };
     let moderates = server_permissions(facts.server_role).contains(&Permission::RoomsModerate);

@@ -10,13 +10,13 @@ use super::{
 };
 use crate::{
     domain::{
-        Actor, AuditAction, AuditEntry, AuditId, AuditTarget, DomainError, ErrorCode, Facts,
-        Permission, Scope, ServerRole, Timestamp, User, UserId, decide,
+        Actor, AuditAction, AuditEntry, AuditFilter, AuditId, AuditTarget, DomainError, ErrorCode,
+        Facts, Permission, Scope, ServerRole, Timestamp, User, UserId, decide,
     },
     events::Event,
     store::{
         Db,
-        audit::{self, AuditFilter, AuditRecord},
+        audit::{self, AuditRecord},
         users::{self, UserRecord},
     },
 };

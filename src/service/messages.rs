@@ -37,7 +37,6 @@ pub struct Sent {
 /// A queued send, resolved after commit.
 pub struct PendingSend {
     pending: Pending,
-    username: String,
     access: Access,
     actor: Actor,
     conversation: ConversationId,
@@ -49,11 +48,11 @@ impl PendingSend {
     pub async fn outcome(self) -> Result<Sent, DomainError> {
         Ok(match self.pending.outcome().await? {
             Written::Created(row) => Sent {
-                message: row.view(&self.username),
+                message: row.view(&self.actor.username),
                 duplicate: false,
             },
             Written::Duplicate(row) => Sent {
-                message: row.view(&self.username),
+                message: row.view(&self.actor.username),
                 duplicate: true,
             },
             Written::NotMember => {
@@ -162,7 +161,6 @@ impl MessageService {
             .await?;
         Ok(PendingSend {
             pending,
-            username: actor.username.clone(),
             access: self.access.clone(),
             actor: actor.clone(),
             conversation,

@@ -8,7 +8,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use crate::domain::{AuditAction, AuditId, DomainError, NewAuditEntry, UserId};
+use crate::domain::{AuditAction, AuditFilter, AuditId, DomainError, NewAuditEntry, UserId};
 
 /// A stored audit entry.
 #[derive(Clone, Debug)]
@@ -67,17 +67,6 @@ pub async fn insert(
     };
     Entity::insert(model).exec(db).await?;
     Ok(id)
-}
-
-/// Which entries to read.
-#[derive(Clone, Debug, Default)]
-pub struct AuditFilter {
-    /// Only this actor's entries.
-    pub actor: Option<UserId>,
-    /// Only this action.
-    pub action: Option<AuditAction>,
-    /// Only entries about this target id.
-    pub target: Option<String>,
 }
 
 /// Entries matching `filter`, newest first, older than `before`; up to `limit + 1` rows so the

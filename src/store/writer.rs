@@ -173,7 +173,7 @@ async fn commit_jobs(
     jobs: Vec<Job>,
     committed: &mpsc::Sender<Vec<Committed>>,
 ) {
-    let messages: Vec<NewMessage> = jobs.iter().map(|j| j.message.clone()).collect();
+    let messages: Vec<&NewMessage> = jobs.iter().map(|j| &j.message).collect();
     match write_batch(db, &messages).await {
         Ok(results) => answer(jobs, results, committed).await,
         // Failed before COMMIT: nothing of the batch is stored; retry one per transaction so
@@ -181,7 +181,7 @@ async fn commit_jobs(
         Err(BatchError::BeforeCommit(err)) if jobs.len() > 1 => {
             tracing::warn!(error = %err, size = jobs.len(), "batch failed; retrying messages one by one");
             for job in jobs {
-                match write_batch(db, std::slice::from_ref(&job.message)).await {
+                match write_batch(db, &[&job.message]).await {
                     Ok(results) => answer(vec![job], results, committed).await,
                     Err(err) => {
                         let _ = job.reply.send(Err(err.into()));
@@ -255,7 +255,7 @@ async fn answer(
 /// (sender, conversation): 2N + 2 or so, instead of 4N.
 async fn write_batch(
     db: &DatabaseConnection,
-    messages: &[NewMessage],
+    messages: &[&NewMessage],
 ) -> Result<Vec<Result<Written, DomainError>>, BatchError> {
     let txn = db.begin().await?;
     let now = Utc::now();

@@ -10,6 +10,7 @@ mod conversations;
 mod health;
 mod helpers;
 mod hygiene;
+mod layers;
 mod lists;
 mod messages;
 mod openapi_spec;

@@ -9,10 +9,9 @@ use poem_openapi::{
 
 use super::{ApiTags, dto::AuditPage, strict::Limit};
 use crate::{
-    domain::{AuditAction, ServerRole, User, UserId},
+    domain::{AuditAction, AuditFilter, ServerRole, User, UserId},
     http::{error::ApiResult, security::Auth},
     state::AppState,
-    store::audit::AuditFilter,
 };
 
 /// Body of `PUT /admin/users/{id}/role`.
