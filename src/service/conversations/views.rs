@@ -1,0 +1,137 @@
+//! How a conversation looks to one user: their membership, unread count and permissions, and
+//! for a DM the peer.
+
+use std::collections::HashMap;
+
+use super::ConversationService;
+use crate::{
+    domain::{
+        Actor, Conversation, ConversationId, ConversationKind, DomainError, Facts, MembershipState,
+        ServerRole, UserId, conversation_permissions,
+    },
+    store::{
+        conversations::{self, ConversationRecord},
+        members::{self, MemberRecord},
+        users::UserRecord,
+    },
+};
+
+/// The caller's side of a conversation view.
+pub(super) struct Caller<'a> {
+    pub(super) role: ServerRole,
+    pub(super) member: Option<&'a MemberRecord>,
+}
+
+/// Assembles the view of `row` as `caller` sees it.
+pub(super) fn view_of(
+    row: &ConversationRecord,
+    member_count: i64,
+    caller: &Caller<'_>,
+    peer: Option<&UserRecord>,
+) -> Conversation {
+    let member = caller
+        .member
+        .filter(|m| matches!(m.state, MembershipState::Joined | MembershipState::Invited));
+    let unread = match member {
+        Some(m) if m.state == MembershipState::Joined => (row.last_seq - m.last_read_seq).max(0),
+        _ => 0,
+    };
+    let facts = Facts {
+        server_role: caller.role,
+        conversation: Some(row.facts()),
+        member: caller.member.map(MemberRecord::facts),
+    };
+    Conversation {
+        id: row.id,
+        kind: row.kind,
+        name: peer
+            .map(|p| p.username.clone())
+            .or_else(|| row.name.clone()),
+        topic: row.topic.clone(),
+        visibility: row.visibility,
+        category: row.category.clone(),
+        official: row.official,
+        member_count,
+        last_seq: row.last_seq,
+        unread_count: unread,
+        membership: member.map(|m| m.state),
+        role: member.map(|m| m.role),
+        permissions: conversation_permissions(&facts),
+        peer: peer.map(UserRecord::view),
+    }
+}
+
+impl ConversationService {
+    pub(super) async fn count(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        id: ConversationId,
+    ) -> Result<i64, DomainError> {
+        Ok(members::joined_counts(db, &[id])
+            .await?
+            .get(&id)
+            .copied()
+            .unwrap_or(0))
+    }
+
+    pub(super) async fn view_for(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+    ) -> Result<Conversation, DomainError> {
+        let row = conversations::by_id(&self.db.read, id)
+            .await?
+            .ok_or(DomainError::NotFound("conversation"))?;
+        self.views(actor, vec![row])
+            .await?
+            .pop()
+            .ok_or(DomainError::NotFound("conversation"))
+    }
+
+    /// Views of `rows` as `actor` sees them (in the order given).
+    pub(super) async fn views(
+        &self,
+        actor: &Actor,
+        rows: Vec<ConversationRecord>,
+    ) -> Result<Vec<Conversation>, DomainError> {
+        let user = self.access.active_user(actor.user).await?;
+        let ids: Vec<ConversationId> = rows.iter().map(|r| r.id).collect();
+        let dms: Vec<ConversationId> = rows
+            .iter()
+            .filter(|r| r.kind == ConversationKind::Dm)
+            .map(|r| r.id)
+            .collect();
+        let (counts, peers, mine) = tokio::try_join!(
+            members::joined_counts(&self.db.read, &ids),
+            members::dm_peers(&self.db.read, &dms, actor.user),
+            self.memberships(actor.user, &ids),
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let caller = Caller {
+                    role: user.role,
+                    member: mine.get(&row.id),
+                };
+                view_of(
+                    row,
+                    counts.get(&row.id).copied().unwrap_or(0),
+                    &caller,
+                    peers.get(&row.id),
+                )
+            })
+            .collect())
+    }
+
+    pub(super) async fn memberships(
+        &self,
+        user: UserId,
+        ids: &[ConversationId],
+    ) -> Result<HashMap<ConversationId, MemberRecord>, DomainError> {
+        Ok(members::of_user_in(&self.db.read, user, ids)
+            .await?
+            .into_iter()
+            .map(|m| (m.conversation_id, m))
+            .collect())
+    }
+}
