@@ -140,6 +140,12 @@ export function createSocket({ store, api, timeline }) {
     if (id && sendFrame({ type: 'watch', conversation_id: id })) watchSent = id;
   }
 
+  /** Adjusts a held conversation's member count by `delta` (a member_joined or member_left). */
+  function countMembers(id, delta) {
+    const conv = store.conversation(id);
+    if (conv) store.patchConversation(id, { member_count: Math.max(0, (conv.member_count ?? 0) + delta) });
+  }
+
   const handlers = {
     async ready(f) {
       ready = true;
@@ -187,8 +193,7 @@ export function createSocket({ store, api, timeline }) {
       store.setPresence(f.user_id, f.status);
     },
     member_joined(f) {
-      const conv = store.conversation(f.conversation_id);
-      if (conv && f.user.id !== store.me()?.id) store.patchConversation(conv.id, { member_count: (conv.member_count ?? 0) + 1 });
+      if (f.user.id !== store.me()?.id) countMembers(f.conversation_id, +1);
       store.addMember(f.conversation_id, f.user, f.role, f.status);
     },
     member_left(f) {
@@ -197,8 +202,7 @@ export function createSocket({ store, api, timeline }) {
         store.removeConversation(f.conversation_id);
         return;
       }
-      const conv = store.conversation(f.conversation_id);
-      if (conv) store.patchConversation(conv.id, { member_count: Math.max(0, (conv.member_count ?? 1) - 1) });
+      countMembers(f.conversation_id, -1);
       store.removeMember(f.conversation_id, f.user_id);
     },
     conversation_added(f) {
