@@ -35,7 +35,7 @@ use super::{
     },
 };
 use crate::{
-    domain::{Actor, ConversationId, DomainError, ErrorCode, Permission, PresenceStatus, Scope},
+    domain::{Actor, ConversationId, DomainError, ErrorCode, Permission, PresenceStatus},
     events::Event,
     service::messages::Resume,
     state::AppState,
@@ -471,11 +471,7 @@ impl Session {
                 let allowed = self
                     .state
                     .access
-                    .require(
-                        &self.actor,
-                        Permission::ConversationRead,
-                        Scope::Conversation(conversation_id),
-                    )
+                    .require_in(&self.actor, Permission::ConversationRead, conversation_id)
                     .await;
                 let watched = match allowed {
                     Err(err) => return self.reply_error_about(&err, conversation_id),

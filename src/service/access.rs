@@ -204,6 +204,17 @@ impl Access {
         decide(permission, &self.facts(actor, scope).await?)
     }
 
+    /// [`Self::require`] in the conversation `conversation`.
+    pub async fn require_in(
+        &self,
+        actor: &Actor,
+        permission: Permission,
+        conversation: ConversationId,
+    ) -> Result<(), DomainError> {
+        self.require(actor, permission, Scope::Conversation(conversation))
+            .await
+    }
+
     /// The server-scoped permissions of `actor` (for `GET /users/me`).
     pub async fn server_permissions(&self, actor: &Actor) -> Result<Vec<Permission>, DomainError> {
         let user = self.active_user(actor.user).await?;

@@ -10,8 +10,7 @@ use tokio::task::JoinHandle;
 use super::{access::Access, uow::UnitOfWork};
 use crate::{
     domain::{
-        Actor, ClientId, ConversationId, DomainError, Message, MessageBody, Permission, Scope,
-        UserId,
+        Actor, ClientId, ConversationId, DomainError, Message, MessageBody, Permission, UserId,
     },
     events::Event,
     store::{
@@ -60,11 +59,7 @@ impl PendingSend {
                 self.access
                     .forget_member(self.conversation, self.actor.user);
                 self.access
-                    .require(
-                        &self.actor,
-                        Permission::MessageSend,
-                        Scope::Conversation(self.conversation),
-                    )
+                    .require_in(&self.actor, Permission::MessageSend, self.conversation)
                     .await?;
                 return Err(DomainError::NotFound("conversation"));
             }
@@ -143,11 +138,7 @@ impl MessageService {
         let body = MessageBody::parse(body)?;
         let client_id = client_id.map(ClientId::parse).transpose()?;
         self.access
-            .require(
-                actor,
-                Permission::MessageSend,
-                Scope::Conversation(conversation),
-            )
+            .require_in(actor, Permission::MessageSend, conversation)
             .await?;
         let pending = self
             .writer
@@ -215,11 +206,7 @@ impl MessageService {
         limit: u64,
     ) -> Result<History, DomainError> {
         self.access
-            .require(
-                actor,
-                Permission::ConversationRead,
-                Scope::Conversation(conversation),
-            )
+            .require_in(actor, Permission::ConversationRead, conversation)
             .await?;
         let page = messages::page(&self.db.read, conversation, before, after, limit).await?;
         Ok(History {
@@ -237,11 +224,7 @@ impl MessageService {
         seq: i64,
     ) -> Result<(), DomainError> {
         self.access
-            .require(
-                actor,
-                Permission::ConversationRead,
-                Scope::Conversation(conversation),
-            )
+            .require_in(actor, Permission::ConversationRead, conversation)
             .await?;
         let last = conversations::by_id(&self.db.read, conversation)
             .await?

@@ -20,7 +20,7 @@ use crate::{
     config::OfficialRoom,
     domain::{
         Actor, Conversation, ConversationFacts, ConversationId, DomainError, Member, Permission,
-        Scope, UserId, Visibility, skeleton_of,
+        UserId, Visibility, skeleton_of,
     },
     store::{
         Db, conversations,
@@ -132,7 +132,7 @@ impl ConversationService {
         id: ConversationId,
     ) -> Result<Conversation, DomainError> {
         self.access
-            .require(actor, Permission::ConversationView, Scope::Conversation(id))
+            .require_in(actor, Permission::ConversationView, id)
             .await?;
         self.view_for(actor, id).await
     }
@@ -148,7 +148,7 @@ impl ConversationService {
         limit: Option<u64>,
     ) -> Result<Page<Member>, DomainError> {
         self.access
-            .require(actor, Permission::ConversationRead, Scope::Conversation(id))
+            .require_in(actor, Permission::ConversationRead, id)
             .await?;
         let limit = paging::limit(limit, 100, 500)?;
         let after = cursor

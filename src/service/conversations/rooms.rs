@@ -183,7 +183,7 @@ impl ConversationService {
         id: ConversationId,
     ) -> Result<Conversation, DomainError> {
         self.access
-            .require(actor, Permission::ConversationJoin, Scope::Conversation(id))
+            .require_in(actor, Permission::ConversationJoin, id)
             .await?;
         let member = members::get(&self.db.read, id, actor.user).await?;
         if member
@@ -256,7 +256,7 @@ impl ConversationService {
         username: &str,
     ) -> Result<User, DomainError> {
         self.access
-            .require(actor, Permission::MemberInvite, Scope::Conversation(id))
+            .require_in(actor, Permission::MemberInvite, id)
             .await?;
         let name = Username::parse(username).map_err(|_| DomainError::NotFound("user"))?;
         let target = users::by_username(&self.db.read, name.as_str())
@@ -320,11 +320,7 @@ impl ConversationService {
         input: RoomSettingsInput,
     ) -> Result<Conversation, DomainError> {
         self.access
-            .require(
-                actor,
-                Permission::ConversationUpdate,
-                Scope::Conversation(id),
-            )
+            .require_in(actor, Permission::ConversationUpdate, id)
             .await?;
         let topic = input
             .topic
