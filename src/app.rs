@@ -10,11 +10,12 @@ use crate::{
     config::Config,
     events::{EventBus, InProcessBus},
     http,
+    mail::Mailer,
     realtime::{Hub, dispatch},
     secrets,
     service::{
-        Access, AdminService, AuthService, ConversationService, MessageService, UnitOfWork,
-        UserService, passwords::PasswordHasher,
+        Access, AdminService, AuthService, ConversationService, MessageService, ProfileService,
+        RecoveryService, SessionService, UnitOfWork, UserService, passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
@@ -29,6 +30,7 @@ pub struct App {
     writer_task: JoinHandle<()>,
     publisher_task: JoinHandle<()>,
     dispatcher_task: JoinHandle<()>,
+    sweeper_task: JoinHandle<()>,
     identity: DbIdentity,
 }
 
@@ -53,10 +55,9 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new());
     let hub = Hub::new(config.realtime.outgoing_queue_frames);
     let dispatcher_task = dispatch::spawn(hub.clone(), bus.subscribe("realtime"));
-    let access = Access::new(
-        db.clone(),
-        Duration::from_secs(config.auth.access_token_ttl_secs),
-    );
+    let access = Access::new(db.clone());
+    let mailer = Mailer::from_config(&config)?;
+    tracing::info!(delivery = %mailer.describe(), "e-mail");
     let uow = UnitOfWork::new(db.clone(), bus.clone(), access.clone());
     let (writer, committed, writer_task) = MessageWriter::spawn(db.write.clone(), shutdown.clone());
     let publisher_task = MessageService::spawn_publisher(committed, uow.clone());
@@ -68,6 +69,16 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         &config.official_rooms,
     );
     let hasher = PasswordHasher::new()?;
+    let sessions = SessionService::new(db.clone(), uow.clone(), &config);
+    if let Some(idle) = sessions.idle_timeout() {
+        tracing::info!(
+            idle_timeout_secs = idle.as_secs_f64(),
+            "idle sessions end by themselves"
+        );
+    }
+    let sweeper = tokio::spawn(sessions.clone().run_idle_sweeper(shutdown.clone()));
+    let recovery = RecoveryService::new(db.clone(), uow.clone(), hasher.clone(), mailer);
+    let profile = ProfileService::new(db.clone(), uow.clone(), hasher.clone(), recovery.clone());
     let auth = AuthService::new(
         db.clone(),
         config.clone(),
@@ -76,6 +87,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         uow.clone(),
         access.clone(),
         conversations.clone(),
+        sessions.clone(),
     );
     let users = UserService::new(db.clone(), uow.clone(), access.clone(), hasher);
     let messages = MessageService::new(db.clone(), writer, access.clone());
@@ -91,6 +103,9 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         conversations,
         messages,
         admin,
+        sessions,
+        recovery,
+        profile,
         shutdown,
         ws_tasks: TaskTracker::new(),
     });
@@ -120,6 +135,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         writer_task,
         publisher_task,
         dispatcher_task,
+        sweeper_task: sweeper,
         identity,
     })
 }
@@ -163,6 +179,7 @@ impl App {
             writer_task,
             publisher_task,
             dispatcher_task,
+            sweeper_task,
             ..
         } = self;
         let shutdown = state.shutdown.clone();
@@ -195,6 +212,7 @@ impl App {
         // The writer is done, so the publisher drains the last committed messages and ends.
         let _ = publisher_task.await;
         dispatcher_task.abort();
+        let _ = sweeper_task.await;
         db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -34,6 +34,8 @@ pub struct Config {
     pub realtime: RealtimeConfig,
     /// Connection limits and timeouts of the HTTP server.
     pub http: HttpConfig,
+    /// Outgoing e-mail (password reset, address verification).
+    pub smtp: SmtpConfig,
     /// Official rooms created at start-up; replaces the default list when given.
     pub official_rooms: Vec<OfficialRoom>,
     /// The data folder (database, secrets). Set from `--data-dir`, not from the file.
@@ -82,6 +84,66 @@ pub struct AuthConfig {
     /// Seconds during which a just-rotated refresh token may be presented again (parallel tabs)
     /// before that counts as reuse and revokes the whole family. Default 10.
     pub refresh_reuse_grace_secs: u64,
+    /// A session with no activity by its person for this many minutes ends (reason `idle`);
+    /// fractions are allowed (`0.5` = 30 s). 0 = never (default).
+    pub idle_timeout_minutes: f64,
+}
+
+impl AuthConfig {
+    /// [`Self::idle_timeout_minutes`] as a duration, `None` when off (0, negative or not a
+    /// number).
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        let minutes = self.idle_timeout_minutes;
+        (minutes.is_finite() && minutes > 0.0)
+            .then(|| Duration::from_secs_f64((minutes * 60.0).min(1e9)))
+    }
+}
+
+/// How the SMTP connection is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which is required (RFC 3207; port 587). Default.
+    Starttls,
+    /// TLS from the first byte ("implicit TLS", RFC 8314; port 465).
+    Tls,
+    /// No encryption: only for a relay on this machine or a trusted network (port 25).
+    None,
+}
+
+/// `[smtp]`: where e-mail goes. Without `host`, mail is written to `<data>/mail-spool/` as
+/// `.eml` files instead (development; the start-up log says so).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmtpConfig {
+    /// SMTP server host name; absent = spool folder.
+    pub host: Option<String>,
+    /// Port; default by `security`: 587, 465 or 25.
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` or `none`.
+    pub security: SmtpSecurity,
+    /// Login user, when the server wants AUTH.
+    pub username: Option<String>,
+    /// Login password (prefer `ECHOCHAT_SMTP__PASSWORD` over the file).
+    pub password: Option<String>,
+    /// Sender, `Name <address>` or `address`. Default `EchoChat <echochat@localhost>`.
+    pub from: String,
+    /// Seconds for the whole SMTP dialogue. Default 15.
+    pub timeout_secs: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: None,
+            port: None,
+            security: SmtpSecurity::Starttls,
+            username: None,
+            password: None,
+            from: "EchoChat <echochat@localhost>".into(),
+            timeout_secs: 15,
+        }
+    }
 }
 
 /// `[realtime]`.
@@ -172,6 +234,7 @@ impl Default for Config {
                 access_token_ttl_secs: 900,
                 refresh_token_ttl_secs: 30 * 24 * 3600,
                 refresh_reuse_grace_secs: 10,
+                idle_timeout_minutes: 0.0,
             },
             realtime: RealtimeConfig {
                 outgoing_queue_frames: 1024,
@@ -187,6 +250,7 @@ impl Default for Config {
                 idle_timeout_secs: 60,
                 websocket_handshake_timeout_secs: 10,
             },
+            smtp: SmtpConfig::default(),
             official_rooms: default_official_rooms(),
             data_dir: PathBuf::from("echochat-data"),
         }

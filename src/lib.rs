@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod mail;
 pub mod realtime;
 pub mod secrets;
 pub mod service;

@@ -9,7 +9,8 @@ use crate::{
     events::EventBus,
     realtime::Hub,
     service::{
-        Access, AdminService, AuthService, ConversationService, MessageService, UserService,
+        Access, AdminService, AuthService, ConversationService, MessageService, ProfileService,
+        RecoveryService, SessionService, UserService,
     },
     store::Db,
 };
@@ -57,6 +58,12 @@ pub struct AppStateInner {
     pub messages: MessageService,
     /// Roles and the audit log.
     pub admin: AdminService,
+    /// Listing and ending sessions; activity and idle logout.
+    pub sessions: SessionService,
+    /// Password reset, recovery PIN, e-mail verification.
+    pub recovery: RecoveryService,
+    /// Display name, e-mail address, password changes.
+    pub profile: ProfileService,
     /// Fires when shutdown begins.
     pub shutdown: CancellationToken,
     /// WebSocket session tasks, awaited on shutdown.

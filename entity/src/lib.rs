@@ -6,4 +6,6 @@ pub mod conversation_members;
 pub mod conversations;
 pub mod messages;
 pub mod refresh_tokens;
+pub mod sessions;
+pub mod user_tokens;
 pub mod users;

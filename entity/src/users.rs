@@ -16,6 +16,13 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Set when the account was deleted (the row stays: its messages keep their sender).
     pub deleted_at: Option<DateTimeUtc>,
+    /// `lower(email)`, unique: one account per address whatever its case.
+    #[sea_orm(unique)]
+    pub email_key: Option<String>,
+    /// When the current `email` was confirmed through a link (NULL: unverified).
+    pub email_verified_at: Option<DateTimeUtc>,
+    /// Argon2id PHC hash of the recovery PIN (NULL: no PIN set).
+    pub recovery_pin_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,7 @@ mod m20261121_000003_create_conversations;
 mod m20261121_000004_create_conversation_members;
 mod m20261121_000005_create_messages;
 mod m20261201_000006_typed_domain;
+mod m20261202_000007_sessions_and_recovery;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_create_conversation_members::Migration),
             Box::new(m20261121_000005_create_messages::Migration),
             Box::new(m20261201_000006_typed_domain::Migration),
+            Box::new(m20261202_000007_sessions_and_recovery::Migration),
         ]
     }
 }

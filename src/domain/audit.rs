@@ -22,8 +22,25 @@ text_enum!(
         RoomInvite = "room.invite",
         /// A session was ended by its owner (logout).
         SessionLogout = "session.logout",
-        /// A session was revoked by the server (refresh-token reuse, account deletion).
+        /// A session was revoked by the server (refresh-token reuse, account deletion) or by its
+        /// owner from another session (`details.reason`: a `SessionEndReason`).
         SessionRevoked = "session.revoked",
+        /// A session ended after `idle_timeout_minutes` without activity.
+        SessionIdle = "session.idle",
+        /// A user changed their password (their other sessions ended).
+        PasswordChanged = "user.password_changed",
+        /// A password reset link was requested for an account (`details`: `delivery`).
+        PasswordResetRequested = "user.password_reset_requested",
+        /// A user set a new password with a reset link (every session ended).
+        PasswordReset = "user.password_reset",
+        /// A reset link was given with a wrong recovery PIN (`details`: `attempts`).
+        RecoveryPinFailed = "user.recovery_pin_failed",
+        /// A user set, changed or removed their recovery PIN (`details`: `set`).
+        RecoveryPinChanged = "user.recovery_pin_changed",
+        /// A user changed their display name or e-mail (`details`: the changed fields).
+        ProfileUpdated = "user.profile_updated",
+        /// A user confirmed their e-mail address through the link sent to it.
+        EmailVerified = "user.email_verified",
     }
 );
 

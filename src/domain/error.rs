@@ -16,6 +16,12 @@ text_enum!(
         InvalidCredentials = "invalid_credentials",
         /// The refresh token is unknown, used, revoked or expired (401).
         InvalidRefreshToken = "invalid_refresh_token",
+        /// The session of this token ended; the body's `reason` says why (401).
+        SessionEnded = "session_ended",
+        /// The password reset or verification link is wrong, used or expired (403).
+        InvalidToken = "invalid_token",
+        /// The recovery PIN is missing or wrong (403); after 5 wrong PINs the link dies.
+        InvalidPin = "invalid_pin",
         /// A cookie-authenticated request came from a foreign `Origin` (403).
         OriginMismatch = "origin_mismatch",
         /// Registration is closed on this server (403).
@@ -42,6 +48,8 @@ text_enum!(
         UsernameTaken = "username_taken",
         /// A room with that name (or a confusable one) exists (409).
         RoomNameTaken = "room_name_taken",
+        /// Another account uses that e-mail address (409).
+        EmailTaken = "email_taken",
         /// The user is already a member (409).
         AlreadyMember = "already_member",
         /// The `client_id` was already used for a different message (409).
@@ -58,6 +66,10 @@ text_enum!(
         InvalidPassword = "invalid_password",
         /// Not an e-mail address (422).
         InvalidEmail = "invalid_email",
+        /// Display name rules: 1–64 characters, no control or invisible characters (422).
+        InvalidDisplayName = "invalid_display_name",
+        /// Recovery PIN rules: 4–8 digits (422).
+        InvalidPinFormat = "invalid_pin_format",
         /// Room name rules: 1–64 characters, no invisible or control characters (422).
         InvalidRoomName = "invalid_room_name",
         /// Topic rules: at most 512 characters, no control characters (422).
@@ -113,6 +125,10 @@ pub enum DomainError {
     /// The request conflicts with the current state (HTTP 409).
     #[error("{1}")]
     Conflict(ErrorCode, String),
+    /// The access or refresh token belongs to a session that ended (HTTP 401, code
+    /// `session_ended`, with the reason).
+    #[error("this session has ended ({0})")]
+    SessionEnded(super::SessionEndReason),
     /// Too many requests (HTTP 429).
     #[error("{0}")]
     RateLimited(String),
@@ -161,6 +177,7 @@ impl DomainError {
             | Self::Forbidden(code, _)
             | Self::Conflict(code, _) => *code,
             Self::NotFound(_) => ErrorCode::NotFound,
+            Self::SessionEnded(_) => ErrorCode::SessionEnded,
             Self::RateLimited(_) => ErrorCode::RateLimited,
             Self::ShuttingDown => ErrorCode::ShuttingDown,
             Self::Unavailable(_) => ErrorCode::Unavailable,

@@ -188,7 +188,7 @@ pub fn skeleton_of(text: &str) -> String {
 
 /// Characters that have no place in a name: control, format (zero-width, bidi controls),
 /// private-use, surrogate, and line/paragraph separators.
-fn invisible_or_control(c: char) -> bool {
+pub(super) fn invisible_or_control(c: char) -> bool {
     use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
     matches!(
         c.general_category(),

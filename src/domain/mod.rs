@@ -5,6 +5,7 @@
 //! schema (no HTTP), and it is what lets REST, WebSocket frames and events share ONE type per
 //! concept (see docs/architecture.md, "One representation per concept").
 
+mod account;
 mod actor;
 mod audit;
 mod error;
@@ -15,6 +16,7 @@ mod permissions;
 mod time;
 mod views;
 
+pub use account::{DisplayName, Email, RecoveryPin, SessionEndReason, TokenPurpose};
 pub use actor::Actor;
 pub use audit::{AuditAction, AuditFilter, AuditTarget, NewAuditEntry};
 pub use error::{DomainError, ErrorCode};
@@ -32,4 +34,4 @@ pub use permissions::{
     server_permissions,
 };
 pub use time::Timestamp;
-pub use views::{AuditEntry, Conversation, Member, Message, User};
+pub use views::{AuditEntry, Conversation, Member, Message, SessionInfo, User};

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AuditAction, AuditId, ConversationId, ConversationKind, ConversationRole, MembershipState,
-    MessageId, Permission, PresenceStatus, ServerRole, Timestamp, UserId, Visibility,
+    MessageId, Permission, PresenceStatus, ServerRole, SessionId, Timestamp, UserId, Visibility,
 };
 
 /// A user account as others see it.
@@ -145,6 +145,26 @@ pub struct AuditEntry {
     pub created_at: Timestamp,
 }
 
+/// One of my sessions (a login on a device), as listed by `GET /sessions`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct SessionInfo {
+    /// The session's id (the `sid` of its access tokens).
+    pub id: SessionId,
+    /// Device label from the User-Agent at login, e.g. `Firefox 133 on Linux`; `Unknown device`
+    /// when the client sent none.
+    pub device: String,
+    /// Client address at the latest recorded activity (IPv4 or IPv6 text); absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// Login time (RFC 3339, UTC).
+    pub created_at: Timestamp,
+    /// Latest recorded activity (RFC 3339, UTC), updated at most once a minute.
+    pub last_active_at: Timestamp,
+    /// True for the session that made this request.
+    pub current: bool,
+}
+
 #[cfg(test)]
 mod tests {
     //! The REST encoder (poem-openapi `ToJSON`) and the WebSocket/bus encoder (serde) must
@@ -174,6 +194,17 @@ mod tests {
     #[test]
     fn rest_and_websocket_encodings_agree() {
         same(&user());
+        let mut session = SessionInfo {
+            id: SessionId::new(),
+            device: "Firefox 133 on Linux".into(),
+            ip: None,
+            created_at: Timestamp::now(),
+            last_active_at: Timestamp::now(),
+            current: true,
+        };
+        same(&session);
+        session.ip = Some("::1".into());
+        same(&session);
         let mut conversation = Conversation {
             id: ConversationId::new(),
             kind: ConversationKind::Dm,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     Conversation, ConversationId, ConversationKind, ConversationRole, MembershipState, Message,
-    PresenceStatus, SessionId, User, UserId, Visibility,
+    PresenceStatus, SessionEndReason, SessionId, User, UserId, Visibility,
 };
 
 /// Something that happened, as told to the rest of the system after commit.
@@ -77,12 +77,16 @@ pub enum Event {
         /// Who.
         user_id: UserId,
     },
-    /// A session ended (logout, refresh-token reuse, account deletion): its sockets close.
+    /// A session ended (logout, idle, password change, refresh-token reuse, account deletion,
+    /// an administrator): its access tokens are refused and its sockets close with 1008 and the
+    /// reason as the close reason.
     SessionEnded {
         /// Whose.
         user_id: UserId,
         /// Which.
         session_id: SessionId,
+        /// Why.
+        reason: SessionEndReason,
     },
     /// A user's presence changed (published by `realtime`, which tracks connections).
     PresenceChanged {

@@ -5,21 +5,25 @@ use poem::{Endpoint, IntoResponse, Request, Response, http::StatusCode};
 use poem_openapi::{ApiResponse, Object, payload::Json};
 use uuid::Uuid;
 
-use crate::domain::{DomainError, ErrorCode};
+use crate::domain::{DomainError, ErrorCode, SessionEndReason};
 
 /// Error body of every failed request.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ErrorBody {
     /// Stable snake_case code, e.g. `invalid_credentials`.
     pub code: ErrorCode,
     /// Human-readable explanation (may change; match on `code`).
     pub message: String,
+    /// With `session_ended` only: why the session ended (the login page tells the person).
+    pub reason: Option<SessionEndReason>,
 }
 
 fn body(code: ErrorCode, message: impl Into<String>) -> Json<ErrorBody> {
     Json(ErrorBody {
         code,
         message: message.into(),
+        reason: None,
     })
 }
 
@@ -92,6 +96,11 @@ impl From<DomainError> for ApiError {
                 Self::NotFound(body(ErrorCode::NotFound, format!("{what} not found")))
             }
             DomainError::Conflict(code, message) => Self::Conflict(body(code, message)),
+            DomainError::SessionEnded(reason) => Self::Unauthorized(Json(ErrorBody {
+                code: ErrorCode::SessionEnded,
+                message: format!("this session has ended ({reason}): sign in again"),
+                reason: Some(reason),
+            })),
             DomainError::RateLimited(message) => {
                 Self::TooManyRequests(body(ErrorCode::RateLimited, message))
             }

@@ -24,6 +24,13 @@ const DRAIN_TIME: Duration = Duration::from_secs(1);
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
 connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
+/// Content-Security-Policy of the API docs page (`/api/docs`): poem-openapi's Swagger UI is one
+/// self-contained page with inline script and style, so those are allowed there, and nothing
+/// else: no other origin, no plugins, no framing, no form posts.
+pub const DOCS_CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; \
+frame-ancestors 'none'; form-action 'none'";
+
 fn too_large() -> Response {
     json_response(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -133,9 +140,13 @@ pub async fn limit_body<E: Endpoint>(
     Ok(next.call(req).await?.into_response())
 }
 
-/// Adds security headers; the strict CSP applies everywhere except the API docs page.
+/// Adds security headers: the strict CSP everywhere but the API docs page (which gets
+/// [`DOCS_CSP`]), and `Cache-Control: no-store` on every `/api/v1` answer that does not set its
+/// own, so no browser or proxy cache keeps account data (RFC 9111 §5.2.2.5).
 pub async fn security_headers<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
-    let docs = req.uri().path().starts_with("/api/docs");
+    let path = req.uri().path();
+    let docs = path.starts_with("/api/docs");
+    let api = path.starts_with("/api/v1/");
     let mut resp = next.call(req).await?.into_response();
     let headers = resp.headers_mut();
     let set = |h: &mut poem::http::HeaderMap, k: &'static str, v: &'static str| {
@@ -144,8 +155,13 @@ pub async fn security_headers<E: Endpoint>(next: E, req: Request) -> poem::Resul
     set(headers, "x-content-type-options", "nosniff");
     set(headers, "referrer-policy", "no-referrer");
     set(headers, "x-frame-options", "DENY");
-    if !docs {
-        set(headers, "content-security-policy", CSP);
+    set(
+        headers,
+        "content-security-policy",
+        if docs { DOCS_CSP } else { CSP },
+    );
+    if api && !headers.contains_key(header::CACHE_CONTROL) {
+        set(headers, "cache-control", "no-store");
     }
     Ok(resp)
 }

@@ -14,6 +14,7 @@ use super::error::ApiError;
 use crate::{
     config::Config,
     domain::{Actor, DomainError, ErrorCode},
+    service::ClientInfo,
     state::AppState,
 };
 
@@ -49,11 +50,55 @@ pub fn client_ip(req: &Request, config: &Config) -> Option<IpAddr> {
         .or(Some(peer))
 }
 
+/// The client's address and User-Agent, for a new session.
+pub fn client_info(req: &Request, config: &Config) -> ClientInfo {
+    ClientInfo {
+        ip: client_ip(req, config),
+        user_agent: req.header("user-agent").map(str::to_owned),
+    }
+}
+
+/// The base URL of links in e-mails (`scheme://host[:port]`, no trailing slash): `public_url`
+/// when set; else the request's `Host` when it cannot point elsewhere (`localhost` or an IP
+/// address); else `localhost` with the request's port. A `Host` header is never trusted to
+/// name another site: that would let anyone send a victim a reset link to their own server
+/// ("password reset poisoning").
+pub fn link_base(req: &Request, config: &Config) -> String {
+    if let Some(url) = &config.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let scheme = "http";
+    let host = req.header("host").unwrap_or("localhost");
+    let authority = host.parse::<poem::http::uri::Authority>().ok();
+    let name = authority.as_ref().map_or("localhost", |a| a.host());
+    let port = authority
+        .as_ref()
+        .and_then(|a| a.port_u16())
+        .map_or_else(String::new, |p| format!(":{p}"));
+    let literal = name.trim_start_matches('[').trim_end_matches(']');
+    if name.eq_ignore_ascii_case("localhost") || literal.parse::<IpAddr>().is_ok() {
+        format!("{scheme}://{name}{port}")
+    } else {
+        format!("{scheme}://localhost{port}")
+    }
+}
+
 /// Authenticates `token` and stamps the actor with the client's address.
 async fn actor_of(req: &Request, state: &AppState, token: &str) -> Result<Actor, DomainError> {
     let mut actor = state.auth.authenticate(token).await?;
     actor.ip = client_ip(req, &state.config);
+    if counts_as_activity(req) {
+        state.sessions.touch(&actor);
+    }
     Ok(actor)
+}
+
+/// Whether an authenticated request is the person doing something (idle logout): a
+/// state-changing method, except the session plumbing a client does by itself (refresh, logout).
+fn counts_as_activity(req: &Request) -> bool {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let path = req.uri().path();
+    !safe && !path.ends_with("/auth/refresh") && !path.ends_with("/auth/logout")
 }
 
 /// Bearer access token (RFC 6750).
@@ -117,6 +162,18 @@ pub fn require_own_origin(req: &Request, config: &Config) -> Result<(), DomainEr
             ErrorCode::OriginMismatch,
             "request Origin is not this server",
         ))
+    }
+}
+
+/// Login CSRF defence for endpoints that take no cookie but set one or act on an account
+/// (login, register, setup, password reset): a request that carries an `Origin` (every browser
+/// POST does) must come from this server; API clients that send no `Origin` pass. Errors: 403
+/// `origin_mismatch`.
+pub fn require_own_origin_if_browser(req: &Request, config: &Config) -> Result<(), DomainError> {
+    if req.header("origin").is_none() {
+        Ok(())
+    } else {
+        require_own_origin(req, config)
     }
 }
 

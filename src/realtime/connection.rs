@@ -125,7 +125,10 @@ pub async fn serve(state: AppState, actor: Actor, mut ws: WebSocketStream<Upgrad
             }
             () = reg.overflow.cancelled() => break,
             () = reg.kick.cancelled() => {
-                reason = close(CloseCode::Policy, "session ended: sign in again");
+                // The close reason is the `SessionEndReason` (`idle`, `logged_out_elsewhere`…),
+                // so the client can tell the person why.
+                let why = state.access.known_end(session.actor.session);
+                reason = close(CloseCode::Policy, why.map_or("session_ended", |r| r.as_str()));
                 break;
             }
             () = tokio::time::sleep_until(expires) => {
@@ -369,6 +372,7 @@ impl Session {
         };
         match frame {
             ClientFrame::Send(send) => {
+                self.state.sessions.touch(&self.actor);
                 while self.in_flight.len() >= MAX_IN_FLIGHT {
                     self.in_flight.join_next().await;
                 }
@@ -428,6 +432,7 @@ impl Session {
                 }
             }
             ClientFrame::Typing(typing) => {
+                self.state.sessions.touch(&self.actor);
                 let (uid, conversation_id) = (self.actor.user, typing.conversation_id);
                 if !self.state.hub.is_subscribed(uid, conversation_id) {
                     return self.reply(
@@ -496,6 +501,7 @@ impl Session {
                 self.state.hub.unwatch(self.conn, unwatch.conversation_id);
             }
             ClientFrame::Ping(_) => self.reply(&ServerFrame::Pong(PongFrame {})),
+            ClientFrame::Activity(_) => self.state.sessions.touch(&self.actor),
         }
     }
 }

@@ -305,6 +305,14 @@ pub struct WatchFrame {
 #[oai(deny_unknown_fields)]
 pub struct PingFrame {}
 
+/// The person is active (typing, clicking, scrolling) in this tab: resets their session's idle
+/// timer (see `idle_timeout_secs` of `GET /users/me`). Clients send it at most about every tenth
+/// of the idle timeout; no answer.
+#[derive(Clone, Debug, Deserialize, Object)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct ActivityFrame {}
+
 /// Every client → server frame, discriminated by `type`.
 #[derive(Clone, Debug, Deserialize, Union)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -331,11 +339,14 @@ pub enum ClientFrame {
     /// `ping`
     #[oai(mapping = "ping")]
     Ping(PingFrame),
+    /// `activity`
+    #[oai(mapping = "activity")]
+    Activity(ActivityFrame),
 }
 
 /// The frame types a client may send.
-pub const CLIENT_TYPES: [&str; 7] = [
-    "send", "resume", "typing", "read", "watch", "unwatch", "ping",
+pub const CLIENT_TYPES: [&str; 8] = [
+    "send", "resume", "typing", "read", "watch", "unwatch", "ping", "activity",
 ];
 
 /// Why a client frame was refused: `(code, message)`.

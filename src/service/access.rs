@@ -27,10 +27,11 @@ use moka::sync::Cache;
 use crate::{
     domain::{
         Actor, ConversationFacts, ConversationId, DomainError, ErrorCode, Facts, MemberFacts,
-        Permission, Scope, ServerRole, SessionId, UserId, decide, server_permissions,
+        Permission, Scope, ServerRole, SessionEndReason, SessionId, UserId, decide,
+        server_permissions,
     },
     events::Event,
-    store::{Db, conversations, members, users},
+    store::{Db, conversations, members, sessions, users},
 };
 
 /// What authorization needs to know about a user.
@@ -47,11 +48,15 @@ pub struct UserFacts {
 /// Safety net for entries no event reached (never needed in one process).
 const TTL: Duration = Duration::from_secs(600);
 
+/// How long a session's state is trusted from memory before the database is asked again.
+const SESSION_TTL: Duration = Duration::from_secs(60);
+
 struct Inner {
     db: Db,
     epoch: AtomicU64,
-    /// Sessions ended while their access tokens may still be unexpired.
-    ended_sessions: Cache<SessionId, ()>,
+    /// Sessions: `None` while live, else why they ended. Durable in `sessions`; an entry is
+    /// re-read after a minute (another instance may have ended it; the bus tells sooner).
+    sessions: Cache<SessionId, Option<SessionEndReason>>,
     users: Cache<UserId, Option<UserFacts>>,
     conversations: Cache<ConversationId, Option<ConversationFacts>>,
     members: Cache<(ConversationId, UserId), Option<MemberFacts>>,
@@ -75,16 +80,15 @@ where
 }
 
 impl Access {
-    /// Empty caches over `db`; an ended session is remembered for `access_token_ttl` (after
-    /// which its access tokens have expired anyway).
-    pub fn new(db: Db, access_token_ttl: Duration) -> Self {
+    /// Empty caches over `db`.
+    pub fn new(db: Db) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
                 epoch: AtomicU64::new(0),
-                ended_sessions: Cache::builder()
+                sessions: Cache::builder()
                     .max_capacity(1_000_000)
-                    .time_to_live(access_token_ttl + Duration::from_secs(60))
+                    .time_to_live(SESSION_TTL)
                     .build(),
                 users: cache(100_000),
                 conversations: cache(100_000),
@@ -246,16 +250,37 @@ impl Access {
                 conversation_id, ..
             } => self.forget(&inner.conversations, conversation_id),
             Event::UserUpdated { user } => self.forget(&inner.users, &user.id),
-            Event::SessionEnded { session_id, .. } => {
-                inner.ended_sessions.insert(*session_id, ());
+            Event::SessionEnded {
+                session_id, reason, ..
+            } => {
+                inner.sessions.insert(*session_id, Some(*reason));
             }
             Event::MessageCreated { .. } | Event::PresenceChanged { .. } => {}
         }
     }
 
-    /// Whether the session was ended (logout, revocation) here or, via events, elsewhere.
-    pub fn session_ended(&self, id: SessionId) -> bool {
-        self.inner.ended_sessions.contains_key(&id)
+    /// Why the session ended, `None` while it is live: from memory (kept current by
+    /// `SessionEnded` events), else from the `sessions` table, so an ended session stays ended
+    /// after a restart. A session id without a row (impossible for a token this server signed
+    /// after migration 7) counts as ended.
+    pub async fn session_ended(
+        &self,
+        id: SessionId,
+    ) -> Result<Option<SessionEndReason>, DomainError> {
+        let db = &self.inner.db;
+        self.cached(&self.inner.sessions, id, || async move {
+            Ok(match sessions::by_id(&db.read, id).await? {
+                Some(record) => record.ended,
+                None => Some(SessionEndReason::Logout),
+            })
+        })
+        .await
+    }
+
+    /// Why the session ended, if this process knows it ended (no database read): the close
+    /// reason of its WebSockets.
+    pub fn known_end(&self, id: SessionId) -> Option<SessionEndReason> {
+        self.inner.sessions.get(&id).flatten()
     }
 
     /// Forgets a membership (after the message writer found it ended).

@@ -19,18 +19,20 @@ use super::{
     access::Access,
     conversations::ConversationService,
     passwords::PasswordHasher,
+    sessions::{SessionService, end_in},
     tokens::{JwtKeys, constant_time_eq, hash_token, random_token},
     uow::{UnitOfWork, Work},
 };
 use crate::{
     config::{Config, Registration},
     domain::{
-        Actor, AuditAction, AuditTarget, DomainError, ErrorCode, NewAuditEntry, Password,
-        ServerRole, SessionId, User, UserId, Username, no_control_chars,
+        Actor, AuditAction, AuditTarget, DomainError, Email, ErrorCode, NewAuditEntry, Password,
+        ServerRole, SessionEndReason, SessionId, User, UserId, Username,
     },
-    events::Event,
     store::{
-        Db, tokens,
+        Db,
+        sessions::{self, Which},
+        tokens,
         users::{self, UserRecord},
     },
 };
@@ -58,18 +60,26 @@ pub struct Session {
     pub user: User,
 }
 
+/// Who is logging in, as far as the request tells: the session list shows it.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    /// Client address (the socket peer, or what a trusted proxy forwarded).
+    pub ip: Option<std::net::IpAddr>,
+    /// The `User-Agent` header, for the device label.
+    pub user_agent: Option<String>,
+}
+
 struct SetupToken {
     hash: String,
     expires: Instant,
 }
 
-/// Why a session ends (audit action).
-#[derive(Clone, Copy, Debug)]
-enum Ending {
-    /// Its owner logged out.
-    Logout,
-    /// The server revoked it (refresh-token reuse).
-    Revoked,
+/// What [`AuthService::issue`] makes tokens for.
+enum Issue<'a> {
+    /// A login: a new session from this client.
+    NewSession(&'a ClientInfo),
+    /// A refresh: new tokens in the same session.
+    Rotate(SessionId),
 }
 
 /// Account and session use-cases.
@@ -82,18 +92,16 @@ pub struct AuthService {
     uow: UnitOfWork,
     access: Access,
     conversations: ConversationService,
+    sessions: SessionService,
     setup: Arc<Mutex<Option<SetupToken>>>,
-}
-
-fn invalid_email() -> DomainError {
-    DomainError::invalid(
-        ErrorCode::InvalidEmail,
-        "email must look like name@example.com",
-    )
 }
 
 impl AuthService {
     /// Builds the service from the server secret.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the service's collaborators, wired once in app.rs"
+    )]
     pub fn new(
         db: Db,
         config: Arc<Config>,
@@ -102,6 +110,7 @@ impl AuthService {
         uow: UnitOfWork,
         access: Access,
         conversations: ConversationService,
+        sessions: SessionService,
     ) -> Self {
         Self {
             db,
@@ -111,6 +120,7 @@ impl AuthService {
             uow,
             access,
             conversations,
+            sessions,
             setup: Arc::new(Mutex::new(None)),
         }
     }
@@ -145,8 +155,9 @@ impl AuthService {
         token: &str,
         username: &str,
         password: String,
-        ip: Option<std::net::IpAddr>,
+        client: &ClientInfo,
     ) -> Result<Session, DomainError> {
+        let ip = client.ip;
         let raw_name = username;
         if !self.setup_required().await? {
             return Err(DomainError::conflict(
@@ -195,7 +206,7 @@ impl AuthService {
                 return Err(err);
             }
         };
-        self.issue(&user, None).await
+        self.issue(&user, Issue::NewSession(client)).await
     }
 
     /// Registers an account (policy `open`). Errors: 403 `setup_required`,
@@ -221,13 +232,11 @@ impl AuthService {
         }
         let username = Username::parse(username)?;
         let password = Password::parse(password)?;
-        let email = email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
-        if email
-            .as_ref()
-            .is_some_and(|e| e.len() > 254 || !e.contains('@') || !no_control_chars(e))
-        {
-            return Err(invalid_email());
-        }
+        let email = email
+            .filter(|e| !e.trim().is_empty())
+            .map(|e| Email::parse(&e))
+            .transpose()?
+            .map(|e| e.as_str().to_owned());
         let user = self
             .create_user(
                 &username,
@@ -294,7 +303,12 @@ impl AuthService {
 
     /// Checks credentials. Unknown user, deleted account and wrong password give the same 401
     /// `invalid_credentials` and take the same time.
-    pub async fn login(&self, username: &str, password: &str) -> Result<Session, DomainError> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<Session, DomainError> {
         let user = match Username::parse(username) {
             Ok(name) => users::by_username(&self.db.read, name.as_str())
                 .await?
@@ -306,7 +320,7 @@ impl AuthService {
             .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
             .await?;
         match user {
-            Some(user) if ok => self.issue(&user, None).await,
+            Some(user) if ok => self.issue(&user, Issue::NewSession(client)).await,
             _ => Err(DomainError::unauthorized(
                 ErrorCode::InvalidCredentials,
                 "wrong username or password",
@@ -314,7 +328,8 @@ impl AuthService {
         }
     }
 
-    /// Rotates a refresh token. Errors: 401 `invalid_refresh_token`.
+    /// Rotates a refresh token. Errors: 401 `invalid_refresh_token`; 401 `session_ended` with
+    /// the reason when its session ended (also: idle past the timeout, which ends it now).
     pub async fn refresh(&self, refresh_token: &str) -> Result<Session, DomainError> {
         let invalid = || {
             DomainError::unauthorized(
@@ -328,6 +343,16 @@ impl AuthService {
             .ok_or_else(invalid)?;
         let family = SessionId(row.family_id);
         let owner = UserId(row.user_id);
+        if let Some(reason) = sessions::by_id(&self.db.write, family)
+            .await?
+            .and_then(|s| s.ended)
+        {
+            return Err(DomainError::SessionEnded(reason));
+        }
+        if self.sessions.is_idle(family).await? {
+            self.sessions.end_as_idle(owner, family).await?;
+            return Err(DomainError::SessionEnded(SessionEndReason::Idle));
+        }
         if row.revoked_at.is_some()
             || row.expires_at <= now
             || tokens::family_revoked(&self.db.write, family).await?
@@ -343,16 +368,16 @@ impl AuthService {
             );
             if used.is_none_or(|used| now - used > grace) {
                 tracing::warn!(session = %family, user = %owner, "refresh token reuse detected; revoking the session");
-                self.end_session(owner, family, None, None, Ending::Revoked)
+                self.end(owner, family, None, None, SessionEndReason::TokenReuse)
                     .await?;
-                return Err(invalid());
+                return Err(DomainError::SessionEnded(SessionEndReason::TokenReuse));
             }
         }
         let user = users::by_id(&self.db.read, owner)
             .await?
             .filter(UserRecord::is_active)
             .ok_or_else(invalid)?;
-        self.issue(&user, Some(family)).await
+        self.issue(&user, Issue::Rotate(family)).await
     }
 
     /// Ends a session: the one of `refresh_token` when given (and known), else the one of the
@@ -370,64 +395,41 @@ impl AuthService {
         };
         if let Some(row) = row {
             let owner = UserId(row.user_id);
-            let by = actor.filter(|a| a.user == owner).map(|a| a.user);
-            self.end_session(owner, SessionId(row.family_id), by, ip, Ending::Logout)
-                .await?;
+            let by = actor.filter(|a| a.user == owner);
+            self.end(
+                owner,
+                SessionId(row.family_id),
+                by,
+                ip,
+                SessionEndReason::Logout,
+            )
+            .await?;
         } else if let Some(actor) = actor {
-            self.end_session(
+            self.end(
                 actor.user,
                 actor.session,
-                Some(actor.user),
+                Some(actor),
                 ip,
-                Ending::Logout,
+                SessionEndReason::Logout,
             )
             .await?;
         }
         Ok(())
     }
 
-    /// Ends a session everywhere, in one unit of work: its refresh tokens are revoked and the
-    /// ending is audited; after commit, `SessionEnded` makes the permission layer refuse its
-    /// access tokens and the realtime layer close its WebSockets with 1008. A session that had
-    /// already ended is left as it is (nothing audited or published again).
-    async fn end_session(
+    /// Ends one session (see `sessions::end_in`); an already ended one is left as it is.
+    async fn end(
         &self,
         user: UserId,
         session: SessionId,
-        by: Option<UserId>,
+        by: Option<&Actor>,
         ip: Option<std::net::IpAddr>,
-        ending: Ending,
+        reason: SessionEndReason,
     ) -> Result<(), DomainError> {
         self.uow
-            .run(async |work| {
-                if tokens::revoke_family(work.db(), session, work.now()).await? == 0 {
-                    return Ok(());
-                }
-                let (action, details) = match ending {
-                    Ending::Logout => (
-                        AuditAction::SessionLogout,
-                        serde_json::json!({"user_id": user}),
-                    ),
-                    Ending::Revoked => (
-                        AuditAction::SessionRevoked,
-                        serde_json::json!({"user_id": user, "reason": "refresh_token_reuse"}),
-                    ),
-                };
-                work.record(NewAuditEntry {
-                    actor: by,
-                    action,
-                    target: Some(AuditTarget::Session(session)),
-                    details,
-                    ip,
-                })
-                .await?;
-                work.publish(Event::SessionEnded {
-                    user_id: user,
-                    session_id: session,
-                });
-                Ok(())
-            })
-            .await
+            .run(async |work| end_in(work, user, Which::One(session), reason, by, ip).await)
+            .await?;
+        Ok(())
     }
 
     /// Verifies an access token, that its session was not ended and that the account is active.
@@ -435,11 +437,8 @@ impl AuthService {
     pub async fn authenticate(&self, access_token: &str) -> Result<Actor, DomainError> {
         let claims = self.keys.verify(access_token)?;
         let session = claims.sid;
-        if self.access.session_ended(session) {
-            return Err(DomainError::unauthorized(
-                ErrorCode::Unauthorized,
-                "this session has ended",
-            ));
+        if let Some(reason) = self.access.session_ended(session).await? {
+            return Err(DomainError::SessionEnded(reason));
         }
         let user = claims.sub;
         let facts = self.access.active_user(user).await?;
@@ -452,13 +451,23 @@ impl AuthService {
         })
     }
 
-    async fn issue(
-        &self,
-        user: &UserRecord,
-        family: Option<SessionId>,
-    ) -> Result<Session, DomainError> {
+    /// The sessions service (listing, ending, activity).
+    pub fn sessions(&self) -> &SessionService {
+        &self.sessions
+    }
+
+    async fn issue(&self, user: &UserRecord, how: Issue<'_>) -> Result<Session, DomainError> {
         let auth = &self.config.auth;
-        let family = family.unwrap_or_default();
+        let family = match how {
+            Issue::Rotate(family) => family,
+            Issue::NewSession(client) => {
+                let id = SessionId::new();
+                self.sessions
+                    .start(id, user.id, client.user_agent.as_deref(), client.ip)
+                    .await?;
+                id
+            }
+        };
         let refresh_token = random_token();
         let now = Utc::now();
         let ttl = chrono::Duration::seconds(

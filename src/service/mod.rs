@@ -12,17 +12,23 @@ pub mod messages;
 pub mod paging;
 pub mod passwords;
 pub mod presence;
+pub mod profile;
+pub mod recovery;
+pub mod sessions;
 pub mod tokens;
 pub mod uow;
 pub mod users;
 
 pub use access::Access;
 pub use admin::AdminService;
-pub use auth::{AuthService, Session};
+pub use auth::{AuthService, ClientInfo, Session};
 pub use conversations::ConversationService;
 pub use messages::MessageService;
 pub use paging::Page;
 pub use presence::PresenceDirectory;
+pub use profile::{ProfileChange, ProfileService};
+pub use recovery::RecoveryService;
+pub use sessions::SessionService;
 pub use uow::UnitOfWork;
 pub use users::UserService;
 

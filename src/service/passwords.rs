@@ -15,7 +15,7 @@ use base64::{Engine, engine::general_purpose::STANDARD_NO_PAD as B64};
 use tokio::sync::{mpsc, oneshot};
 
 use super::tokens::constant_time_eq;
-use crate::domain::{DomainError, Password};
+use crate::domain::{DomainError, Password, RecoveryPin};
 
 const M_KIB: u32 = 19 * 1024;
 const T_COST: u32 = 2;
@@ -152,6 +152,14 @@ impl PasswordHasher {
     /// The PHC string of `password`.
     pub async fn hash(&self, password: &Password) -> Result<String, DomainError> {
         let bytes = password.expose().to_vec();
+        self.submit(|r| Job::Hash(bytes, r)).await
+    }
+
+    /// Hashes a recovery PIN like a password (Argon2id, PHC string): a 4–8 digit PIN is weak on
+    /// its own, so it only ever counts together with an e-mailed reset token, and wrong PINs
+    /// are limited per token and per account.
+    pub async fn hash_pin(&self, pin: &RecoveryPin) -> Result<String, DomainError> {
+        let bytes = pin.expose().as_bytes().to_vec();
         self.submit(|r| Job::Hash(bytes, r)).await
     }
 

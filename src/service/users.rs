@@ -1,12 +1,13 @@
 //! The signed-in user's own account: who am I, what may I do, delete my account.
 
-use super::{access::Access, passwords::PasswordHasher, uow::UnitOfWork};
+use super::{access::Access, passwords::PasswordHasher, sessions::end_in, uow::UnitOfWork};
 use crate::{
     domain::{
-        Actor, AuditAction, AuditTarget, DomainError, ErrorCode, Permission, ServerRole, User,
+        Actor, AuditAction, AuditTarget, DomainError, ErrorCode, Permission, ServerRole,
+        SessionEndReason, User,
     },
     events::Event,
-    store::{Db, members, tokens, users},
+    store::{Db, members, sessions::Which, users},
 };
 
 /// The caller's account and server permissions (`GET /users/me`).
@@ -16,6 +17,12 @@ pub struct Me {
     pub user: User,
     /// What the server allows this account server-wide.
     pub permissions: Vec<Permission>,
+    /// My e-mail address.
+    pub email: Option<String>,
+    /// Whether it was confirmed by a link.
+    pub email_verified: bool,
+    /// Whether a recovery PIN is set.
+    pub recovery_pin_set: bool,
 }
 
 /// Own-account use-cases.
@@ -47,6 +54,9 @@ impl UserService {
         Ok(Me {
             user: user.view(),
             permissions,
+            email_verified: user.email_verified_at.is_some(),
+            recovery_pin_set: user.recovery_pin_hash.is_some(),
+            email: user.email,
         })
     }
 
@@ -83,12 +93,15 @@ impl UserService {
                 for m in members::leave_all(work.db(), actor.user, work.now()).await? {
                     work.publish(Event::departure(m.conversation_id, actor.user, m.state));
                 }
-                for session in tokens::revoke_user(work.db(), actor.user, work.now()).await? {
-                    work.publish(Event::SessionEnded {
-                        user_id: actor.user,
-                        session_id: session,
-                    });
-                }
+                end_in(
+                    work,
+                    actor.user,
+                    Which::All,
+                    SessionEndReason::AccountDeleted,
+                    Some(actor),
+                    None,
+                )
+                .await?;
                 work.audit(
                     Some(actor),
                     AuditAction::UserDeleted,

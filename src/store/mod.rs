@@ -9,7 +9,9 @@ pub mod conversations;
 pub mod dialect;
 pub mod members;
 pub mod messages;
+pub mod sessions;
 pub mod tokens;
+pub mod user_tokens;
 pub mod users;
 pub mod writer;
 

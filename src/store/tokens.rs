@@ -90,38 +90,3 @@ pub async fn revoke_family(
         .await?;
     Ok(result.rows_affected)
 }
-
-/// Revokes every token of every live session of `user` (account deletion) in one statement;
-/// returns those sessions.
-pub async fn revoke_user(
-    db: &impl ConnectionTrait,
-    user: UserId,
-    now: DateTime<Utc>,
-) -> Result<Vec<SessionId>, DomainError> {
-    let sessions = live_families(db, user).await?;
-    Entity::update_many()
-        .col_expr(Column::RevokedAt, Expr::value(now))
-        .filter(Column::UserId.eq(user.0))
-        .filter(Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(sessions)
-}
-
-/// The sessions (families) of a user that still have an unrevoked token.
-async fn live_families(
-    db: &impl ConnectionTrait,
-    user: UserId,
-) -> Result<Vec<SessionId>, DomainError> {
-    use sea_orm::QuerySelect;
-    let ids: Vec<Uuid> = Entity::find()
-        .select_only()
-        .column(Column::FamilyId)
-        .distinct()
-        .filter(Column::UserId.eq(user.0))
-        .filter(Column::RevokedAt.is_null())
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(ids.into_iter().map(SessionId).collect())
-}

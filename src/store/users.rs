@@ -31,6 +31,10 @@ pub struct UserRecord {
     pub created_at: DateTime<Utc>,
     /// Deletion time (the row stays so that messages keep their sender).
     pub deleted_at: Option<DateTime<Utc>>,
+    /// When the current e-mail was confirmed by a link.
+    pub email_verified_at: Option<DateTime<Utc>>,
+    /// Argon2id PHC hash of the recovery PIN.
+    pub recovery_pin_hash: Option<String>,
 }
 
 impl TryFrom<users::Model> for UserRecord {
@@ -46,6 +50,8 @@ impl TryFrom<users::Model> for UserRecord {
             role: m.role.parse()?,
             created_at: m.created_at,
             deleted_at: m.deleted_at,
+            email_verified_at: m.email_verified_at,
+            recovery_pin_hash: m.recovery_pin_hash,
         })
     }
 }
@@ -99,19 +105,124 @@ pub async fn insert(
         username: Set(new.username.to_owned()),
         display_name: Set(new.display_name.to_owned()),
         password_hash: Set(new.password_hash),
+        email_key: Set(new.email.as_ref().map(|e| e.to_lowercase())),
         email: Set(new.email),
         role: Set(new.role.as_str().to_owned()),
         created_at: Set(new.now),
         deleted_at: Set(None),
+        email_verified_at: Set(None),
+        recovery_pin_hash: Set(None),
     };
     Entity::insert(model)
         .exec_with_returning(db)
         .await
-        .map_err(conflict_on_unique(
-            ErrorCode::UsernameTaken,
-            "that username is taken",
-        ))?
+        .map_err(|err| {
+            if super::is_unique_violation(&err) && err.to_string().contains("email") {
+                DomainError::conflict(
+                    ErrorCode::EmailTaken,
+                    "another account uses that e-mail address",
+                )
+            } else {
+                conflict_on_unique(ErrorCode::UsernameTaken, "that username is taken")(err)
+            }
+        })?
         .try_into()
+}
+
+/// The active account whose e-mail is `key` (lower-cased).
+pub async fn by_email_key(
+    db: &impl ConnectionTrait,
+    key: &str,
+) -> Result<Option<UserRecord>, DomainError> {
+    Entity::find()
+        .filter(Column::EmailKey.eq(key))
+        .filter(Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .map(UserRecord::try_from)
+        .transpose()
+}
+
+/// Sets the display name.
+pub async fn set_display_name(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    name: &str,
+) -> Result<(), DomainError> {
+    Entity::update_many()
+        .col_expr(Column::DisplayName, Expr::value(name))
+        .filter(Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Sets (or with `None` removes) the e-mail address and whether it is verified. Errors:
+/// `email_taken` (409) when another account uses the address in any case.
+pub async fn set_email(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    email: Option<&str>,
+    verified_at: Option<DateTime<Utc>>,
+) -> Result<(), DomainError> {
+    Entity::update_many()
+        .col_expr(Column::Email, Expr::value(email.map(str::to_owned)))
+        .col_expr(Column::EmailKey, Expr::value(email.map(str::to_lowercase)))
+        .col_expr(Column::EmailVerifiedAt, Expr::value(verified_at))
+        .filter(Column::Id.eq(id.0))
+        .exec(db)
+        .await
+        .map_err(conflict_on_unique(
+            ErrorCode::EmailTaken,
+            "another account uses that e-mail address",
+        ))?;
+    Ok(())
+}
+
+/// Marks the e-mail verified when it is still `email` (lower-cased compare). Returns whether
+/// it was.
+pub async fn mark_email_verified(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DomainError> {
+    let result = Entity::update_many()
+        .col_expr(Column::EmailVerifiedAt, Expr::value(now))
+        .filter(Column::Id.eq(id.0))
+        .filter(Column::EmailKey.eq(email.to_lowercase()))
+        .filter(Column::DeletedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Replaces the password hash (PHC string).
+pub async fn set_password_hash(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    hash: String,
+) -> Result<(), DomainError> {
+    Entity::update_many()
+        .col_expr(Column::PasswordHash, Expr::value(hash))
+        .filter(Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Sets (or with `None` removes) the recovery PIN hash (PHC string).
+pub async fn set_recovery_pin_hash(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    hash: Option<String>,
+) -> Result<(), DomainError> {
+    Entity::update_many()
+        .col_expr(Column::RecoveryPinHash, Expr::value(hash))
+        .filter(Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// The user with this canonical username.
@@ -240,6 +351,12 @@ pub async fn soft_delete(
         .col_expr(Column::DisplayName, Expr::value("Deleted user"))
         .col_expr(Column::PasswordHash, Expr::value("!"))
         .col_expr(Column::Email, Expr::value(Option::<String>::None))
+        .col_expr(Column::EmailKey, Expr::value(Option::<String>::None))
+        .col_expr(
+            Column::EmailVerifiedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(Column::RecoveryPinHash, Expr::value(Option::<String>::None))
         .col_expr(Column::Role, Expr::value(ServerRole::Member.as_str()))
         .col_expr(Column::DeletedAt, Expr::value(now))
         .filter(Column::Id.eq(id.0))

@@ -178,10 +178,9 @@ async fn reuse_revokes(backend: Backend) {
         .post_json("/api/v1/auth/refresh", &json!({"refresh_token": stolen}))
         .await;
     assert_eq!(replay.status(), 401);
-    assert_eq!(
-        replay.json::<Value>().await.unwrap()["code"],
-        "invalid_refresh_token"
-    );
+    let replay: Value = replay.json().await.unwrap();
+    assert_eq!(replay["code"], "session_ended");
+    assert_eq!(replay["reason"], "token_reuse");
     let victim = app
         .post_json("/api/v1/auth/refresh", &json!({"refresh_token": current}))
         .await;

@@ -241,10 +241,7 @@ async fn revoked_and_bearer_logout(backend: Backend) {
     let revoked = app
         .get_json("/api/v1/admin/audit?action=session.revoked", &root.token)
         .await;
-    assert_eq!(
-        revoked["entries"][0]["details"]["reason"],
-        "refresh_token_reuse"
-    );
+    assert_eq!(revoked["entries"][0]["details"]["reason"], "token_reuse");
     assert_eq!(revoked["entries"][0]["target_type"], "session");
 
     // Logout with only the Bearer token ends that token's session.

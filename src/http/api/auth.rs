@@ -16,7 +16,10 @@ use crate::{
     http::{
         cookies,
         error::ApiResult,
-        security::{REFRESH_COOKIE, authenticate_request, client_ip, require_own_origin},
+        security::{
+            REFRESH_COOKIE, authenticate_request, client_info, client_ip, require_own_origin,
+            require_own_origin_if_browser,
+        },
     },
     state::AppState,
 };
@@ -99,9 +102,11 @@ impl AuthApi {
     #[oai(path = "/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
+        request: &Request,
         state: Data<&AppState>,
         body: Json<RegisterRequest>,
     ) -> ApiResult<Registered> {
+        require_own_origin_if_browser(request, &state.config)?;
         let Json(req) = body;
         let user = state
             .auth
@@ -115,11 +120,17 @@ impl AuthApi {
     #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
+        req: &Request,
         state: Data<&AppState>,
         jar: &CookieJar,
         body: Json<LoginRequest>,
     ) -> ApiResult<Json<LoginResponse>> {
-        let session = state.auth.login(&body.0.username, &body.0.password).await?;
+        require_own_origin_if_browser(req, &state.config)?;
+        let client = client_info(req, &state.config);
+        let session = state
+            .auth
+            .login(&body.0.username, &body.0.password, &client)
+            .await?;
         cookies::set_session(jar, &state.config, &session);
         Ok(Json(session.into()))
     }

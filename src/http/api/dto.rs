@@ -37,11 +37,23 @@ impl From<Session> for LoginResponse {
 
 /// The signed-in account and what the server allows it.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Me {
     /// The account.
     pub user: User,
     /// Server-wide permissions, from the account's role (the web client shows exactly these).
     pub permissions: Vec<Permission>,
+    /// My e-mail address (only I and administrators see it); absent when none is set.
+    pub email: Option<String>,
+    /// Whether that address was confirmed through the link sent to it.
+    pub email_verified: bool,
+    /// Whether a recovery PIN is set (then a password reset link also needs it).
+    pub recovery_pin_set: bool,
+    /// Sessions end after this many seconds without activity; absent when idle logout is off.
+    pub idle_timeout_secs: Option<u64>,
+    /// Whether this server sends e-mail over SMTP (else e-mail verification is skipped and
+    /// reset links go to the operator's spool folder).
+    pub smtp_configured: bool,
 }
 
 /// Declares a page body: a list under a named field plus `next_cursor`.

@@ -1,13 +1,16 @@
 //! REST operations, one `#[OpenApi]` struct per tag. Handlers translate HTTP to a service call
 //! and back; `operation_id`s are stable once released.
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod conversations;
 pub mod dms;
 pub mod dto;
 pub mod health;
+pub mod recovery;
 pub mod rooms;
+pub mod sessions;
 pub mod setup;
 pub mod strict;
 pub mod users;
@@ -21,8 +24,10 @@ pub enum ApiTags {
     Health,
     /// First-run setup of the admin account.
     Setup,
-    /// Accounts and sessions.
+    /// Accounts: register, login, refresh, logout, password reset.
     Auth,
+    /// My sessions on every device.
+    Sessions,
     /// User profiles.
     Users,
     /// Room directory and membership.
@@ -40,7 +45,10 @@ pub fn apis() -> (
     health::HealthApi,
     setup::SetupApi,
     auth::AuthApi,
+    recovery::RecoveryApi,
+    sessions::SessionsApi,
     users::UsersApi,
+    account::AccountApi,
     rooms::RoomsApi,
     dms::DmsApi,
     conversations::ConversationsApi,
@@ -50,7 +58,10 @@ pub fn apis() -> (
         health::HealthApi,
         setup::SetupApi,
         auth::AuthApi,
+        recovery::RecoveryApi,
+        sessions::SessionsApi,
         users::UsersApi,
+        account::AccountApi,
         rooms::RoomsApi,
         dms::DmsApi,
         conversations::ConversationsApi,

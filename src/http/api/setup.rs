@@ -12,7 +12,11 @@ use super::{
     strict::{PasswordRule, Text, TokenRule, UsernameRule},
 };
 use crate::{
-    http::{cookies, error::ApiResult, security::client_ip},
+    http::{
+        cookies,
+        error::ApiResult,
+        security::{client_info, require_own_origin_if_browser},
+    },
     state::AppState,
 };
 
@@ -66,11 +70,12 @@ impl SetupApi {
         jar: &CookieJar,
         body: Json<SetupRequest>,
     ) -> ApiResult<SetupCreated> {
+        require_own_origin_if_browser(request, &state.config)?;
         let Json(req) = body;
-        let ip = client_ip(request, &state.config);
+        let client = client_info(request, &state.config);
         let session = state
             .auth
-            .setup(&req.token, &req.username, req.password.0, ip)
+            .setup(&req.token, &req.username, req.password.0, &client)
             .await?;
         cookies::set_session(jar, &state.config, &session);
         Ok(SetupCreated::Created(Json(session.into())))

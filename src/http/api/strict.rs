@@ -96,6 +96,28 @@ rule!(
     }
 );
 rule!(
+    /// A display name: 1–64 characters, no control or invisible characters.
+    DisplayNameRule {
+        const MIN: Option<usize> = Some(1);
+        const MAX: Option<usize> = Some(crate::domain::DisplayName::MAX_CHARS);
+    }
+);
+rule!(
+    /// A recovery PIN: 4–8 digits.
+    PinRule {
+        const MIN: Option<usize> = Some(4);
+        const MAX: Option<usize> = Some(8);
+        const PATTERN: Option<&'static str> = Some(crate::domain::RecoveryPin::PATTERN);
+    }
+);
+rule!(
+    /// A username or an e-mail address: at most 254 characters.
+    IdentifierRule {
+        const MIN: Option<usize> = Some(1);
+        const MAX: Option<usize> = Some(254);
+    }
+);
+rule!(
     /// A token (setup or refresh): at most 512 characters.
     TokenRule {
         const MIN: Option<usize> = Some(1);

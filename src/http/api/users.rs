@@ -41,6 +41,11 @@ impl UsersApi {
         Ok(Json(Me {
             user: me.user,
             permissions: me.permissions,
+            email: me.email,
+            email_verified: me.email_verified,
+            recovery_pin_set: me.recovery_pin_set,
+            idle_timeout_secs: state.sessions.idle_timeout().map(|d| d.as_secs()),
+            smtp_configured: state.recovery.mailer().is_smtp(),
         }))
     }
 
