@@ -1,4 +1,5 @@
-//! Command line: `echochat [serve]` (default), `echochat openapi` and `echochat asyncapi`.
+//! Command line: `echochat [serve]` (default), `echochat openapi`, `echochat asyncapi` and
+//! `echochat smtp-test --to ADDRESS`.
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -36,6 +37,13 @@ pub enum Command {
     Openapi,
     /// Print the AsyncAPI 3 document of the WebSocket protocol as JSON (openapi/realtime.json).
     Asyncapi,
+    /// Send a test e-mail with the `[smtp]` settings and print how the SMTP dialogue ended
+    /// (or where the spool file went when no SMTP host is set). Exit status 1 on failure.
+    SmtpTest {
+        /// Recipient address.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 impl Cli {

@@ -21,6 +21,16 @@ async fn main() -> std::process::ExitCode {
             println!("{}", realtime::schema::asyncapi_json());
             std::process::ExitCode::SUCCESS
         }
+        Some(Command::SmtpTest { ref to }) => match smtp_test(&cli, to).await {
+            Ok(outcome) => {
+                println!("sent: {outcome}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("echochat smtp-test: not sent: {err:#}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Some(Command::Serve) | None => {
             telemetry::init();
             match serve(&cli).await {
@@ -46,6 +56,25 @@ async fn serve(cli: &Cli) -> anyhow::Result<()> {
     let signal = shutdown_signal()?;
     let app = build_app(loaded.config).await?;
     app.run_until_stopped(signal).await
+}
+
+/// `echochat smtp-test --to ADDRESS`: one test mail through the configured transport.
+async fn smtp_test(cli: &Cli, to: &str) -> anyhow::Result<String> {
+    let loaded = Config::load(cli.overrides())?;
+    let to = echochat::domain::Email::parse(to).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+    let mailer = echochat::mail::Mailer::from_config(&loaded.config)?;
+    println!("delivery: {}", mailer.describe());
+    mailer
+        .send(&echochat::mail::Mail {
+            to: to.as_str().to_owned(),
+            to_name: None,
+            subject: "EchoChat SMTP test".into(),
+            body: format!(
+                "This is a test message from EchoChat {}. If you can read it, e-mail works.\n",
+                echochat::VERSION
+            ),
+        })
+        .await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

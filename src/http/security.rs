@@ -134,13 +134,16 @@ async fn check_cookie(req: &Request, key: ApiKey) -> poem::Result<Actor> {
         .map_err(|e| ApiError::from(e).into())
 }
 
-/// Either way of authenticating; Bearer is tried first.
+/// Either way of authenticating. The cookie is tried first and the Bearer token last, because
+/// poem-openapi answers with the error of the last scheme tried: an API client then gets its
+/// token's own error (`session_ended` with the reason, not a generic "no cookie"). Browsers send
+/// no Bearer header; they learn why a session ended from `POST /auth/refresh`.
 #[derive(SecurityScheme)]
 pub enum Auth {
-    /// `Authorization: Bearer`.
-    Bearer(BearerAuth),
     /// `echochat_access` cookie.
     Cookie(CookieAuth),
+    /// `Authorization: Bearer`.
+    Bearer(BearerAuth),
 }
 
 impl Auth {

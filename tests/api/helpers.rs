@@ -483,6 +483,23 @@ impl WsClient {
         }
     }
 
+    /// Reads until the server closes (at most `within`); returns the close code and reason.
+    pub async fn close_frame(&mut self, within: Duration) -> (u16, String) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Ok(Some(Ok(Message::Close(Some(frame))))) => {
+                    return (u16::from(frame.code), frame.reason.to_string());
+                }
+                Ok(Some(Ok(Message::Close(None)))) => return (1005, String::new()),
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(e))) => panic!("socket error before close: {e}"),
+                Ok(None) => panic!("socket ended without a close frame"),
+                Err(_) => panic!("no close within {within:?}"),
+            }
+        }
+    }
+
     /// Reads until the server closes; returns the close code.
     pub async fn close_code(&mut self) -> Option<u16> {
         loop {

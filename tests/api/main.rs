@@ -17,6 +17,7 @@ mod openapi_spec;
 mod realtime;
 mod review_fixes;
 mod seams;
+mod sessions;
 mod shutdown;
 mod spec_check;
 mod startup;
