@@ -12,6 +12,7 @@ use crate::{
         Access, AdminService, AuthService, ConversationService, MessageService, UserService,
     },
     store::Db,
+    tls::TlsInfo,
 };
 
 /// Everything a request needs: a cheap handle (one pointer) to [`AppStateInner`], so that each
@@ -61,4 +62,6 @@ pub struct AppStateInner {
     pub shutdown: CancellationToken,
     /// WebSocket session tasks, awaited on shutdown.
     pub ws_tasks: TaskTracker,
+    /// HTTPS facts (`None` when `[tls] mode = "off"`).
+    pub tls: Option<TlsInfo>,
 }

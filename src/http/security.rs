@@ -1,10 +1,14 @@
 //! Authentication of REST calls: `Authorization: Bearer <JWT>` (API clients) or the HttpOnly
-//! `echochat_access` cookie (browsers). Cookie-authenticated state-changing requests must carry an
+//! `echochat_access` cookie (browsers; `__Host-echochat_access` on the wire over HTTPS, renamed
+//! by `cookies::translate`). Cookie-authenticated state-changing requests must carry an
 //! `Origin` that is the server's own (CSRF defence; OWASP "Verifying Origin With Standard Headers").
 
 use std::net::IpAddr;
 
-use poem::{Request, http::Method};
+use poem::{
+    Request,
+    http::{Method, uri::Scheme},
+};
 use poem_openapi::{
     SecurityScheme,
     auth::{ApiKey, Bearer},
@@ -21,6 +25,12 @@ use crate::{
 pub const ACCESS_COOKIE: &str = "echochat_access";
 /// Name of the refresh-token cookie.
 pub const REFRESH_COOKIE: &str = "echochat_refresh";
+
+/// Whether the request came over this server's own TLS listener. The accept loop sets the scheme
+/// (`http::server`); no client-sent header can change it.
+pub fn is_https(req: &Request) -> bool {
+    *req.scheme() == Scheme::HTTPS
+}
 
 fn state(req: &Request) -> poem::Result<&AppState> {
     req.data::<AppState>()
@@ -121,18 +131,21 @@ pub fn require_own_origin(req: &Request, config: &Config) -> Result<(), DomainEr
 }
 
 /// Whether the request's `Origin` is this server: `<scheme>://<Host header>`, where the scheme is
-/// `X-Forwarded-Proto` when a TLS proxy sets it and `http` otherwise (this server speaks plain
-/// HTTP); or `public_url`'s origin; or one of `allowed_origins`. A missing or `null` Origin fails.
+/// `https` for a request over this server's TLS listener, else `X-Forwarded-Proto` when a TLS
+/// proxy sets it, else `http`; or `public_url`'s origin; or one of `allowed_origins`. A missing or `null` Origin fails.
 /// Scheme, host and port must all match (RFC 6454 §5).
 pub fn origin_allowed(req: &Request, config: &Config) -> bool {
     let Some(origin) = req.header("origin").map(|o| o.trim_end_matches('/')) else {
         return false;
     };
     let same = |allowed: &str| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin);
-    let scheme = req
-        .header("x-forwarded-proto")
-        .map(str::trim)
-        .unwrap_or("http");
+    let scheme = if is_https(req) {
+        "https"
+    } else {
+        req.header("x-forwarded-proto")
+            .map(str::trim)
+            .unwrap_or("http")
+    };
     if let Some(host) = req.header("host")
         && same(&format!("{scheme}://{host}"))
     {

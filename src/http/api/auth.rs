@@ -115,12 +115,13 @@ impl AuthApi {
     #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
+        req: &Request,
         state: Data<&AppState>,
         jar: &CookieJar,
         body: Json<LoginRequest>,
     ) -> ApiResult<Json<LoginResponse>> {
         let session = state.auth.login(&body.0.username, &body.0.password).await?;
-        cookies::set_session(jar, &state.config, &session);
+        cookies::set_session(jar, req, &state.config, &session);
         Ok(Json(session.into()))
     }
 
@@ -144,7 +145,7 @@ impl AuthApi {
             .into());
         };
         let session = state.auth.refresh(&token).await?;
-        cookies::set_session(jar, &state.config, &session);
+        cookies::set_session(jar, req, &state.config, &session);
         Ok(Json(session.into()))
     }
 
@@ -176,7 +177,7 @@ impl AuthApi {
                 ip,
             )
             .await?;
-        cookies::clear_session(jar, &state.config);
+        cookies::clear_session(jar, req, &state.config);
         Ok(LoggedOut::NoContent)
     }
 }

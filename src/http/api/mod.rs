@@ -10,6 +10,7 @@ pub mod health;
 pub mod rooms;
 pub mod setup;
 pub mod strict;
+pub mod tls;
 pub mod users;
 
 use poem_openapi::Tags;
@@ -38,6 +39,7 @@ pub enum ApiTags {
 /// Every API of the service, in tag order.
 pub fn apis() -> (
     health::HealthApi,
+    tls::TlsApi,
     setup::SetupApi,
     auth::AuthApi,
     users::UsersApi,
@@ -48,6 +50,7 @@ pub fn apis() -> (
 ) {
     (
         health::HealthApi,
+        tls::TlsApi,
         setup::SetupApi,
         auth::AuthApi,
         users::UsersApi,

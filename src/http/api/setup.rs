@@ -72,7 +72,7 @@ impl SetupApi {
             .auth
             .setup(&req.token, &req.username, req.password.0, ip)
             .await?;
-        cookies::set_session(jar, &state.config, &session);
+        cookies::set_session(jar, request, &state.config, &session);
         Ok(SetupCreated::Created(Json(session.into())))
     }
 }
