@@ -32,6 +32,13 @@ pub fn is_https(req: &Request) -> bool {
     *req.scheme() == Scheme::HTTPS
 }
 
+/// The host (and port) the client addressed: the `Host` header (HTTP/1), else the URI's
+/// authority (HTTP/2's `:authority`, which has no `Host` header).
+pub fn request_host(req: &Request) -> Option<&str> {
+    req.header("host")
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+}
+
 fn state(req: &Request) -> poem::Result<&AppState> {
     req.data::<AppState>()
         .ok_or_else(|| ApiError::from(DomainError::internal("state missing")).into())
@@ -130,7 +137,7 @@ pub fn require_own_origin(req: &Request, config: &Config) -> Result<(), DomainEr
     }
 }
 
-/// Whether the request's `Origin` is this server: `<scheme>://<Host header>`, where the scheme is
+/// Whether the request's `Origin` is this server: `<scheme>://<host>` ([`request_host`]), where the scheme is
 /// `https` for a request over this server's TLS listener, else `X-Forwarded-Proto` when a TLS
 /// proxy sets it, else `http`; or `public_url`'s origin; or one of `allowed_origins`. A missing or `null` Origin fails.
 /// Scheme, host and port must all match (RFC 6454 §5).
@@ -146,7 +153,7 @@ pub fn origin_allowed(req: &Request, config: &Config) -> bool {
             .map(str::trim)
             .unwrap_or("http")
     };
-    if let Some(host) = req.header("host")
+    if let Some(host) = request_host(req)
         && same(&format!("{scheme}://{host}"))
     {
         return true;

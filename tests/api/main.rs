@@ -9,6 +9,7 @@ mod browser;
 mod conversations;
 mod health;
 mod helpers;
+mod https;
 mod hygiene;
 mod layers;
 mod lists;

@@ -68,8 +68,7 @@ impl TlsApi {
         let https_url = match state.config.public_url.as_deref() {
             Some(url) if url.starts_with("https://") => format!("{}/", url.trim_end_matches('/')),
             _ => {
-                let host = req
-                    .header("host")
+                let host = crate::http::security::request_host(req)
                     .and_then(|h| url::Url::parse(&format!("http://{h}")).ok())
                     .and_then(|u| u.host_str().map(str::to_owned))
                     .unwrap_or_else(|| "localhost".to_owned());
