@@ -10,6 +10,7 @@ mod conversations;
 mod health;
 mod helpers;
 mod https;
+mod https_browser;
 mod hygiene;
 mod layers;
 mod lists;
