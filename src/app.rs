@@ -19,6 +19,7 @@ use crate::{
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
+    tls::Tls,
 };
 
 /// A built server, bound to its port, not yet serving.
@@ -26,6 +27,7 @@ pub struct App {
     state: AppState,
     listener: TcpListener,
     local_addr: SocketAddr,
+    tls: Option<(Tls, TcpListener)>,
     setup_token: Option<String>,
     writer_task: JoinHandle<()>,
     publisher_task: JoinHandle<()>,
@@ -35,17 +37,42 @@ pub struct App {
 }
 
 /// Prepares everything: data folder, secrets, database (migrated), official rooms, services,
-/// and the listening socket. Errors: unreachable database, failed migration (nothing changed),
-/// port in use, unwritable data folder.
+/// the TLS certificate, and the listening sockets (HTTP, and HTTPS unless `[tls] mode = "off"`).
+/// Errors: unreachable database, failed migration (nothing changed), port in use, unwritable data
+/// folder or certificate folder, unusable `[tls]` certificate files.
 pub async fn build_app(config: Config) -> anyhow::Result<App> {
     secrets::create_private_dir(&config.data_dir)?;
     let jwt_secret = secrets::load_or_create(&config.data_dir.join("secrets"), "jwt.key", 64)?;
+    let tls = Tls::setup(&config)?;
 
     let db = Db::connect(&config).await?;
     let identity = db.identity(&config).await?;
     tracing::info!(%identity, "database connected");
     db.migrate().await?;
     conversations::ensure_official(&db.write, &config.official_rooms, chrono::Utc::now()).await?;
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local_addr = listener
+        .local_addr()
+        .context("listener has no socket address")?;
+    let tls = match tls {
+        Some(tls) => {
+            let tls_listener = TcpListener::bind(config.tls.listen).await.with_context(|| {
+                format!(
+                    "cannot listen on {} for HTTPS (change [tls] listen, or set [tls] mode = \"off\")",
+                    config.tls.listen
+                )
+            })?;
+            let tls_addr = tls_listener
+                .local_addr()
+                .context("HTTPS listener has no socket address")?;
+            Some((tls, tls_listener, tls_addr))
+        }
+        None => None,
+    };
+    let tls_info = tls.as_ref().map(|(tls, _, addr)| tls.info(*addr));
 
     let config = Arc::new(config);
     let shutdown = CancellationToken::new();
@@ -108,19 +135,29 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         profile,
         shutdown,
         ws_tasks: TaskTracker::new(),
+        tls: tls_info.clone(),
     });
 
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let local_addr = listener
-        .local_addr()
-        .context("listener has no socket address")?;
     tracing::info!(listen = %local_addr, "listening");
+    let base = public_base(&config, local_addr);
+    if let Some(info) = &tls_info {
+        let https_url = https_base(&config, info.addr);
+        match &info.ca_fingerprint {
+            Some(fingerprint) => {
+                tracing::info!(listen = %info.addr, %https_url, ca_sha256 = %fingerprint, "listening for HTTPS (local CA)");
+                println!(
+                    "HTTPS: {https_url}/ (local CA SHA-256 fingerprint {fingerprint}; how to trust it: {base}/ca)"
+                );
+            }
+            None => {
+                tracing::info!(listen = %info.addr, %https_url, "listening for HTTPS (certificate files)");
+                println!("HTTPS: {https_url}/");
+            }
+        }
+    }
 
     let setup_token = state.auth.new_setup_token().await?;
     if let Some(token) = &setup_token {
-        let base = public_base(&config, local_addr);
         let setup_url = format!("{base}/setup?token={token}");
         // On stdout for whoever started the server, and in the log (a structured field) for
         // those who read JSON logs.
@@ -131,6 +168,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         state,
         listener,
         local_addr,
+        tls: tls.map(|(tls, listener, _)| (tls, listener)),
         setup_token,
         writer_task,
         publisher_task,
@@ -150,10 +188,30 @@ fn public_base(config: &Config, addr: SocketAddr) -> String {
     }
 }
 
+/// The base URL of the HTTPS listener: `public_url` when it is `https://…`, else
+/// `https://<listen address>` with `localhost` standing in for an unspecified address.
+fn https_base(config: &Config, addr: SocketAddr) -> String {
+    match &config.public_url {
+        Some(url) if url.starts_with("https://") => url.trim_end_matches('/').to_owned(),
+        _ if addr.ip().is_unspecified() => format!("https://localhost:{}", addr.port()),
+        _ => format!("https://{addr}"),
+    }
+}
+
 impl App {
     /// The bound address (resolves port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The bound HTTPS address (resolves port 0); `None` when `[tls] mode = "off"`.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.state.tls.as_ref().map(|t| t.addr)
+    }
+
+    /// The HTTPS set-up, to look at the served certificate; `None` when `[tls] mode = "off"`.
+    pub fn tls(&self) -> Option<&Tls> {
+        self.tls.as_ref().map(|(tls, _)| tls)
     }
 
     /// The setup token printed at start, while no account exists.
@@ -176,6 +234,7 @@ impl App {
         let App {
             state,
             listener,
+            tls,
             writer_task,
             publisher_task,
             dispatcher_task,
@@ -188,8 +247,17 @@ impl App {
         let limits = http::server::Limits::from(&state.config.http);
         let endpoint = http::routes(state);
         let stop = shutdown.clone();
+        let mut listeners = vec![http::server::Listener::from(listener)];
+        let mut tls_task = None;
+        if let Some((tls, tls_listener)) = tls {
+            listeners.push(http::server::Listener {
+                tcp: tls_listener,
+                tls: Some(tls.acceptor()),
+            });
+            tls_task = Some(tls.spawn_refresh(shutdown.clone()));
+        }
         http::server::run(
-            listener,
+            listeners,
             endpoint,
             limits,
             async move {
@@ -201,6 +269,9 @@ impl App {
         )
         .await?;
         shutdown.cancel();
+        if let Some(task) = tls_task {
+            let _ = task.await;
+        }
         ws_tasks.close();
         if tokio::time::timeout(Duration::from_secs(15), ws_tasks.wait())
             .await

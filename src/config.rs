@@ -36,6 +36,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Outgoing e-mail (password reset, address verification).
     pub smtp: SmtpConfig,
+    /// HTTPS: the local certificate authority, operator certificates, or off.
+    pub tls: TlsConfig,
     /// Official rooms created at start-up; replaces the default list when given.
     pub official_rooms: Vec<OfficialRoom>,
     /// The data folder (database, secrets). Set from `--data-dir`, not from the file.
@@ -201,6 +203,50 @@ pub struct HttpConfig {
     pub websocket_handshake_timeout_secs: u64,
 }
 
+/// Where the HTTPS listener's certificate comes from (`[tls] mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// EchoChat's own local CA in `<data_dir>/tls/` signs a server certificate (default).
+    SelfSigned,
+    /// The operator's certificate chain and key (`cert_file`, `key_file`), reloaded on change.
+    Files,
+    /// No HTTPS listener (plain HTTP only, e.g. behind a TLS-terminating proxy).
+    Off,
+}
+
+impl TlsMode {
+    /// The config spelling: `self-signed`, `files` or `off`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SelfSigned => "self-signed",
+            Self::Files => "files",
+            Self::Off => "off",
+        }
+    }
+}
+
+/// `[tls]`: the HTTPS listener next to the plain HTTP one (docs/https.md).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TlsConfig {
+    /// `self-signed` (default), `files` or `off`.
+    pub mode: TlsMode,
+    /// Address and port of the HTTPS listener. Default `0.0.0.0:8443`.
+    pub listen: SocketAddr,
+    /// `files` mode: PEM certificate chain, leaf first. Required in that mode.
+    pub cert_file: Option<PathBuf>,
+    /// `files` mode: PEM private key (PKCS#8, PKCS#1 or SEC1). Required in that mode.
+    pub key_file: Option<PathBuf>,
+    /// `self-signed` mode: extra DNS names or IP addresses for the server certificate, besides
+    /// `localhost`, the host name, `<hostname>.local`, the loopback and interface addresses and
+    /// the host of `public_url`. Default none.
+    pub names: Vec<String>,
+    /// `files` mode: `max-age` of the `Strict-Transport-Security` header sent on HTTPS answers,
+    /// in seconds (RFC 6797). Default 31536000 (one year); 0 sends no header.
+    pub hsts_max_age_secs: u64,
+}
+
 /// One `[[official_rooms]]` entry.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OfficialRoom {
@@ -251,6 +297,14 @@ impl Default for Config {
                 websocket_handshake_timeout_secs: 10,
             },
             smtp: SmtpConfig::default(),
+            tls: TlsConfig {
+                mode: TlsMode::SelfSigned,
+                listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
+                cert_file: None,
+                key_file: None,
+                names: Vec::new(),
+                hsts_max_age_secs: 365 * 24 * 3600,
+            },
             official_rooms: default_official_rooms(),
             data_dir: PathBuf::from("echochat-data"),
         }
@@ -275,6 +329,12 @@ impl Default for RealtimeConfig {
 impl Default for HttpConfig {
     fn default() -> Self {
         Config::default().http
+    }
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Config::default().tls
     }
 }
 
@@ -503,5 +563,24 @@ mod tests {
         assert_eq!(off.body_read_timeout(), None);
         assert_eq!(off.idle_timeout(), None);
         assert_eq!(off.websocket_handshake_timeout(), None);
+    }
+
+    #[test]
+    fn tls_keys_are_known_and_modes_use_their_config_spelling() {
+        let known = serde_json::to_value(Config::default()).expect("serializable");
+        let given = serde_json::json!({"tls": {"mode": "files", "listen": "127.0.0.1:1",
+            "cert_file": "/c.pem", "key_file": "/k.pem", "names": ["chat.lan"],
+            "hsts_max_age_secs": 1, "hsts": true}});
+        let mut out = Vec::new();
+        collect_unknown("", &given, &known, &mut out);
+        assert_eq!(out, vec!["tls.hsts"]);
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Serialized::defaults(given))
+            .extract()
+            .expect("valid [tls]");
+        assert_eq!(config.tls.mode, TlsMode::Files);
+        assert_eq!(config.tls.mode.as_str(), "files");
+        assert_eq!(Config::default().tls.mode, TlsMode::SelfSigned);
+        assert_eq!(Config::default().tls.listen.port(), 8443);
     }
 }

@@ -18,6 +18,7 @@ pub mod spec;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 
 pub use app::{App, build_app};
 

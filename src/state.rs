@@ -13,6 +13,7 @@ use crate::{
         RecoveryService, SessionService, UserService,
     },
     store::Db,
+    tls::TlsInfo,
 };
 
 /// Everything a request needs: a cheap handle (one pointer) to [`AppStateInner`], so that each
@@ -68,4 +69,6 @@ pub struct AppStateInner {
     pub shutdown: CancellationToken,
     /// WebSocket session tasks, awaited on shutdown.
     pub ws_tasks: TaskTracker,
+    /// HTTPS facts (`None` when `[tls] mode = "off"`).
+    pub tls: Option<TlsInfo>,
 }

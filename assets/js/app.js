@@ -10,6 +10,7 @@ import { createAdminPanel } from './ui/admin.js';
 import { createDmWindows } from './ui/dm-window.js';
 import { createDock } from './ui/dock.js';
 import { byId } from './ui/dom.js';
+import { showHttpsBanner } from './ui/https-banner.js';
 import { createMemberList } from './ui/members.js';
 import { createRoomBrowser } from './ui/room-browser.js';
 import { createRoomView } from './ui/room-view.js';
@@ -57,6 +58,7 @@ function pickInitialRoom(store) {
 }
 
 async function main() {
+  showHttpsBanner();
   const store = createStore();
   createToasts({ store });
   const session = await restoreSession(store);

@@ -11,7 +11,7 @@ use rust_embed::RustEmbed;
 #[folder = "assets/"]
 pub struct Assets;
 
-/// Pages (`/`, `/login`, `/register`, `/setup`) and static files under `/static/`.
+/// Pages (`/`, `/login`, `/register`, `/setup`, `/ca`) and static files under `/static/`.
 pub fn routes(route: Route) -> Route {
     route
         .at("/", EmbeddedFileEndpoint::<Assets>::new("index.html"))
@@ -21,6 +21,7 @@ pub fn routes(route: Route) -> Route {
             EmbeddedFileEndpoint::<Assets>::new("register.html"),
         )
         .at("/setup", EmbeddedFileEndpoint::<Assets>::new("setup.html"))
+        .at("/ca", EmbeddedFileEndpoint::<Assets>::new("ca.html"))
         .at(
             "/favicon.ico",
             EmbeddedFileEndpoint::<Assets>::new("favicon.svg"),

@@ -150,8 +150,10 @@ fn code_for(status: StatusCode) -> ErrorCode {
 
 /// Middleware: every error leaves as `{code, message}` JSON, whatever produced it (routing,
 /// payload parsing, security schemes).
-pub async fn json_errors<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+pub async fn json_errors<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
     let path = req.uri().path().to_owned();
+    let refusal = super::security::BearerRefusal::default();
+    req.extensions_mut().insert(refusal.clone());
     let mut resp = match next.call(req).await {
         Ok(resp) => resp.into_response(),
         Err(err) => {
@@ -168,6 +170,11 @@ pub async fn json_errors<E: Endpoint>(next: E, req: Request) -> poem::Result<Res
         }
     };
     let status = resp.status();
+    if status == StatusCode::UNAUTHORIZED
+        && let Some(err) = refusal.take()
+    {
+        return Ok(ApiError::from(err).into_response());
+    }
     if status == StatusCode::METHOD_NOT_ALLOWED {
         // RFC 9110 §15.5.6: a 405 lists the methods the resource supports.
         if let Some(allow) = super::spec::allowed_methods(&path) {

@@ -8,7 +8,7 @@ use poem::{
 };
 
 use super::error::json_response;
-use crate::domain::ErrorCode;
+use crate::{domain::ErrorCode, state::AppState};
 
 /// Largest accepted request body: 64 KiB.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -142,13 +142,26 @@ pub async fn limit_body<E: Endpoint>(
 
 /// Adds security headers: the strict CSP everywhere but the API docs page (which gets
 /// [`DOCS_CSP`]), and `Cache-Control: no-store` on every `/api/v1` answer that does not set its
-/// own, so no browser or proxy cache keeps account data (RFC 9111 §5.2.2.5).
+/// own, so no browser or proxy cache keeps account data (RFC 9111 §5.2.2.5). On HTTPS in
+/// `[tls] mode = "files"`, also `Strict-Transport-Security` (RFC 6797; never over plain HTTP,
+/// §7.2, and never for the local CA, whose trust is per device: see docs/https.md).
 pub async fn security_headers<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     let path = req.uri().path();
     let docs = path.starts_with("/api/docs");
     let api = path.starts_with("/api/v1/");
+    let hsts = if super::security::is_https(&req) {
+        req.data::<AppState>()
+            .and_then(|s| s.tls.as_ref())
+            .and_then(|t| t.hsts.as_deref())
+            .and_then(|v| poem::http::HeaderValue::from_str(v).ok())
+    } else {
+        None
+    };
     let mut resp = next.call(req).await?.into_response();
     let headers = resp.headers_mut();
+    if let Some(hsts) = hsts {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts);
+    }
     let set = |h: &mut poem::http::HeaderMap, k: &'static str, v: &'static str| {
         h.insert(k, poem::http::HeaderValue::from_static(v));
     };

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod ca;
 pub mod cookies;
 pub mod error;
 pub mod middleware;
@@ -21,6 +22,7 @@ use crate::{VERSION, state::AppState};
 
 type Apis = (
     api::health::HealthApi,
+    api::tls::TlsApi,
     api::setup::SetupApi,
     api::auth::AuthApi,
     api::recovery::RecoveryApi,
@@ -80,9 +82,11 @@ pub fn routes(state: AppState) -> impl Endpoint {
             "/api/realtime.json",
             make_sync(move |_| json(realtime.clone())),
         )
-        .at("/api/docs", make_sync(move |_| Html(docs_html.clone())));
+        .at("/api/docs", make_sync(move |_| Html(docs_html.clone())))
+        .at("/ca.crt", get(ca::certificate));
     assets::routes(route)
         .with(CookieJarManager::new())
+        .around(cookies::translate)
         .around(move |next, req| middleware::limit_body(next, req, body_read_timeout))
         .around(error::json_errors)
         .around(middleware::security_headers)

@@ -1,10 +1,14 @@
 //! Authentication of REST calls: `Authorization: Bearer <JWT>` (API clients) or the HttpOnly
-//! `echochat_access` cookie (browsers). Cookie-authenticated state-changing requests must carry an
+//! `echochat_access` cookie (browsers; `__Host-echochat_access` on the wire over HTTPS, renamed
+//! by `cookies::translate`). Cookie-authenticated state-changing requests must carry an
 //! `Origin` that is the server's own (CSRF defence; OWASP "Verifying Origin With Standard Headers").
 
 use std::net::IpAddr;
 
-use poem::{Request, http::Method};
+use poem::{
+    Request,
+    http::{Method, uri::Scheme},
+};
 use poem_openapi::{
     SecurityScheme,
     auth::{ApiKey, Bearer},
@@ -13,7 +17,7 @@ use poem_openapi::{
 use super::error::ApiError;
 use crate::{
     config::Config,
-    domain::{Actor, DomainError, ErrorCode},
+    domain::{Actor, DomainError, ErrorCode, SessionEndReason},
     service::ClientInfo,
     state::AppState,
 };
@@ -22,6 +26,19 @@ use crate::{
 pub const ACCESS_COOKIE: &str = "echochat_access";
 /// Name of the refresh-token cookie.
 pub const REFRESH_COOKIE: &str = "echochat_refresh";
+
+/// Whether the request came over this server's own TLS listener. The accept loop sets the scheme
+/// (`http::server`); no client-sent header can change it.
+pub fn is_https(req: &Request) -> bool {
+    *req.scheme() == Scheme::HTTPS
+}
+
+/// The host (and port) the client addressed: the `Host` header (HTTP/1), else the URI's
+/// authority (HTTP/2's `:authority`, which has no `Host` header).
+pub fn request_host(req: &Request) -> Option<&str> {
+    req.header("host")
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+}
 
 fn state(req: &Request) -> poem::Result<&AppState> {
     req.data::<AppState>()
@@ -67,8 +84,8 @@ pub fn link_base(req: &Request, config: &Config) -> String {
     if let Some(url) = &config.public_url {
         return url.trim_end_matches('/').to_owned();
     }
-    let scheme = "http";
-    let host = req.header("host").unwrap_or("localhost");
+    let scheme = if is_https(req) { "https" } else { "http" };
+    let host = request_host(req).unwrap_or("localhost");
     let authority = host.parse::<poem::http::uri::Authority>().ok();
     let name = authority.as_ref().map_or("localhost", |a| a.host());
     let port = authority
@@ -108,9 +125,14 @@ pub struct BearerAuth(Actor);
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
     let state = state(req)?;
-    actor_of(req, state, &bearer.token)
-        .await
-        .map_err(|e| ApiError::from(e).into())
+    actor_of(req, state, &bearer.token).await.map_err(|e| {
+        if let (DomainError::SessionEnded(reason), Some(slot)) =
+            (&e, req.extensions().get::<BearerRefusal>())
+        {
+            slot.set(*reason);
+        }
+        ApiError::from(e).into()
+    })
 }
 
 /// Access token in the `echochat_access` cookie (browsers).
@@ -134,16 +156,35 @@ async fn check_cookie(req: &Request, key: ApiKey) -> poem::Result<Actor> {
         .map_err(|e| ApiError::from(e).into())
 }
 
-/// Either way of authenticating. The cookie is tried first and the Bearer token last, because
-/// poem-openapi answers with the error of the last scheme tried: an API client then gets its
-/// token's own error (`session_ended` with the reason, not a generic "no cookie"). Browsers send
-/// no Bearer header; they learn why a session ended from `POST /auth/refresh`.
+/// Either way of authenticating; Bearer is tried first. When both fail, poem-openapi answers
+/// with the last scheme's error (the cookie's); [`BearerRefusal`] lets the Bearer token's own
+/// error (`session_ended` with its reason) reach an API client instead.
 #[derive(SecurityScheme)]
 pub enum Auth {
-    /// `echochat_access` cookie.
-    Cookie(CookieAuth),
     /// `Authorization: Bearer`.
     Bearer(BearerAuth),
+    /// `echochat_access` cookie.
+    Cookie(CookieAuth),
+}
+
+/// A per-request slot where the Bearer checker leaves why it refused the token. The
+/// `json_errors` middleware puts one in every request, and answers a 401 with the error found
+/// there: the specific reason of the token the client actually sent.
+#[derive(Clone, Default)]
+pub struct BearerRefusal(std::sync::Arc<std::sync::Mutex<Option<SessionEndReason>>>);
+
+impl BearerRefusal {
+    fn set(&self, reason: SessionEndReason) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(reason);
+        }
+    }
+
+    /// The Bearer token's refusal, if it was refused because its session ended.
+    pub fn take(&self) -> Option<DomainError> {
+        let reason = self.0.lock().ok().and_then(|mut slot| slot.take())?;
+        Some(DomainError::SessionEnded(reason))
+    }
 }
 
 impl Auth {
@@ -180,20 +221,23 @@ pub fn require_own_origin_if_browser(req: &Request, config: &Config) -> Result<(
     }
 }
 
-/// Whether the request's `Origin` is this server: `<scheme>://<Host header>`, where the scheme is
-/// `X-Forwarded-Proto` when a TLS proxy sets it and `http` otherwise (this server speaks plain
-/// HTTP); or `public_url`'s origin; or one of `allowed_origins`. A missing or `null` Origin fails.
+/// Whether the request's `Origin` is this server: `<scheme>://<host>` ([`request_host`]), where the scheme is
+/// `https` for a request over this server's TLS listener, else `X-Forwarded-Proto` when a TLS
+/// proxy sets it, else `http`; or `public_url`'s origin; or one of `allowed_origins`. A missing or `null` Origin fails.
 /// Scheme, host and port must all match (RFC 6454 §5).
 pub fn origin_allowed(req: &Request, config: &Config) -> bool {
     let Some(origin) = req.header("origin").map(|o| o.trim_end_matches('/')) else {
         return false;
     };
     let same = |allowed: &str| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin);
-    let scheme = req
-        .header("x-forwarded-proto")
-        .map(str::trim)
-        .unwrap_or("http");
-    if let Some(host) = req.header("host")
+    let scheme = if is_https(req) {
+        "https"
+    } else {
+        req.header("x-forwarded-proto")
+            .map(str::trim)
+            .unwrap_or("http")
+    };
+    if let Some(host) = request_host(req)
         && same(&format!("{scheme}://{host}"))
     {
         return true;

@@ -57,10 +57,15 @@
 //!
 //! # TLS
 //!
-//! Accepting ([`run`]: TCP accept, `TCP_NODELAY`, the cap) and serving (`serve_connection`, generic
-//! over the socket type and told its scheme) are separate steps so that a TLS handshake can slot
-//! in between them later: it takes the accepted (wrapped) stream, must itself be bounded by
-//! `header_read_timeout`, and passes the TLS stream on with `Scheme::HTTPS`.
+//! [`run`] serves several [`Listener`]s (plain HTTP and HTTPS) through the same limits: one
+//! connection cap for all of them, the same timeouts. On an HTTPS listener the TLS handshake
+//! (tokio-rustls, certificate from `crate::tls`) is a step between accepting (TCP accept,
+//! `TCP_NODELAY`, the cap) and serving: it wraps the tracked socket, is bounded by
+//! `header_read_timeout` (it is part of the time to a first request: the first-request deadline
+//! counts from the TCP accept) and by shutdown, and the requests it carries get `Scheme::HTTPS`
+//! (`poem::Request::scheme`), which is how the rest of the server knows a request came over
+//! TLS: never from a client-set header. Over the cap, an HTTPS connection gets its 503 after a
+//! handshake, within the same [`BUSY_ANSWER_TIME`].
 
 use std::{
     convert::Infallible,
@@ -94,6 +99,7 @@ use tokio::{
     sync::Notify,
     time::Instant,
 };
+use tokio_rustls::TlsAcceptor;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::config::HttpConfig;
@@ -143,12 +149,40 @@ impl From<&HttpConfig> for Limits {
     }
 }
 
-/// Serves `endpoint` on `listener` until `signal` completes, then shuts down gracefully: stops
-/// accepting, lets every connection finish what is in flight, and drops what is left after
-/// `shutdown_timeout` (today 10 s). Returns once every connection is closed. Errors: none today
-/// (accept errors are logged and retried); the `io::Result` leaves room for a TLS set-up.
+/// A listening socket and, for HTTPS, the TLS handshake its connections go through.
+pub struct Listener {
+    /// The bound socket.
+    pub tcp: TcpListener,
+    /// `Some`: every accepted connection does this TLS handshake first (bounded by
+    /// `header_read_timeout`), and its requests have the scheme `https`.
+    pub tls: Option<TlsAcceptor>,
+}
+
+impl From<TcpListener> for Listener {
+    fn from(tcp: TcpListener) -> Self {
+        Self { tcp, tls: None }
+    }
+}
+
+/// What the accept loops of one [`run`] share: one cap and one set of connection tasks for
+/// all listeners.
+#[derive(Clone)]
+struct Accepting {
+    server: Arc<Shared>,
+    gate: Arc<Gate>,
+    busy: Arc<AtomicUsize>,
+    tasks: TaskTracker,
+    stop: CancellationToken,
+}
+
+/// Serves `endpoint` on every listener (plain HTTP and HTTPS) until `signal` completes, then
+/// shuts down gracefully: stops accepting, lets every connection finish what is in flight, and
+/// drops what is left after `shutdown_timeout` (today 10 s). Returns once every connection is
+/// closed. The limits are shared: `max_connections` caps the HTTP and HTTPS connections
+/// together, since they hold the same resources (sockets, memory). Errors: a listener without a
+/// local address (accept errors are logged and retried).
 pub async fn run<E>(
-    listener: TcpListener,
+    listeners: Vec<Listener>,
     endpoint: E,
     limits: Limits,
     signal: impl Future<Output = ()>,
@@ -158,68 +192,23 @@ where
     E: IntoEndpoint,
     E::Endpoint: 'static,
 {
-    let local_addr = listener.local_addr()?;
     let server = Arc::new(Shared::new(endpoint, limits));
-    let gate = Arc::new(Gate::new(limits.max_connections));
-    let busy = Arc::new(AtomicUsize::new(0));
-    let tasks = TaskTracker::new();
-    let mut accept_failing = false;
-    tokio::pin!(signal);
-    loop {
-        let accepted = tokio::select! {
-            biased;
-            () = &mut signal => break,
-            accepted = listener.accept() => accepted,
-        };
-        let (stream, remote_addr) = match accepted {
-            Ok(accepted) => accepted,
-            Err(err) if is_connection_error(&err) => continue,
-            Err(err) => {
-                if !accept_failing {
-                    tracing::warn!(error = %err, "cannot accept connections; retrying");
-                }
-                accept_failing = true;
-                tokio::select! {
-                    () = &mut signal => break,
-                    () = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => continue,
-                }
-            }
-        };
-        if accept_failing {
-            tracing::info!("accepting connections again");
-            accept_failing = false;
-        }
-        if let Err(err) = stream.set_nodelay(true) {
-            tracing::debug!(error = %err, "cannot set TCP_NODELAY");
-        }
-        match gate.enter() {
-            Some(slot) => {
-                let io = TrackedIo::new(stream, slot);
-                tasks.spawn(serve_connection(
-                    server.clone(),
-                    io,
-                    local_addr,
-                    remote_addr,
-                    Scheme::HTTP,
-                ));
-            }
-            None => {
-                gate.refused();
-                if busy.fetch_add(1, Ordering::AcqRel) < MAX_BUSY_ANSWERS {
-                    let busy = busy.clone();
-                    let answer = server.busy_answer.clone();
-                    tasks.spawn(async move {
-                        answer_busy(stream, &answer).await;
-                        busy.fetch_sub(1, Ordering::AcqRel);
-                    });
-                } else {
-                    busy.fetch_sub(1, Ordering::AcqRel);
-                    drop(stream);
-                }
-            }
-        }
+    let ctx = Accepting {
+        server: server.clone(),
+        gate: Arc::new(Gate::new(limits.max_connections)),
+        busy: Arc::new(AtomicUsize::new(0)),
+        tasks: TaskTracker::new(),
+        stop: CancellationToken::new(),
+    };
+    let mut loops = tokio::task::JoinSet::new();
+    for listener in listeners {
+        let local_addr = listener.tcp.local_addr()?;
+        loops.spawn(accept_loop(listener, local_addr, ctx.clone()));
     }
-    drop(listener);
+    signal.await;
+    ctx.stop.cancel();
+    while loops.join_next().await.is_some() {}
+    let tasks = ctx.tasks;
     server.shutdown.cancel();
     tasks.close();
     if tokio::time::timeout(shutdown_timeout, tasks.wait())
@@ -234,6 +223,130 @@ where
         tasks.wait().await;
     }
     Ok(())
+}
+
+/// Accepts connections on one listener until `ctx.stop`, then drops the listener.
+async fn accept_loop(listener: Listener, local_addr: SocketAddr, ctx: Accepting) {
+    let Listener { tcp, tls } = listener;
+    let mut accept_failing = false;
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = ctx.stop.cancelled() => break,
+            accepted = tcp.accept() => accepted,
+        };
+        let (stream, remote_addr) = match accepted {
+            Ok(accepted) => accepted,
+            Err(err) if is_connection_error(&err) => continue,
+            Err(err) => {
+                if !accept_failing {
+                    tracing::warn!(error = %err, listen = %local_addr, "cannot accept connections; retrying");
+                }
+                accept_failing = true;
+                tokio::select! {
+                    () = ctx.stop.cancelled() => break,
+                    () = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => continue,
+                }
+            }
+        };
+        if accept_failing {
+            tracing::info!(listen = %local_addr, "accepting connections again");
+            accept_failing = false;
+        }
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+        }
+        match ctx.gate.enter() {
+            Some(slot) => {
+                let io = TrackedIo::new(stream, slot);
+                let activity = io.activity.clone();
+                let server = ctx.server.clone();
+                match &tls {
+                    None => {
+                        ctx.tasks.spawn(serve_connection(
+                            server,
+                            io,
+                            activity,
+                            local_addr,
+                            remote_addr,
+                            Scheme::HTTP,
+                        ));
+                    }
+                    Some(acceptor) => {
+                        let acceptor = acceptor.clone();
+                        ctx.tasks.spawn(async move {
+                            let Some(io) = handshake(&server, &acceptor, io, remote_addr).await
+                            else {
+                                return;
+                            };
+                            serve_connection(
+                                server,
+                                io,
+                                activity,
+                                local_addr,
+                                remote_addr,
+                                Scheme::HTTPS,
+                            )
+                            .await;
+                        });
+                    }
+                }
+            }
+            None => {
+                ctx.gate.refused();
+                if ctx.busy.fetch_add(1, Ordering::AcqRel) < MAX_BUSY_ANSWERS {
+                    let busy = ctx.busy.clone();
+                    let answer = ctx.server.busy_answer.clone();
+                    let tls = tls.clone();
+                    ctx.tasks.spawn(async move {
+                        answer_busy(stream, tls, &answer).await;
+                        busy.fetch_sub(1, Ordering::AcqRel);
+                    });
+                } else {
+                    ctx.busy.fetch_sub(1, Ordering::AcqRel);
+                    drop(stream);
+                }
+            }
+        }
+    }
+}
+
+/// The TLS handshake of an accepted connection, bounded by `header_read_timeout` (the time a
+/// client has for its first request head, which the handshake is part of) and by server
+/// shutdown. `None`: it failed or took too long; the connection is dropped.
+async fn handshake<T>(
+    server: &Shared,
+    acceptor: &TlsAcceptor,
+    io: T,
+    remote_addr: SocketAddr,
+) -> Option<tokio_rustls::server::TlsStream<T>>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    let accept = acceptor.accept(io);
+    let outcome = tokio::select! {
+        () = server.shutdown.cancelled() => return None,
+        outcome = timeout_opt(server.limits.header_read_timeout, accept) => outcome,
+    };
+    match outcome {
+        Some(Ok(stream)) => Some(stream),
+        Some(Err(err)) => {
+            tracing::debug!(error = %err, remote = %remote_addr, "TLS handshake failed");
+            None
+        }
+        None => {
+            tracing::debug!(remote = %remote_addr, "TLS handshake not completed in time; closing");
+            None
+        }
+    }
+}
+
+/// `fut` within `limit` (`None` = no limit); `None` when the time ran out.
+async fn timeout_opt<F: Future>(limit: Option<Duration>, fut: F) -> Option<F::Output> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, fut).await.ok(),
+        None => Some(fut.await),
+    }
 }
 
 /// Accept errors that concern one connection only: retry at once.
@@ -303,28 +416,39 @@ fn busy_answer() -> Vec<u8> {
 }
 
 /// Writes the 503 once the request head is in (or after half of [`BUSY_ANSWER_TIME`]), then
-/// lingers until the client closes, all within [`BUSY_ANSWER_TIME`]. Waiting for the request
-/// matters: a client that gets an answer before it has sent its request (hyper's, for one) takes
-/// it for a broken connection, not for a 503.
-async fn answer_busy(mut stream: TcpStream, answer: &[u8]) {
+/// lingers until the client closes, all within [`BUSY_ANSWER_TIME`]; on the HTTPS listener after
+/// a TLS handshake, which counts against the same time. Waiting for the request matters: a
+/// client that gets an answer before it has sent its request (hyper's, for one) takes it for a
+/// broken connection, not for a 503.
+async fn answer_busy(stream: TcpStream, tls: Option<TlsAcceptor>, answer: &[u8]) {
     let _ = tokio::time::timeout(BUSY_ANSWER_TIME, async {
-        let mut head = Vec::with_capacity(1024);
-        let _ = tokio::time::timeout(BUSY_ANSWER_TIME / 2, async {
-            while head.len() < 8 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                if stream.read_buf(&mut head).await? == 0 {
-                    break;
-                }
+        match tls {
+            None => busy_exchange(stream, answer).await,
+            Some(acceptor) => busy_exchange(acceptor.accept(stream).await?, answer).await,
+        }
+    })
+    .await;
+}
+
+async fn busy_exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    answer: &[u8],
+) -> io::Result<()> {
+    let mut head = Vec::with_capacity(1024);
+    let _ = tokio::time::timeout(BUSY_ANSWER_TIME / 2, async {
+        while head.len() < 8 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            if stream.read_buf(&mut head).await? == 0 {
+                break;
             }
-            io::Result::Ok(())
-        })
-        .await;
-        stream.write_all(answer).await?;
-        stream.shutdown().await?;
-        let mut sink = [0_u8; 1024];
-        while stream.read(&mut sink).await? > 0 {}
+        }
         io::Result::Ok(())
     })
     .await;
+    stream.write_all(answer).await?;
+    stream.shutdown().await?;
+    let mut sink = [0_u8; 1024];
+    while stream.read(&mut sink).await? > 0 {}
+    Ok(())
 }
 
 /// Counts open connections against the cap and logs the episodes of being at it.
@@ -545,16 +669,17 @@ enum Closing {
 type ResponseBody = http_body_util::combinators::BoxBody<Bytes, io::Error>;
 
 /// Serves one connection until it ends, is upgraded, or is closed by a limit or by shutdown.
+/// `io` is the [`TrackedIo`] whose `activity` is passed along, or a TLS stream over it.
 async fn serve_connection<T>(
     server: Arc<Shared>,
-    io: TrackedIo<T>,
+    io: T,
+    activity: Arc<Activity>,
     local_addr: SocketAddr,
     remote_addr: SocketAddr,
     scheme: Scheme,
 ) where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let activity = io.activity.clone();
     let limits = server.limits;
     let service = service_fn({
         let server = server.clone();
@@ -695,8 +820,16 @@ mod tests {
         let gate = Arc::new(Gate::new(limits.max_connections));
         let (mut client, socket) = tokio::io::duplex(64);
         let io = TrackedIo::new(socket, gate.enter().expect("a slot"));
+        let activity = io.activity.clone();
         let addr = SocketAddr::from(([127, 0, 0, 1], 1));
-        let serving = tokio::spawn(serve_connection(server, io, addr, addr, Scheme::HTTP));
+        let serving = tokio::spawn(serve_connection(
+            server,
+            io,
+            activity,
+            addr,
+            addr,
+            Scheme::HTTP,
+        ));
         client
             .write_all(
                 b"GET / HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
@@ -743,7 +876,7 @@ mod tests {
             let _ = stopped.await;
         };
         let running = tokio::spawn(run(
-            listener,
+            vec![listener.into()],
             endpoint,
             limits,
             signal,

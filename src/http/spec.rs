@@ -21,6 +21,7 @@ use serde_json::Value;
 /// `too_many_connections` (the connection limit, answered before any routing); see [`finish`].
 pub const ERROR_STATUSES: &[(&str, &[u16])] = &[
     ("get_health", &[503]),
+    ("get_server_tls", &[]),
     ("get_setup_status", &[500]),
     ("complete_setup", &[400, 403, 408, 409, 413, 415, 422, 500]),
     ("register", &[400, 403, 408, 409, 413, 415, 422, 500]),

@@ -14,11 +14,11 @@ use serde_json::json;
 use crate::helpers::{Backend, PASSWORD, TestApp, spawn_ready_app};
 
 /// How long any wait for the page may take.
-const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
-struct Driver {
-    child: Child,
-    port: u16,
+pub(crate) struct Driver {
+    pub(crate) child: Child,
+    pub(crate) port: u16,
 }
 
 impl Drop for Driver {
@@ -28,7 +28,7 @@ impl Drop for Driver {
     }
 }
 
-fn find(binary: &str) -> Option<String> {
+pub(crate) fn find(binary: &str) -> Option<String> {
     ["/usr/bin/", "/usr/local/bin/", "/usr/lib/chromium/"]
         .iter()
         .map(|dir| format!("{dir}{binary}"))
@@ -37,6 +37,11 @@ fn find(binary: &str) -> Option<String> {
 
 /// Starts chromedriver, or returns None (skip) outside CI when Chromium is not installed.
 async fn chromedriver() -> Option<Driver> {
+    chromedriver_with(&[]).await
+}
+
+/// [`chromedriver`] with extra environment variables for it and the browsers it starts.
+pub(crate) async fn chromedriver_with(envs: &[(&str, &std::path::Path)]) -> Option<Driver> {
     let (Some(driver), Some(_)) = (find("chromedriver"), find("chromium")) else {
         assert!(
             std::env::var("CI").is_err(),
@@ -54,6 +59,7 @@ async fn chromedriver() -> Option<Driver> {
     let driver = Driver {
         child: Command::new(driver)
             .arg(format!("--port={port}"))
+            .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -128,6 +128,8 @@ pub fn drop_postgres_database(name: String) {
 /// A running server.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The HTTPS listener (`None` with `[tls] mode = "off"`).
+    pub tls_addr: Option<SocketAddr>,
     pub base: String,
     pub http: reqwest::Client,
     pub config: Config,
@@ -154,6 +156,9 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         data_dir: dir.to_path_buf(),
         ..Config::default()
     };
+    // HTTPS on a free loopback port, with the default (self-signed) mode: every test server
+    // makes its own local CA.
+    config.tls.listen = "127.0.0.1:0".parse().expect("addr");
     // A short presence grace period, so "went offline" arrives quickly in tests.
     config.realtime.presence_grace_ms = 100;
     config
@@ -179,6 +184,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     let app = build_app(config.clone()).await.expect("server starts");
     let mut test_app = TestApp {
         addr: app.local_addr(),
+        tls_addr: app.tls_addr(),
         base: format!("http://{}", app.local_addr()),
         http: reqwest::Client::builder().build().expect("client"),
         config,
@@ -202,6 +208,10 @@ impl TestApp {
     fn run(&mut self, app: App) {
         let (tx, rx) = oneshot::channel::<()>();
         self.config.listen = app.local_addr();
+        if let Some(tls_addr) = app.tls_addr() {
+            self.config.tls.listen = tls_addr;
+        }
+        self.tls_addr = app.tls_addr();
         self.stop = Some(tx);
         self.task = Some(tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;

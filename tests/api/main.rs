@@ -9,6 +9,8 @@ mod browser;
 mod conversations;
 mod health;
 mod helpers;
+mod https;
+mod https_browser;
 mod hygiene;
 mod layers;
 mod lists;

@@ -29,6 +29,7 @@ pub(crate) fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> Running {
     cmd.current_dir(dir)
         .env_remove("DATABASE_URL")
         .env("ECHOCHAT_LISTEN", "127.0.0.1:0")
+        .env("ECHOCHAT_TLS__LISTEN", "127.0.0.1:0")
         .env("ECHOCHAT_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

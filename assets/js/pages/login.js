@@ -1,7 +1,10 @@
 // Login page: POST /auth/login (the server sets HttpOnly cookies), then go to the chat.
 
 import { request } from '../api.js';
+import { showHttpsBanner } from '../ui/https-banner.js';
 import { bindForm, showNotice } from './form.js';
+
+showHttpsBanner();
 
 bindForm('login-form', async ({ username, password }) => {
   await request('POST', '/auth/login', { username: username.trim(), password }, { auth: false });

@@ -131,7 +131,7 @@ impl AuthApi {
             .auth
             .login(&body.0.username, &body.0.password, &client)
             .await?;
-        cookies::set_session(jar, &state.config, &session);
+        cookies::set_session(jar, req, &state.config, &session);
         Ok(Json(session.into()))
     }
 
@@ -155,7 +155,7 @@ impl AuthApi {
             .into());
         };
         let session = state.auth.refresh(&token).await?;
-        cookies::set_session(jar, &state.config, &session);
+        cookies::set_session(jar, req, &state.config, &session);
         Ok(Json(session.into()))
     }
 
@@ -187,7 +187,7 @@ impl AuthApi {
                 ip,
             )
             .await?;
-        cookies::clear_session(jar, &state.config);
+        cookies::clear_session(jar, req, &state.config);
         Ok(LoggedOut::NoContent)
     }
 }

@@ -13,6 +13,7 @@ pub mod rooms;
 pub mod sessions;
 pub mod setup;
 pub mod strict;
+pub mod tls;
 pub mod users;
 
 use poem_openapi::Tags;
@@ -43,6 +44,7 @@ pub enum ApiTags {
 /// Every API of the service, in tag order.
 pub fn apis() -> (
     health::HealthApi,
+    tls::TlsApi,
     setup::SetupApi,
     auth::AuthApi,
     recovery::RecoveryApi,
@@ -56,6 +58,7 @@ pub fn apis() -> (
 ) {
     (
         health::HealthApi,
+        tls::TlsApi,
         setup::SetupApi,
         auth::AuthApi,
         recovery::RecoveryApi,

@@ -1,7 +1,10 @@
 //! `GET /sessions`, `DELETE /sessions/{id}`, `POST /sessions/logout-others`,
 //! `POST /sessions/logout-all`: my logins on every device, and ending them.
 
-use poem::web::{Data, cookie::CookieJar};
+use poem::{
+    Request,
+    web::{Data, cookie::CookieJar},
+};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 
 use super::ApiTags;
@@ -52,6 +55,7 @@ impl SessionsApi {
     #[oai(path = "/:id", method = "delete", operation_id = "end_session")]
     async fn end(
         &self,
+        req: &Request,
         auth: Auth,
         state: Data<&AppState>,
         jar: &CookieJar,
@@ -59,7 +63,7 @@ impl SessionsApi {
     ) -> ApiResult<SessionEnded> {
         state.sessions.end(auth.actor(), id.0).await?;
         if id.0 == auth.actor().session {
-            cookies::clear_session(jar, &state.config);
+            cookies::clear_session(jar, req, &state.config);
         }
         Ok(SessionEnded::NoContent)
     }
@@ -89,12 +93,13 @@ impl SessionsApi {
     )]
     async fn logout_all(
         &self,
+        req: &Request,
         auth: Auth,
         state: Data<&AppState>,
         jar: &CookieJar,
     ) -> ApiResult<Json<SessionsEnded>> {
         let ended = state.sessions.end_all(auth.actor()).await?;
-        cookies::clear_session(jar, &state.config);
+        cookies::clear_session(jar, req, &state.config);
         Ok(Json(SessionsEnded {
             ended: ended as u64,
         }))

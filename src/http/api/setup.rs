@@ -77,7 +77,7 @@ impl SetupApi {
             .auth
             .setup(&req.token, &req.username, req.password.0, &client)
             .await?;
-        cookies::set_session(jar, &state.config, &session);
+        cookies::set_session(jar, request, &state.config, &session);
         Ok(SetupCreated::Created(Json(session.into())))
     }
 }

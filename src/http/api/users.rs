@@ -1,6 +1,9 @@
 //! `GET /users/me`, `DELETE /users/me`.
 
-use poem::web::{Data, cookie::CookieJar};
+use poem::{
+    Request,
+    web::{Data, cookie::CookieJar},
+};
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::{
@@ -54,6 +57,7 @@ impl UsersApi {
     #[oai(path = "/me", method = "delete", operation_id = "delete_me")]
     async fn delete(
         &self,
+        req: &Request,
         auth: Auth,
         state: Data<&AppState>,
         jar: &CookieJar,
@@ -63,7 +67,7 @@ impl UsersApi {
             .users
             .delete_account(auth.actor(), &body.0.password)
             .await?;
-        cookies::clear_session(jar, &state.config);
+        cookies::clear_session(jar, req, &state.config);
         Ok(AccountDeleted::NoContent)
     }
 }
