@@ -13,8 +13,8 @@ use crate::{
     realtime::{Hub, dispatch},
     secrets,
     service::{
-        Access, AdminService, AuthService, ConversationService, MessageService, UnitOfWork,
-        UserService, passwords::PasswordHasher,
+        Access, AdminService, AuthService, ConversationService, MessageService, RateLimits,
+        UnitOfWork, UserService, passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
@@ -29,6 +29,7 @@ pub struct App {
     writer_task: JoinHandle<()>,
     publisher_task: JoinHandle<()>,
     dispatcher_task: JoinHandle<()>,
+    limits_task: JoinHandle<()>,
     identity: DbIdentity,
 }
 
@@ -60,12 +61,18 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let uow = UnitOfWork::new(db.clone(), bus.clone(), access.clone());
     let (writer, committed, writer_task) = MessageWriter::spawn(db.write.clone(), shutdown.clone());
     let publisher_task = MessageService::spawn_publisher(committed, uow.clone());
+    // Rate limits are per process; a janitor forgets idle keys every minute so their memory
+    // stays bounded by the recently active clients.
+    let limits = RateLimits::new(&config.limits);
+    let limits_task = limits.spawn_janitor(shutdown.clone());
     let conversations = ConversationService::new(
         db.clone(),
         uow.clone(),
         access.clone(),
         Arc::new(hub.clone()),
         &config.official_rooms,
+        limits.clone(),
+        config.limits.max_pending_invites_per_recipient,
     );
     let hasher = PasswordHasher::new()?;
     let auth = AuthService::new(
@@ -76,9 +83,10 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         uow.clone(),
         access.clone(),
         conversations.clone(),
+        limits.clone(),
     );
     let users = UserService::new(db.clone(), uow.clone(), access.clone(), hasher);
-    let messages = MessageService::new(db.clone(), writer, access.clone());
+    let messages = MessageService::new(db.clone(), writer, access.clone(), limits.clone());
     let admin = AdminService::new(db.clone(), uow, access.clone());
     let state = AppState::new(AppStateInner {
         config: config.clone(),
@@ -91,6 +99,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         conversations,
         messages,
         admin,
+        limits,
         shutdown,
         ws_tasks: TaskTracker::new(),
     });
@@ -120,6 +129,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         writer_task,
         publisher_task,
         dispatcher_task,
+        limits_task,
         identity,
     })
 }
@@ -163,6 +173,7 @@ impl App {
             writer_task,
             publisher_task,
             dispatcher_task,
+            limits_task,
             ..
         } = self;
         let shutdown = state.shutdown.clone();
@@ -195,6 +206,7 @@ impl App {
         // The writer is done, so the publisher drains the last committed messages and ends.
         let _ = publisher_task.await;
         dispatcher_task.abort();
+        limits_task.abort();
         db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -9,7 +9,8 @@ use crate::{
     events::EventBus,
     realtime::Hub,
     service::{
-        Access, AdminService, AuthService, ConversationService, MessageService, UserService,
+        Access, AdminService, AuthService, ConversationService, MessageService, RateLimits,
+        UserService,
     },
     store::Db,
 };
@@ -57,6 +58,8 @@ pub struct AppStateInner {
     pub messages: MessageService,
     /// Roles and the audit log.
     pub admin: AdminService,
+    /// The rate limiters (also held by the services that check them).
+    pub limits: RateLimits,
     /// Fires when shutdown begins.
     pub shutdown: CancellationToken,
     /// WebSocket session tasks, awaited on shutdown.

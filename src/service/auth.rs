@@ -18,6 +18,7 @@ use chrono::Utc;
 use super::{
     access::Access,
     conversations::ConversationService,
+    limits::{Limit, RateLimits, ip_key},
     passwords::PasswordHasher,
     tokens::{JwtKeys, constant_time_eq, hash_token, random_token},
     uow::{UnitOfWork, Work},
@@ -83,6 +84,7 @@ pub struct AuthService {
     access: Access,
     conversations: ConversationService,
     setup: Arc<Mutex<Option<SetupToken>>>,
+    limits: RateLimits,
 }
 
 fn invalid_email() -> DomainError {
@@ -94,6 +96,7 @@ fn invalid_email() -> DomainError {
 
 impl AuthService {
     /// Builds the service from the server secret.
+    #[allow(clippy::too_many_arguments)] // the service's collaborators, each needed
     pub fn new(
         db: Db,
         config: Arc<Config>,
@@ -102,6 +105,7 @@ impl AuthService {
         uow: UnitOfWork,
         access: Access,
         conversations: ConversationService,
+        limits: RateLimits,
     ) -> Self {
         Self {
             db,
@@ -112,6 +116,7 @@ impl AuthService {
             access,
             conversations,
             setup: Arc::new(Mutex::new(None)),
+            limits,
         }
     }
 
@@ -198,14 +203,17 @@ impl AuthService {
         self.issue(&user, None).await
     }
 
-    /// Registers an account (policy `open`). Errors: 403 `setup_required`,
-    /// 403 `registration_closed`, 409 `username_taken`, 422 invalid input.
+    /// Registers an account (policy `open`) for a client at `ip`. Errors: 429 `rate_limited`
+    /// (`register_per_ip`), 403 `setup_required`, 403 `registration_closed`, 409
+    /// `username_taken`, 422 invalid input.
     pub async fn register(
         &self,
         username: &str,
         password: String,
         email: Option<String>,
+        ip: Option<std::net::IpAddr>,
     ) -> Result<User, DomainError> {
+        self.limits.check(Limit::Register, &ip_key(ip))?;
         let raw = username;
         if self.setup_required().await? {
             return Err(DomainError::forbidden(
@@ -293,8 +301,15 @@ impl AuthService {
     }
 
     /// Checks credentials. Unknown user, deleted account and wrong password give the same 401
-    /// `invalid_credentials` and take the same time.
-    pub async fn login(&self, username: &str, password: &str) -> Result<Session, DomainError> {
+    /// `invalid_credentials` and take the same time. Attempts are rate-limited per client `ip` and
+    /// per account (see [`RateLimits::check_login`]): 429 `rate_limited`.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<Session, DomainError> {
+        self.limits.check_login(username, ip)?;
         let user = match Username::parse(username) {
             Ok(name) => users::by_username(&self.db.read, name.as_str())
                 .await?
@@ -306,7 +321,10 @@ impl AuthService {
             .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
             .await?;
         match user {
-            Some(user) if ok => self.issue(&user, None).await,
+            Some(user) if ok => {
+                self.limits.login_succeeded(username, ip);
+                self.issue(&user, None).await
+            }
             _ => Err(DomainError::unauthorized(
                 ErrorCode::InvalidCredentials,
                 "wrong username or password",
@@ -314,8 +332,14 @@ impl AuthService {
         }
     }
 
-    /// Rotates a refresh token. Errors: 401 `invalid_refresh_token`.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<Session, DomainError> {
+    /// Rotates a refresh token for a client at `ip`. Errors: 401 `invalid_refresh_token`, 429
+    /// `rate_limited` (`refresh_per_ip`).
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<Session, DomainError> {
+        self.limits.check(Limit::Refresh, &ip_key(ip))?;
         let invalid = || {
             DomainError::unauthorized(
                 ErrorCode::InvalidRefreshToken,

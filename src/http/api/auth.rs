@@ -99,13 +99,15 @@ impl AuthApi {
     #[oai(path = "/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
+        req: &Request,
         state: Data<&AppState>,
         body: Json<RegisterRequest>,
     ) -> ApiResult<Registered> {
+        let ip = client_ip(req, &state.config);
         let Json(req) = body;
         let user = state
             .auth
-            .register(&req.username, req.password.0, req.email.into_inner())
+            .register(&req.username, req.password.0, req.email.into_inner(), ip)
             .await?;
         Ok(Registered::Created(Json(user)))
     }
@@ -115,11 +117,16 @@ impl AuthApi {
     #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
+        req: &Request,
         state: Data<&AppState>,
         jar: &CookieJar,
         body: Json<LoginRequest>,
     ) -> ApiResult<Json<LoginResponse>> {
-        let session = state.auth.login(&body.0.username, &body.0.password).await?;
+        let ip = client_ip(req, &state.config);
+        let session = state
+            .auth
+            .login(&body.0.username, &body.0.password, ip)
+            .await?;
         cookies::set_session(jar, &state.config, &session);
         Ok(Json(session.into()))
     }
@@ -143,7 +150,10 @@ impl AuthApi {
             )
             .into());
         };
-        let session = state.auth.refresh(&token).await?;
+        let session = state
+            .auth
+            .refresh(&token, client_ip(req, &state.config))
+            .await?;
         cookies::set_session(jar, &state.config, &session);
         Ok(Json(session.into()))
     }
