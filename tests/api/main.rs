@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod hygiene;
 mod layers;
+mod limits;
 mod lists;
 mod messages;
 mod openapi_spec;
