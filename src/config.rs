@@ -23,8 +23,9 @@ pub struct Config {
     pub registration: Registration,
     /// Extra Origins (`scheme://host[:port]`) allowed for cookie-authenticated requests.
     pub allowed_origins: Vec<String>,
-    /// Reverse proxies whose `X-Forwarded-For` is believed (their IP addresses). The audit log and
-    /// rate limits use the client address they forward; from anyone else the header is ignored.
+    /// Reverse proxies whose `X-Forwarded-For` (or, without it, RFC 7239 `Forwarded`) is believed
+    /// (their IP addresses). The audit log and rate limits use the client address they forward;
+    /// from anyone else the headers are ignored (see `http::security::client_ip`).
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Database tuning.
     pub database: DatabaseConfig,
