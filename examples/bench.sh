@@ -7,6 +7,9 @@
 # The server gets a new data folder (and, for postgres, a new database on 127.0.0.1:5432 that is
 # dropped afterwards); LOAD_SERVER_PID is set so the load generator reports RSS per WebSocket.
 # LOADGEN (default target/release/examples/loadgen) names the load generator binary.
+# BENCH_LIMITS=off (default) runs the server with every [limits] rate off: the load generator is
+# one client address sending far faster than a person. BENCH_LIMITS=default keeps the defaults
+# (for examples/abuse.rs).
 set -euo pipefail
 server=$(realpath "$1")
 backend=$2
@@ -15,6 +18,18 @@ loadgen=${LOADGEN:-$(dirname "$0")/../target/release/examples/loadgen}
 work=$(mktemp -d)
 db=""
 args=(--listen 127.0.0.1:0 --data-dir "$work/data")
+if [[ ${BENCH_LIMITS:-off} == off ]]; then
+    {
+        echo "[limits]"
+        for key in login_per_ip login_per_account_and_ip login_per_account register_per_ip \
+            password_reset_per_ip password_reset_per_account pin_attempts_per_account \
+            refresh_per_ip messages_per_user rooms_per_user joins_per_user invites_per_user; do
+            echo "$key = { count = 0, per_secs = 1, burst = 1 }"
+        done
+        echo "max_pending_invites_per_recipient = 0"
+    } >"$work/limits.toml"
+    args+=(--config "$work/limits.toml")
+fi
 if [[ $backend == postgres ]]; then
     db="echochat_bench_$RANDOM$RANDOM"
     psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db" postgres

@@ -15,7 +15,8 @@ use crate::{
     secrets,
     service::{
         Access, AdminService, AuthService, ConversationService, MessageService, ProfileService,
-        RecoveryService, SessionService, UnitOfWork, UserService, passwords::PasswordHasher,
+        RateLimits, RecoveryService, SessionService, UnitOfWork, UserService,
+        passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
@@ -33,6 +34,7 @@ pub struct App {
     publisher_task: JoinHandle<()>,
     dispatcher_task: JoinHandle<()>,
     sweeper_task: JoinHandle<()>,
+    limits_task: JoinHandle<()>,
     identity: DbIdentity,
 }
 
@@ -88,12 +90,18 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let uow = UnitOfWork::new(db.clone(), bus.clone(), access.clone());
     let (writer, committed, writer_task) = MessageWriter::spawn(db.write.clone(), shutdown.clone());
     let publisher_task = MessageService::spawn_publisher(committed, uow.clone());
+    // Rate limits are per process; a janitor forgets idle keys every minute so their memory
+    // stays bounded by the recently active clients.
+    let limits = RateLimits::new(&config.limits);
+    let limits_task = limits.spawn_janitor(shutdown.clone());
     let conversations = ConversationService::new(
         db.clone(),
         uow.clone(),
         access.clone(),
         Arc::new(hub.clone()),
         &config.official_rooms,
+        limits.clone(),
+        config.limits.max_pending_invites_per_recipient,
     );
     let hasher = PasswordHasher::new()?;
     let sessions = SessionService::new(db.clone(), uow.clone(), &config);
@@ -104,7 +112,13 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         );
     }
     let sweeper = tokio::spawn(sessions.clone().run_idle_sweeper(shutdown.clone()));
-    let recovery = RecoveryService::new(db.clone(), uow.clone(), hasher.clone(), mailer);
+    let recovery = RecoveryService::new(
+        db.clone(),
+        uow.clone(),
+        hasher.clone(),
+        mailer,
+        limits.clone(),
+    );
     let profile = ProfileService::new(db.clone(), uow.clone(), hasher.clone(), recovery.clone());
     let auth = AuthService::new(
         db.clone(),
@@ -115,9 +129,10 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         access.clone(),
         conversations.clone(),
         sessions.clone(),
+        limits.clone(),
     );
     let users = UserService::new(db.clone(), uow.clone(), access.clone(), hasher);
-    let messages = MessageService::new(db.clone(), writer, access.clone());
+    let messages = MessageService::new(db.clone(), writer, access.clone(), limits.clone());
     let admin = AdminService::new(db.clone(), uow, access.clone());
     let state = AppState::new(AppStateInner {
         config: config.clone(),
@@ -133,6 +148,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         sessions,
         recovery,
         profile,
+        limits,
         shutdown,
         ws_tasks: TaskTracker::new(),
         tls: tls_info.clone(),
@@ -174,6 +190,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         publisher_task,
         dispatcher_task,
         sweeper_task: sweeper,
+        limits_task,
         identity,
     })
 }
@@ -239,6 +256,7 @@ impl App {
             publisher_task,
             dispatcher_task,
             sweeper_task,
+            limits_task,
             ..
         } = self;
         let shutdown = state.shutdown.clone();
@@ -284,6 +302,7 @@ impl App {
         let _ = publisher_task.await;
         dispatcher_task.abort();
         let _ = sweeper_task.await;
+        limits_task.abort();
         db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -23,8 +23,9 @@ pub struct Config {
     pub registration: Registration,
     /// Extra Origins (`scheme://host[:port]`) allowed for cookie-authenticated requests.
     pub allowed_origins: Vec<String>,
-    /// Reverse proxies whose `X-Forwarded-For` is believed (their IP addresses). The audit log and
-    /// rate limits use the client address they forward; from anyone else the header is ignored.
+    /// Reverse proxies whose `X-Forwarded-For` (or, without it, RFC 7239 `Forwarded`) is believed
+    /// (their IP addresses). The audit log and rate limits use the client address they forward;
+    /// from anyone else the headers are ignored (see `http::security::client_ip`).
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Database tuning.
     pub database: DatabaseConfig,
@@ -38,6 +39,8 @@ pub struct Config {
     pub smtp: SmtpConfig,
     /// HTTPS: the local certificate authority, operator certificates, or off.
     pub tls: TlsConfig,
+    /// Rate limits and anti-abuse caps (per instance).
+    pub limits: LimitsConfig,
     /// Official rooms created at start-up; replaces the default list when given.
     pub official_rooms: Vec<OfficialRoom>,
     /// The data folder (database, secrets). Set from `--data-dir`, not from the file.
@@ -226,6 +229,30 @@ impl TlsMode {
     }
 }
 
+/// One rate: `count` events per `per_secs` seconds on average (one token comes back every
+/// `per_secs / count` seconds), with at most `burst` at once. `count = 0` turns the limit off.
+/// In TOML: `login_per_ip = { count = 20, per_secs = 60, burst = 10 }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rate {
+    /// Events allowed per `per_secs` on average; 0 = no limit.
+    pub count: u32,
+    /// The period `count` is measured over, in seconds (at least 1).
+    pub per_secs: u64,
+    /// The most events allowed in a row before the average applies (at least 1).
+    pub burst: u32,
+}
+
+impl Rate {
+    /// `count` per `per_secs` seconds, `burst` at once.
+    pub const fn new(count: u32, per_secs: u64, burst: u32) -> Self {
+        Self {
+            count,
+            per_secs,
+            burst,
+        }
+    }
+}
+
 /// `[tls]`: the HTTPS listener next to the plain HTTP one (docs/https.md).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
@@ -245,6 +272,62 @@ pub struct TlsConfig {
     /// `files` mode: `max-age` of the `Strict-Transport-Security` header sent on HTTPS answers,
     /// in seconds (RFC 6797). Default 31536000 (one year); 0 sends no header.
     pub hsts_max_age_secs: u64,
+}
+
+/// `[limits]`: rate limits and anti-abuse caps, each kept per key (an IP address, an account or
+/// a user) in this process's memory. See docs/security.md#rate-limits.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LimitsConfig {
+    /// Login attempts per client IP, whatever the account. Default 20/min, burst 10.
+    pub login_per_ip: Rate,
+    /// Login attempts per (account, client IP) pair. Default 5 at once, then 1 per 20 s.
+    pub login_per_account_and_ip: Rate,
+    /// Login attempts per account from addresses it has not signed in from successfully
+    /// (since this process started). Default 100/hour, burst 30.
+    pub login_per_account: Rate,
+    /// Registrations per client IP. Default 5/hour, burst 5.
+    pub register_per_ip: Rate,
+    /// Password-reset requests per client IP. Default 5/hour, burst 5.
+    pub password_reset_per_ip: Rate,
+    /// Password-reset requests per account. Default 3/hour, burst 3.
+    pub password_reset_per_account: Rate,
+    /// PIN attempts per account. Default 5 per 15 minutes, burst 5.
+    pub pin_attempts_per_account: Rate,
+    /// Refresh-token rotations per client IP. Default 60/min, burst 30.
+    pub refresh_per_ip: Rate,
+    /// Messages sent per user (REST and WebSocket together). Default 10/s, burst 20.
+    pub messages_per_user: Rate,
+    /// Rooms created per user. Default 10/hour, burst 5.
+    pub rooms_per_user: Rate,
+    /// Room joins per user. Default 30/min, burst 30.
+    pub joins_per_user: Rate,
+    /// Invitations sent per user. Default 30/hour, burst 30.
+    pub invites_per_user: Rate,
+    /// Most pending (not yet accepted or declined) room invitations one user may have; an
+    /// invitation beyond it is refused with 409 `too_many_pending_invites`. 0 = no cap.
+    /// Default 20.
+    pub max_pending_invites_per_recipient: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            login_per_ip: Rate::new(20, 60, 10),
+            login_per_account_and_ip: Rate::new(3, 60, 5),
+            login_per_account: Rate::new(100, 3600, 30),
+            register_per_ip: Rate::new(5, 3600, 5),
+            password_reset_per_ip: Rate::new(5, 3600, 5),
+            password_reset_per_account: Rate::new(3, 3600, 3),
+            pin_attempts_per_account: Rate::new(5, 900, 5),
+            refresh_per_ip: Rate::new(60, 60, 30),
+            messages_per_user: Rate::new(10, 1, 20),
+            rooms_per_user: Rate::new(10, 3600, 5),
+            joins_per_user: Rate::new(30, 60, 30),
+            invites_per_user: Rate::new(30, 3600, 30),
+            max_pending_invites_per_recipient: 20,
+        }
+    }
 }
 
 /// One `[[official_rooms]]` entry.
@@ -305,6 +388,7 @@ impl Default for Config {
                 names: Vec::new(),
                 hsts_max_age_secs: 365 * 24 * 3600,
             },
+            limits: LimitsConfig::default(),
             official_rooms: default_official_rooms(),
             data_dir: PathBuf::from("echochat-data"),
         }

@@ -10,7 +10,7 @@ use crate::{
     realtime::Hub,
     service::{
         Access, AdminService, AuthService, ConversationService, MessageService, ProfileService,
-        RecoveryService, SessionService, UserService,
+        RateLimits, RecoveryService, SessionService, UserService,
     },
     store::Db,
     tls::TlsInfo,
@@ -65,6 +65,8 @@ pub struct AppStateInner {
     pub recovery: RecoveryService,
     /// Display name, e-mail address, password changes.
     pub profile: ProfileService,
+    /// The rate limiters (also held by the services that check them).
+    pub limits: RateLimits,
     /// Fires when shutdown begins.
     pub shutdown: CancellationToken,
     /// WebSocket session tasks, awaited on shutdown.

@@ -220,7 +220,7 @@ export function createSocket({ store, api, timeline }) {
       }
       if (f.client_id && store.getPending(f.client_id)) {
         if (KEEP_PENDING.has(f.code)) {
-          if (f.code === 'rate_limited') setTimeout(() => retry(f.client_id), 2000);
+          if (f.code === 'rate_limited') setTimeout(() => retry(f.client_id), Math.max(f.retry_after_ms ?? 2000, 100));
         } else {
           store.setPendingStatus(f.client_id, 'failed', f.message);
         }

@@ -56,6 +56,8 @@ text_enum!(
         ClientIdReused = "client_id_reused",
         /// The change would leave the server without an admin (409).
         LastAdmin = "last_admin",
+        /// The recipient already has as many pending invitations as the server allows (409).
+        TooManyPendingInvites = "too_many_pending_invites",
         /// The request body is larger than 64 KiB (413).
         PayloadTooLarge = "payload_too_large",
         /// The request body is not `application/json` (415).
@@ -129,9 +131,14 @@ pub enum DomainError {
     /// `session_ended`, with the reason).
     #[error("this session has ended ({0})")]
     SessionEnded(super::SessionEndReason),
-    /// Too many requests (HTTP 429).
-    #[error("{0}")]
-    RateLimited(String),
+    /// Too many requests (HTTP 429 with `Retry-After`; WebSocket `retry_after_ms`).
+    #[error("{message}")]
+    RateLimited {
+        /// What was limited, for people.
+        message: String,
+        /// How long until the same request would be allowed (zero when unknown).
+        retry_after: std::time::Duration,
+    },
     /// The server is shutting down and refuses new work (HTTP 503).
     #[error("the server is shutting down")]
     ShuttingDown,
@@ -164,6 +171,15 @@ impl DomainError {
         Self::Unauthorized(code, message.into())
     }
 
+    /// Shorthand for [`DomainError::RateLimited`]: `retry_after` is the wait until the same
+    /// request would be allowed.
+    pub fn rate_limited(message: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        Self::RateLimited {
+            message: message.into(),
+            retry_after,
+        }
+    }
+
     /// An internal error with a message (logged, never shown).
     pub fn internal(message: impl std::fmt::Display) -> Self {
         Self::Internal(anyhow::anyhow!("{message}"))
@@ -178,7 +194,7 @@ impl DomainError {
             | Self::Conflict(code, _) => *code,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::SessionEnded(_) => ErrorCode::SessionEnded,
-            Self::RateLimited(_) => ErrorCode::RateLimited,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::ShuttingDown => ErrorCode::ShuttingDown,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::InternalError,

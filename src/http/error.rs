@@ -62,9 +62,14 @@ pub enum ApiError {
     /// Well-formed but invalid input (username rules, message length, …).
     #[oai(status = 422)]
     UnprocessableEntity(Json<ErrorBody>),
-    /// Rate limit exceeded.
+    /// Rate limit exceeded (`rate_limited`); retry after the `Retry-After` seconds.
     #[oai(status = 429)]
-    TooManyRequests(Json<ErrorBody>),
+    TooManyRequests(
+        Json<ErrorBody>,
+        /// Seconds to wait before the same request would be allowed (RFC 9110 §10.2.3).
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
     /// Unexpected failure; the message carries an error id that is also logged.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
@@ -101,9 +106,13 @@ impl From<DomainError> for ApiError {
                 message: format!("this session has ended ({reason}): sign in again"),
                 reason: Some(reason),
             })),
-            DomainError::RateLimited(message) => {
-                Self::TooManyRequests(body(ErrorCode::RateLimited, message))
-            }
+            DomainError::RateLimited {
+                message,
+                retry_after,
+            } => Self::TooManyRequests(
+                body(ErrorCode::RateLimited, message),
+                retry_after_secs(retry_after),
+            ),
             DomainError::ShuttingDown => {
                 Self::Unavailable(body(ErrorCode::ShuttingDown, "the server is shutting down"))
             }
@@ -120,6 +129,12 @@ impl From<DomainError> for ApiError {
             }
         }
     }
+}
+
+/// `Retry-After` in whole seconds, rounded up (a refused request never says 0).
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
 }
 
 /// A JSON error response outside poem-openapi (middleware, WebSocket upgrade).

@@ -46,23 +46,35 @@ fn state(req: &Request) -> poem::Result<&AppState> {
 }
 
 /// The client's IP address: the TCP peer, or, when the peer is one of `trusted_proxies`, the
-/// last address in `X-Forwarded-For` that is not itself a trusted proxy.
+/// address the proxies forwarded: the last one in `X-Forwarded-For` that is not itself a trusted
+/// proxy, or, when the request has no `X-Forwarded-For`, the same from the `for=` parameters of
+/// RFC 7239 `Forwarded`. Obfuscated or `unknown` identifiers are skipped; with no usable address
+/// the peer is used. From any other peer both headers are ignored (clients can write them).
 pub fn client_ip(req: &Request, config: &Config) -> Option<IpAddr> {
     let peer = req.remote_addr().as_socket_addr().map(|a| a.ip())?;
     if !config.trusted_proxies.contains(&peer) {
         return Some(peer);
     }
-    let forwarded = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-        .collect::<Vec<_>>();
-    forwarded
+    let values = |name: &str| -> Vec<&str> {
+        req.headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    };
+    let xff = values("x-forwarded-for");
+    let chain: Vec<Option<IpAddr>> = if xff.is_empty() {
+        forwarded_for(&values("forwarded"))
+    } else {
+        xff.iter()
+            .flat_map(|v| v.split(','))
+            .map(|a| a.trim().parse::<IpAddr>().ok())
+            .collect()
+    };
+    chain
         .into_iter()
         .rev()
+        .flatten()
         .find(|ip| !config.trusted_proxies.contains(ip))
         .or(Some(peer))
 }
@@ -98,6 +110,58 @@ pub fn link_base(req: &Request, config: &Config) -> String {
     } else {
         format!("{scheme}://localhost{port}")
     }
+}
+
+/// The `for=` addresses of RFC 7239 `Forwarded` header values, in order (one per forwarded
+/// element; `None` for an element whose `for` is missing, `unknown`, obfuscated (`_hidden`) or
+/// not an address). Accepts `for=192.0.2.60`, `for="192.0.2.60:8080"`,
+/// `for="[2001:db8:cafe::17]:4711"` and `for="[2001:db8::1]"`, any case of `for`.
+pub fn forwarded_for(values: &[&str]) -> Vec<Option<IpAddr>> {
+    values
+        .iter()
+        .flat_map(|v| split_outside_quotes(v, ','))
+        .map(|element| {
+            split_outside_quotes(element, ';')
+                .into_iter()
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(key, _)| key.trim().eq_ignore_ascii_case("for"))
+                .and_then(|(_, value)| node_ip(value.trim()))
+        })
+        .collect()
+}
+
+/// Splits `text` at `sep` where it is not inside a quoted string.
+fn split_outside_quotes(text: &str, sep: char) -> Vec<&str> {
+    let (mut parts, mut start, mut quoted, mut escaped) = (Vec::new(), 0, false, false);
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            c if c == sep && !quoted => {
+                parts.push(&text[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// The IP of an RFC 7239 node (`192.0.2.1`, `"192.0.2.1:80"`, `"[2001:db8::1]:80"`), if it
+/// is one.
+fn node_ip(value: &str) -> Option<IpAddr> {
+    let value = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value);
+    if let Some(rest) = value.strip_prefix('[') {
+        let (ip, _) = rest.split_once(']')?;
+        return ip.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6);
+    }
+    let host = value.split_once(':').map_or(value, |(host, _)| host);
+    host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
 }
 
 /// Authenticates `token` and stamps the actor with the client's address.
@@ -276,4 +340,42 @@ pub async fn authenticate_request(req: &Request, state: &AppState) -> Result<Act
     };
     require_own_origin(req, &state.config)?;
     actor_of(req, state, &token).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> Option<IpAddr> {
+        Some(text.parse().expect("ip"))
+    }
+
+    #[test]
+    fn forwarded_for_reads_rfc_7239_nodes() {
+        assert_eq!(forwarded_for(&["for=192.0.2.60"]), vec![ip("192.0.2.60")]);
+        assert_eq!(
+            forwarded_for(&[r#"For="[2001:db8:cafe::17]:4711""#]),
+            vec![ip("2001:db8:cafe::17")]
+        );
+        assert_eq!(
+            forwarded_for(&[r#"for=192.0.2.43, for="[2001:db8::1]";proto=http;by=203.0.113.43"#]),
+            vec![ip("192.0.2.43"), ip("2001:db8::1")]
+        );
+        assert_eq!(
+            forwarded_for(&["for=\"192.0.2.1:8080\";proto=https", "for=198.51.100.17"]),
+            vec![ip("192.0.2.1"), ip("198.51.100.17")]
+        );
+        // Obfuscated, unknown, missing and malformed identifiers name no address.
+        assert_eq!(
+            forwarded_for(&["for=_hidden, for=unknown, proto=http, for=\"[::1\", for=1.2.3"]),
+            vec![None, None, None, None, None]
+        );
+        // A quoted comma or semicolon does not split.
+        assert_eq!(
+            forwarded_for(&[r#"by="a,b;c";for=192.0.2.9"#]),
+            vec![ip("192.0.2.9")]
+        );
+        // An IPv6 address needs brackets and quotes in RFC 7239; a bare one is not read.
+        assert_eq!(forwarded_for(&["for=2001:db8::1"]), vec![None]);
+    }
 }

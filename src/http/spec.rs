@@ -16,7 +16,8 @@ use serde_json::Value;
 
 /// Error statuses each operation can return, by `operationId`. 400: unparsable body, path or
 /// query; 401: missing or bad credentials; 403: Origin check of cookie requests, permissions;
-/// 408/413/415: the body of a POST/PUT/PATCH/DELETE was too slow, too large or not JSON; 503:
+/// 408/413/415: the body of a POST/PUT/PATCH/DELETE was too slow, too large or not JSON; 429:
+/// a rate limit of `[limits]` (with `Retry-After`; see `service::limits`); 503:
 /// shutting down (health: the database does not answer). Every operation also lists 503
 /// `too_many_connections` (the connection limit, answered before any routing); see [`finish`].
 pub const ERROR_STATUSES: &[(&str, &[u16])] = &[
@@ -24,12 +25,15 @@ pub const ERROR_STATUSES: &[(&str, &[u16])] = &[
     ("get_server_tls", &[]),
     ("get_setup_status", &[500]),
     ("complete_setup", &[400, 403, 408, 409, 413, 415, 422, 500]),
-    ("register", &[400, 403, 408, 409, 413, 415, 422, 500]),
-    ("login", &[400, 401, 403, 408, 413, 415, 500]),
-    ("request_password_reset", &[400, 403, 408, 413, 415, 500]),
+    ("register", &[400, 403, 408, 409, 413, 415, 422, 429, 500]),
+    ("login", &[400, 401, 403, 408, 413, 415, 429, 500]),
+    (
+        "request_password_reset",
+        &[400, 403, 408, 413, 415, 429, 500],
+    ),
     (
         "confirm_password_reset",
-        &[400, 403, 408, 413, 415, 422, 500],
+        &[400, 403, 408, 413, 415, 422, 429, 500],
     ),
     ("verify_email", &[400, 403, 408, 413, 415, 500]),
     ("list_sessions", &[401, 500]),
@@ -46,24 +50,24 @@ pub const ERROR_STATUSES: &[(&str, &[u16])] = &[
         &[400, 401, 403, 408, 413, 415, 422, 500],
     ),
     ("remove_recovery_pin", &[400, 401, 403, 408, 413, 415, 500]),
-    ("refresh_session", &[400, 401, 403, 408, 413, 415, 500]),
+    ("refresh_session", &[400, 401, 403, 408, 413, 415, 429, 500]),
     ("logout", &[400, 403, 408, 413, 415, 500]),
     ("get_me", &[401, 500]),
     ("delete_me", &[400, 401, 403, 408, 409, 413, 415, 500]),
     ("list_rooms", &[400, 401, 422, 500]),
     (
         "create_room",
-        &[400, 401, 403, 408, 409, 413, 415, 422, 500],
+        &[400, 401, 403, 408, 409, 413, 415, 422, 429, 500],
     ),
     (
         "update_room",
         &[400, 401, 403, 404, 408, 413, 415, 422, 500],
     ),
-    ("join_room", &[400, 401, 403, 404, 408, 413, 500]),
+    ("join_room", &[400, 401, 403, 404, 408, 413, 429, 500]),
     ("leave_room", &[400, 401, 403, 404, 408, 413, 500]),
     (
         "invite_to_room",
-        &[400, 401, 403, 404, 408, 409, 413, 415, 500],
+        &[400, 401, 403, 404, 408, 409, 413, 415, 429, 500],
     ),
     ("open_dm", &[400, 401, 403, 404, 408, 413, 415, 422, 500]),
     ("list_conversations", &[400, 401, 422, 500]),
@@ -72,7 +76,7 @@ pub const ERROR_STATUSES: &[(&str, &[u16])] = &[
     ("list_messages", &[400, 401, 403, 404, 422, 500]),
     (
         "send_message",
-        &[400, 401, 403, 404, 408, 409, 413, 415, 422, 500, 503],
+        &[400, 401, 403, 404, 408, 409, 413, 415, 422, 429, 500, 503],
     ),
     ("mark_read", &[400, 401, 403, 404, 408, 413, 415, 500]),
     (
@@ -104,6 +108,9 @@ pub fn finish(doc: &mut Value) {
                     let code: u16 = status.parse().unwrap_or(0);
                     code < 400 || allowed.is_some_and(|a| a.contains(&code))
                 });
+                for response in responses.values_mut() {
+                    title_case_headers(response);
+                }
                 responses.entry("503").or_insert_with(|| {
                     serde_json::json!({
                         "description": "The server is at its connection limit \
@@ -118,6 +125,29 @@ pub fn finish(doc: &mut Value) {
                 op.insert("security".into(), Value::Array(Vec::new()));
             }
         }
+    }
+}
+
+/// poem-openapi writes response header names in upper case (`RETRY-AFTER`); the document
+/// shows them as RFC 9110 spells them (`Retry-After`). Header names are case-insensitive.
+fn title_case_headers(response: &mut Value) {
+    let Some(headers) = response.get_mut("headers").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let taken = std::mem::take(headers);
+    for (name, value) in taken {
+        let name = name
+            .split('-')
+            .map(|word| {
+                let lower = word.to_ascii_lowercase();
+                let mut chars = lower.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_ascii_uppercase().to_string() + chars.as_str()
+                })
+            })
+            .collect::<Vec<_>>()
+            .join("-");
+        headers.insert(name, value);
     }
 }
 

@@ -515,5 +515,11 @@ fn error_frame(err: &DomainError, client_id: Option<&str>) -> ServerFrame {
         }
         other => other.to_string(),
     };
-    ServerFrame::error(err.code(), message, client_id)
+    let mut frame = ServerFrame::error(err.code(), message, client_id);
+    if let (DomainError::RateLimited { retry_after, .. }, ServerFrame::Error(e)) = (err, &mut frame)
+    {
+        let ms = retry_after.as_millis() + u128::from(retry_after.subsec_nanos() % 1_000_000 > 0);
+        e.retry_after_ms = Some(u64::try_from(ms).unwrap_or(u64::MAX).max(1));
+    }
+    frame
 }

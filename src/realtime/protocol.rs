@@ -155,6 +155,10 @@ pub struct ErrorFrame {
     /// The conversation the refused frame was about (`watch`, `resume`, `read`, `typing`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<ConversationId>,
+    /// With `rate_limited` from a rate limit: milliseconds to wait before the same frame would
+    /// be accepted (rounded up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 /// The answer to `ping`.
@@ -231,6 +235,7 @@ impl ServerFrame {
             message: message.into(),
             client_id: client_id.map(str::to_owned),
             conversation_id: None,
+            retry_after_ms: None,
         })
     }
 

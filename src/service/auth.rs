@@ -18,6 +18,7 @@ use chrono::Utc;
 use super::{
     access::Access,
     conversations::ConversationService,
+    limits::{Limit, RateLimits, ip_key},
     passwords::PasswordHasher,
     sessions::{SessionService, end_in},
     tokens::{JwtKeys, constant_time_eq, hash_token, random_token},
@@ -94,6 +95,7 @@ pub struct AuthService {
     conversations: ConversationService,
     sessions: SessionService,
     setup: Arc<Mutex<Option<SetupToken>>>,
+    limits: RateLimits,
 }
 
 impl AuthService {
@@ -111,6 +113,7 @@ impl AuthService {
         access: Access,
         conversations: ConversationService,
         sessions: SessionService,
+        limits: RateLimits,
     ) -> Self {
         Self {
             db,
@@ -122,6 +125,7 @@ impl AuthService {
             conversations,
             sessions,
             setup: Arc::new(Mutex::new(None)),
+            limits,
         }
     }
 
@@ -209,14 +213,17 @@ impl AuthService {
         self.issue(&user, Issue::NewSession(client)).await
     }
 
-    /// Registers an account (policy `open`). Errors: 403 `setup_required`,
-    /// 403 `registration_closed`, 409 `username_taken`, 422 invalid input.
+    /// Registers an account (policy `open`) for a client at `ip`. Errors: 429 `rate_limited`
+    /// (`register_per_ip`), 403 `setup_required`, 403 `registration_closed`, 409
+    /// `username_taken`, 422 invalid input.
     pub async fn register(
         &self,
         username: &str,
         password: String,
         email: Option<String>,
+        ip: Option<std::net::IpAddr>,
     ) -> Result<User, DomainError> {
+        self.limits.check(Limit::Register, &ip_key(ip))?;
         let raw = username;
         if self.setup_required().await? {
             return Err(DomainError::forbidden(
@@ -302,13 +309,16 @@ impl AuthService {
     }
 
     /// Checks credentials. Unknown user, deleted account and wrong password give the same 401
-    /// `invalid_credentials` and take the same time.
+    /// `invalid_credentials` and take the same time. Attempts are rate-limited per client `ip` and
+    /// per account (see [`RateLimits::check_login`]): 429 `rate_limited`.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         client: &ClientInfo,
     ) -> Result<Session, DomainError> {
+        let ip = client.ip;
+        self.limits.check_login(username, ip)?;
         let user = match Username::parse(username) {
             Ok(name) => users::by_username(&self.db.read, name.as_str())
                 .await?
@@ -320,7 +330,10 @@ impl AuthService {
             .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
             .await?;
         match user {
-            Some(user) if ok => self.issue(&user, Issue::NewSession(client)).await,
+            Some(user) if ok => {
+                self.limits.login_succeeded(username, ip);
+                self.issue(&user, Issue::NewSession(client)).await
+            }
             _ => Err(DomainError::unauthorized(
                 ErrorCode::InvalidCredentials,
                 "wrong username or password",
@@ -328,9 +341,15 @@ impl AuthService {
         }
     }
 
-    /// Rotates a refresh token. Errors: 401 `invalid_refresh_token`; 401 `session_ended` with
-    /// the reason when its session ended (also: idle past the timeout, which ends it now).
-    pub async fn refresh(&self, refresh_token: &str) -> Result<Session, DomainError> {
+    /// Rotates a refresh token for a client at `ip`. Errors: 401 `invalid_refresh_token`; 401
+    /// `session_ended` with the reason when its session ended (also: idle past the timeout,
+    /// which ends it now); 429 `rate_limited` (`refresh_per_ip`).
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<Session, DomainError> {
+        self.limits.check(Limit::Refresh, &ip_key(ip))?;
         let invalid = || {
             DomainError::unauthorized(
                 ErrorCode::InvalidRefreshToken,

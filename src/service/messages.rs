@@ -7,7 +7,11 @@
 
 use tokio::task::JoinHandle;
 
-use super::{access::Access, uow::UnitOfWork};
+use super::{
+    access::Access,
+    limits::{Limit, RateLimits},
+    uow::UnitOfWork,
+};
 use crate::{
     domain::{
         Actor, ClientId, ConversationId, DomainError, Message, MessageBody, Permission, UserId,
@@ -89,12 +93,18 @@ pub struct MessageService {
     db: Db,
     writer: MessageWriter,
     access: Access,
+    limits: RateLimits,
 }
 
 impl MessageService {
-    /// Builds the service.
-    pub fn new(db: Db, writer: MessageWriter, access: Access) -> Self {
-        Self { db, writer, access }
+    /// Builds the service; `limits` holds the per-user send rate ([`Limit::Send`]).
+    pub fn new(db: Db, writer: MessageWriter, access: Access, limits: RateLimits) -> Self {
+        Self {
+            db,
+            writer,
+            access,
+            limits,
+        }
     }
 
     /// Starts the task that publishes committed messages, in commit order, as
@@ -110,9 +120,9 @@ impl MessageService {
         })
     }
 
-    /// Stores a message and returns it after commit. Errors: 422
-    /// `invalid_message`/`invalid_client_id`, 403/404 for non-members, 409 `client_id_reused`,
-    /// 503 `shutting_down`.
+    /// Stores a message and returns it after commit. Errors: 429 `rate_limited` (the sender's
+    /// `messages_per_user` rate), 422 `invalid_message`/`invalid_client_id`, 403/404 for
+    /// non-members, 409 `client_id_reused`, 503 `shutting_down`.
     pub async fn send(
         &self,
         actor: &Actor,
@@ -126,8 +136,10 @@ impl MessageService {
             .await
     }
 
-    /// Validates, authorizes and queues a message to the writer; the returned handle resolves
-    /// after commit. Calls made one after another are committed in that order.
+    /// Rate-limits, validates, authorizes and queues a message to the writer; the returned handle
+    /// resolves after commit. Calls made one after another are committed in that order. Every
+    /// send counts against the sender's [`Limit::Send`] rate, REST and WebSocket alike (this is
+    /// the one path both take). Errors: as [`Self::send`].
     pub async fn submit(
         &self,
         actor: &Actor,
@@ -135,6 +147,7 @@ impl MessageService {
         body: &str,
         client_id: Option<&str>,
     ) -> Result<PendingSend, DomainError> {
+        self.limits.check(Limit::Send, &actor.user.to_string())?;
         let body = MessageBody::parse(body)?;
         let client_id = client_id.map(ClientId::parse).transpose()?;
         self.access

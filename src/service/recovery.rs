@@ -15,6 +15,7 @@ use std::{net::IpAddr, sync::Arc, time::Duration};
 use chrono::Utc;
 
 use super::{
+    limits::{Limit, RateLimits, ip_key},
     passwords::PasswordHasher,
     sessions::end_in,
     tokens::{hash_token, random_token},
@@ -55,17 +56,25 @@ pub struct RecoveryService {
     uow: UnitOfWork,
     hasher: PasswordHasher,
     mailer: Mailer,
+    limits: RateLimits,
     server_name: Arc<str>,
 }
 
 impl RecoveryService {
     /// Builds the service.
-    pub fn new(db: Db, uow: UnitOfWork, hasher: PasswordHasher, mailer: Mailer) -> Self {
+    pub fn new(
+        db: Db,
+        uow: UnitOfWork,
+        hasher: PasswordHasher,
+        mailer: Mailer,
+        limits: RateLimits,
+    ) -> Self {
         Self {
             db,
             uow,
             hasher,
             mailer,
+            limits,
             server_name: "EchoChat".into(),
         }
     }
@@ -78,16 +87,27 @@ impl RecoveryService {
     /// Starts a password reset for the account named by `username_or_email` (a username, or an
     /// e-mail address in any case). Returns at once, the same for every input: the work runs in
     /// the background. `link_base` is the server's public base URL (`https://host:port`); `ip`
-    /// is the requester's address, written into the mail.
-    pub fn request_reset(&self, username_or_email: &str, link_base: &str, ip: Option<IpAddr>) {
-        let this = self.clone();
+    /// is the requester's address, written into the mail. Errors: 429 `rate_limited` per client
+    /// address and per identifier (`password_reset_per_ip`, `password_reset_per_account`),
+    /// counted whether or not the account exists, so the limit reveals nothing either.
+    pub fn request_reset(
+        &self,
+        username_or_email: &str,
+        link_base: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<(), DomainError> {
         let identifier = username_or_email.trim().to_owned();
+        self.limits.check(Limit::PasswordResetIp, &ip_key(ip))?;
+        self.limits
+            .check(Limit::PasswordResetAccount, &identifier.to_lowercase())?;
+        let this = self.clone();
         let link_base = link_base.trim_end_matches('/').to_owned();
         tokio::spawn(async move {
             if let Err(err) = this.send_reset(&identifier, &link_base, ip).await {
                 tracing::warn!(error = %err, "password reset request failed");
             }
         });
+        Ok(())
     }
 
     /// The account a reset request names, when it can receive mail: an active account with an
@@ -184,7 +204,8 @@ impl RecoveryService {
     /// Sets a new password with a reset link's token (and the recovery PIN when the account has
     /// one), then ends every session of the account. Errors: 422 `invalid_password`; 403
     /// `invalid_token` (wrong, used, expired, or ended by 5 wrong PINs); 403 `invalid_pin`
-    /// (missing or wrong PIN; the message says how many tries are left).
+    /// (missing or wrong PIN; the message says how many tries are left); 429 `rate_limited`
+    /// (`pin_attempts_per_account`, whatever link is used).
     pub async fn confirm_reset(
         &self,
         token: &str,
@@ -207,6 +228,7 @@ impl RecoveryService {
             .filter(UserRecord::is_active)
             .ok_or_else(invalid_token)?;
         if let Some(pin_hash) = &user.recovery_pin_hash {
+            self.limits.check(Limit::PinAttempt, &user.id.to_string())?;
             let given = pin.unwrap_or_default();
             if !self.hasher.verify(given, Some(pin_hash)).await? {
                 let attempts =

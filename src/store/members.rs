@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use entity::conversation_members::{self, Column, Entity};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Expr, ExprTrait, OnConflict, Query},
 };
 
@@ -263,6 +264,15 @@ pub async fn joined_page(
         .into_iter()
         .filter_map(|u| rows.remove(&u.id).map(|m| (m, u)))
         .collect())
+}
+
+/// How many pending invitations (`invited` memberships) `user` has.
+pub async fn pending_invites(db: &impl ConnectionTrait, user: UserId) -> Result<u64, DomainError> {
+    Ok(Entity::find()
+        .filter(Column::UserId.eq(user.0))
+        .filter(Column::State.eq(MembershipState::Invited.as_str()))
+        .count(db)
+        .await?)
 }
 
 /// The conversations a user has joined (what the realtime layer subscribes a new connection to).

@@ -161,7 +161,30 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     config.tls.listen = "127.0.0.1:0".parse().expect("addr");
     // A short presence grace period, so "went offline" arrives quickly in tests.
     config.realtime.presence_grace_ms = 100;
+    // Every test client is 127.0.0.1 and many tests sign in, create rooms and send in bulk:
+    // limits far above any test's volume. The limit tests (limits.rs) set their own low ones.
+    config.limits = generous_limits();
     config
+}
+
+/// `[limits]` no ordinary test reaches (every rate 1,000,000 per second).
+pub fn generous_limits() -> echochat::config::LimitsConfig {
+    let high = echochat::config::Rate::new(1_000_000, 1, 1_000_000);
+    echochat::config::LimitsConfig {
+        login_per_ip: high,
+        login_per_account_and_ip: high,
+        login_per_account: high,
+        register_per_ip: high,
+        password_reset_per_ip: high,
+        password_reset_per_account: high,
+        pin_attempts_per_account: high,
+        refresh_per_ip: high,
+        messages_per_user: high,
+        rooms_per_user: high,
+        joins_per_user: high,
+        invites_per_user: high,
+        max_pending_invites_per_recipient: 0,
+    }
 }
 
 /// Starts a server with no account yet (setup required).

@@ -102,15 +102,16 @@ impl AuthApi {
     #[oai(path = "/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
-        request: &Request,
+        req: &Request,
         state: Data<&AppState>,
         body: Json<RegisterRequest>,
     ) -> ApiResult<Registered> {
-        require_own_origin_if_browser(request, &state.config)?;
+        require_own_origin_if_browser(req, &state.config)?;
+        let ip = client_ip(req, &state.config);
         let Json(req) = body;
         let user = state
             .auth
-            .register(&req.username, req.password.0, req.email.into_inner())
+            .register(&req.username, req.password.0, req.email.into_inner(), ip)
             .await?;
         Ok(Registered::Created(Json(user)))
     }
@@ -154,7 +155,10 @@ impl AuthApi {
             )
             .into());
         };
-        let session = state.auth.refresh(&token).await?;
+        let session = state
+            .auth
+            .refresh(&token, client_ip(req, &state.config))
+            .await?;
         cookies::set_session(jar, req, &state.config, &session);
         Ok(Json(session.into()))
     }

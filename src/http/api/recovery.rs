@@ -90,7 +90,7 @@ impl RecoveryApi {
             &body.0.username_or_email,
             &link_base(req, &state.config),
             client_ip(req, &state.config),
-        );
+        )?;
         Ok(Accepted::Accepted(Json(ResetAccepted {
             message:
                 "If that account exists and has an e-mail address, a reset link is on its way."

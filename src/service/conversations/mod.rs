@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     access::Access,
+    limits::RateLimits,
     paging::{self, Page},
     presence::PresenceDirectory,
     uow::UnitOfWork,
@@ -60,6 +61,11 @@ pub struct ConversationService {
     presence: Arc<dyn PresenceDirectory>,
     /// Confusable skeletons of the official rooms' names, with the names.
     official: Arc<Vec<(String, String)>>,
+    /// Room creation, join and invite rates.
+    limits: RateLimits,
+    /// Most pending invitations per recipient (`[limits] max_pending_invites_per_recipient`);
+    /// 0 = no cap.
+    max_pending_invites: u32,
 }
 
 /// Position of a conversation list page (ordered by conversation id).
@@ -71,13 +77,16 @@ struct ListPosition(ConversationId);
 struct MemberPosition(String);
 
 impl ConversationService {
-    /// Builds the service.
+    /// Builds the service. `max_pending_invites` caps the pending invitations of one recipient
+    /// (0 = no cap).
     pub fn new(
         db: Db,
         uow: UnitOfWork,
         access: Access,
         presence: Arc<dyn PresenceDirectory>,
         official_rooms: &[OfficialRoom],
+        limits: RateLimits,
+        max_pending_invites: u32,
     ) -> Self {
         let official = official_rooms
             .iter()
@@ -89,6 +98,8 @@ impl ConversationService {
             access,
             presence,
             official: Arc::new(official),
+            limits,
+            max_pending_invites,
         }
     }
 

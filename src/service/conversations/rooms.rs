@@ -7,6 +7,7 @@ use super::{
     views::{Caller, view_of},
 };
 use crate::service::{
+    limits::Limit,
     paging::{self, Page},
     uow::Work,
 };
@@ -14,7 +15,7 @@ use crate::{
     domain::{
         Actor, AuditAction, AuditTarget, Conversation, ConversationId, ConversationKind,
         ConversationRole, DomainError, ErrorCode, MembershipState, Permission, RoomName, Scope,
-        User, Username, no_control_chars, optional_text,
+        User, UserId, Username, no_control_chars, optional_text,
     },
     events::Event,
     store::{
@@ -99,8 +100,9 @@ impl ConversationService {
 
     /// Creates a room; the creator joins as owner. One unit of work: the room, the owner's
     /// membership and the audit record commit together. Errors: 403 `permission_denied`,
-    /// 422 `invalid_room_name`/`invalid_topic`/`invalid_category`, 409 `room_name_taken` (also
-    /// for a name that looks like an official room's).
+    /// 429 `rate_limited` (`rooms_per_user`, every attempt counts), 422
+    /// `invalid_room_name`/`invalid_topic`/`invalid_category`, 409 `room_name_taken` (also for a
+    /// name that looks like an official room's).
     pub async fn create_room(
         &self,
         actor: &Actor,
@@ -109,6 +111,8 @@ impl ConversationService {
         self.access
             .require(actor, Permission::RoomsCreate, Scope::Server)
             .await?;
+        self.limits
+            .check(Limit::RoomCreate, &actor.user.to_string())?;
         let name = RoomName::parse(&input.name)?;
         let topic = optional_text(input.topic, TOPIC_MAX_CHARS, ErrorCode::InvalidTopic)?;
         let category = optional_text(
@@ -176,7 +180,8 @@ impl ConversationService {
     }
 
     /// Joins a room: public rooms are open, private rooms need an invite. Joining again is a
-    /// no-op. Errors: 404 `not_found`, 403 `not_invited`.
+    /// no-op (and is not counted). Errors: 404 `not_found`, 403 `not_invited`, 429
+    /// `rate_limited` (`joins_per_user`).
     pub async fn join(
         &self,
         actor: &Actor,
@@ -192,6 +197,7 @@ impl ConversationService {
         {
             return self.view_for(actor, id).await;
         }
+        self.limits.check(Limit::Join, &actor.user.to_string())?;
         let role = member.map_or(ConversationRole::Member, |m| m.role);
         self.uow
             .run(async |work| {
@@ -248,7 +254,9 @@ impl ConversationService {
 
     /// Invites `username` to a room the caller is in; returns the invitee's id. Inviting someone
     /// already invited sends the invitation again. Errors: 404 (room or user), 403
-    /// `permission_denied`, 409 `already_member`.
+    /// `permission_denied`, 409 `already_member`, 409 `too_many_pending_invites` (the recipient
+    /// already has `max_pending_invites_per_recipient` pending invitations), 429 `rate_limited`
+    /// (`invites_per_user`, every attempt counts).
     pub async fn invite(
         &self,
         actor: &Actor,
@@ -258,6 +266,7 @@ impl ConversationService {
         self.access
             .require_in(actor, Permission::MemberInvite, id)
             .await?;
+        self.limits.check(Limit::Invite, &actor.user.to_string())?;
         let name = Username::parse(username).map_err(|_| DomainError::NotFound("user"))?;
         let target = users::by_username(&self.db.read, name.as_str())
             .await?
@@ -278,6 +287,7 @@ impl ConversationService {
                     }
                     Some(m) if m.state == MembershipState::Invited => m,
                     _ => {
+                        self.check_pending_invites(work, target.id).await?;
                         let m = MemberRecord {
                             conversation_id: id,
                             user_id: target.id,
@@ -309,6 +319,20 @@ impl ConversationService {
                 Ok(target.view())
             })
             .await
+    }
+
+    /// Refuses a new invitation for `user` when they already have the most pending ones
+    /// allowed. There are no contacts yet, so the cap applies to every inviter. Errors: 409
+    /// `too_many_pending_invites`.
+    async fn check_pending_invites(&self, work: &Work, user: UserId) -> Result<(), DomainError> {
+        let max = u64::from(self.max_pending_invites);
+        if max > 0 && members::pending_invites(work.db(), user).await? >= max {
+            return Err(DomainError::conflict(
+                ErrorCode::TooManyPendingInvites,
+                format!("that user already has {max} pending invitations"),
+            ));
+        }
+        Ok(())
     }
 
     /// Changes a room's topic and category. Errors: 404, 403 `not_a_member`/`permission_denied`,

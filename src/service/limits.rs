@@ -1,0 +1,353 @@
+//! Rate limits (anti-abuse), built on the `governor` crate: one keyed GCRA limiter per
+//! [`Limit`], with its quota from `[limits]` (see docs/security.md#rate-limits).
+//!
+//! Services call [`RateLimits::check`] at the top of a use case, with a key that names who is
+//! limited: an IP address in text form, a user id, or a lower-cased account name. Over the
+//! limit the answer is [`DomainError::RateLimited`] carrying the wait, which the HTTP layer turns
+//! into 429 + `Retry-After` and the realtime layer into an `error` frame with `retry_after_ms`.
+//!
+//! Limits are kept per process (one instance = its own counters). Each limiter remembers every
+//! key it has seen until [`RateLimits::retain_recent`] forgets the keys whose bucket is full
+//! again; `app.rs` calls it every [`RETAIN_EVERY`], so memory follows the number of keys active
+//! in the last few limit periods, not every address ever seen.
+
+use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
+
+use governor::{
+    Quota, RateLimiter,
+    clock::{Clock, DefaultClock},
+    state::keyed::DashMapStateStore,
+};
+
+use crate::{config::LimitsConfig, domain::DomainError};
+
+/// How often the background task forgets idle keys ([`RateLimits::retain_recent`]).
+pub const RETAIN_EVERY: Duration = Duration::from_secs(60);
+
+/// Longest key kept (longer keys are cut), so a client cannot make one key costly.
+const KEY_MAX_BYTES: usize = 128;
+
+/// Accounts kept as "signed in from this address" ([`RateLimits::login_succeeded`]).
+const KNOWN_LOGINS_MAX: u64 = 100_000;
+
+/// How long a successful login from an address exempts it from the per-account cap.
+const KNOWN_LOGIN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// What is limited; each kind has its own quota (`[limits]`) and its own keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// Login attempts per client IP (`login_per_ip`). Key: the IP.
+    LoginIp,
+    /// Login attempts per account and client IP (`login_per_account_and_ip`). Key: see
+    /// [`RateLimits::check_login`], which is how login uses it.
+    LoginAccount,
+    /// Registrations per client IP (`register_per_ip`). Key: the IP.
+    Register,
+    /// Password-reset requests per client IP (`password_reset_per_ip`). Key: the IP.
+    PasswordResetIp,
+    /// Password-reset requests per account (`password_reset_per_account`). Key: the lower-cased
+    /// account name (or e-mail address) asked for.
+    PasswordResetAccount,
+    /// PIN attempts per account (`pin_attempts_per_account`). Key: the user id.
+    PinAttempt,
+    /// Refresh-token rotations per client IP (`refresh_per_ip`). Key: the IP.
+    Refresh,
+    /// Messages per user, REST and WebSocket together (`messages_per_user`). Key: the user id.
+    Send,
+    /// Rooms created per user (`rooms_per_user`). Key: the user id.
+    RoomCreate,
+    /// Room joins per user (`joins_per_user`). Key: the user id.
+    Join,
+    /// Invitations sent per user (`invites_per_user`). Key: the user id.
+    Invite,
+}
+
+impl Limit {
+    /// Every kind, in declaration order.
+    pub const ALL: [Limit; 11] = [
+        Limit::LoginIp,
+        Limit::LoginAccount,
+        Limit::Register,
+        Limit::PasswordResetIp,
+        Limit::PasswordResetAccount,
+        Limit::PinAttempt,
+        Limit::Refresh,
+        Limit::Send,
+        Limit::RoomCreate,
+        Limit::Join,
+        Limit::Invite,
+    ];
+
+    /// What the client is told it did too often.
+    fn what(self) -> &'static str {
+        match self {
+            Limit::LoginIp | Limit::LoginAccount => "too many sign-in attempts",
+            Limit::Register => "too many accounts registered from this address",
+            Limit::PasswordResetIp | Limit::PasswordResetAccount => {
+                "too many password reset requests"
+            }
+            Limit::PinAttempt => "too many PIN attempts",
+            Limit::Refresh => "too many session refreshes",
+            Limit::Send => "too many messages",
+            Limit::RoomCreate => "too many rooms created",
+            Limit::Join => "too many rooms joined",
+            Limit::Invite => "too many invitations sent",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+type Keyed = RateLimiter<String, DashMapStateStore<String>, DefaultClock>;
+
+/// The limiters of one process. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct RateLimits {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// One limiter per [`Limit`], by [`Limit::index`]; `None` when the limit is off.
+    limiters: Vec<Option<Keyed>>,
+    /// Login attempts per account from addresses without a recent success there.
+    login_account_total: Option<Keyed>,
+    /// `account|ip` pairs that signed in successfully: exempt from `login_account_total`.
+    known_logins: moka::sync::Cache<String, ()>,
+    clock: DefaultClock,
+}
+
+/// The governor quota of a [`crate::config::Rate`]; `None` when it is off (`count = 0`).
+fn quota(rate: crate::config::Rate) -> Option<Quota> {
+    let count = NonZeroU32::new(rate.count)?;
+    let period = Duration::from_secs(rate.per_secs.max(1)) / count.get();
+    let burst = NonZeroU32::new(rate.burst.max(1))?;
+    Quota::with_period(period.max(Duration::from_nanos(1))).map(|q| q.allow_burst(burst))
+}
+
+fn limiter(rate: crate::config::Rate) -> Option<Keyed> {
+    quota(rate).map(RateLimiter::dashmap)
+}
+
+/// `key`, cut to [`KEY_MAX_BYTES`] on a character boundary.
+fn bounded(key: &str) -> &str {
+    if key.len() <= KEY_MAX_BYTES {
+        return key;
+    }
+    let mut end = KEY_MAX_BYTES;
+    while !key.is_char_boundary(end) {
+        end -= 1;
+    }
+    &key[..end]
+}
+
+/// The key of a client address (`unknown` when the server could not tell it).
+pub fn ip_key(ip: Option<IpAddr>) -> String {
+    ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
+impl RateLimits {
+    /// Builds every limiter from `config` (`[limits]`); a rate with `count = 0` is off.
+    pub fn new(config: &LimitsConfig) -> Self {
+        let rate = |limit: Limit| match limit {
+            Limit::LoginIp => config.login_per_ip,
+            Limit::LoginAccount => config.login_per_account_and_ip,
+            Limit::Register => config.register_per_ip,
+            Limit::PasswordResetIp => config.password_reset_per_ip,
+            Limit::PasswordResetAccount => config.password_reset_per_account,
+            Limit::PinAttempt => config.pin_attempts_per_account,
+            Limit::Refresh => config.refresh_per_ip,
+            Limit::Send => config.messages_per_user,
+            Limit::RoomCreate => config.rooms_per_user,
+            Limit::Join => config.joins_per_user,
+            Limit::Invite => config.invites_per_user,
+        };
+        Self {
+            inner: Arc::new(Inner {
+                limiters: Limit::ALL.iter().map(|l| limiter(rate(*l))).collect(),
+                login_account_total: limiter(config.login_per_account),
+                known_logins: moka::sync::Cache::builder()
+                    .max_capacity(KNOWN_LOGINS_MAX)
+                    .time_to_live(KNOWN_LOGIN_TTL)
+                    .build(),
+                clock: DefaultClock::default(),
+            }),
+        }
+    }
+
+    /// Counts one event of `limit` for `key` (an IP's text form, a user id, a lower-cased
+    /// account name). Errors: [`DomainError::RateLimited`] with the wait until the next event
+    /// would be allowed, when `key` is over the limit (the refused event is not counted).
+    pub fn check(&self, limit: Limit, key: &str) -> Result<(), DomainError> {
+        match self
+            .inner
+            .limiters
+            .get(limit.index())
+            .and_then(Option::as_ref)
+        {
+            Some(limiter) => self.check_in(limiter, key, limit.what()),
+            None => Ok(()),
+        }
+    }
+
+    fn check_in(&self, limiter: &Keyed, key: &str, what: &str) -> Result<(), DomainError> {
+        let key = bounded(key);
+        match limiter.check_key(&key.to_owned()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.inner.clock.now());
+                Err(DomainError::rate_limited(
+                    format!("{what}; retry in {} s", wait.as_secs_f64().ceil()),
+                    wait,
+                ))
+            }
+        }
+    }
+
+    /// Counts one login attempt for `account` (as typed; it is lower-cased) from `ip`, before the
+    /// password is checked:
+    ///
+    /// 1. [`Limit::LoginIp`]: per address, whatever the account;
+    /// 2. [`Limit::LoginAccount`]: per (account, address) pair, so a stranger who guesses slows
+    ///    down only their own pair, never the owner's;
+    /// 3. `login_per_account`: per account, but only from addresses that have not signed in to
+    ///    it successfully ([`Self::login_succeeded`]), so a botnet spread over many addresses is
+    ///    slowed down too, while the owner at a known address is never locked out.
+    ///
+    /// Errors: [`DomainError::RateLimited`].
+    pub fn check_login(&self, account: &str, ip: Option<IpAddr>) -> Result<(), DomainError> {
+        let ip = ip_key(ip);
+        let account = bounded(account.trim()).to_lowercase();
+        self.check(Limit::LoginIp, &ip)?;
+        let pair = format!("{account}|{ip}");
+        self.check(Limit::LoginAccount, &pair)?;
+        if let Some(total) = &self.inner.login_account_total
+            && !self.inner.known_logins.contains_key(&pair)
+        {
+            self.check_in(total, &account, Limit::LoginAccount.what())?;
+        }
+        Ok(())
+    }
+
+    /// Records a successful login of `account` from `ip`: that address is exempt from the
+    /// per-account cap of [`Self::check_login`] for 30 days (or until the process restarts).
+    pub fn login_succeeded(&self, account: &str, ip: Option<IpAddr>) {
+        let account = bounded(account.trim()).to_lowercase();
+        self.inner
+            .known_logins
+            .insert(format!("{account}|{}", ip_key(ip)), ());
+    }
+
+    /// Forgets the keys whose bucket is full again (they would be allowed a full burst anyway)
+    /// and gives the freed memory back. Called every [`RETAIN_EVERY`] by a task `app.rs` starts.
+    pub fn retain_recent(&self) {
+        let limiters = self.inner.limiters.iter().flatten();
+        for limiter in limiters.chain(self.inner.login_account_total.iter()) {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+        self.inner.known_logins.run_pending_tasks();
+    }
+
+    /// Keys currently remembered, over every limiter (for tests and diagnostics).
+    pub fn keys(&self) -> usize {
+        let limiters = self.inner.limiters.iter().flatten();
+        limiters
+            .chain(self.inner.login_account_total.iter())
+            .map(RateLimiter::len)
+            .sum()
+    }
+
+    /// Spawns the task that calls [`Self::retain_recent`] every [`RETAIN_EVERY`] until
+    /// `shutdown` fires.
+    pub fn spawn_janitor(
+        &self,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let limits = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(RETAIN_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = every.tick() => limits.retain_recent(),
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Rate;
+
+    fn limits(adjust: impl FnOnce(&mut LimitsConfig)) -> RateLimits {
+        let mut config = LimitsConfig::default();
+        adjust(&mut config);
+        RateLimits::new(&config)
+    }
+
+    #[test]
+    fn a_burst_is_allowed_then_refused_with_the_wait() {
+        let limits = limits(|c| c.register_per_ip = Rate::new(1, 3600, 3));
+        for _ in 0..3 {
+            assert!(limits.check(Limit::Register, "10.0.0.1").is_ok());
+        }
+        let Err(DomainError::RateLimited { retry_after, .. }) =
+            limits.check(Limit::Register, "10.0.0.1")
+        else {
+            panic!("the fourth registration is refused");
+        };
+        assert!(retry_after > Duration::from_secs(3500), "{retry_after:?}");
+        assert!(retry_after <= Duration::from_secs(3600), "{retry_after:?}");
+        // Other keys and other limits are separate.
+        assert!(limits.check(Limit::Register, "10.0.0.2").is_ok());
+        assert!(limits.check(Limit::Join, "10.0.0.1").is_ok());
+    }
+
+    #[test]
+    fn count_zero_turns_a_limit_off() {
+        let limits = limits(|c| c.messages_per_user = Rate::new(0, 1, 1));
+        for _ in 0..1000 {
+            assert!(limits.check(Limit::Send, "u").is_ok());
+        }
+    }
+
+    #[test]
+    fn a_stranger_does_not_lock_out_the_owner() {
+        let limits = limits(|c| {
+            c.login_per_ip = Rate::new(1000, 1, 1000);
+            c.login_per_account_and_ip = Rate::new(1, 3600, 2);
+            c.login_per_account = Rate::new(1, 3600, 3);
+        });
+        let owner: IpAddr = "192.0.2.1".parse().expect("ip");
+        assert!(limits.check_login("Alice", Some(owner)).is_ok());
+        limits.login_succeeded("alice", Some(owner));
+        let stranger: IpAddr = "198.51.100.7".parse().expect("ip");
+        assert!(limits.check_login("alice", Some(stranger)).is_ok());
+        assert!(limits.check_login("ALICE", Some(stranger)).is_ok());
+        assert!(limits.check_login("alice", Some(stranger)).is_err());
+        // A botnet: other addresses share the per-account cap (one left of 3; the owner's
+        // first attempt used one)…
+        let other: IpAddr = "203.0.113.9".parse().expect("ip");
+        assert!(limits.check_login("alice", Some(other)).is_err());
+        // …but the owner's known address is exempt from it.
+        assert!(limits.check_login("alice", Some(owner)).is_ok());
+    }
+
+    #[test]
+    fn idle_keys_are_forgotten_and_long_keys_cut() {
+        let limits = limits(|c| c.joins_per_user = Rate::new(1000, 1, 10));
+        limits
+            .check(Limit::Join, &"x".repeat(10_000))
+            .expect("allowed");
+        assert_eq!(limits.keys(), 1);
+        std::thread::sleep(Duration::from_millis(20));
+        limits.retain_recent();
+        assert_eq!(limits.keys(), 0);
+        assert_eq!(bounded(&"é".repeat(100)).len(), 128);
+    }
+}
