@@ -459,6 +459,7 @@ async fn forgot_password_mail_link_and_reset_with_a_pin() {
         "the PIN error",
     )
     .await;
+    screenshot(&page, "reset-pin-error").await;
     assert_eq!(
         page.current_url().await.expect("url").path(),
         "/reset-password",
