@@ -261,6 +261,27 @@ async fn settings_account_changes_name_pin_and_password() {
     )
     .await;
 
+    // E-mail: changing it asks for the current password, in a field that appears only then.
+    assert!(!displayed(&page, "#profile-password-row").await);
+    type_into(&page, "#profile-email", "frank@example.com").await;
+    wait_css(
+        &page,
+        "#profile-password-row:not([hidden])",
+        "the current password field",
+    )
+    .await;
+    type_into(&page, "#profile-current-password", PASSWORD).await;
+    click(&page, Locator::Id("profile-save"), "Save profile").await;
+    wait_css(&page, "#email-status:not([hidden])", "the e-mail badge").await;
+    wait_xpath(
+        &page,
+        "//*[@id='profile-status' and contains(., 'Saved')]",
+        "e-mail saved",
+    )
+    .await;
+    let me = app.get_json("/api/v1/users/me", &frank.token).await;
+    assert_eq!(me["email"], "frank@example.com");
+
     // A recovery PIN: a wrong password is refused in the form, the right one sets it.
     type_into(&page, "#pin-value", "4321").await;
     type_into(&page, "#pin-password", "not-my-password").await;
