@@ -1,22 +1,32 @@
 // REST client for /api/v1: JSON in and out, `{code, message}` errors become ApiError,
-// and a 401 triggers one cookie refresh (shared by concurrent callers) and one retry.
+// and a 401 triggers one cookie refresh (shared by concurrent callers) and one retry. A 401
+// `session_ended` (the session was ended: logout elsewhere, idle, password change, …) is not
+// retried: the page goes to /login?reason=<reason> so the login page can say why.
 // Tokens live in HttpOnly cookies; this module never sees or stores them.
+
+import { loginUrl } from './session-end.js';
 
 const BASE = '/api/v1';
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  /**
+   * `reason`: a session_ended error's SessionEndReason; `retryAfter`: seconds from a 429's
+   * Retry-After header. Both undefined otherwise.
+   */
+  constructor(status, code, message, { reason, retryAfter } = {}) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.reason = reason;
+    this.retryAfter = retryAfter;
   }
 }
 
 let refreshing = null;
-let onAuthLost = () => location.assign('/login');
+let onAuthLost = (reason) => location.assign(loginUrl(reason));
 
-/** Replace what happens when the session cannot be restored (default: go to /login). */
+/** Replace what happens when the session cannot be restored (default: go to /login[?reason=]). */
 export function setAuthLostHandler(fn) {
   onAuthLost = fn;
 }
@@ -41,13 +51,20 @@ async function raw(method, path, body) {
   if (!res.ok) {
     const code = data && typeof data.code === 'string' ? data.code : `http_${res.status}`;
     const message = data && typeof data.message === 'string' ? data.message : `Request failed (${res.status})`;
-    throw new ApiError(res.status, code, message);
+    const reason = data && typeof data.reason === 'string' ? data.reason : undefined;
+    const seconds = Number.parseInt(res.headers.get('Retry-After') ?? '', 10);
+    throw new ApiError(res.status, code, message, { reason, retryAfter: Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined });
   }
   return data;
 }
 
 function is401(err) {
   return err instanceof ApiError && err.status === 401;
+}
+
+/** A 401 saying the session is over for good (no refresh can bring it back). */
+function isEnded(err) {
+  return is401(err) && err.code === 'session_ended';
 }
 
 /** POST /auth/refresh once, however many requests are waiting for it. */
@@ -62,19 +79,24 @@ export function refresh() {
 
 /**
  * Call the API. With `auth` (the default) a 401 refreshes the session cookie and retries once;
- * if that fails too the auth-lost handler runs (redirect to /login) and the 401 is rethrown.
+ * if that fails too the auth-lost handler runs (redirect to /login, with the reason of a
+ * `session_ended`) and the 401 is rethrown. A `session_ended` is not refreshed first.
  */
 export async function request(method, path, body, { auth = true } = {}) {
   try {
     return await raw(method, path, body);
   } catch (err) {
     if (!auth || !is401(err)) throw err;
+    if (isEnded(err)) {
+      onAuthLost(err.reason);
+      throw err;
+    }
   }
   try {
     await refresh();
     return await raw(method, path, body);
   } catch (err) {
-    if (is401(err)) onAuthLost();
+    if (is401(err)) onAuthLost(err.reason);
     throw err;
   }
 }
@@ -118,6 +140,9 @@ export const ensureSession = () => get('/users/me');
 
 /** Human text for any error thrown by this module or by fetch itself. */
 export function errorMessage(err) {
+  if (err instanceof ApiError && err.status === 429) {
+    return err.retryAfter !== undefined ? `Too many attempts — try again in ${err.retryAfter} s.` : 'Too many attempts — try again later.';
+  }
   if (err instanceof ApiError) return err.message;
   return 'Cannot reach the server. Check your connection and try again.';
 }

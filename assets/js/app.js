@@ -11,9 +11,12 @@ import { createDmWindows } from './ui/dm-window.js';
 import { createDock } from './ui/dock.js';
 import { byId } from './ui/dom.js';
 import { showHttpsBanner } from './ui/https-banner.js';
+import { createIdleWarning } from './ui/idle.js';
 import { createMemberList } from './ui/members.js';
 import { createRoomBrowser } from './ui/room-browser.js';
 import { createRoomView } from './ui/room-view.js';
+import { createAccountSettings } from './ui/settings-account.js';
+import { createSessionSettings } from './ui/settings-sessions.js';
 import { createToasts } from './ui/toast.js';
 import { createWindowManager } from './ui/windows.js';
 
@@ -74,7 +77,10 @@ async function main() {
   createMemberList({ store, api, socket });
   createDmWindows({ store, socket, timeline, windows });
   createAdminPanel({ store, api, windows });
-  createAccountMenu({ store, api, socket });
+  const account = createAccountMenu({ store, api, socket });
+  createAccountSettings({ store, api, account });
+  createSessionSettings({ api, socket });
+  createIdleWarning({ store, socket, idleSecs: session.idle_timeout_secs });
 
   try {
     store.setConversations(await api.allPages('/conversations', 'conversations'));

@@ -6,6 +6,7 @@
 
 import { ApiError } from './api.js';
 import { clientId } from './ids.js';
+import { isEndReason, loginUrl } from './session-end.js';
 
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 10000;
@@ -52,9 +53,15 @@ export function createSocket({ store, api, timeline }) {
     });
     sock.addEventListener('close', (ev) => {
       if (sock !== ws) return;
-      // 1008: session ended/expired or account deleted (the reconnect's session check then goes
-      // to /login); 1002/1007/1009: the server refused a frame; 1001/1013: restart or too slow.
-      // All of them take the same reconnect path.
+      // 1008 with a session end reason ("idle", "logged_out_elsewhere", …): the session is over;
+      // the login page says why. Any other close (an expired access token is 1008 too; 1002/
+      // 1007/1009: the server refused a frame; 1001/1013: restart or too slow) takes the
+      // reconnect path, whose session check goes to /login when the session is gone.
+      if (ev.code === 1008 && isEndReason(ev.reason)) {
+        stop();
+        location.assign(loginUrl(ev.reason));
+        return;
+      }
       if (ev.code !== 1000 && ev.code !== 1001 && ev.code !== 1006) console.warn(`WebSocket closed: ${ev.code} ${ev.reason}`);
       dropConnection();
     });
@@ -298,12 +305,26 @@ export function createSocket({ store, api, timeline }) {
     }
   }
 
+  /** Report that the person is active (resets the server's idle timer); false when offline. */
+  function activity() {
+    return sendFrame({ type: 'activity' });
+  }
+
   function stop() {
     stopped = true;
     clearTimeout(retryTimer);
     clearInterval(pingTimer);
+    ready = false;
     ws?.close(1000);
     ws = null;
+  }
+
+  /** Connect again after stop() (e.g. a logout that the server refused). */
+  function start() {
+    if (!stopped) return;
+    stopped = false;
+    attempt = 0;
+    connect();
   }
 
   // Back online (laptop woke up, Wi-Fi returned): skip the remaining backoff.
@@ -314,5 +335,5 @@ export function createSocket({ store, api, timeline }) {
     }
   });
 
-  return { connect, stop, send, retry, typing, markRead, watch };
+  return { connect, start, stop, send, retry, typing, markRead, watch, activity };
 }

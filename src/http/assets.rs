@@ -11,7 +11,8 @@ use rust_embed::RustEmbed;
 #[folder = "assets/"]
 pub struct Assets;
 
-/// Pages (`/`, `/login`, `/register`, `/setup`, `/ca`) and static files under `/static/`.
+/// Pages (`/`, `/login`, `/register`, `/setup`, `/ca`, `/forgot-password`, `/reset-password`,
+/// `/verify-email`) and static files under `/static/`.
 pub fn routes(route: Route) -> Route {
     route
         .at("/", EmbeddedFileEndpoint::<Assets>::new("index.html"))
@@ -22,6 +23,18 @@ pub fn routes(route: Route) -> Route {
         )
         .at("/setup", EmbeddedFileEndpoint::<Assets>::new("setup.html"))
         .at("/ca", EmbeddedFileEndpoint::<Assets>::new("ca.html"))
+        .at(
+            "/forgot-password",
+            EmbeddedFileEndpoint::<Assets>::new("forgot-password.html"),
+        )
+        .at(
+            "/reset-password",
+            EmbeddedFileEndpoint::<Assets>::new("reset-password.html"),
+        )
+        .at(
+            "/verify-email",
+            EmbeddedFileEndpoint::<Assets>::new("verify-email.html"),
+        )
         .at(
             "/favicon.ico",
             EmbeddedFileEndpoint::<Assets>::new("favicon.svg"),

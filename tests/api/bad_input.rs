@@ -94,7 +94,7 @@ db_test!(
 
 db_test!(
     async fn pages_are_served_with_a_strict_csp(app) {
-        for page in ["/", "/login", "/register", "/setup"] {
+        for page in ["/", "/login", "/register", "/setup", "/forgot-password", "/reset-password", "/verify-email"] {
             let resp = app.http.get(app.url(page)).send().await.unwrap();
             assert_eq!(resp.status(), 200, "{page}");
             let csp = resp.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();

@@ -36,7 +36,7 @@ pub(crate) fn find(binary: &str) -> Option<String> {
 }
 
 /// Starts chromedriver, or returns None (skip) outside CI when Chromium is not installed.
-async fn chromedriver() -> Option<Driver> {
+pub(crate) async fn chromedriver() -> Option<Driver> {
     chromedriver_with(&[]).await
 }
 
@@ -78,7 +78,7 @@ pub(crate) async fn chromedriver_with(envs: &[(&str, &std::path::Path)]) -> Opti
     panic!("chromedriver did not start");
 }
 
-async fn browser(driver: &Driver) -> Client {
+pub(crate) async fn browser(driver: &Driver) -> Client {
     let profile = tempfile::tempdir().expect("profile").keep();
     let caps = json!({
         "goog:chromeOptions": {
@@ -102,7 +102,12 @@ async fn browser(driver: &Driver) -> Client {
         .expect("browser session")
 }
 
-async fn log_in(app: &TestApp, c: &Client, name: &str) {
+pub(crate) async fn log_in(app: &TestApp, c: &Client, name: &str) {
+    log_in_with(app, c, name, PASSWORD).await;
+}
+
+/// [`log_in`] with another password than the test users' [`PASSWORD`].
+pub(crate) async fn log_in_with(app: &TestApp, c: &Client, name: &str, password: &str) {
     c.goto(&app.url("/login")).await.expect("login page");
     c.wait()
         .for_element(Locator::Id("username"))
@@ -114,7 +119,7 @@ async fn log_in(app: &TestApp, c: &Client, name: &str) {
     c.find(Locator::Id("password"))
         .await
         .expect("password field")
-        .send_keys(PASSWORD)
+        .send_keys(password)
         .await
         .expect("type");
     c.find(Locator::Css("#login-form button[type=submit]"))
@@ -137,7 +142,7 @@ async fn open_room(c: &Client, name: &str) {
 
 /// Finds and clicks an element, again while the page re-renders it (a stale or covered element
 /// is retried) until [`WAIT`] has passed.
-async fn click(c: &Client, locator: Locator<'_>, what: &str) {
+pub(crate) async fn click(c: &Client, locator: Locator<'_>, what: &str) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let err = match c.find(locator).await {
@@ -245,7 +250,7 @@ async fn two_users_chat_in_a_room_through_the_web_client() {
 }
 
 /// Waits (at most [`WAIT`]) until an element matching the CSS selector exists.
-async fn wait_css(c: &Client, css: &str, what: &str) -> fantoccini::elements::Element {
+pub(crate) async fn wait_css(c: &Client, css: &str, what: &str) -> fantoccini::elements::Element {
     c.wait()
         .at_most(WAIT)
         .for_element(Locator::Css(css))
@@ -254,7 +259,11 @@ async fn wait_css(c: &Client, css: &str, what: &str) -> fantoccini::elements::El
 }
 
 /// Waits (at most [`WAIT`]) until an element matching the XPath exists.
-async fn wait_xpath(c: &Client, xpath: &str, what: &str) -> fantoccini::elements::Element {
+pub(crate) async fn wait_xpath(
+    c: &Client,
+    xpath: &str,
+    what: &str,
+) -> fantoccini::elements::Element {
     c.wait()
         .at_most(WAIT)
         .for_element(Locator::XPath(xpath))
@@ -263,11 +272,11 @@ async fn wait_xpath(c: &Client, xpath: &str, what: &str) -> fantoccini::elements
 }
 
 /// Waits until the page has applied the WebSocket's `ready` (the dock says so).
-async fn wait_online(c: &Client) {
+pub(crate) async fn wait_online(c: &Client) {
     wait_css(c, "#dock[data-connection='online']", "connected page").await;
 }
 
-async fn displayed(c: &Client, css: &str) -> bool {
+pub(crate) async fn displayed(c: &Client, css: &str) -> bool {
     c.find(Locator::Css(css))
         .await
         .unwrap_or_else(|_| panic!("{css} exists"))

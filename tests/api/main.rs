@@ -6,6 +6,7 @@
 mod accounts;
 mod bad_input;
 mod browser;
+mod browser_account;
 mod conversations;
 mod health;
 mod helpers;

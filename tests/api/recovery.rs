@@ -76,17 +76,12 @@ impl SmtpServer {
         loop {
             for (path, raw) in self.messages() {
                 let text = decode_qp(&raw);
-                if text
-                    .to_lowercase()
-                    .contains(&format!("to: {}", to.to_lowercase()))
-                    || text
-                        .to_lowercase()
-                        .contains(&format!("<{}>", to.to_lowercase()))
-                {
-                    if text.contains(needle) {
-                        std::fs::remove_file(path).ok();
-                        return text;
-                    }
+                let (lower, to) = (text.to_lowercase(), to.to_lowercase());
+                let addressed =
+                    lower.contains(&format!("to: {to}")) || lower.contains(&format!("<{to}>"));
+                if addressed && text.contains(needle) {
+                    std::fs::remove_file(path).ok();
+                    return text;
                 }
             }
             assert!(

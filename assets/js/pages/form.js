@@ -23,8 +23,7 @@ export function bindForm(formId, handler) {
   return form;
 }
 
-/** Shows a non-error hint in the page's .notice element. */
-export function showNotice(text) {
-  const notice = document.querySelector('.notice');
+/** Shows a non-error hint in the page's (first, or the given) .notice element. */
+export function showNotice(text, notice = document.querySelector('.notice')) {
   if (notice) notice.textContent = text;
 }

@@ -1,10 +1,14 @@
 // Login page: POST /auth/login (the server sets HttpOnly cookies), then go to the chat.
+// `?reason=` says why the last session ended (see session-end.js); unknown values are ignored.
 
 import { request } from '../api.js';
 import { showHttpsBanner } from '../ui/https-banner.js';
+import { reasonText } from '../session-end.js';
 import { bindForm, showNotice } from './form.js';
 
 showHttpsBanner();
+const reason = reasonText(new URLSearchParams(location.search).get('reason'));
+if (reason) showNotice(reason, document.getElementById('login-reason'));
 
 bindForm('login-form', async ({ username, password }) => {
   await request('POST', '/auth/login', { username: username.trim(), password }, { auth: false });
@@ -13,7 +17,6 @@ bindForm('login-form', async ({ username, password }) => {
 
 request('GET', '/setup', undefined, { auth: false })
   .then((setup) => {
-    if (setup?.required) showNotice('This server has no admin account yet. Open the setup link printed in the server log.');
+    if (setup?.required) showNotice('This server has no admin account yet. Open the setup link printed in the server log.', document.querySelector('.setup-notice'));
   })
   .catch(() => {});
-

@@ -1,6 +1,8 @@
 // The profile's settings menu (⚙ in the dock) and "Delete account…": a dialog asks for the
 // password, then DELETE /users/me; on success the page goes to /login. A wrong password
 // (403 invalid_credentials) or being the last admin (409 last_admin) is shown in the dialog.
+// The menu's other entries ("Account…", "Sessions…") belong to settings-account.js and
+// settings-sessions.js; choosing any entry closes the menu.
 
 import { errorMessage } from '../api.js';
 import { byId } from './dom.js';
@@ -29,6 +31,9 @@ export function createAccountMenu({ store, api, socket }) {
   document.addEventListener('click', (ev) => {
     if (!menu.hidden && !ev.target.closest('.menu')) setMenu(false);
   });
+  menu.addEventListener('click', (ev) => {
+    if (ev.target.closest('[role="menuitem"]')) setMenu(false);
+  });
   menu.addEventListener('keydown', (ev) => {
     if (ev.key === 'Escape') {
       setMenu(false);
@@ -36,13 +41,15 @@ export function createAccountMenu({ store, api, socket }) {
     }
   });
 
-  byId('delete-account').addEventListener('click', () => {
+  function openDeleteDialog() {
     setMenu(false);
     form.reset();
     error.textContent = '';
     dialog.showModal();
     password.focus();
-  });
+  }
+
+  byId('delete-account').addEventListener('click', openDeleteDialog);
   byId('delete-cancel').addEventListener('click', () => dialog.close());
 
   form.addEventListener('submit', async (ev) => {
@@ -65,4 +72,6 @@ export function createAccountMenu({ store, api, socket }) {
   store.on('me', () => {
     menuButton.title = store.me() ? `Settings for ${store.me().username}` : 'Settings';
   });
+
+  return { openDeleteDialog };
 }

@@ -48,7 +48,8 @@ export function createDock({ store, api, socket }) {
 
   const render = batched(() => {
     const me = store.me();
-    meName.textContent = me ? me.username : '';
+    meName.textContent = me ? me.display_name || me.username : '';
+    meName.title = me ? `@${me.username}` : '';
     const status = store.connection();
     byId('dock').dataset.connection = status; // a hook for tests: "online" once `ready` is applied
     meStatus.replaceChildren(
