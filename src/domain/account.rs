@@ -1,9 +1,7 @@
 //! Account rules: why sessions end, what one-time tokens are for, and the validated profile
 //! inputs (display name, e-mail address, recovery PIN).
 
-use unicode_normalization::UnicodeNormalization;
-
-use super::{DomainError, ErrorCode, inputs::invisible_or_control, kinds::text_enum};
+use super::{DomainError, ErrorCode, inputs::visible_name, kinds::text_enum};
 
 text_enum!(
     /// Why a session ended: the `reason` of a `session_ended` error, the close reason of the
@@ -50,16 +48,12 @@ impl DisplayName {
 
     /// Errors: `invalid_display_name` (422).
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let name: String = raw.nfkc().collect();
-        let name = name.trim();
-        let len = name.chars().count();
-        if !(1..=Self::MAX_CHARS).contains(&len) || name.chars().any(invisible_or_control) {
-            return Err(DomainError::invalid(
+        visible_name(raw, Self::MAX_CHARS).map(Self).ok_or_else(|| {
+            DomainError::invalid(
                 ErrorCode::InvalidDisplayName,
                 "display name must be 1 to 64 characters without control or invisible characters",
-            ));
-        }
-        Ok(Self(name.to_owned()))
+            )
+        })
     }
 
     /// The name.

@@ -149,16 +149,12 @@ impl RoomName {
 
     /// Errors: `invalid_room_name` (422).
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let name: String = raw.nfkc().collect();
-        let name = name.trim();
-        let len = name.chars().count();
-        if !(1..=Self::MAX_CHARS).contains(&len) || name.chars().any(invisible_or_control) {
-            return Err(DomainError::invalid(
+        visible_name(raw, Self::MAX_CHARS).map(Self).ok_or_else(|| {
+            DomainError::invalid(
                 ErrorCode::InvalidRoomName,
                 "room name must be 1 to 64 characters without control or invisible characters",
-            ));
-        }
-        Ok(Self(name.to_owned()))
+            )
+        })
     }
 
     /// The name (normalized, trimmed).
@@ -186,9 +182,18 @@ pub fn skeleton_of(text: &str) -> String {
         .to_lowercase()
 }
 
+/// `raw` NFKC-normalized and trimmed, when it is 1–`max` characters without control or
+/// invisible characters ([`invisible_or_control`]): the rule of room and display names.
+pub(super) fn visible_name(raw: &str, max: usize) -> Option<String> {
+    let name: String = raw.nfkc().collect();
+    let name = name.trim();
+    let len = name.chars().count();
+    ((1..=max).contains(&len) && !name.chars().any(invisible_or_control)).then(|| name.to_owned())
+}
+
 /// Characters that have no place in a name: control, format (zero-width, bidi controls),
 /// private-use, surrogate, and line/paragraph separators.
-pub(super) fn invisible_or_control(c: char) -> bool {
+fn invisible_or_control(c: char) -> bool {
     use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
     matches!(
         c.general_category(),
