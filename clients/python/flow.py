@@ -576,20 +576,20 @@ def logout(s: State) -> None:
     no_content(logout.sync_detailed(client=client(s), body=body))
 
 
-@step("after logout the access token is refused: 401 unauthorized")
+@step("after logout the access token is refused: 401 session_ended")
 def after_logout_access(s: State) -> None:
     from echochat_client.api.users import get_me
 
-    error(get_me.sync_detailed(client=client(s, s.alice.access_token)), 401, "unauthorized")
+    error(get_me.sync_detailed(client=client(s, s.alice.access_token)), 401, "session_ended")
 
 
-@step("after logout the refresh token is refused: 401 invalid_refresh_token")
+@step("after logout the refresh token is refused: 401 session_ended")
 def after_logout_refresh(s: State) -> None:
     from echochat_client.api.auth import refresh_session
     from echochat_client.models import RefreshRequest
 
     body = RefreshRequest(refresh_token=s.alice.refresh_token)
-    error(refresh_session.sync_detailed(client=client(s), body=body), 401, "invalid_refresh_token")
+    error(refresh_session.sync_detailed(client=client(s), body=body), 401, "session_ended")
 
 
 # --- runner -----------------------------------------------------------------------------------

@@ -453,15 +453,15 @@ step("logout: 204", async (s) => {
   noContent(res);
 });
 
-step("after logout the access token is refused: 401 unauthorized", async (s) => {
-  error(await api(s, s.alice.access_token).GET("/users/me"), 401, "unauthorized");
+step("after logout the access token is refused: 401 session_ended", async (s) => {
+  error(await api(s, s.alice.access_token).GET("/users/me"), 401, "session_ended");
 });
 
-step("after logout the refresh token is refused: 401 invalid_refresh_token", async (s) => {
+step("after logout the refresh token is refused: 401 session_ended", async (s) => {
   const res = await api(s).POST("/auth/refresh", {
     body: { refresh_token: s.alice.refresh_token } satisfies Schemas["RefreshRequest"],
   });
-  error(res, 401, "invalid_refresh_token");
+  error(res, 401, "session_ended");
 });
 
 // --- runner -----------------------------------------------------------------------------------
