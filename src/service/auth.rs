@@ -362,13 +362,11 @@ impl AuthService {
             .ok_or_else(invalid)?;
         let family = SessionId(row.family_id);
         let owner = UserId(row.user_id);
-        if let Some(reason) = sessions::by_id(&self.db.write, family)
-            .await?
-            .and_then(|s| s.ended)
-        {
+        let session = sessions::by_id(&self.db.write, family).await?;
+        if let Some(reason) = session.as_ref().and_then(|s| s.ended) {
             return Err(DomainError::SessionEnded(reason));
         }
-        if self.sessions.is_idle(family).await? {
+        if session.is_some_and(|s| self.sessions.is_idle(&s)) {
             self.sessions.end_as_idle(owner, family).await?;
             return Err(DomainError::SessionEnded(SessionEndReason::Idle));
         }

@@ -292,17 +292,15 @@ impl SessionService {
         Ok(ended)
     }
 
-    /// Whether the session has been idle past the timeout (checked on refresh, so a session
-    /// cannot outlive its timeout between two sweeps by refreshing).
-    pub async fn is_idle(&self, id: SessionId) -> Result<bool, DomainError> {
+    /// Whether the (live) session has been idle past the timeout (checked on refresh, so a
+    /// session cannot outlive its timeout between two sweeps by refreshing). No I/O: the caller
+    /// already read the row.
+    pub fn is_idle(&self, session: &sessions::SessionRecord) -> bool {
         let Some(idle) = self.idle_timeout else {
-            return Ok(false);
-        };
-        let Some(session) = sessions::by_id(&self.db.read, id).await? else {
-            return Ok(false);
+            return false;
         };
         let idle = chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::MAX);
-        Ok(session.ended.is_none() && chrono::Utc::now() - session.last_active_at > idle)
+        session.ended.is_none() && chrono::Utc::now() - session.last_active_at > idle
     }
 
     /// Ends one session as idle now (found idle on refresh).
