@@ -41,6 +41,10 @@ text_enum!(
         ProfileUpdated = "user.profile_updated",
         /// A user confirmed their e-mail address through the link sent to it.
         EmailVerified = "user.email_verified",
+        /// A user blocked another one (target: the blocked user).
+        UserBlocked = "user.blocked",
+        /// A user unblocked another one (target: the unblocked user).
+        UserUnblocked = "user.unblocked",
     }
 );
 

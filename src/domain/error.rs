@@ -104,6 +104,18 @@ text_enum!(
         InvalidFrame = "invalid_frame",
         /// WebSocket: the frame's `type` is not a client frame type.
         UnknownType = "unknown_type",
+        /// A block between the two users forbids this (a DM with them) (403).
+        Blocked = "blocked",
+        /// A friend request to yourself (422).
+        CannotBefriendSelf = "cannot_befriend_self",
+        /// Blocking yourself (422).
+        CannotBlockSelf = "cannot_block_self",
+        /// You are friends already (409).
+        AlreadyFriends = "already_friends",
+        /// You already asked this user (409).
+        RequestPending = "request_pending",
+        /// You have as many pending outgoing friend requests as the server allows (409).
+        TooManyPendingRequests = "too_many_pending_requests",
     }
 );
 

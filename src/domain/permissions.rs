@@ -92,6 +92,15 @@ pub struct MemberFacts {
     pub role: ConversationRole,
 }
 
+/// A block between the actor and the other user of a DM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BlockSide {
+    /// I blocked the peer (whether or not they blocked me too).
+    Mine,
+    /// The peer blocked me.
+    Theirs,
+}
+
 /// Everything [`decide`] looks at.
 #[derive(Clone, Copy, Debug)]
 pub struct Facts {
@@ -101,6 +110,8 @@ pub struct Facts {
     pub conversation: Option<ConversationFacts>,
     /// The actor's membership there, if any.
     pub member: Option<MemberFacts>,
+    /// In a DM: a block between the actor and the peer, if any (`message.send` is refused).
+    pub blocked: Option<BlockSide>,
 }
 
 /// Decides a permission. Errors are the ones the caller should see:
@@ -108,7 +119,8 @@ pub struct Facts {
 /// - conversation scope, when the caller may not even know the conversation exists (private
 ///   and not joined or invited, or missing): 404 `not_found`;
 /// - a public room the caller has not joined: 403 `not_a_member`;
-/// - a member whose role lacks the permission: 403 `permission_denied`.
+/// - a member whose role lacks the permission: 403 `permission_denied`;
+/// - `message.send` in a DM with a block between the two users: 403 `blocked`.
 pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> {
     if permission.is_server_scoped() {
         return if server_permissions(facts.server_role).contains(&permission) {
@@ -162,6 +174,23 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
             DomainError::NotFound("conversation")
         });
     };
+    if permission == Permission::MessageSend && conversation.kind == ConversationKind::Dm {
+        match facts.blocked {
+            Some(BlockSide::Mine) => {
+                return Err(DomainError::forbidden(
+                    ErrorCode::Blocked,
+                    "you blocked this user",
+                ));
+            }
+            Some(BlockSide::Theirs) => {
+                return Err(DomainError::forbidden(
+                    ErrorCode::Blocked,
+                    "this user does not accept your messages",
+                ));
+            }
+            None => {}
+        }
+    }
     let moderates = server_permissions(facts.server_role).contains(&Permission::RoomsModerate);
     let allowed = match permission {
         Permission::ConversationView
@@ -214,6 +243,7 @@ mod tests {
             server_role,
             conversation: Some(ConversationFacts { kind, visibility }),
             member: member.map(|(state, role)| MemberFacts { state, role }),
+            blocked: None,
         }
     }
 
@@ -223,6 +253,7 @@ mod tests {
             server_role: role,
             conversation: None,
             member: None,
+            blocked: None,
         };
         assert!(decide(Permission::AuditRead, &f(ServerRole::Admin)).is_ok());
         assert!(decide(Permission::AuditRead, &f(ServerRole::Moderator)).is_err());
@@ -291,6 +322,16 @@ mod tests {
             Some((MembershipState::Joined, ConversationRole::Member)),
         );
         assert!(decide(Permission::MemberInvite, &dm).is_err());
+        assert!(decide(Permission::MessageSend, &dm).is_ok());
+        for side in [BlockSide::Mine, BlockSide::Theirs] {
+            let blocked = Facts {
+                blocked: Some(side),
+                ..dm
+            };
+            let err = decide(Permission::MessageSend, &blocked).err();
+            assert_eq!(err.map(|e| e.code()), Some(ErrorCode::Blocked));
+            assert!(decide(Permission::ConversationRead, &blocked).is_ok());
+        }
         assert_eq!(
             conversation_permissions(&plain),
             vec![

@@ -165,6 +165,20 @@ pub struct SessionInfo {
     pub current: bool,
 }
 
+/// A direct message with messages from the peer that I have not read yet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Object)]
+pub struct MissedDm {
+    /// The DM.
+    pub conversation_id: ConversationId,
+    /// The other user of the DM (the sender of the missed messages).
+    pub peer: User,
+    /// How many of the peer's messages came after my read position (capped at 999).
+    pub count: i64,
+    /// Sequence number of the DM's latest message from the peer: send `read` up to it (or
+    /// later) to clear the entry.
+    pub last_seq: i64,
+}
+
 #[cfg(test)]
 mod tests {
     //! The REST encoder (poem-openapi `ToJSON`) and the WebSocket/bus encoder (serde) must

@@ -12,8 +12,9 @@ pub use bus::{EventBus, InProcessBus, Subscription};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Conversation, ConversationId, ConversationKind, ConversationRole, MembershipState, Message,
-    PresenceStatus, SessionEndReason, SessionId, User, UserId, Visibility,
+    Conversation, ConversationId, ConversationKind, ConversationRole, FriendRequestEndReason,
+    MembershipState, Message, PresenceStatus, SessionEndReason, SessionId, Timestamp, User, UserId,
+    Visibility,
 };
 
 /// Something that happened, as told to the rest of the system after commit.
@@ -103,6 +104,52 @@ pub enum Event {
         /// The account now.
         user: User,
     },
+    /// `from` asked `to` to be friends (not published when `to` blocked `from`: nothing is
+    /// stored then).
+    FriendRequested {
+        /// The requester.
+        from: User,
+        /// The addressee.
+        to: User,
+    },
+    /// `b` accepted `a`'s friend request (or they asked each other): they are friends.
+    FriendAccepted {
+        /// The requester.
+        a: User,
+        /// The one who accepted.
+        b: User,
+        /// When the friendship began.
+        since: Timestamp,
+    },
+    /// A pending friend request from `from` to `to` ended without a friendship.
+    FriendRequestEnded {
+        /// The requester.
+        from: UserId,
+        /// The addressee.
+        to: UserId,
+        /// Declined (by `to`), cancelled (by `from`) or blocked (by `by`).
+        reason: FriendRequestEndReason,
+        /// Who ended it.
+        by: UserId,
+    },
+    /// `a` and `b` are no longer friends: `a` removed `b`, or a block between them removed it.
+    FriendRemoved {
+        /// Who removed (or blocked).
+        a: UserId,
+        /// The other one.
+        b: UserId,
+    },
+    /// `blocker` blocked (`blocking: true`) or unblocked `blocked`.
+    BlockChanged {
+        /// Who blocked or unblocked.
+        blocker: UserId,
+        /// Who was blocked or unblocked.
+        blocked: UserId,
+        /// The account of `blocked`, for the blocker's `block_changed` frame.
+        user: User,
+        /// True when the block was made, false when it was lifted.
+        blocking: bool,
+    },
 }
 
 impl Event {
@@ -139,6 +186,11 @@ impl Event {
             Self::SessionEnded { .. } => "session_ended",
             Self::PresenceChanged { .. } => "presence_changed",
             Self::UserUpdated { .. } => "user_updated",
+            Self::FriendRequested { .. } => "friend_requested",
+            Self::FriendAccepted { .. } => "friend_accepted",
+            Self::FriendRequestEnded { .. } => "friend_request_ended",
+            Self::FriendRemoved { .. } => "friend_removed",
+            Self::BlockChanged { .. } => "block_changed",
         }
     }
 }

@@ -31,6 +31,7 @@ type Apis = (
     api::account::AccountApi,
     api::rooms::RoomsApi,
     api::dms::DmsApi,
+    (api::friends::FriendsApi, api::blocks::BlocksApi),
     api::conversations::ConversationsApi,
     api::admin::AdminApi,
 );

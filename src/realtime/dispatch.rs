@@ -11,14 +11,15 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::{
     hub::{Hub, members_see_presence},
     protocol::{
-        ConversationAddedFrame, ConversationUpdatedFrame, MemberJoinedFrame, MemberLeftFrame,
-        MessageFrame, PresenceFrame, ServerFrame, UserUpdatedFrame,
+        BlockChangedFrame, ConversationAddedFrame, ConversationUpdatedFrame, FriendAddedFrame,
+        FriendRemovedFrame, FriendRequestFrame, FriendRequestRemovedFrame, MemberJoinedFrame,
+        MemberLeftFrame, MessageFrame, PresenceFrame, ServerFrame, UserUpdatedFrame,
     },
 };
 use crate::{
     domain::{
-        Conversation, ConversationFacts, ConversationId, PresenceStatus, User, UserId,
-        server_permissions,
+        Conversation, ConversationFacts, ConversationId, Friend, FriendRequestDirection,
+        FriendRequestEndReason, PresenceStatus, User, UserId, server_permissions,
     },
     events::{Event, Subscription},
     service::PresenceDirectory,
@@ -122,6 +123,84 @@ pub fn handle(hub: &Hub, event: &Event) {
             hub.send_to_user(user.id, &frame);
         }
         Event::ConversationCreated { .. } => {}
+        Event::FriendRequested { .. }
+        | Event::FriendAccepted { .. }
+        | Event::FriendRequestEnded { .. }
+        | Event::FriendRemoved { .. }
+        | Event::BlockChanged { .. } => social(hub, event),
+    }
+}
+
+/// Friend and block events: frames to the users concerned only.
+fn social(hub: &Hub, event: &Event) {
+    use FriendRequestDirection::{Incoming, Outgoing};
+    match event {
+        Event::FriendRequested { from, to } => {
+            let request = |user: &User, direction| {
+                ServerFrame::FriendRequest(FriendRequestFrame {
+                    user: user.clone(),
+                    direction,
+                })
+                .encode()
+            };
+            hub.send_to_user(to.id, &request(from, Incoming));
+            hub.send_to_user(from.id, &request(to, Outgoing));
+        }
+        Event::FriendAccepted { a, b, since } => {
+            let added = |user: &User| {
+                ServerFrame::FriendAdded(FriendAddedFrame {
+                    friend: Friend {
+                        user: user.clone(),
+                        since: *since,
+                    },
+                })
+                .encode()
+            };
+            hub.send_to_user(a.id, &added(b));
+            hub.send_to_user(b.id, &added(a));
+        }
+        Event::FriendRequestEnded {
+            from,
+            to,
+            reason,
+            by,
+        } => {
+            // A block looks like a decline to the side that was blocked.
+            let told = |side: UserId| match reason {
+                FriendRequestEndReason::Blocked if side != *by => FriendRequestEndReason::Declined,
+                other => *other,
+            };
+            let removed = |user_id, direction, reason| {
+                ServerFrame::FriendRequestRemoved(FriendRequestRemovedFrame {
+                    user_id,
+                    direction,
+                    reason,
+                })
+                .encode()
+            };
+            hub.send_to_user(*from, &removed(*to, Outgoing, told(*from)));
+            hub.send_to_user(*to, &removed(*from, Incoming, told(*to)));
+        }
+        Event::FriendRemoved { a, b } => {
+            let removed =
+                |user_id| ServerFrame::FriendRemoved(FriendRemovedFrame { user_id }).encode();
+            hub.send_to_user(*a, &removed(*b));
+            hub.send_to_user(*b, &removed(*a));
+        }
+        Event::BlockChanged {
+            blocker,
+            user,
+            blocking,
+            ..
+        } => {
+            let frame = ServerFrame::BlockChanged(BlockChangedFrame {
+                user: user.clone(),
+                blocked: *blocking,
+            })
+            .encode();
+            hub.send_to_user(*blocker, &frame);
+        }
+        _ => {}
     }
 }
 

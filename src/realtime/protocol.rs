@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::domain::{
-    Conversation, ConversationId, ConversationRole, ErrorCode, Message, Permission, PresenceStatus,
-    User, UserId,
+    Conversation, ConversationId, ConversationRole, ErrorCode, Friend, FriendRequestDirection,
+    FriendRequestEndReason, Message, Permission, PresenceStatus, User, UserId,
 };
 
 /// First frame of every connection.
@@ -165,6 +165,51 @@ pub struct ErrorFrame {
 #[derive(Clone, Debug, Serialize, Object)]
 pub struct PongFrame {}
 
+/// A friend request appeared: someone asked me (`incoming`), or I asked someone from another
+/// tab (`outgoing`).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct FriendRequestFrame {
+    /// The other user (the requester for `incoming`, the addressee for `outgoing`).
+    pub user: User,
+    /// Which side I am on.
+    pub direction: FriendRequestDirection,
+}
+
+/// A pending friend request ended without a friendship (acceptance is `friend_added`).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct FriendRequestRemovedFrame {
+    /// The other user of the request.
+    pub user_id: UserId,
+    /// Which side I was on.
+    pub direction: FriendRequestDirection,
+    /// `declined`, `cancelled`, or `blocked` (told only to the blocker; the blocked side is
+    /// told `declined`).
+    pub reason: FriendRequestEndReason,
+}
+
+/// Someone became my friend (either of us accepted).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct FriendAddedFrame {
+    /// The new friend (the other user).
+    pub friend: Friend,
+}
+
+/// Someone is no longer my friend (either of us removed the friendship, or blocked).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct FriendRemovedFrame {
+    /// The former friend.
+    pub user_id: UserId,
+}
+
+/// I blocked or unblocked someone (sent to my own connections only).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct BlockChangedFrame {
+    /// The blocked or unblocked user.
+    pub user: User,
+    /// True when they are blocked now.
+    pub blocked: bool,
+}
+
 /// Every server → client frame, discriminated by `type`.
 #[derive(Clone, Debug, Serialize, Union)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -212,6 +257,21 @@ pub enum ServerFrame {
     /// `pong`
     #[oai(mapping = "pong")]
     Pong(PongFrame),
+    /// `friend_request`
+    #[oai(mapping = "friend_request")]
+    FriendRequest(FriendRequestFrame),
+    /// `friend_request_removed`
+    #[oai(mapping = "friend_request_removed")]
+    FriendRequestRemoved(FriendRequestRemovedFrame),
+    /// `friend_added`
+    #[oai(mapping = "friend_added")]
+    FriendAdded(FriendAddedFrame),
+    /// `friend_removed`
+    #[oai(mapping = "friend_removed")]
+    FriendRemoved(FriendRemovedFrame),
+    /// `block_changed`
+    #[oai(mapping = "block_changed")]
+    BlockChanged(BlockChangedFrame),
 }
 
 impl ServerFrame {

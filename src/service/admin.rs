@@ -75,6 +75,7 @@ impl AdminService {
                         server_role: me,
                         conversation: None,
                         member: None,
+                        blocked: None,
                     },
                 )?;
                 let before = users::by_id(work.db(), target)

@@ -4,9 +4,11 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod blocks;
 pub mod conversations;
 pub mod dms;
 pub mod dto;
+pub mod friends;
 pub mod health;
 pub mod recovery;
 pub mod rooms;
@@ -35,6 +37,10 @@ pub enum ApiTags {
     Rooms,
     /// Direct messages.
     Dms,
+    /// Friends and friend requests.
+    Friends,
+    /// Blocked users.
+    Blocks,
     /// My conversations, their members and messages.
     Conversations,
     /// Server administration: roles and the audit log.
@@ -53,6 +59,7 @@ pub fn apis() -> (
     account::AccountApi,
     rooms::RoomsApi,
     dms::DmsApi,
+    (friends::FriendsApi, blocks::BlocksApi),
     conversations::ConversationsApi,
     admin::AdminApi,
 ) {
@@ -67,6 +74,7 @@ pub fn apis() -> (
         account::AccountApi,
         rooms::RoomsApi,
         dms::DmsApi,
+        (friends::FriendsApi, blocks::BlocksApi),
         conversations::ConversationsApi,
         admin::AdminApi,
     )

@@ -3,6 +3,7 @@
 //! and how a conversation looks to one user in `views`.
 
 mod dms;
+mod missed;
 mod rooms;
 mod views;
 
@@ -30,6 +31,7 @@ use crate::{
     },
 };
 
+pub use missed::{MISSED_COUNT_CAP, MISSED_MAX};
 pub use rooms::{CATEGORY_MAX_CHARS, QUERY_MAX_CHARS, TOPIC_MAX_CHARS};
 
 /// Fields of `POST /rooms`.

@@ -256,7 +256,9 @@ impl ConversationService {
     /// already invited sends the invitation again. Errors: 404 (room or user), 403
     /// `permission_denied`, 409 `already_member`, 409 `too_many_pending_invites` (the recipient
     /// already has `max_pending_invites_per_recipient` pending invitations), 429 `rate_limited`
-    /// (`invites_per_user`, every attempt counts).
+    /// (`invites_per_user`, every attempt counts). An invitation between users with a block
+    /// between them (either direction) answers like a success but stores nothing and tells
+    /// nobody.
     pub async fn invite(
         &self,
         actor: &Actor,
@@ -272,6 +274,11 @@ impl ConversationService {
             .await?
             .filter(UserRecord::is_active)
             .ok_or(DomainError::NotFound("user"))?;
+        if self.access.blocked_between(actor.user, target.id).await? {
+            // Answered like a stored invitation, so the block is not revealed; nothing is
+            // stored and nobody is told.
+            return Ok(target.view());
+        }
         self.uow
             .run(async |work| {
                 let room = conversations::by_id(work.db(), id)

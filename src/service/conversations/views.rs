@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use super::ConversationService;
 use crate::{
     domain::{
-        Actor, Conversation, ConversationId, ConversationKind, DomainError, Facts, MembershipState,
-        ServerRole, UserId, conversation_permissions,
+        Actor, BlockSide, Conversation, ConversationId, ConversationKind, DomainError, Facts,
+        MembershipState, ServerRole, UserId, conversation_permissions,
     },
     store::{
         conversations::{self, ConversationRecord},
@@ -29,6 +29,18 @@ pub(super) fn view_of(
     caller: &Caller<'_>,
     peer: Option<&UserRecord>,
 ) -> Conversation {
+    view_with_block(row, member_count, caller, peer, None)
+}
+
+/// [`view_of`] for a DM with a block between the caller and the peer (`message.send` is not
+/// among its permissions then).
+fn view_with_block(
+    row: &ConversationRecord,
+    member_count: i64,
+    caller: &Caller<'_>,
+    peer: Option<&UserRecord>,
+    blocked: Option<BlockSide>,
+) -> Conversation {
     let member = caller
         .member
         .filter(|m| matches!(m.state, MembershipState::Joined | MembershipState::Invited));
@@ -40,6 +52,7 @@ pub(super) fn view_of(
         server_role: caller.role,
         conversation: Some(row.facts()),
         member: caller.member.map(MemberRecord::facts),
+        blocked,
     };
     Conversation {
         id: row.id,
@@ -106,6 +119,12 @@ impl ConversationService {
             members::dm_peers(&self.db.read, &dms, actor.user),
             self.memberships(actor.user, &ids),
         )?;
+        let mut blocked = HashMap::new();
+        for (dm, peer) in &peers {
+            if let Some(side) = self.access.block_side(actor.user, peer.id).await? {
+                blocked.insert(*dm, side);
+            }
+        }
         Ok(rows
             .iter()
             .map(|row| {
@@ -113,11 +132,12 @@ impl ConversationService {
                     role: user.role,
                     member: mine.get(&row.id),
                 };
-                view_of(
+                view_with_block(
                     row,
                     counts.get(&row.id).copied().unwrap_or(0),
                     &caller,
                     peers.get(&row.id),
+                    blocked.get(&row.id).copied(),
                 )
             })
             .collect())
