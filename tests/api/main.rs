@@ -5,9 +5,11 @@
 
 mod accounts;
 mod bad_input;
+mod blocks;
 mod browser;
 mod browser_account;
 mod conversations;
+mod friends;
 mod health;
 mod helpers;
 mod https;
@@ -17,6 +19,7 @@ mod layers;
 mod limits;
 mod lists;
 mod messages;
+mod missed;
 mod openapi_spec;
 mod realtime;
 mod recovery;
