@@ -41,7 +41,7 @@ impl ConversationService {
             return Ok(Vec::new());
         }
         let mut unread = messages::unread_from_others(db, actor.user, &positions).await?;
-        unread.sort_by(|x, y| y.3.cmp(&x.3));
+        unread.sort_by_key(|u| std::cmp::Reverse(u.3));
         unread.truncate(MISSED_MAX);
         let dms: Vec<ConversationId> = unread.iter().map(|u| u.0).collect();
         let peers = members::dm_peers(db, &dms, actor.user).await?;
