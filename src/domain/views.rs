@@ -208,6 +208,29 @@ mod tests {
     #[test]
     fn rest_and_websocket_encodings_agree() {
         same(&user());
+        same(&MissedDm {
+            conversation_id: ConversationId::new(),
+            peer: user(),
+            count: 3,
+            last_seq: 9,
+        });
+        let friend = crate::domain::Friend {
+            user: user(),
+            since: Timestamp::now(),
+        };
+        same(&friend);
+        same(&crate::domain::FriendList {
+            friends: vec![friend],
+            incoming: vec![crate::domain::FriendRequest {
+                user: user(),
+                created_at: Timestamp::now(),
+            }],
+            outgoing: vec![],
+        });
+        same(&crate::domain::BlockedUser {
+            user: user(),
+            created_at: Timestamp::now(),
+        });
         let mut session = SessionInfo {
             id: SessionId::new(),
             device: "Firefox 133 on Linux".into(),
