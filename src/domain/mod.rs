@@ -26,12 +26,12 @@ pub use inputs::{
     skeleton_of,
 };
 pub use kinds::{
-    ConversationKind, ConversationRole, MembershipState, PresenceStatus, ServerRole, UnknownValue,
-    Visibility,
+    ConversationKind, ConversationRole, LeaveReason, MembershipState, PresenceStatus, ServerRole,
+    UnknownValue, Visibility,
 };
 pub use permissions::{
     ConversationFacts, Facts, MemberFacts, Permission, Scope, conversation_permissions, decide,
     server_permissions,
 };
 pub use time::Timestamp;
-pub use views::{AuditEntry, Conversation, Member, Message, SessionInfo, User};
+pub use views::{AuditEntry, Conversation, Invitation, Member, Message, SessionInfo, User};

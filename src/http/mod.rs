@@ -31,6 +31,7 @@ type Apis = (
     api::account::AccountApi,
     api::rooms::RoomsApi,
     api::dms::DmsApi,
+    (api::groups::GroupsApi, api::invitations::InvitationsApi),
     api::conversations::ConversationsApi,
     api::admin::AdminApi,
 );

@@ -27,7 +27,7 @@ use moka::sync::Cache;
 use crate::{
     domain::{
         Actor, ConversationFacts, ConversationId, DomainError, ErrorCode, Facts, MemberFacts,
-        Permission, Scope, ServerRole, SessionEndReason, SessionId, UserId, decide,
+        Permission, Scope, ServerRole, SessionEndReason, SessionId, Timestamp, UserId, decide,
         server_permissions,
     },
     events::Event,
@@ -193,6 +193,8 @@ impl Access {
             server_role: user.role,
             conversation,
             member,
+            target: None,
+            now: Timestamp::now(),
         })
     }
 
@@ -219,6 +221,30 @@ impl Access {
             .await
     }
 
+    /// [`Self::require_in`] for an action on another member of the conversation
+    /// (`member.role`, `member.mute`, `member.kick`, `conversation.transfer`): [`decide`] also
+    /// sees the target's membership and applies the outranking rule. Errors: as [`decide`];
+    /// 404 `not_found` when `target` was never a member (after the actor's own role was
+    /// checked, so a plain member learns nothing new).
+    pub async fn require_on(
+        &self,
+        actor: &Actor,
+        permission: Permission,
+        conversation: ConversationId,
+        target: UserId,
+    ) -> Result<(), DomainError> {
+        let mut facts = self
+            .facts(actor, Scope::Conversation(conversation))
+            .await?;
+        decide(permission, &facts)?;
+        facts.target = Some(
+            self.member(conversation, target)
+                .await?
+                .ok_or(DomainError::NotFound("member"))?,
+        );
+        decide(permission, &facts)
+    }
+
     /// The server-scoped permissions of `actor` (for `GET /users/me`).
     pub async fn server_permissions(&self, actor: &Actor) -> Result<Vec<Permission>, DomainError> {
         let user = self.active_user(actor.user).await?;
@@ -238,6 +264,12 @@ impl Access {
             Event::MemberLeft {
                 conversation_id,
                 user_id,
+                ..
+            }
+            | Event::MemberUpdated {
+                conversation_id,
+                user_id,
+                ..
             }
             | Event::InvitationDeclined {
                 conversation_id,

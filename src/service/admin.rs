@@ -75,6 +75,8 @@ impl AdminService {
                         server_role: me,
                         conversation: None,
                         member: None,
+                        target: None,
+                        now: crate::domain::Timestamp::now(),
                     },
                 )?;
                 let before = users::by_id(work.db(), target)

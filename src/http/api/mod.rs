@@ -7,7 +7,9 @@ pub mod auth;
 pub mod conversations;
 pub mod dms;
 pub mod dto;
+pub mod groups;
 pub mod health;
+pub mod invitations;
 pub mod recovery;
 pub mod rooms;
 pub mod sessions;
@@ -35,6 +37,10 @@ pub enum ApiTags {
     Rooms,
     /// Direct messages.
     Dms,
+    /// Groups: private conversations with roles, moderation and invitations.
+    Groups,
+    /// My pending invitations to rooms and groups.
+    Invitations,
     /// My conversations, their members and messages.
     Conversations,
     /// Server administration: roles and the audit log.
@@ -53,6 +59,7 @@ pub fn apis() -> (
     account::AccountApi,
     rooms::RoomsApi,
     dms::DmsApi,
+    (groups::GroupsApi, invitations::InvitationsApi),
     conversations::ConversationsApi,
     admin::AdminApi,
 ) {
@@ -67,6 +74,7 @@ pub fn apis() -> (
         account::AccountApi,
         rooms::RoomsApi,
         dms::DmsApi,
+        (groups::GroupsApi, invitations::InvitationsApi),
         conversations::ConversationsApi,
         admin::AdminApi,
     )

@@ -7,12 +7,12 @@ use super::ConversationService;
 use crate::{
     domain::{
         Actor, Conversation, ConversationId, ConversationKind, DomainError, Facts, MembershipState,
-        ServerRole, UserId, conversation_permissions,
+        ServerRole, Timestamp, UserId, conversation_permissions,
     },
     store::{
         conversations::{self, ConversationRecord},
         members::{self, MemberRecord},
-        users::UserRecord,
+        users::{self, UserRecord},
     },
 };
 
@@ -20,6 +20,8 @@ use crate::{
 pub(super) struct Caller<'a> {
     pub(super) role: ServerRole,
     pub(super) member: Option<&'a MemberRecord>,
+    /// Who invited the caller (shown while the caller is invited).
+    pub(super) inviter: Option<&'a UserRecord>,
 }
 
 /// Assembles the view of `row` as `caller` sees it.
@@ -40,7 +42,10 @@ pub(super) fn view_of(
         server_role: caller.role,
         conversation: Some(row.facts()),
         member: caller.member.map(MemberRecord::facts),
+        target: None,
+        now: Timestamp::now(),
     };
+    let invited = member.is_some_and(|m| m.state == MembershipState::Invited);
     Conversation {
         id: row.id,
         kind: row.kind,
@@ -58,6 +63,7 @@ pub(super) fn view_of(
         role: member.map(|m| m.role),
         permissions: conversation_permissions(&facts),
         peer: peer.map(UserRecord::view),
+        invited_by: caller.inviter.filter(|_| invited).map(UserRecord::view),
     }
 }
 
@@ -106,12 +112,22 @@ impl ConversationService {
             members::dm_peers(&self.db.read, &dms, actor.user),
             self.memberships(actor.user, &ids),
         )?;
+        let inviters: Vec<UserId> = mine
+            .values()
+            .filter(|m| m.state == MembershipState::Invited)
+            .filter_map(|m| m.invited_by)
+            .collect();
+        let inviters = users::by_ids(&self.db.read, &inviters).await?;
         Ok(rows
             .iter()
             .map(|row| {
+                let member = mine.get(&row.id);
                 let caller = Caller {
                     role: user.role,
-                    member: mine.get(&row.id),
+                    member,
+                    inviter: member
+                        .and_then(|m| m.invited_by)
+                        .and_then(|id| inviters.get(&id)),
                 };
                 view_of(
                     row,
