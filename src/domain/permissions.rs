@@ -488,11 +488,66 @@ mod tests {
         ];
         // One row per actor, one column per action above (a server admin changes nothing).
         let table: [(Who, [&str; 9]); 5] = [
-            (Owner, ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
-            (Moderator, ["ok", "ok", "ok", "ok", "ok", "permission_denied", "ok", "ok", "permission_denied"]),
-            (Member, ["ok", "ok", "ok", "permission_denied", "permission_denied", "permission_denied", "permission_denied", "permission_denied", "permission_denied"]),
-            (Invited, ["ok", "not_found", "not_found", "not_found", "not_found", "not_found", "not_found", "not_found", "not_found"]),
-            (Stranger, ["not_found", "not_found", "not_found", "not_found", "not_found", "not_found", "not_found", "not_found", "not_found"]),
+            (
+                Owner,
+                ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"],
+            ),
+            (
+                Moderator,
+                [
+                    "ok",
+                    "ok",
+                    "ok",
+                    "ok",
+                    "ok",
+                    "permission_denied",
+                    "ok",
+                    "ok",
+                    "permission_denied",
+                ],
+            ),
+            (
+                Member,
+                [
+                    "ok",
+                    "ok",
+                    "ok",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                ],
+            ),
+            (
+                Invited,
+                [
+                    "ok",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                ],
+            ),
+            (
+                Stranger,
+                [
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                ],
+            ),
         ];
         for (who, row) in table {
             let facts = in_group(group_member(who), None);
@@ -510,13 +565,66 @@ mod tests {
         let table: [(Who, Who, [&str; 4]); 9] = [
             (Owner, Moderator, ["ok", "ok", "ok", "ok"]),
             (Owner, Member, ["ok", "ok", "ok", "ok"]),
-            (Moderator, Member, ["permission_denied", "ok", "ok", "permission_denied"]),
-            (Moderator, Moderator, ["permission_denied", "permission_denied", "permission_denied", "permission_denied"]),
-            (Moderator, Owner, ["permission_denied", "permission_denied", "permission_denied", "permission_denied"]),
-            (Member, Member, ["permission_denied", "permission_denied", "permission_denied", "permission_denied"]),
-            (Member, Owner, ["permission_denied", "permission_denied", "permission_denied", "permission_denied"]),
-            (Owner, Invited, ["not_found", "not_found", "not_found", "not_found"]),
-            (Moderator, Invited, ["permission_denied", "not_found", "not_found", "permission_denied"]),
+            (
+                Moderator,
+                Member,
+                ["permission_denied", "ok", "ok", "permission_denied"],
+            ),
+            (
+                Moderator,
+                Moderator,
+                [
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                ],
+            ),
+            (
+                Moderator,
+                Owner,
+                [
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                ],
+            ),
+            (
+                Member,
+                Member,
+                [
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                ],
+            ),
+            (
+                Member,
+                Owner,
+                [
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                ],
+            ),
+            (
+                Owner,
+                Invited,
+                ["not_found", "not_found", "not_found", "not_found"],
+            ),
+            (
+                Moderator,
+                Invited,
+                [
+                    "permission_denied",
+                    "not_found",
+                    "not_found",
+                    "permission_denied",
+                ],
+            ),
         ];
         for (actor, target, row) in table {
             let facts = in_group(group_member(actor), group_member(target));

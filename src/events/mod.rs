@@ -12,9 +12,8 @@ pub use bus::{EventBus, InProcessBus, Subscription};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Conversation, ConversationId, ConversationKind, ConversationRole, LeaveReason,
-    MembershipState, Message, PresenceStatus, SessionEndReason, SessionId, Timestamp, User,
-    UserId, Visibility,
+    Conversation, ConversationId, ConversationKind, ConversationRole, LeaveReason, MembershipState,
+    Message, PresenceStatus, SessionEndReason, SessionId, Timestamp, User, UserId, Visibility,
 };
 
 /// Something that happened, as told to the rest of the system after commit.

@@ -233,9 +233,7 @@ impl Access {
         conversation: ConversationId,
         target: UserId,
     ) -> Result<(), DomainError> {
-        let mut facts = self
-            .facts(actor, Scope::Conversation(conversation))
-            .await?;
+        let mut facts = self.facts(actor, Scope::Conversation(conversation)).await?;
         decide(permission, &facts)?;
         facts.target = Some(
             self.member(conversation, target)

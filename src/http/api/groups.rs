@@ -105,7 +105,10 @@ impl GroupsApi {
             name: req.name.into_inner(),
             topic: req.topic.into_inner(),
         };
-        let group = state.conversations.create_group(auth.actor(), input).await?;
+        let group = state
+            .conversations
+            .create_group(auth.actor(), input)
+            .await?;
         Ok(GroupCreated::Created(Json(group)))
     }
 
@@ -183,7 +186,11 @@ impl GroupsApi {
 
     /// Hands the group to another joined member (owner only); the old owner becomes a
     /// moderator.
-    #[oai(path = "/:id/transfer", method = "post", operation_id = "transfer_group")]
+    #[oai(
+        path = "/:id/transfer",
+        method = "post",
+        operation_id = "transfer_group"
+    )]
     async fn transfer(
         &self,
         auth: Auth,

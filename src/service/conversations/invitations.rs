@@ -21,7 +21,9 @@ use crate::{
 /// A refusal to join or view is, here, simply "no invitation for you there" (404).
 fn no_invitation(err: DomainError) -> DomainError {
     match err {
-        DomainError::Forbidden(..) | DomainError::NotFound(_) => DomainError::NotFound("invitation"),
+        DomainError::Forbidden(..) | DomainError::NotFound(_) => {
+            DomainError::NotFound("invitation")
+        }
         other => other,
     }
 }

@@ -133,8 +133,7 @@ impl ConversationService {
                         "only the owner can transfer the group",
                     ));
                 }
-                members::set_role(work.db(), id, user, ConversationRole::Owner, work.now())
-                    .await?;
+                members::set_role(work.db(), id, user, ConversationRole::Owner, work.now()).await?;
                 members::set_role(
                     work.db(),
                     id,
@@ -272,8 +271,7 @@ impl ConversationService {
         self.uow
             .run(async |work| {
                 self.joined(work, id, user).await?;
-                members::set_state(work.db(), id, user, MembershipState::Left, work.now())
-                    .await?;
+                members::set_state(work.db(), id, user, MembershipState::Left, work.now()).await?;
                 work.audit(
                     Some(actor),
                     AuditAction::MemberKicked,
