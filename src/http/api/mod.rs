@@ -47,8 +47,8 @@ pub enum ApiTags {
     Admin,
 }
 
-/// Every API of the service, in tag order.
-pub fn apis() -> (
+/// Every API of the service, in tag order (nested tuples keep the type readable).
+pub type Apis = (
     health::HealthApi,
     tls::TlsApi,
     setup::SetupApi,
@@ -62,7 +62,10 @@ pub fn apis() -> (
     (groups::GroupsApi, invitations::InvitationsApi),
     conversations::ConversationsApi,
     admin::AdminApi,
-) {
+);
+
+/// Every API of the service, in tag order.
+pub fn apis() -> Apis {
     (
         health::HealthApi,
         tls::TlsApi,
