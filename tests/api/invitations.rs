@@ -61,6 +61,9 @@ db_test!(
         }
         let view = app.get_json(&format!("/api/v1/conversations/{group}"), &ivy.token).await;
         assert_eq!(view["invited_by"]["username"], "olga");
+        // A group invitation is not accepted through the rooms API.
+        let (status, _) = call(&app, &ivy, Method::POST, &format!("/rooms/{group}/join")).await;
+        assert_eq!(status, 404);
         // Accept the group: joined, the members are told.
         let (status, body) = call(&app, &ivy, Method::POST, &format!("/invitations/{group}/accept")).await;
         assert_eq!(status, 200, "{body}");

@@ -196,6 +196,15 @@ impl ConversationService {
         self.access
             .require_in(actor, Permission::ConversationJoin, id)
             .await?;
+        // Group invitations are accepted under /invitations (audited there), not here.
+        if self
+            .access
+            .conversation(id)
+            .await?
+            .is_some_and(|c| c.kind == ConversationKind::Group)
+        {
+            return Err(DomainError::NotFound("conversation"));
+        }
         let member = members::get(&self.db.read, id, actor.user).await?;
         if member
             .as_ref()
