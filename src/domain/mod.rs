@@ -27,8 +27,8 @@ pub use inputs::{
     skeleton_of,
 };
 pub use kinds::{
-    ConversationKind, ConversationRole, MembershipState, PresenceStatus, ServerRole, UnknownValue,
-    Visibility,
+    ConversationKind, ConversationRole, LeaveReason, MembershipState, PresenceStatus, ServerRole,
+    UnknownValue, Visibility,
 };
 pub use permissions::{
     BlockSide, ConversationFacts, Facts, MemberFacts, Permission, Scope, conversation_permissions,
@@ -39,4 +39,6 @@ pub use social::{
     FriendRequestOutcome, FriendshipState,
 };
 pub use time::Timestamp;
-pub use views::{AuditEntry, Conversation, Member, Message, MissedDm, SessionInfo, User};
+pub use views::{
+    AuditEntry, Conversation, Invitation, Member, Message, MissedDm, SessionInfo, User,
+};

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     Conversation, ConversationId, ConversationKind, ConversationRole, FriendRequestEndReason,
-    MembershipState, Message, PresenceStatus, SessionEndReason, SessionId, Timestamp, User, UserId,
-    Visibility,
+    LeaveReason, MembershipState, Message, PresenceStatus, SessionEndReason, SessionId, Timestamp,
+    User, UserId, Visibility,
 };
 
 /// Something that happened, as told to the rest of the system after commit.
@@ -71,12 +71,31 @@ pub enum Event {
         /// Who.
         user_id: UserId,
     },
-    /// A user left a conversation (or their account was deleted).
+    /// A user left a conversation (or their account was deleted), or was kicked.
     MemberLeft {
         /// Where.
         conversation_id: ConversationId,
         /// Who.
         user_id: UserId,
+        /// Left by themselves or kicked.
+        #[serde(default = "left")]
+        reason: LeaveReason,
+        /// Who removed them (kicks).
+        #[serde(default)]
+        by: Option<UserId>,
+    },
+    /// A member's role or mute changed; the fields are the new values.
+    MemberUpdated {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Whose membership.
+        user_id: UserId,
+        /// Their role now.
+        role: ConversationRole,
+        /// Until when they are muted (`None`: not muted).
+        muted_until: Option<Timestamp>,
+        /// Who changed it.
+        by: UserId,
     },
     /// A session ended (logout, idle, password change, refresh-token reuse, account deletion,
     /// an administrator): its access tokens are refused and its sockets close with 1008 and the
@@ -152,6 +171,11 @@ pub enum Event {
     },
 }
 
+/// The default reason of a `MemberLeft` from before reasons existed.
+fn left() -> LeaveReason {
+    LeaveReason::Left
+}
+
 impl Event {
     /// The event for `user_id` ending a membership that was in state `was`: a member's leaving
     /// is `MemberLeft` (the room is told), an invitee's is `InvitationDeclined` (only they are).
@@ -169,6 +193,8 @@ impl Event {
             Self::MemberLeft {
                 conversation_id,
                 user_id,
+                reason: LeaveReason::Left,
+                by: None,
             }
         }
     }
@@ -183,6 +209,7 @@ impl Event {
             Self::MemberInvited { .. } => "member_invited",
             Self::InvitationDeclined { .. } => "invitation_declined",
             Self::MemberLeft { .. } => "member_left",
+            Self::MemberUpdated { .. } => "member_updated",
             Self::SessionEnded { .. } => "session_ended",
             Self::PresenceChanged { .. } => "presence_changed",
             Self::UserUpdated { .. } => "user_updated",

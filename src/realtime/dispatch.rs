@@ -13,13 +13,14 @@ use super::{
     protocol::{
         BlockChangedFrame, ConversationAddedFrame, ConversationUpdatedFrame, FriendAddedFrame,
         FriendRemovedFrame, FriendRequestFrame, FriendRequestRemovedFrame, MemberJoinedFrame,
-        MemberLeftFrame, MessageFrame, PresenceFrame, ServerFrame, UserUpdatedFrame,
+        MemberLeftFrame, MemberUpdatedFrame, MessageFrame, PresenceFrame, ServerFrame,
+        UserUpdatedFrame,
     },
 };
 use crate::{
     domain::{
         Conversation, ConversationFacts, ConversationId, Friend, FriendRequestDirection,
-        FriendRequestEndReason, PresenceStatus, User, UserId, server_permissions,
+        FriendRequestEndReason, LeaveReason, PresenceStatus, User, UserId, server_permissions,
     },
     events::{Event, Subscription},
     service::PresenceDirectory,
@@ -76,20 +77,42 @@ pub fn handle(hub: &Hub, event: &Event) {
         Event::MemberLeft {
             conversation_id,
             user_id,
+            reason,
+            ..
         } => {
+            // A kicked member is told like a leaver, then unsubscribed like one.
             hub.publish(
                 *conversation_id,
-                &member_left(*conversation_id, *user_id),
+                &member_left(*conversation_id, *user_id, *reason),
                 None,
             );
             hub.unsubscribe(*user_id, *conversation_id);
+        }
+        Event::MemberUpdated {
+            conversation_id,
+            user_id,
+            role,
+            muted_until,
+            ..
+        } => {
+            let frame = ServerFrame::MemberUpdated(MemberUpdatedFrame {
+                conversation_id: *conversation_id,
+                user_id: *user_id,
+                role: *role,
+                muted_until: *muted_until,
+            })
+            .encode();
+            hub.publish(*conversation_id, &frame, None);
         }
         Event::InvitationDeclined {
             conversation_id,
             user_id,
         } => {
             // The invitee's other connections drop the invitation; the room is not told.
-            hub.send_to_user(*user_id, &member_left(*conversation_id, *user_id));
+            hub.send_to_user(
+                *user_id,
+                &member_left(*conversation_id, *user_id, LeaveReason::Left),
+            );
         }
         Event::ConversationUpdated {
             conversation_id,
@@ -213,10 +236,11 @@ fn conversation_added(view: &Conversation) -> Utf8Bytes {
 }
 
 /// A `member_left` frame.
-fn member_left(conversation_id: ConversationId, user_id: UserId) -> Utf8Bytes {
+fn member_left(conversation_id: ConversationId, user_id: UserId, reason: LeaveReason) -> Utf8Bytes {
     ServerFrame::MemberLeft(MemberLeftFrame {
         conversation_id,
         user_id,
+        reason,
     })
     .encode()
 }

@@ -12,7 +12,8 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::domain::{
     Conversation, ConversationId, ConversationRole, ErrorCode, Friend, FriendRequestDirection,
-    FriendRequestEndReason, Message, Permission, PresenceStatus, User, UserId,
+    FriendRequestEndReason, LeaveReason, Message, Permission, PresenceStatus, Timestamp, User,
+    UserId,
 };
 
 /// First frame of every connection.
@@ -84,13 +85,31 @@ pub struct MemberJoinedFrame {
     pub status: PresenceStatus,
 }
 
-/// Someone left a conversation I am in (also sent to the leaver's other connections).
+/// Someone left a conversation I am in, or was kicked (also sent to the leaver's or kicked
+/// user's own connections, which then stop getting the conversation's frames).
 #[derive(Clone, Debug, Serialize, Object)]
 pub struct MemberLeftFrame {
     /// Where.
     pub conversation_id: ConversationId,
     /// Who.
     pub user_id: UserId,
+    /// `left` (by themselves, or a declined invitation) or `kicked`.
+    pub reason: LeaveReason,
+}
+
+/// A member's role or mute changed in a conversation I am in (also sent to that member).
+#[derive(Clone, Debug, Serialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct MemberUpdatedFrame {
+    /// Where.
+    pub conversation_id: ConversationId,
+    /// Whose membership.
+    pub user_id: UserId,
+    /// Their role now.
+    pub role: ConversationRole,
+    /// Until when they may read but not post; absent when not muted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub muted_until: Option<Timestamp>,
 }
 
 /// A conversation appeared in my list: I joined or created it, was invited, or someone opened a
@@ -236,6 +255,9 @@ pub enum ServerFrame {
     /// `member_left`
     #[oai(mapping = "member_left")]
     MemberLeft(MemberLeftFrame),
+    /// `member_updated`
+    #[oai(mapping = "member_updated")]
+    MemberUpdated(MemberUpdatedFrame),
     /// `conversation_added`
     #[oai(mapping = "conversation_added")]
     ConversationAdded(ConversationAddedFrame),

@@ -28,7 +28,7 @@ use crate::{
     domain::{
         Actor, BlockSide, ConversationFacts, ConversationId, ConversationKind, DomainError,
         ErrorCode, Facts, MemberFacts, Permission, Scope, ServerRole, SessionEndReason, SessionId,
-        UserId, decide, server_permissions,
+        Timestamp, UserId, decide, server_permissions,
     },
     events::Event,
     store::{Db, blocks, conversations, members, sessions, users},
@@ -212,6 +212,8 @@ impl Access {
             conversation,
             member,
             blocked,
+            target: None,
+            now: Timestamp::now(),
         })
     }
 
@@ -288,6 +290,28 @@ impl Access {
             .await
     }
 
+    /// [`Self::require_in`] for an action on another member of the conversation
+    /// (`member.role`, `member.mute`, `member.kick`, `conversation.transfer`): [`decide`] also
+    /// sees the target's membership and applies the outranking rule. Errors: as [`decide`];
+    /// 404 `not_found` when `target` was never a member (after the actor's own role was
+    /// checked, so a plain member learns nothing new).
+    pub async fn require_on(
+        &self,
+        actor: &Actor,
+        permission: Permission,
+        conversation: ConversationId,
+        target: UserId,
+    ) -> Result<(), DomainError> {
+        let mut facts = self.facts(actor, Scope::Conversation(conversation)).await?;
+        decide(permission, &facts)?;
+        facts.target = Some(
+            self.member(conversation, target)
+                .await?
+                .ok_or(DomainError::NotFound("member"))?,
+        );
+        decide(permission, &facts)
+    }
+
     /// The server-scoped permissions of `actor` (for `GET /users/me`).
     pub async fn server_permissions(&self, actor: &Actor) -> Result<Vec<Permission>, DomainError> {
         let user = self.active_user(actor.user).await?;
@@ -307,6 +331,12 @@ impl Access {
             Event::MemberLeft {
                 conversation_id,
                 user_id,
+                ..
+            }
+            | Event::MemberUpdated {
+                conversation_id,
+                user_id,
+                ..
             }
             | Event::InvitationDeclined {
                 conversation_id,

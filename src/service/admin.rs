@@ -76,6 +76,8 @@ impl AdminService {
                         conversation: None,
                         member: None,
                         blocked: None,
+                        target: None,
+                        now: crate::domain::Timestamp::now(),
                     },
                 )?;
                 let before = users::by_id(work.db(), target)

@@ -9,7 +9,9 @@ pub mod conversations;
 pub mod dms;
 pub mod dto;
 pub mod friends;
+pub mod groups;
 pub mod health;
+pub mod invitations;
 pub mod recovery;
 pub mod rooms;
 pub mod sessions;
@@ -41,6 +43,10 @@ pub enum ApiTags {
     Friends,
     /// Blocked users.
     Blocks,
+    /// Groups: private conversations with roles, moderation and invitations.
+    Groups,
+    /// My pending invitations to rooms and groups.
+    Invitations,
     /// My conversations, their members and messages.
     Conversations,
     /// Server administration: roles and the audit log.
@@ -60,6 +66,7 @@ pub type Apis = (
     rooms::RoomsApi,
     dms::DmsApi,
     (friends::FriendsApi, blocks::BlocksApi),
+    (groups::GroupsApi, invitations::InvitationsApi),
     conversations::ConversationsApi,
     admin::AdminApi,
 );
@@ -78,6 +85,7 @@ pub fn apis() -> Apis {
         rooms::RoomsApi,
         dms::DmsApi,
         (friends::FriendsApi, blocks::BlocksApi),
+        (groups::GroupsApi, invitations::InvitationsApi),
         conversations::ConversationsApi,
         admin::AdminApi,
     )

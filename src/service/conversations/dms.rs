@@ -81,11 +81,14 @@ impl ConversationService {
                         state: MembershipState::Joined,
                         last_read_seq: 0,
                         updated_at: work.now(),
+                        muted_until: None,
+                        invited_by: None,
                     };
                     members::upsert(work.db(), &membership).await?;
                     let caller = Caller {
                         role: user.role,
                         member: Some(&membership),
+                        inviter: None,
                     };
                     let view = view_of(&row, 2, &caller, Some(other));
                     if user.id == actor.user {

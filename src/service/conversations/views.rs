@@ -7,12 +7,12 @@ use super::ConversationService;
 use crate::{
     domain::{
         Actor, BlockSide, Conversation, ConversationId, ConversationKind, DomainError, Facts,
-        MembershipState, ServerRole, UserId, conversation_permissions,
+        MembershipState, ServerRole, Timestamp, UserId, conversation_permissions,
     },
     store::{
         conversations::{self, ConversationRecord},
         members::{self, MemberRecord},
-        users::UserRecord,
+        users::{self, UserRecord},
     },
 };
 
@@ -20,6 +20,8 @@ use crate::{
 pub(super) struct Caller<'a> {
     pub(super) role: ServerRole,
     pub(super) member: Option<&'a MemberRecord>,
+    /// Who invited the caller (shown while the caller is invited).
+    pub(super) inviter: Option<&'a UserRecord>,
 }
 
 /// Assembles the view of `row` as `caller` sees it.
@@ -53,7 +55,10 @@ fn view_with_block(
         conversation: Some(row.facts()),
         member: caller.member.map(MemberRecord::facts),
         blocked,
+        target: None,
+        now: Timestamp::now(),
     };
+    let invited = member.is_some_and(|m| m.state == MembershipState::Invited);
     Conversation {
         id: row.id,
         kind: row.kind,
@@ -71,6 +76,7 @@ fn view_with_block(
         role: member.map(|m| m.role),
         permissions: conversation_permissions(&facts),
         peer: peer.map(UserRecord::view),
+        invited_by: caller.inviter.filter(|_| invited).map(UserRecord::view),
     }
 }
 
@@ -125,12 +131,22 @@ impl ConversationService {
                 blocked.insert(*dm, side);
             }
         }
+        let inviters: Vec<UserId> = mine
+            .values()
+            .filter(|m| m.state == MembershipState::Invited)
+            .filter_map(|m| m.invited_by)
+            .collect();
+        let inviters = users::by_ids(&self.db.read, &inviters).await?;
         Ok(rows
             .iter()
             .map(|row| {
+                let member = mine.get(&row.id);
                 let caller = Caller {
                     role: user.role,
-                    member: mine.get(&row.id),
+                    member,
+                    inviter: member
+                        .and_then(|m| m.invited_by)
+                        .and_then(|id| inviters.get(&id)),
                 };
                 view_with_block(
                     row,
