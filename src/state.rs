@@ -9,8 +9,8 @@ use crate::{
     events::EventBus,
     realtime::Hub,
     service::{
-        Access, AdminService, AuthService, ConversationService, MessageService, ProfileService,
-        RateLimits, RecoveryService, SessionService, UserService,
+        Access, AdminService, AuthService, ConversationService, MessageService, PresenceService,
+        ProfileService, RateLimits, RecoveryService, SessionService, UserService,
     },
     store::Db,
     tls::TlsInfo,
@@ -65,6 +65,8 @@ pub struct AppStateInner {
     pub recovery: RecoveryService,
     /// Display name, e-mail address, password changes.
     pub profile: ProfileService,
+    /// Presence choice and custom status text.
+    pub presence: PresenceService,
     /// The rate limiters (also held by the services that check them).
     pub limits: RateLimits,
     /// Fires when shutdown begins.

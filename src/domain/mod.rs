@@ -22,16 +22,18 @@ pub use audit::{AuditAction, AuditFilter, AuditTarget, NewAuditEntry};
 pub use error::{DomainError, ErrorCode};
 pub use ids::{AuditId, ConversationId, MessageId, SessionId, UserId};
 pub use inputs::{
-    ClientId, MessageBody, Password, RoomName, Username, no_control_chars, optional_text,
-    skeleton_of,
+    ClientId, MessageBody, Password, RoomName, STATUS_TEXT_MAX_CHARS, Username, no_control_chars,
+    optional_text, skeleton_of, status_text,
 };
 pub use kinds::{
-    ConversationKind, ConversationRole, MembershipState, PresenceStatus, ServerRole, UnknownValue,
-    Visibility,
+    ConversationKind, ConversationRole, MembershipState, PresenceChoice, PresenceStatus,
+    ServerRole, UnknownValue, Visibility,
 };
 pub use permissions::{
     ConversationFacts, Facts, MemberFacts, Permission, Scope, conversation_permissions, decide,
     server_permissions,
 };
 pub use time::Timestamp;
-pub use views::{AuditEntry, Conversation, Member, Message, SessionInfo, User};
+pub use views::{
+    AuditEntry, Conversation, Member, Message, MyPresence, SessionInfo, User, UserPresence,
+};

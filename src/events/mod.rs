@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     Conversation, ConversationId, ConversationKind, ConversationRole, MembershipState, Message,
-    PresenceStatus, SessionEndReason, SessionId, User, UserId, Visibility,
+    PresenceChoice, PresenceStatus, SessionEndReason, SessionId, User, UserId, Visibility,
 };
 
 /// Something that happened, as told to the rest of the system after commit.
@@ -88,7 +88,9 @@ pub enum Event {
         /// Why.
         reason: SessionEndReason,
     },
-    /// A user's presence changed (published by `realtime`, which tracks connections).
+    /// A user came online (`online`) or went offline after the grace period (`offline`):
+    /// published by `realtime`, which tracks connections. What others see follows from it and
+    /// the user's choice (an invisible user's connecting tells nobody).
     PresenceChanged {
         /// Who.
         user_id: UserId,
@@ -96,6 +98,17 @@ pub enum Event {
         username: String,
         /// New status.
         status: PresenceStatus,
+    },
+    /// A user chose a presence or custom status text (stored in `users`). The realtime layer
+    /// tells their connections (`my_presence`) and, when what others see changed, those who may
+    /// see their presence (`presence`).
+    PresenceChosen {
+        /// Who.
+        user_id: UserId,
+        /// Their choice now.
+        choice: PresenceChoice,
+        /// Their custom status text now.
+        status_text: Option<String>,
     },
     /// A user's account changed (server role, deletion): caches forget it, the user's own
     /// connections learn their new permissions.
@@ -138,6 +151,7 @@ impl Event {
             Self::MemberLeft { .. } => "member_left",
             Self::SessionEnded { .. } => "session_ended",
             Self::PresenceChanged { .. } => "presence_changed",
+            Self::PresenceChosen { .. } => "presence_chosen",
             Self::UserUpdated { .. } => "user_updated",
         }
     }

@@ -255,7 +255,9 @@ impl Access {
             } => {
                 inner.sessions.insert(*session_id, Some(*reason));
             }
-            Event::MessageCreated { .. } | Event::PresenceChanged { .. } => {}
+            Event::MessageCreated { .. }
+            | Event::PresenceChanged { .. }
+            | Event::PresenceChosen { .. } => {}
         }
     }
 

@@ -18,6 +18,7 @@ mod limits;
 mod lists;
 mod messages;
 mod openapi_spec;
+mod presence;
 mod realtime;
 mod recovery;
 mod review_fixes;

@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod dms;
 pub mod dto;
 pub mod health;
+pub mod presence;
 pub mod recovery;
 pub mod rooms;
 pub mod sessions;
@@ -39,10 +40,12 @@ pub enum ApiTags {
     Conversations,
     /// Server administration: roles and the audit log.
     Admin,
+    /// My presence (online, away, busy, invisible) and custom status text.
+    Presence,
 }
 
-/// Every API of the service, in tag order.
-pub fn apis() -> (
+/// The APIs of accounts, rooms, DMs, conversations and administration.
+pub type CoreApis = (
     health::HealthApi,
     tls::TlsApi,
     setup::SetupApi,
@@ -55,19 +58,32 @@ pub fn apis() -> (
     dms::DmsApi,
     conversations::ConversationsApi,
     admin::AdminApi,
-) {
+);
+
+/// The APIs of the social messenger: presence, friends, blocks, groups, invitations.
+pub type SocialApis = presence::PresenceApi;
+
+/// Every API of the service (poem-openapi implements `OpenApi` for tuples of up to 16, so they
+/// are grouped).
+pub type Apis = (CoreApis, SocialApis);
+
+/// Every API of the service, in tag order.
+pub fn apis() -> Apis {
     (
-        health::HealthApi,
-        tls::TlsApi,
-        setup::SetupApi,
-        auth::AuthApi,
-        recovery::RecoveryApi,
-        sessions::SessionsApi,
-        users::UsersApi,
-        account::AccountApi,
-        rooms::RoomsApi,
-        dms::DmsApi,
-        conversations::ConversationsApi,
-        admin::AdminApi,
+        (
+            health::HealthApi,
+            tls::TlsApi,
+            setup::SetupApi,
+            auth::AuthApi,
+            recovery::RecoveryApi,
+            sessions::SessionsApi,
+            users::UsersApi,
+            account::AccountApi,
+            rooms::RoomsApi,
+            dms::DmsApi,
+            conversations::ConversationsApi,
+            admin::AdminApi,
+        ),
+        presence::PresenceApi,
     )
 }

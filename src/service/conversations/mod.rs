@@ -172,7 +172,7 @@ impl ConversationService {
         });
         Ok(page.map(|(m, u)| Member {
             user_id: u.id,
-            status: self.presence.status(u.id),
+            status: self.presence.status(actor.user, u.id),
             username: u.username,
             display_name: u.display_name,
             role: m.role,
