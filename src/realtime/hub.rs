@@ -90,6 +90,17 @@ fn add_member(
     room.users.insert(user);
 }
 
+/// When a presence refresh sends `my_presence` to the user's own connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TellSelf {
+    /// Never (a new connection's `ready` says it).
+    Never,
+    /// When what others see changed (auto-away and back).
+    OnChange,
+    /// Always (the user chose something: every tab shows the choice).
+    Always,
+}
+
 /// A user with at least one connection, or in the grace period after the last one closed.
 struct Online {
     /// The username (for presence frames about this user).
@@ -534,9 +545,9 @@ impl Hub {
     }
 
     /// Recomputes `user`'s presence and, when what others see changed (status or status text),
-    /// tells their audience. With `tell_self`, their own connections get `my_presence` even when
-    /// nothing changed for others. Returns the number of `presence` frames queued.
-    fn refresh(&self, state: &mut State, user: UserId, tell_self: bool) -> usize {
+    /// tells their audience; their own connections get `my_presence` as `tell_self` says.
+    /// Returns the number of `presence` frames queued.
+    fn refresh(&self, state: &mut State, user: UserId, tell_self: TellSelf) -> usize {
         let Some(online) = state.users.get(&user) else {
             return 0;
         };
@@ -557,7 +568,7 @@ impl Hub {
         };
         online.shown = status;
         online.shown_text = text;
-        if tell_self || changed {
+        if tell_self == TellSelf::Always || (tell_self == TellSelf::OnChange && changed) {
             let frame = ServerFrame::MyPresence(MyPresenceFrame {
                 choice: online.choice,
                 status,
@@ -589,7 +600,8 @@ impl Hub {
         online.friends = friends;
         online.blocked = blocked;
         online.profiled = true;
-        self.refresh(&mut state, user, false)
+        // The connection's `ready` carries its own presence.
+        self.refresh(&mut state, user, TellSelf::Never)
     }
 
     /// `user` chose a presence or status text (on any instance): their connections here show it
@@ -609,7 +621,7 @@ impl Hub {
         if !online.profiled {
             return 0;
         }
-        self.refresh(&mut state, user, true)
+        self.refresh(&mut state, user, TellSelf::Always)
     }
 
     /// The person is active on connection `conn` (input, a send): ends an automatic away.
@@ -625,7 +637,7 @@ impl Hub {
             .get(&user)
             .is_some_and(|o| o.shown == PresenceStatus::Away && o.choice == PresenceChoice::Online)
         {
-            self.refresh(&mut state, user, false);
+            self.refresh(&mut state, user, TellSelf::OnChange);
         }
     }
 
@@ -654,7 +666,7 @@ impl Hub {
             })
             .collect();
         for user in &due {
-            self.refresh(&mut state, *user, false);
+            self.refresh(&mut state, *user, TellSelf::OnChange);
         }
         due.len()
     }
@@ -662,7 +674,7 @@ impl Hub {
     /// Recomputes `user`'s presence (a connection came back within the grace period, or came
     /// online): their audience learns a change.
     pub fn refresh_presence(&self, user: UserId) -> usize {
-        self.refresh(&mut self.write(), user, false)
+        self.refresh(&mut self.write(), user, TellSelf::OnChange)
     }
 
     /// `user` went offline (no connection since the grace period began): their audience learns
