@@ -9,7 +9,8 @@
 //! grow with load and a lone message is written at once.
 //!
 //! The seq bump is also the authoritative membership check: the `UPDATE` only matches while the
-//! sender is a joined member (`AND EXISTS (… conversation_members … state = 'joined')`), inside
+//! sender is a joined, unmuted member (`AND EXISTS (… conversation_members … state = 'joined'
+//! AND (muted_until IS NULL OR muted_until <= now))`), inside
 //! the insert's transaction. Callers may therefore authorize from a cache: a membership that
 //! ended a moment ago cannot slip a message in.
 //!
@@ -287,7 +288,7 @@ async fn write_batch(
             );
             continue;
         }
-        let Some(seq) = next_seq(&txn, m.conversation_id, m.sender_id).await? else {
+        let Some(seq) = next_seq(&txn, m.conversation_id, m.sender_id, now).await? else {
             out.push(Ok(Written::NotMember));
             continue;
         };
@@ -318,12 +319,14 @@ async fn write_batch(
     Ok(out)
 }
 
-/// Bumps and returns the conversation's sequence number, if `sender` is a joined member of it;
-/// `None` when the conversation does not exist or the sender is not (or no longer) a member.
+/// Bumps and returns the conversation's sequence number, if `sender` is a joined member of it
+/// who is not muted at `now`; `None` when the conversation does not exist or the sender is not
+/// (or no longer) a member, or was muted meanwhile.
 async fn next_seq(
     db: &impl ConnectionTrait,
     conversation: ConversationId,
     sender: UserId,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<i64>, DbErr> {
     use conversation_members::Column as M;
     let membership = Query::select()
@@ -332,6 +335,11 @@ async fn next_seq(
         .and_where(Expr::col(M::ConversationId).eq(conversation.0))
         .and_where(Expr::col(M::UserId).eq(sender.0))
         .and_where(Expr::col(M::State).eq(MembershipState::Joined.as_str()))
+        .and_where(
+            Expr::col(M::MutedUntil)
+                .is_null()
+                .or(Expr::col(M::MutedUntil).lte(now)),
+        )
         .to_owned();
     let stmt = Query::update()
         .table(conversations::Entity)

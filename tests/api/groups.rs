@@ -576,3 +576,30 @@ db_test!(
         assert_eq!(audit["entries"][0]["details"]["reason"], "account_deleted");
     }
 );
+
+db_test!(
+    async fn the_writer_refuses_a_mute_the_permission_cache_has_not_seen(app) {
+        let owner = app.user("olga").await;
+        let member = app.user("mia").await;
+        let id = group(&app, &owner, "Race").await;
+        invite(&app, &owner, &id, &member).await;
+        accept(&app, &member, &id).await;
+        app.send(&member, &id, "before").await;
+        // A mute written behind the caches' back (as another instance would): only the message
+        // writer's check inside the insert's transaction can see it.
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        let db = app.database().await;
+        let until = chrono::Utc::now() + chrono::Duration::hours(1);
+        entity::conversation_members::Entity::update_many()
+            .col_expr(entity::conversation_members::Column::MutedUntil, Expr::value(until))
+            .filter(entity::conversation_members::Column::ConversationId.eq(uuid::Uuid::parse_str(&id).unwrap()))
+            .filter(entity::conversation_members::Column::UserId.eq(uuid::Uuid::parse_str(&member.id).unwrap()))
+            .exec(&db)
+            .await
+            .unwrap();
+        let (status, body) = call(&app, &member, Method::POST, &format!("/conversations/{id}/messages"), json!({"body": "after"})).await;
+        assert_eq!((status, body["code"].as_str()), (403, Some("muted")), "{body}");
+        let history = app.get_json(&format!("/api/v1/conversations/{id}/messages"), &owner.token).await;
+        assert_eq!(history["messages"].as_array().unwrap().len(), 1, "{history}");
+    }
+);
