@@ -2,10 +2,7 @@
 //! renaming, inviting and leaving; moderation (roles, ownership, mute, kick) is in
 //! `moderation`, accepting and declining invitations in `invitations`.
 
-use super::{
-    ConversationService, GroupSettingsInput, NewGroupInput, TOPIC_MAX_CHARS,
-    views::{Caller, view_of},
-};
+use super::{ConversationService, GroupSettingsInput, NewGroupInput, TOPIC_MAX_CHARS};
 use crate::{
     domain::{
         Actor, AuditAction, AuditTarget, Conversation, ConversationId, ConversationKind,
@@ -16,7 +13,7 @@ use crate::{
     service::limits::Limit,
     store::{
         conversations::{self, ConversationRecord},
-        members::{self, MemberRecord},
+        members,
     },
 };
 
@@ -43,42 +40,15 @@ impl ConversationService {
                 let group =
                     conversations::insert_group(work.db(), &name, topic, actor.user, work.now())
                         .await?;
-                let membership = MemberRecord {
-                    conversation_id: group.id,
-                    user_id: actor.user,
-                    role: ConversationRole::Owner,
-                    state: MembershipState::Joined,
-                    last_read_seq: 0,
-                    updated_at: work.now(),
-                    muted_until: None,
-                    invited_by: None,
-                };
-                members::upsert(work.db(), &membership).await?;
-                work.audit(
-                    Some(actor),
+                self.start_with_owner(
+                    work,
+                    actor,
+                    &owner,
+                    &group,
                     AuditAction::GroupCreated,
-                    Some(AuditTarget::Conversation(group.id)),
                     serde_json::json!({"name": name.as_str()}),
                 )
-                .await?;
-                let caller = Caller {
-                    role: owner.role,
-                    member: Some(&membership),
-                    inviter: None,
-                };
-                let view = view_of(&group, 1, &caller, None);
-                work.publish(Event::ConversationCreated {
-                    conversation_id: group.id,
-                    kind: group.kind,
-                    visibility: group.visibility,
-                    created_by: Some(actor.user),
-                });
-                work.publish(Event::MemberJoined {
-                    user: owner.view(),
-                    role: ConversationRole::Owner,
-                    view: view.clone(),
-                });
-                Ok(view)
+                .await
             })
             .await
     }

@@ -145,44 +145,67 @@ impl ConversationService {
                     },
                 )
                 .await?;
-                let membership = MemberRecord {
-                    conversation_id: room.id,
-                    user_id: actor.user,
-                    role: ConversationRole::Owner,
-                    state: MembershipState::Joined,
-                    last_read_seq: 0,
-                    updated_at: work.now(),
-                    muted_until: None,
-                    invited_by: None,
-                };
-                members::upsert(work.db(), &membership).await?;
-                work.audit(
-                    Some(actor),
+                self.start_with_owner(
+                    work,
+                    actor,
+                    &owner,
+                    &room,
                     AuditAction::RoomCreated,
-                    Some(AuditTarget::Conversation(room.id)),
                     serde_json::json!({"name": name.as_str(), "visibility": input.visibility}),
                 )
-                .await?;
-                let caller = Caller {
-                    role: owner.role,
-                    member: Some(&membership),
-                    inviter: None,
-                };
-                let view = view_of(&room, 1, &caller, None);
-                work.publish(Event::ConversationCreated {
-                    conversation_id: room.id,
-                    kind: room.kind,
-                    visibility: room.visibility,
-                    created_by: Some(actor.user),
-                });
-                work.publish(Event::MemberJoined {
-                    user: owner.view(),
-                    role: ConversationRole::Owner,
-                    view: view.clone(),
-                });
-                Ok(view)
+                .await
             })
             .await
+    }
+
+    /// The rest of creating a room or group, in its unit of work: the creator's owner
+    /// membership, the audit record (`action` with `details`), and the events
+    /// (`ConversationCreated`, then the owner's `MemberJoined`). Returns the owner's view.
+    pub(super) async fn start_with_owner(
+        &self,
+        work: &mut Work,
+        actor: &Actor,
+        owner: &UserRecord,
+        row: &ConversationRecord,
+        action: AuditAction,
+        details: serde_json::Value,
+    ) -> Result<Conversation, DomainError> {
+        let membership = MemberRecord {
+            conversation_id: row.id,
+            user_id: actor.user,
+            role: ConversationRole::Owner,
+            state: MembershipState::Joined,
+            last_read_seq: 0,
+            updated_at: work.now(),
+            muted_until: None,
+            invited_by: None,
+        };
+        members::upsert(work.db(), &membership).await?;
+        work.audit(
+            Some(actor),
+            action,
+            Some(AuditTarget::Conversation(row.id)),
+            details,
+        )
+        .await?;
+        let caller = Caller {
+            role: owner.role,
+            member: Some(&membership),
+            inviter: None,
+        };
+        let view = view_of(row, 1, &caller, None);
+        work.publish(Event::ConversationCreated {
+            conversation_id: row.id,
+            kind: row.kind,
+            visibility: row.visibility,
+            created_by: Some(actor.user),
+        });
+        work.publish(Event::MemberJoined {
+            user: owner.view(),
+            role: ConversationRole::Owner,
+            view: view.clone(),
+        });
+        Ok(view)
     }
 
     /// Joins a room: public rooms are open, private rooms need an invite. Joining again is a
