@@ -7,6 +7,7 @@ mod accounts;
 mod bad_input;
 mod browser;
 mod browser_account;
+mod browser_social;
 mod conversations;
 mod health;
 mod helpers;
