@@ -224,8 +224,8 @@ async fn friends_presence_and_groups_in_the_web_client() {
     )
     .await;
 
-    // The owner mutes bob from the member list; bob's next message is refused, and the reason
-    // is shown next to his compose box.
+    // The owner mutes bob from the member list; bob's window says so next to his compose box
+    // (disabled while muted), and alice's list shows the badge.
     click(
         &alice_page,
         Locator::Css(&format!("{} .manage-member", in_window(&bob.id))),
@@ -239,16 +239,27 @@ async fn friends_presence_and_groups_in_the_web_client() {
     )
     .await;
     wait_css(
+        &alice_page,
+        &format!("{} .muted-badge", in_window(&bob.id)),
+        "bob muted in alice's list",
+    )
+    .await;
+    wait_css(
         &bob_page,
         &format!("{} .muted-badge", in_window(&bob.id)),
         "bob sees himself muted",
     )
     .await;
-    type_enter(&bob_page, &compose, "can I still talk?").await;
     wait_css(
         &bob_page,
         &format!(".group-window[data-conversation-id='{group}'] .compose-error[data-code='muted']"),
-        "the muted error next to bob's compose box",
+        "the muted notice next to bob's compose box",
+    )
+    .await;
+    wait_css(
+        &bob_page,
+        &format!("{compose}:disabled"),
+        "bob's compose box disabled",
     )
     .await;
 

@@ -48,11 +48,13 @@ export function createComposeError({ store, conversationId, form }) {
     el.textContent = '';
     el.dataset.code = '';
   };
-  store.on('compose-error', ({ conversationId: id, code, message }) => {
-    if (id !== conversationId()) return;
+  const show = (code, message) => {
     el.textContent = message;
     el.dataset.code = code;
+  };
+  store.on('compose-error', ({ conversationId: id, code, message }) => {
+    if (id === conversationId()) show(code, message);
   });
   form.addEventListener('submit', clear);
-  return { el, clear };
+  return { el, clear, show, code: () => el.dataset.code };
 }

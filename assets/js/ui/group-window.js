@@ -179,14 +179,25 @@ export function createGroupWindows({ store, api, socket, timeline, windows, soci
     });
     win.body.append(head, h('div', { class: 'group-main' }, log, aside), typingLine, composeError.el, form);
 
+    let unmuteTimer = null;
     const render = batched(() => {
       const c = store.conversation(id);
       if (!c) return;
       win.setTitle(groupName(c), h('span', { class: 'group-icon', 'aria-hidden': 'true' }, '👥'));
       topic.textContent = c.topic ?? '';
       inviteForm.hidden = !store.canIn(id, 'member.invite');
-      textarea.disabled = !store.canIn(id, 'message.send');
       const members = store.membersOf(id);
+      // Muted: the compose box says until when (and is disabled); it comes back by itself.
+      const mine = members.find((m) => m.user_id === store.me()?.id);
+      const muted = Boolean(mine && mutedNow(mine));
+      clearTimeout(unmuteTimer);
+      if (muted) {
+        composeError.show('muted', `You are muted in this group until ${new Date(mine.muted_until).toLocaleString()}.`);
+        unmuteTimer = setTimeout(render, Math.min(new Date(mine.muted_until).getTime() - Date.now() + 500, 2 ** 31 - 1));
+      } else if (composeError.code() === 'muted') {
+        composeError.clear();
+      }
+      textarea.disabled = muted || !store.canIn(id, 'message.send');
       memberCount.textContent = `(${c.member_count ?? members.length})`;
       const rank = { owner: 0, moderator: 1, member: 2 };
       members.sort((a, b) => (rank[a.role] ?? 3) - (rank[b.role] ?? 3) || a.username.localeCompare(b.username));

@@ -23,7 +23,7 @@ export function createPresenceControls({ store, api, socket }) {
     const allowInvisible = p.allow_invisible !== false;
     invisibleOption.hidden = !allowInvisible;
     invisibleOption.disabled = !allowInvisible;
-    if (document.activeElement !== select) select.value = p.choice ?? 'online';
+    select.value = p.choice ?? 'online';
     if (document.activeElement !== input && !saving) input.value = p.status_text ?? '';
     select.dataset.status = p.status ?? '';
   }
