@@ -3,11 +3,13 @@
 //! a custom status) and see each other's change live in the Friends list, one creates a group
 //! from the Groups tab, invites the other from the floating group window, the other accepts the
 //! invitation in the dock, and they chat in the group windows; the owner mutes the member from
-//! the member list and the member's refused message is explained next to the compose box; the
-//! user menu blocks a user and the room collapses their messages. SQLite only, like
-//! `browser.rs` (Chromium makes each run slow).
+//! the member list and the member's compose box says so. A second test: the missed-PM list and
+//! its toast at login, cleared by opening the DM; the user menu (on a member list name) blocks
+//! a user, the room collapses their messages, the dock's blocked list unblocks. SQLite only,
+//! like `browser.rs` (Chromium makes each run slow).
 
 use fantoccini::{Client, Locator};
+use serde_json::json;
 
 use crate::{
     browser::{browser, chromedriver, click, log_in, wait_css, wait_online, wait_xpath},
@@ -263,39 +265,133 @@ async fn friends_presence_and_groups_in_the_web_client() {
     )
     .await;
 
-    // The user menu on a name: bob blocks alice; her messages in a shared room collapse.
-    close_windows(&alice_page).await;
-    close_windows(&bob_page).await;
-    let lobby = app.lobby(&alice).await;
-    app.send(&alice, &lobby, "a lobby message from alice").await;
-    click(&bob_page, Locator::Id("tab-friends"), "Friends tab").await;
+    alice_page.close().await.ok();
+    bob_page.close().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missed_messages_and_blocking_in_the_web_client() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = spawn_ready_app(Backend::Sqlite).await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+
+    // carol writes to bob while he is not signed in.
+    let dm: serde_json::Value = app
+        .post_auth("/api/v1/dms", &carol.token, &json!({"username": "bob"}))
+        .await
+        .json()
+        .await
+        .expect("dm");
+    let dm = dm["id"].as_str().expect("dm id").to_owned();
+    app.send(&carol, &dm, "psst bob").await;
+    app.send(&carol, &dm, "are you there?").await;
+
+    let page = browser(&driver).await;
+    page.set_window_size(1400, 900).await.expect("window size");
+    log_in(&app, &page, "bob").await;
+    wait_online(&page).await;
+
+    // The missed-PM list has carol with 2, and the toast says so; opening the DM clears it.
+    let missed = format!("#dock-missed button.missed-entry[data-conversation-id='{dm}']");
+    wait_xpath(
+        &page,
+        &format!(
+            "//button[contains(@class,'missed-entry') and @data-conversation-id='{dm}']//*[contains(@class,'badge') and normalize-space(.)='2']"
+        ),
+        "carol's 2 missed messages",
+    )
+    .await;
+    wait_xpath(
+        &page,
+        "//*[contains(@class,'toast') and contains(., '2 messages from carol')]",
+        "the missed-messages toast",
+    )
+    .await;
+    click(&page, Locator::Css(&missed), "the missed entry").await;
+    wait_xpath(
+        &page,
+        "//*[contains(@class,'dm-window')]//*[contains(@class,'message-body') and contains(., 'are you there?')]",
+        "the DM window with carol's messages",
+    )
+    .await;
+    wait_css(
+        &page,
+        "#dock-missed-section[hidden]",
+        "the missed list cleared",
+    )
+    .await;
+    close_windows(&page).await;
+    let resp = app.get_json("/api/v1/dms/missed", &bob.token).await;
+    assert_eq!(resp["missed"], json!([]), "read on the server too");
+
+    // The user menu on carol's name in the Lobby's member list: Block. Her Lobby message is
+    // collapsed; Show reveals it; Unblock in the dock's blocked list brings it back.
+    let lobby = app.lobby(&carol).await;
+    app.send(&carol, &lobby, "a lobby message from carol").await;
+    let carol_message = "//*[@id='room-log']//*[contains(@class,'message')][.//*[contains(@class,'message-body') and contains(., 'a lobby message from carol')]]";
+    wait_xpath(&page, carol_message, "carol's Lobby message").await;
     click(
-        &bob_page,
-        Locator::Css(&format!("{alice_in_bobs_list} .user-menu-button")),
-        "⋯ on alice",
+        &page,
+        Locator::Css(&format!(
+            "#member-list .member[data-user-id='{}'] .user-menu-button",
+            carol.id
+        )),
+        "⋯ on carol in the member list",
     )
     .await;
     click(
-        &bob_page,
-        Locator::Css(".popup-menu button[data-action='block']"),
+        &page,
+        Locator::Css(".popup-menu[role='menu'] button[role='menuitem'][data-action='block']"),
         "Block",
     )
     .await;
     wait_css(
-        &bob_page,
-        &format!("#blocked-list li[data-user-id='{}']", alice.id),
-        "alice in bob's blocked users",
+        &page,
+        &format!("#blocked-list li[data-user-id='{}']", carol.id),
+        "carol in the blocked users",
     )
     .await;
-    let lobby_entry = "//button[contains(@class,'room-entry') and contains(., 'Lobby')]";
-    click(&bob_page, Locator::XPath(lobby_entry), "Lobby").await;
+    click(
+        &page,
+        Locator::XPath(&format!(
+            "{carol_message}[contains(@class,'blocked')]//button[contains(@class,'show-blocked')]"
+        )),
+        "Show on the collapsed message",
+    )
+    .await;
     wait_xpath(
-        &bob_page,
-        "//*[@id='room-log']//*[contains(@class,'message') and contains(@class,'blocked')][.//*[contains(., 'a lobby message from alice')]]//button[contains(@class,'show-blocked')]",
-        "alice's message collapsed for bob",
+        &page,
+        &format!("{carol_message}[not(contains(@class,'blocked'))]"),
+        "the message shown",
     )
     .await;
-
-    alice_page.close().await.ok();
-    bob_page.close().await.ok();
+    let blocks = app.get_json("/api/v1/blocks", &bob.token).await;
+    assert_eq!(blocks["blocked"][0]["user"]["id"], json!(carol.id));
+    click(
+        &page,
+        Locator::Css("#blocked-section summary"),
+        "Blocked users",
+    )
+    .await;
+    click(
+        &page,
+        Locator::Css(&format!(
+            "#blocked-list li[data-user-id='{}'] .unblock",
+            carol.id
+        )),
+        "Unblock",
+    )
+    .await;
+    wait_xpath(
+        &page,
+        "//*[@id='blocked-list']/li[contains(@class,'empty')]",
+        "nobody blocked",
+    )
+    .await;
+    let blocks = app.get_json("/api/v1/blocks", &bob.token).await;
+    assert_eq!(blocks["blocked"], json!([]));
+    page.close().await.ok();
 }
