@@ -7,7 +7,7 @@
 
 import { errorMessage } from '../api.js';
 import { batched, byId, h, replaceKeepingFocus } from './dom.js';
-import { openDm, presenceDot, userMenuButton, userTarget } from './people.js';
+import { STATUS_LABEL, openDm, presenceDot, userMenuButton, userTarget } from './people.js';
 
 const RANK = { online: 0, away: 1, busy: 1, offline: 2 };
 
@@ -66,7 +66,12 @@ export function createFriendsPanel({ store, api, social, prefs }) {
     const inline = prefs.get('statusInline');
     const open = h(
       'button',
-      { type: 'button', class: 'friend-open', title: text ? `${user.username} — ${text}` : `Message ${user.username}`, 'aria-label': `Message ${user.username}` },
+      {
+        type: 'button',
+        class: 'friend-open',
+        title: text ? `${user.username} — ${text}` : `Message ${user.username}`,
+        'aria-label': `${user.username}, ${STATUS_LABEL[state] ?? state}${text ? `, ${text}` : ''}: open the chat`,
+      },
       presenceDot(state, text),
       h(
         'span',
