@@ -14,9 +14,9 @@ use crate::{
     realtime::{Hub, dispatch},
     secrets,
     service::{
-        Access, AdminService, AuthService, ConversationService, MessageService, ProfileService,
-        RateLimits, RecoveryService, SessionService, UnitOfWork, UserService,
-        passwords::PasswordHasher,
+        Access, AdminService, AuthService, BlockService, ConversationService, FriendService,
+        MessageService, ProfileService, RateLimits, RecoveryService, SessionService, UnitOfWork,
+        UserService, passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
@@ -133,6 +133,14 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     );
     let users = UserService::new(db.clone(), uow.clone(), access.clone(), hasher);
     let messages = MessageService::new(db.clone(), writer, access.clone(), limits.clone());
+    let friends = FriendService::new(
+        db.clone(),
+        uow.clone(),
+        access.clone(),
+        limits.clone(),
+        config.limits.max_pending_friend_requests,
+    );
+    let blocks = BlockService::new(db.clone(), uow.clone(), access.clone());
     let admin = AdminService::new(db.clone(), uow, access.clone());
     let state = AppState::new(AppStateInner {
         config: config.clone(),
@@ -145,6 +153,8 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         conversations,
         messages,
         admin,
+        friends,
+        blocks,
         sessions,
         recovery,
         profile,

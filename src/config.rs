@@ -308,6 +308,12 @@ pub struct LimitsConfig {
     /// invitation beyond it is refused with 409 `too_many_pending_invites`. 0 = no cap.
     /// Default 20.
     pub max_pending_invites_per_recipient: u32,
+    /// Friend requests one user may send per minute (with a burst of as many); more are refused
+    /// with 429 `rate_limited`. 0 = no limit. Default 10.
+    pub friend_requests_per_minute: u32,
+    /// Most pending outgoing friend requests one user may have; one more is refused with 409
+    /// `too_many_pending_requests`. 0 = no cap. Default 100.
+    pub max_pending_friend_requests: u32,
 }
 
 impl Default for LimitsConfig {
@@ -326,6 +332,8 @@ impl Default for LimitsConfig {
             joins_per_user: Rate::new(30, 60, 30),
             invites_per_user: Rate::new(30, 3600, 30),
             max_pending_invites_per_recipient: 20,
+            friend_requests_per_minute: 10,
+            max_pending_friend_requests: 100,
         }
     }
 }

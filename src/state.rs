@@ -9,8 +9,8 @@ use crate::{
     events::EventBus,
     realtime::Hub,
     service::{
-        Access, AdminService, AuthService, ConversationService, MessageService, ProfileService,
-        RateLimits, RecoveryService, SessionService, UserService,
+        Access, AdminService, AuthService, BlockService, ConversationService, FriendService,
+        MessageService, ProfileService, RateLimits, RecoveryService, SessionService, UserService,
     },
     store::Db,
     tls::TlsInfo,
@@ -59,6 +59,10 @@ pub struct AppStateInner {
     pub messages: MessageService,
     /// Roles and the audit log.
     pub admin: AdminService,
+    /// Friends and friend requests.
+    pub friends: FriendService,
+    /// Blocks.
+    pub blocks: BlockService,
     /// Listing and ending sessions; activity and idle logout.
     pub sessions: SessionService,
     /// Password reset, recovery PIN, e-mail verification.

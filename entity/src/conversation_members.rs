@@ -15,6 +15,10 @@ pub struct Model {
     pub state: String,
     pub last_read_seq: i64,
     pub updated_at: DateTimeUtc,
+    /// Until when the member may not post (NULL: not muted).
+    pub muted_until: Option<DateTimeUtc>,
+    /// Who sent the (pending) invitation, when known.
+    pub invited_by: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

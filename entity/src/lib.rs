@@ -2,8 +2,10 @@
 //! server's `store` module, and migrations define the tables with their own identifiers.
 
 pub mod audit_log;
+pub mod blocks;
 pub mod conversation_members;
 pub mod conversations;
+pub mod friendships;
 pub mod messages;
 pub mod refresh_tokens;
 pub mod sessions;

@@ -16,6 +16,8 @@ mod m20261121_000004_create_conversation_members;
 mod m20261121_000005_create_messages;
 mod m20261201_000006_typed_domain;
 mod m20261202_000007_sessions_and_recovery;
+mod m20261203_000008_social_graph;
+mod m20261203_000009_groups;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -31,6 +33,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_create_messages::Migration),
             Box::new(m20261201_000006_typed_domain::Migration),
             Box::new(m20261202_000007_sessions_and_recovery::Migration),
+            Box::new(m20261203_000008_social_graph::Migration),
+            Box::new(m20261203_000009_groups::Migration),
         ]
     }
 }

@@ -41,6 +41,32 @@ text_enum!(
         ProfileUpdated = "user.profile_updated",
         /// A user confirmed their e-mail address through the link sent to it.
         EmailVerified = "user.email_verified",
+        /// A user blocked another one (target: the blocked user).
+        UserBlocked = "user.blocked",
+        /// A user unblocked another one (target: the unblocked user).
+        UserUnblocked = "user.unblocked",
+        /// A group was created (`details`: `name`).
+        GroupCreated = "group.created",
+        /// A group's name or topic changed (`details`: the new values).
+        GroupUpdated = "group.updated",
+        /// Someone was invited to a group (`details`: `user_id`, `username`).
+        MemberInvited = "member.invited",
+        /// An invitee accepted an invitation (room or group).
+        InvitationAccepted = "invitation.accepted",
+        /// An invitee declined an invitation (room or group).
+        InvitationDeclined = "invitation.declined",
+        /// A member's role changed (`details`: `user_id`, `from`, `to`).
+        MemberRoleChanged = "member.role_changed",
+        /// A group's ownership moved (`details`: `from`, `to`; the old owner is a moderator now).
+        OwnershipTransferred = "conversation.ownership_transferred",
+        /// A member was muted (`details`: `user_id`, `until`, `duration_secs`).
+        MemberMuted = "member.muted",
+        /// A member's mute was lifted (`details`: `user_id`).
+        MemberUnmuted = "member.unmuted",
+        /// A member was removed from a group (`details`: `user_id`).
+        MemberKicked = "member.kicked",
+        /// A member left a group (`details`: `last`: true when nobody is left).
+        MemberLeft = "member.left",
     }
 );
 

@@ -36,6 +36,10 @@ text_enum!(
         NotAMember = "not_a_member",
         /// The caller's role does not grant this action (403).
         PermissionDenied = "permission_denied",
+        /// The caller is muted in this group until the time the message names (403).
+        Muted = "muted",
+        /// The owner's role cannot be changed; transfer the ownership instead (403).
+        CannotChangeOwner = "cannot_change_owner",
         /// No such resource, or not visible to the caller (404).
         NotFound = "not_found",
         /// The path exists but not with this method; see the `Allow` header (405).
@@ -58,6 +62,9 @@ text_enum!(
         LastAdmin = "last_admin",
         /// The recipient already has as many pending invitations as the server allows (409).
         TooManyPendingInvites = "too_many_pending_invites",
+        /// The owner cannot leave a group while others are in it: transfer the ownership first
+        /// (409).
+        OwnerMustTransfer = "owner_must_transfer",
         /// The request body is larger than 64 KiB (413).
         PayloadTooLarge = "payload_too_large",
         /// The request body is not `application/json` (415).
@@ -88,6 +95,12 @@ text_enum!(
         InvalidQuery = "invalid_query",
         /// A paging cursor that this server did not hand out (422).
         InvalidCursor = "invalid_cursor",
+        /// A member role that cannot be given this way (`owner`: transfer the ownership) (422).
+        InvalidRole = "invalid_role",
+        /// A mute duration outside 1–2592000 seconds (422).
+        InvalidDuration = "invalid_duration",
+        /// The action cannot target yourself (kick, mute, transfer to yourself) (422).
+        CannotTargetSelf = "cannot_target_self",
         /// Any other well-formed but invalid input (422).
         UnprocessableEntity = "unprocessable_entity",
         /// Too many requests; slow down (429).
@@ -104,6 +117,18 @@ text_enum!(
         InvalidFrame = "invalid_frame",
         /// WebSocket: the frame's `type` is not a client frame type.
         UnknownType = "unknown_type",
+        /// A block between the two users forbids this (a DM with them) (403).
+        Blocked = "blocked",
+        /// A friend request to yourself (422).
+        CannotBefriendSelf = "cannot_befriend_self",
+        /// Blocking yourself (422).
+        CannotBlockSelf = "cannot_block_self",
+        /// You are friends already (409).
+        AlreadyFriends = "already_friends",
+        /// You already asked this user (409).
+        RequestPending = "request_pending",
+        /// You have as many pending outgoing friend requests as the server allows (409).
+        TooManyPendingRequests = "too_many_pending_requests",
     }
 );
 

@@ -141,6 +141,16 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// Why a member left a conversation (`member_left.reason`).
+    LeaveReason, "leave reason" {
+        /// They left (or their account was deleted).
+        Left = "left",
+        /// An owner or moderator removed them.
+        Kicked = "kicked",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

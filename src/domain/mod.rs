@@ -13,6 +13,7 @@ mod ids;
 mod inputs;
 pub(crate) mod kinds;
 mod permissions;
+mod social;
 mod time;
 mod views;
 
@@ -26,12 +27,18 @@ pub use inputs::{
     skeleton_of,
 };
 pub use kinds::{
-    ConversationKind, ConversationRole, MembershipState, PresenceStatus, ServerRole, UnknownValue,
-    Visibility,
+    ConversationKind, ConversationRole, LeaveReason, MembershipState, PresenceStatus, ServerRole,
+    UnknownValue, Visibility,
 };
 pub use permissions::{
-    ConversationFacts, Facts, MemberFacts, Permission, Scope, conversation_permissions, decide,
-    server_permissions,
+    BlockSide, ConversationFacts, Facts, MemberFacts, Permission, Scope, conversation_permissions,
+    decide, server_permissions,
+};
+pub use social::{
+    BlockedUser, Friend, FriendList, FriendRequest, FriendRequestDirection, FriendRequestEndReason,
+    FriendRequestOutcome, FriendshipState,
 };
 pub use time::Timestamp;
-pub use views::{AuditEntry, Conversation, Member, Message, SessionInfo, User};
+pub use views::{
+    AuditEntry, Conversation, Invitation, Member, Message, MissedDm, SessionInfo, User,
+};

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ConversationId, ConversationKind, ConversationRole, DomainError, ErrorCode, MembershipState,
-    ServerRole, Visibility,
+    ServerRole, Timestamp, UserId, Visibility,
 };
 use crate::domain::kinds::text_enum;
 
@@ -38,10 +38,19 @@ text_enum!(
         ConversationRead = "conversation.read",
         /// Conversation: post messages.
         MessageSend = "message.send",
-        /// Conversation: invite users (rooms).
+        /// Conversation: invite users (rooms: any member; groups: owner and moderators).
         MemberInvite = "member.invite",
-        /// Conversation: change the topic and category (owners, moderators, server moderators).
+        /// Conversation: change the topic and category (owners, moderators, server moderators;
+        /// groups: the name and topic, owner and moderators).
         ConversationUpdate = "conversation.update",
+        /// Group: change a member's role (owner only; not the owner's own role).
+        MemberRole = "member.role",
+        /// Group: mute or unmute a member (owner: anyone but themselves; moderator: members).
+        MemberMute = "member.mute",
+        /// Group: remove a member (owner: anyone but themselves; moderator: members).
+        MemberKick = "member.kick",
+        /// Group: hand the ownership to another member (owner only).
+        ConversationTransfer = "conversation.transfer",
     }
 );
 
@@ -86,10 +95,30 @@ pub struct ConversationFacts {
 /// What is known about a user's membership, for a decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberFacts {
+    /// Whose membership (so [`decide`] can tell an action on oneself).
+    pub user_id: UserId,
     /// Invited, joined, left or banned.
     pub state: MembershipState,
     /// Role inside the conversation.
     pub role: ConversationRole,
+    /// Until when the member may not post; `None` (or a past time): not muted.
+    pub muted_until: Option<Timestamp>,
+}
+
+impl MemberFacts {
+    /// Whether the member is muted at `now`.
+    pub fn muted_at(&self, now: Timestamp) -> bool {
+        self.muted_until.is_some_and(|until| until > now)
+    }
+}
+
+/// A block between the actor and the other user of a DM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BlockSide {
+    /// I blocked the peer (whether or not they blocked me too).
+    Mine,
+    /// The peer blocked me.
+    Theirs,
 }
 
 /// Everything [`decide`] looks at.
@@ -101,6 +130,14 @@ pub struct Facts {
     pub conversation: Option<ConversationFacts>,
     /// The actor's membership there, if any.
     pub member: Option<MemberFacts>,
+    /// In a DM: a block between the actor and the peer, if any (`message.send` is refused).
+    pub blocked: Option<BlockSide>,
+    /// The membership acted on (`member.role`, `member.mute`, `member.kick`,
+    /// `conversation.transfer`), when one is named. Without it those permissions are decided on
+    /// the actor's role alone (what the client may offer at all).
+    pub target: Option<MemberFacts>,
+    /// The time of the decision (mutes end by themselves).
+    pub now: Timestamp,
 }
 
 /// Decides a permission. Errors are the ones the caller should see:
@@ -108,7 +145,15 @@ pub struct Facts {
 /// - conversation scope, when the caller may not even know the conversation exists (private
 ///   and not joined or invited, or missing): 404 `not_found`;
 /// - a public room the caller has not joined: 403 `not_a_member`;
-/// - a member whose role lacks the permission: 403 `permission_denied`.
+/// - a member whose role lacks the permission: 403 `permission_denied`;
+/// - `message.send` in a DM with a block between the two users: 403 `blocked`.
+/// - `message.send` by a muted member: 403 `muted` (the message says until when);
+/// - groups: an invitee is not in the group yet, so every action but viewing and joining
+///   answers 404 `not_found`;
+/// - an action on a target (see [`Facts::target`]): 404 `not_found` when the target is not a
+///   joined member, 422 `cannot_target_self` for kicking, muting or transferring to oneself,
+///   403 `cannot_change_owner` for the owner's role, 403 `permission_denied` when the actor does
+///   not outrank the target (owner > moderator > member; a moderator acts on members only).
 pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> {
     if permission.is_server_scoped() {
         return if server_permissions(facts.server_role).contains(&permission) {
@@ -138,6 +183,9 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
                     "you were removed from this conversation",
                 )),
                 Some(MembershipState::Joined) => Ok(()),
+                Some(MembershipState::Invited) if conversation.kind == ConversationKind::Group => {
+                    Ok(())
+                }
                 _ if conversation.kind != ConversationKind::Room => {
                     Err(DomainError::NotFound("conversation"))
                 }
@@ -153,8 +201,9 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
         _ => {}
     }
     let joined = facts.member.filter(|m| m.state == MembershipState::Joined);
+    let group = conversation.kind == ConversationKind::Group;
     let Some(member) = joined else {
-        return Err(if state == Some(MembershipState::Invited) {
+        return Err(if state == Some(MembershipState::Invited) && !group {
             DomainError::forbidden(ErrorCode::NotAMember, "accept the invitation (join) first")
         } else if conversation.visibility == Visibility::Public {
             DomainError::forbidden(ErrorCode::NotAMember, "join this room first")
@@ -162,23 +211,117 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
             DomainError::NotFound("conversation")
         });
     };
-    let moderates = server_permissions(facts.server_role).contains(&Permission::RoomsModerate);
+    if permission == Permission::MessageSend && conversation.kind == ConversationKind::Dm {
+        match facts.blocked {
+            Some(BlockSide::Mine) => {
+                return Err(DomainError::forbidden(
+                    ErrorCode::Blocked,
+                    "you blocked this user",
+                ));
+            }
+            Some(BlockSide::Theirs) => {
+                return Err(DomainError::forbidden(
+                    ErrorCode::Blocked,
+                    "this user does not accept your messages",
+                ));
+            }
+            None => {}
+        }
+    }
+    let moderates = server_permissions(facts.server_role).contains(&Permission::RoomsModerate)
+        && conversation.kind == ConversationKind::Room;
+    let staff = member.role != ConversationRole::Member;
+    let owner = member.role == ConversationRole::Owner;
     let allowed = match permission {
         Permission::ConversationView
         | Permission::ConversationJoin
-        | Permission::ConversationRead
-        | Permission::MessageSend => true,
-        Permission::MemberInvite => conversation.kind != ConversationKind::Dm,
-        Permission::ConversationUpdate => {
-            conversation.kind != ConversationKind::Dm
-                && (member.role != ConversationRole::Member || moderates)
+        | Permission::ConversationRead => true,
+        Permission::MessageSend => {
+            if let Some(until) = member.muted_until.filter(|_| member.muted_at(facts.now)) {
+                return Err(DomainError::forbidden(
+                    ErrorCode::Muted,
+                    format!("you are muted here until {}", until.to_rfc3339()),
+                ));
+            }
+            true
         }
+        Permission::MemberInvite => match conversation.kind {
+            ConversationKind::Room => true,
+            ConversationKind::Group => staff,
+            ConversationKind::Dm => false,
+        },
+        Permission::ConversationUpdate => {
+            conversation.kind != ConversationKind::Dm && (staff || moderates)
+        }
+        Permission::MemberRole | Permission::ConversationTransfer => group && owner,
+        Permission::MemberMute | Permission::MemberKick => group && staff,
         Permission::AuditRead
         | Permission::RolesManage
         | Permission::RoomsCreate
         | Permission::RoomsModerate => false,
     };
-    if allowed { Ok(()) } else { Err(denied()) }
+    if !allowed {
+        return Err(denied());
+    }
+    match facts.target {
+        Some(target) if permission.has_target() => on_target(permission, &member, &target),
+        _ => Ok(()),
+    }
+}
+
+impl Permission {
+    /// Whether the permission acts on another member ([`Facts::target`]).
+    pub const fn has_target(self) -> bool {
+        matches!(
+            self,
+            Self::MemberRole | Self::MemberMute | Self::MemberKick | Self::ConversationTransfer
+        )
+    }
+}
+
+/// The outranking rule, once the actor's role allows `permission` at all.
+fn on_target(
+    permission: Permission,
+    actor: &MemberFacts,
+    target: &MemberFacts,
+) -> Result<(), DomainError> {
+    if target.state != MembershipState::Joined {
+        return Err(DomainError::NotFound("member"));
+    }
+    let myself = target.user_id == actor.user_id;
+    match permission {
+        Permission::MemberRole if target.role == ConversationRole::Owner => {
+            Err(DomainError::forbidden(
+                ErrorCode::CannotChangeOwner,
+                "the owner's role cannot be changed; transfer the ownership instead",
+            ))
+        }
+        Permission::MemberRole => Ok(()),
+        _ if myself => Err(DomainError::invalid(
+            ErrorCode::CannotTargetSelf,
+            match permission {
+                Permission::MemberKick => "you cannot kick yourself; leave instead",
+                Permission::MemberMute => "you cannot mute yourself",
+                _ => "you already own this group",
+            },
+        )),
+        Permission::ConversationTransfer => Ok(()),
+        _ => {
+            let outranks = match actor.role {
+                ConversationRole::Owner => true,
+                ConversationRole::Moderator => target.role == ConversationRole::Member,
+                ConversationRole::Member => false,
+            };
+            if outranks {
+                Ok(())
+            } else {
+                Err(DomainError::forbidden(
+                    ErrorCode::PermissionDenied,
+                    "you can only do this to members below your role",
+                ))
+            }
+        }
+    }
 }
 
 /// The conversation permissions `facts` grant (what the web client may offer there).
@@ -213,7 +356,15 @@ mod tests {
         Facts {
             server_role,
             conversation: Some(ConversationFacts { kind, visibility }),
-            member: member.map(|(state, role)| MemberFacts { state, role }),
+            blocked: None,
+            member: member.map(|(state, role)| MemberFacts {
+                user_id: UserId::new(),
+                state,
+                role,
+                muted_until: None,
+            }),
+            target: None,
+            now: Timestamp::now(),
         }
     }
 
@@ -223,6 +374,9 @@ mod tests {
             server_role: role,
             conversation: None,
             member: None,
+            blocked: None,
+            target: None,
+            now: Timestamp::now(),
         };
         assert!(decide(Permission::AuditRead, &f(ServerRole::Admin)).is_ok());
         assert!(decide(Permission::AuditRead, &f(ServerRole::Moderator)).is_err());
@@ -291,6 +445,16 @@ mod tests {
             Some((MembershipState::Joined, ConversationRole::Member)),
         );
         assert!(decide(Permission::MemberInvite, &dm).is_err());
+        assert!(decide(Permission::MessageSend, &dm).is_ok());
+        for side in [BlockSide::Mine, BlockSide::Theirs] {
+            let blocked = Facts {
+                blocked: Some(side),
+                ..dm
+            };
+            let err = decide(Permission::MessageSend, &blocked).err();
+            assert_eq!(err.map(|e| e.code()), Some(ErrorCode::Blocked));
+            assert!(decide(Permission::ConversationRead, &blocked).is_ok());
+        }
         assert_eq!(
             conversation_permissions(&plain),
             vec![
@@ -300,5 +464,269 @@ mod tests {
                 Permission::MemberInvite
             ]
         );
+    }
+
+    /// Who acts in a group, for the role × action table.
+    #[derive(Clone, Copy, Debug)]
+    enum Who {
+        Owner,
+        Moderator,
+        Member,
+        Invited,
+        Stranger,
+    }
+
+    fn group_member(who: Who) -> Option<MemberFacts> {
+        let (state, role) = match who {
+            Who::Owner => (MembershipState::Joined, ConversationRole::Owner),
+            Who::Moderator => (MembershipState::Joined, ConversationRole::Moderator),
+            Who::Member => (MembershipState::Joined, ConversationRole::Member),
+            Who::Invited => (MembershipState::Invited, ConversationRole::Member),
+            Who::Stranger => return None,
+        };
+        Some(MemberFacts {
+            user_id: UserId::new(),
+            state,
+            role,
+            muted_until: None,
+        })
+    }
+
+    fn in_group(actor: Option<MemberFacts>, target: Option<MemberFacts>) -> Facts {
+        Facts {
+            server_role: ServerRole::Admin,
+            conversation: Some(ConversationFacts {
+                kind: ConversationKind::Group,
+                visibility: Visibility::Private,
+            }),
+            member: actor,
+            blocked: None,
+            target,
+            now: Timestamp::now(),
+        }
+    }
+
+    fn outcome(permission: Permission, facts: &Facts) -> &'static str {
+        match decide(permission, facts) {
+            Ok(()) => "ok",
+            Err(e) => e.code().as_str(),
+        }
+    }
+
+    #[test]
+    fn group_actions_without_a_target_follow_the_role() {
+        use Permission::*;
+        use Who::*;
+        let actions = [
+            ConversationView,
+            ConversationRead,
+            MessageSend,
+            MemberInvite,
+            ConversationUpdate,
+            MemberRole,
+            MemberMute,
+            MemberKick,
+            ConversationTransfer,
+        ];
+        // One row per actor, one column per action above (a server admin changes nothing).
+        let table: [(Who, [&str; 9]); 5] = [
+            (
+                Owner,
+                ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"],
+            ),
+            (
+                Moderator,
+                [
+                    "ok",
+                    "ok",
+                    "ok",
+                    "ok",
+                    "ok",
+                    "permission_denied",
+                    "ok",
+                    "ok",
+                    "permission_denied",
+                ],
+            ),
+            (
+                Member,
+                [
+                    "ok",
+                    "ok",
+                    "ok",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                ],
+            ),
+            (
+                Invited,
+                [
+                    "ok",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                ],
+            ),
+            (
+                Stranger,
+                [
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                    "not_found",
+                ],
+            ),
+        ];
+        for (who, row) in table {
+            let facts = in_group(group_member(who), None);
+            for (action, expected) in actions.iter().zip(row) {
+                assert_eq!(outcome(*action, &facts), expected, "{who:?} {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn outranking_decides_actions_on_members() {
+        use Permission::*;
+        use Who::*;
+        // (actor, target, [member.role, member.mute, member.kick, conversation.transfer])
+        let table: [(Who, Who, [&str; 4]); 9] = [
+            (Owner, Moderator, ["ok", "ok", "ok", "ok"]),
+            (Owner, Member, ["ok", "ok", "ok", "ok"]),
+            (
+                Moderator,
+                Member,
+                ["permission_denied", "ok", "ok", "permission_denied"],
+            ),
+            (
+                Moderator,
+                Moderator,
+                [
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                ],
+            ),
+            (
+                Moderator,
+                Owner,
+                [
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                ],
+            ),
+            (
+                Member,
+                Member,
+                [
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                ],
+            ),
+            (
+                Member,
+                Owner,
+                [
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                    "permission_denied",
+                ],
+            ),
+            (
+                Owner,
+                Invited,
+                ["not_found", "not_found", "not_found", "not_found"],
+            ),
+            (
+                Moderator,
+                Invited,
+                [
+                    "permission_denied",
+                    "not_found",
+                    "not_found",
+                    "permission_denied",
+                ],
+            ),
+        ];
+        for (actor, target, row) in table {
+            let facts = in_group(group_member(actor), group_member(target));
+            for (action, expected) in [MemberRole, MemberMute, MemberKick, ConversationTransfer]
+                .iter()
+                .zip(row)
+            {
+                assert_eq!(
+                    outcome(*action, &facts),
+                    expected,
+                    "{actor:?} {action:?} on {target:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn nobody_acts_on_themselves_and_the_owner_keeps_the_role() {
+        use Permission::*;
+        for who in [Who::Owner, Who::Moderator] {
+            let me = group_member(who);
+            let facts = in_group(me, me);
+            assert_eq!(outcome(MemberKick, &facts), "cannot_target_self", "{who:?}");
+            assert_eq!(outcome(MemberMute, &facts), "cannot_target_self", "{who:?}");
+        }
+        let owner = group_member(Who::Owner);
+        let facts = in_group(owner, owner);
+        assert_eq!(outcome(MemberRole, &facts), "cannot_change_owner");
+        assert_eq!(outcome(ConversationTransfer, &facts), "cannot_target_self");
+    }
+
+    #[test]
+    fn a_muted_member_reads_but_does_not_post_until_the_mute_ends() {
+        let now = Timestamp::now();
+        let mut member = group_member(Who::Member);
+        if let Some(m) = member.as_mut() {
+            m.muted_until = Some(Timestamp(now.0 + chrono::Duration::seconds(60)));
+        }
+        let mut facts = in_group(member, None);
+        facts.now = now;
+        let err = decide(Permission::MessageSend, &facts).err();
+        assert_eq!(err.as_ref().map(DomainError::code), Some(ErrorCode::Muted));
+        assert!(err.is_some_and(|e| e.to_string().contains("until")));
+        assert!(decide(Permission::ConversationRead, &facts).is_ok());
+        assert!(!conversation_permissions(&facts).contains(&Permission::MessageSend));
+        facts.now = Timestamp(now.0 + chrono::Duration::seconds(61));
+        assert!(decide(Permission::MessageSend, &facts).is_ok());
+    }
+
+    #[test]
+    fn rooms_keep_their_rules() {
+        let room = facts(
+            ServerRole::Moderator,
+            ConversationKind::Room,
+            Visibility::Private,
+            Some((MembershipState::Joined, ConversationRole::Member)),
+        );
+        assert!(decide(Permission::MemberInvite, &room).is_ok());
+        assert!(decide(Permission::ConversationUpdate, &room).is_ok());
+        assert!(decide(Permission::MemberKick, &room).is_err());
+        assert!(decide(Permission::ConversationTransfer, &room).is_err());
     }
 }

@@ -71,10 +71,14 @@ pub struct Conversation {
     /// The other user of a DM; absent for rooms and groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<User>,
+    /// Who invited the caller, while `membership` is `invited` (absent when unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invited_by: Option<User>,
 }
 
 /// A member of a conversation, with presence.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Member {
     /// The member's user id.
     pub user_id: UserId,
@@ -88,6 +92,22 @@ pub struct Member {
     pub server_role: ServerRole,
     /// Presence as the caller may see it.
     pub status: PresenceStatus,
+    /// Until when the member may read but not post (groups); absent when not muted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted_until: Option<Timestamp>,
+}
+
+/// A pending invitation to a room or a group (`GET /invitations`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct Invitation {
+    /// The conversation as the invitee sees it (`membership: invited`).
+    pub conversation: Conversation,
+    /// Who sent it; absent when unknown (invitations from before groups existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invited_by: Option<User>,
+    /// When it was sent (RFC 3339, UTC).
+    pub invited_at: Timestamp,
 }
 
 /// A stored message.
@@ -165,6 +185,20 @@ pub struct SessionInfo {
     pub current: bool,
 }
 
+/// A direct message with messages from the peer that I have not read yet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Object)]
+pub struct MissedDm {
+    /// The DM.
+    pub conversation_id: ConversationId,
+    /// The other user of the DM (the sender of the missed messages).
+    pub peer: User,
+    /// How many of the peer's messages came after my read position (capped at 999).
+    pub count: i64,
+    /// Sequence number of the DM's latest message from the peer: send `read` up to it (or
+    /// later) to clear the entry.
+    pub last_seq: i64,
+}
+
 #[cfg(test)]
 mod tests {
     //! The REST encoder (poem-openapi `ToJSON`) and the WebSocket/bus encoder (serde) must
@@ -194,6 +228,29 @@ mod tests {
     #[test]
     fn rest_and_websocket_encodings_agree() {
         same(&user());
+        same(&MissedDm {
+            conversation_id: ConversationId::new(),
+            peer: user(),
+            count: 3,
+            last_seq: 9,
+        });
+        let friend = crate::domain::Friend {
+            user: user(),
+            since: Timestamp::now(),
+        };
+        same(&friend);
+        same(&crate::domain::FriendList {
+            friends: vec![friend],
+            incoming: vec![crate::domain::FriendRequest {
+                user: user(),
+                created_at: Timestamp::now(),
+            }],
+            outgoing: vec![],
+        });
+        same(&crate::domain::BlockedUser {
+            user: user(),
+            created_at: Timestamp::now(),
+        });
         let mut session = SessionInfo {
             id: SessionId::new(),
             device: "Firefox 133 on Linux".into(),
@@ -220,6 +277,7 @@ mod tests {
             role: None,
             permissions: vec![],
             peer: None,
+            invited_by: None,
         };
         same(&conversation);
         conversation.name = Some("x".into());
@@ -229,6 +287,7 @@ mod tests {
         conversation.role = Some(ConversationRole::Owner);
         conversation.permissions = vec![Permission::MessageSend];
         conversation.peer = Some(user());
+        conversation.invited_by = Some(user());
         same(&conversation);
         let mut message = Message {
             id: MessageId::new(),
@@ -252,6 +311,16 @@ mod tests {
             role: ConversationRole::Member,
             server_role: ServerRole::Member,
             status: PresenceStatus::Online,
+            muted_until: None,
+        });
+        same(&Member {
+            user_id: UserId::new(),
+            username: "bob".into(),
+            display_name: "Bob".into(),
+            role: ConversationRole::Member,
+            server_role: ServerRole::Member,
+            status: PresenceStatus::Online,
+            muted_until: Some(Timestamp::now()),
         });
         same(&AuditEntry {
             id: AuditId::new(),

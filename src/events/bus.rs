@@ -115,6 +115,8 @@ mod tests {
             .map(|_| Event::MemberLeft {
                 conversation_id: ConversationId::new(),
                 user_id: UserId::new(),
+                reason: crate::domain::LeaveReason::Kicked,
+                by: Some(UserId::new()),
             })
             .collect();
         for e in &events {

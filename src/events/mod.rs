@@ -12,8 +12,9 @@ pub use bus::{EventBus, InProcessBus, Subscription};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Conversation, ConversationId, ConversationKind, ConversationRole, MembershipState, Message,
-    PresenceStatus, SessionEndReason, SessionId, User, UserId, Visibility,
+    Conversation, ConversationId, ConversationKind, ConversationRole, FriendRequestEndReason,
+    LeaveReason, MembershipState, Message, PresenceStatus, SessionEndReason, SessionId, Timestamp,
+    User, UserId, Visibility,
 };
 
 /// Something that happened, as told to the rest of the system after commit.
@@ -70,12 +71,31 @@ pub enum Event {
         /// Who.
         user_id: UserId,
     },
-    /// A user left a conversation (or their account was deleted).
+    /// A user left a conversation (or their account was deleted), or was kicked.
     MemberLeft {
         /// Where.
         conversation_id: ConversationId,
         /// Who.
         user_id: UserId,
+        /// Left by themselves or kicked.
+        #[serde(default = "left")]
+        reason: LeaveReason,
+        /// Who removed them (kicks).
+        #[serde(default)]
+        by: Option<UserId>,
+    },
+    /// A member's role or mute changed; the fields are the new values.
+    MemberUpdated {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Whose membership.
+        user_id: UserId,
+        /// Their role now.
+        role: ConversationRole,
+        /// Until when they are muted (`None`: not muted).
+        muted_until: Option<Timestamp>,
+        /// Who changed it.
+        by: UserId,
     },
     /// A session ended (logout, idle, password change, refresh-token reuse, account deletion,
     /// an administrator): its access tokens are refused and its sockets close with 1008 and the
@@ -103,6 +123,57 @@ pub enum Event {
         /// The account now.
         user: User,
     },
+    /// `from` asked `to` to be friends (not published when `to` blocked `from`: nothing is
+    /// stored then).
+    FriendRequested {
+        /// The requester.
+        from: User,
+        /// The addressee.
+        to: User,
+    },
+    /// `b` accepted `a`'s friend request (or they asked each other): they are friends.
+    FriendAccepted {
+        /// The requester.
+        a: User,
+        /// The one who accepted.
+        b: User,
+        /// When the friendship began.
+        since: Timestamp,
+    },
+    /// A pending friend request from `from` to `to` ended without a friendship.
+    FriendRequestEnded {
+        /// The requester.
+        from: UserId,
+        /// The addressee.
+        to: UserId,
+        /// Declined (by `to`), cancelled (by `from`) or blocked (by `by`).
+        reason: FriendRequestEndReason,
+        /// Who ended it.
+        by: UserId,
+    },
+    /// `a` and `b` are no longer friends: `a` removed `b`, or a block between them removed it.
+    FriendRemoved {
+        /// Who removed (or blocked).
+        a: UserId,
+        /// The other one.
+        b: UserId,
+    },
+    /// `blocker` blocked (`blocking: true`) or unblocked `blocked`.
+    BlockChanged {
+        /// Who blocked or unblocked.
+        blocker: UserId,
+        /// Who was blocked or unblocked.
+        blocked: UserId,
+        /// The account of `blocked`, for the blocker's `block_changed` frame.
+        user: User,
+        /// True when the block was made, false when it was lifted.
+        blocking: bool,
+    },
+}
+
+/// The default reason of a `MemberLeft` from before reasons existed.
+fn left() -> LeaveReason {
+    LeaveReason::Left
 }
 
 impl Event {
@@ -122,6 +193,8 @@ impl Event {
             Self::MemberLeft {
                 conversation_id,
                 user_id,
+                reason: LeaveReason::Left,
+                by: None,
             }
         }
     }
@@ -136,9 +209,15 @@ impl Event {
             Self::MemberInvited { .. } => "member_invited",
             Self::InvitationDeclined { .. } => "invitation_declined",
             Self::MemberLeft { .. } => "member_left",
+            Self::MemberUpdated { .. } => "member_updated",
             Self::SessionEnded { .. } => "session_ended",
             Self::PresenceChanged { .. } => "presence_changed",
             Self::UserUpdated { .. } => "user_updated",
+            Self::FriendRequested { .. } => "friend_requested",
+            Self::FriendAccepted { .. } => "friend_accepted",
+            Self::FriendRequestEnded { .. } => "friend_request_ended",
+            Self::FriendRemoved { .. } => "friend_removed",
+            Self::BlockChanged { .. } => "block_changed",
         }
     }
 }

@@ -20,20 +20,7 @@ use poem_openapi::OpenApiService;
 
 use crate::{VERSION, state::AppState};
 
-type Apis = (
-    api::health::HealthApi,
-    api::tls::TlsApi,
-    api::setup::SetupApi,
-    api::auth::AuthApi,
-    api::recovery::RecoveryApi,
-    api::sessions::SessionsApi,
-    api::users::UsersApi,
-    api::account::AccountApi,
-    api::rooms::RoomsApi,
-    api::dms::DmsApi,
-    api::conversations::ConversationsApi,
-    api::admin::AdminApi,
-);
+use api::Apis;
 
 /// The OpenAPI service of the REST API, served under `/api/v1`.
 pub fn openapi_service() -> OpenApiService<Apis, ()> {

@@ -11,14 +11,16 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::{
     hub::{Hub, members_see_presence},
     protocol::{
-        ConversationAddedFrame, ConversationUpdatedFrame, MemberJoinedFrame, MemberLeftFrame,
-        MessageFrame, PresenceFrame, ServerFrame, UserUpdatedFrame,
+        BlockChangedFrame, ConversationAddedFrame, ConversationUpdatedFrame, FriendAddedFrame,
+        FriendRemovedFrame, FriendRequestFrame, FriendRequestRemovedFrame, MemberJoinedFrame,
+        MemberLeftFrame, MemberUpdatedFrame, MessageFrame, PresenceFrame, ServerFrame,
+        UserUpdatedFrame,
     },
 };
 use crate::{
     domain::{
-        Conversation, ConversationFacts, ConversationId, PresenceStatus, User, UserId,
-        server_permissions,
+        Conversation, ConversationFacts, ConversationId, Friend, FriendRequestDirection,
+        FriendRequestEndReason, LeaveReason, PresenceStatus, User, UserId, server_permissions,
     },
     events::{Event, Subscription},
     service::PresenceDirectory,
@@ -75,20 +77,42 @@ pub fn handle(hub: &Hub, event: &Event) {
         Event::MemberLeft {
             conversation_id,
             user_id,
+            reason,
+            ..
         } => {
+            // A kicked member is told like a leaver, then unsubscribed like one.
             hub.publish(
                 *conversation_id,
-                &member_left(*conversation_id, *user_id),
+                &member_left(*conversation_id, *user_id, *reason),
                 None,
             );
             hub.unsubscribe(*user_id, *conversation_id);
+        }
+        Event::MemberUpdated {
+            conversation_id,
+            user_id,
+            role,
+            muted_until,
+            ..
+        } => {
+            let frame = ServerFrame::MemberUpdated(MemberUpdatedFrame {
+                conversation_id: *conversation_id,
+                user_id: *user_id,
+                role: *role,
+                muted_until: *muted_until,
+            })
+            .encode();
+            hub.publish(*conversation_id, &frame, None);
         }
         Event::InvitationDeclined {
             conversation_id,
             user_id,
         } => {
             // The invitee's other connections drop the invitation; the room is not told.
-            hub.send_to_user(*user_id, &member_left(*conversation_id, *user_id));
+            hub.send_to_user(
+                *user_id,
+                &member_left(*conversation_id, *user_id, LeaveReason::Left),
+            );
         }
         Event::ConversationUpdated {
             conversation_id,
@@ -122,6 +146,84 @@ pub fn handle(hub: &Hub, event: &Event) {
             hub.send_to_user(user.id, &frame);
         }
         Event::ConversationCreated { .. } => {}
+        Event::FriendRequested { .. }
+        | Event::FriendAccepted { .. }
+        | Event::FriendRequestEnded { .. }
+        | Event::FriendRemoved { .. }
+        | Event::BlockChanged { .. } => social(hub, event),
+    }
+}
+
+/// Friend and block events: frames to the users concerned only.
+fn social(hub: &Hub, event: &Event) {
+    use FriendRequestDirection::{Incoming, Outgoing};
+    match event {
+        Event::FriendRequested { from, to } => {
+            let request = |user: &User, direction| {
+                ServerFrame::FriendRequest(FriendRequestFrame {
+                    user: user.clone(),
+                    direction,
+                })
+                .encode()
+            };
+            hub.send_to_user(to.id, &request(from, Incoming));
+            hub.send_to_user(from.id, &request(to, Outgoing));
+        }
+        Event::FriendAccepted { a, b, since } => {
+            let added = |user: &User| {
+                ServerFrame::FriendAdded(FriendAddedFrame {
+                    friend: Friend {
+                        user: user.clone(),
+                        since: *since,
+                    },
+                })
+                .encode()
+            };
+            hub.send_to_user(a.id, &added(b));
+            hub.send_to_user(b.id, &added(a));
+        }
+        Event::FriendRequestEnded {
+            from,
+            to,
+            reason,
+            by,
+        } => {
+            // A block looks like a decline to the side that was blocked.
+            let told = |side: UserId| match reason {
+                FriendRequestEndReason::Blocked if side != *by => FriendRequestEndReason::Declined,
+                other => *other,
+            };
+            let removed = |user_id, direction, reason| {
+                ServerFrame::FriendRequestRemoved(FriendRequestRemovedFrame {
+                    user_id,
+                    direction,
+                    reason,
+                })
+                .encode()
+            };
+            hub.send_to_user(*from, &removed(*to, Outgoing, told(*from)));
+            hub.send_to_user(*to, &removed(*from, Incoming, told(*to)));
+        }
+        Event::FriendRemoved { a, b } => {
+            let removed =
+                |user_id| ServerFrame::FriendRemoved(FriendRemovedFrame { user_id }).encode();
+            hub.send_to_user(*a, &removed(*b));
+            hub.send_to_user(*b, &removed(*a));
+        }
+        Event::BlockChanged {
+            blocker,
+            user,
+            blocking,
+            ..
+        } => {
+            let frame = ServerFrame::BlockChanged(BlockChangedFrame {
+                user: user.clone(),
+                blocked: *blocking,
+            })
+            .encode();
+            hub.send_to_user(*blocker, &frame);
+        }
+        _ => {}
     }
 }
 
@@ -134,10 +236,11 @@ fn conversation_added(view: &Conversation) -> Utf8Bytes {
 }
 
 /// A `member_left` frame.
-fn member_left(conversation_id: ConversationId, user_id: UserId) -> Utf8Bytes {
+fn member_left(conversation_id: ConversationId, user_id: UserId, reason: LeaveReason) -> Utf8Bytes {
     ServerFrame::MemberLeft(MemberLeftFrame {
         conversation_id,
         user_id,
+        reason,
     })
     .encode()
 }

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::domain::{
-    Conversation, ConversationId, ConversationRole, ErrorCode, Message, Permission, PresenceStatus,
-    User, UserId,
+    Conversation, ConversationId, ConversationRole, ErrorCode, Friend, FriendRequestDirection,
+    FriendRequestEndReason, LeaveReason, Message, Permission, PresenceStatus, Timestamp, User,
+    UserId,
 };
 
 /// First frame of every connection.
@@ -84,13 +85,31 @@ pub struct MemberJoinedFrame {
     pub status: PresenceStatus,
 }
 
-/// Someone left a conversation I am in (also sent to the leaver's other connections).
+/// Someone left a conversation I am in, or was kicked (also sent to the leaver's or kicked
+/// user's own connections, which then stop getting the conversation's frames).
 #[derive(Clone, Debug, Serialize, Object)]
 pub struct MemberLeftFrame {
     /// Where.
     pub conversation_id: ConversationId,
     /// Who.
     pub user_id: UserId,
+    /// `left` (by themselves, or a declined invitation) or `kicked`.
+    pub reason: LeaveReason,
+}
+
+/// A member's role or mute changed in a conversation I am in (also sent to that member).
+#[derive(Clone, Debug, Serialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct MemberUpdatedFrame {
+    /// Where.
+    pub conversation_id: ConversationId,
+    /// Whose membership.
+    pub user_id: UserId,
+    /// Their role now.
+    pub role: ConversationRole,
+    /// Until when they may read but not post; absent when not muted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub muted_until: Option<Timestamp>,
 }
 
 /// A conversation appeared in my list: I joined or created it, was invited, or someone opened a
@@ -165,6 +184,51 @@ pub struct ErrorFrame {
 #[derive(Clone, Debug, Serialize, Object)]
 pub struct PongFrame {}
 
+/// A friend request appeared: someone asked me (`incoming`), or I asked someone from another
+/// tab (`outgoing`).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct FriendRequestFrame {
+    /// The other user (the requester for `incoming`, the addressee for `outgoing`).
+    pub user: User,
+    /// Which side I am on.
+    pub direction: FriendRequestDirection,
+}
+
+/// A pending friend request ended without a friendship (acceptance is `friend_added`).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct FriendRequestRemovedFrame {
+    /// The other user of the request.
+    pub user_id: UserId,
+    /// Which side I was on.
+    pub direction: FriendRequestDirection,
+    /// `declined`, `cancelled`, or `blocked` (told only to the blocker; the blocked side is
+    /// told `declined`).
+    pub reason: FriendRequestEndReason,
+}
+
+/// Someone became my friend (either of us accepted).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct FriendAddedFrame {
+    /// The new friend (the other user).
+    pub friend: Friend,
+}
+
+/// Someone is no longer my friend (either of us removed the friendship, or blocked).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct FriendRemovedFrame {
+    /// The former friend.
+    pub user_id: UserId,
+}
+
+/// I blocked or unblocked someone (sent to my own connections only).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct BlockChangedFrame {
+    /// The blocked or unblocked user.
+    pub user: User,
+    /// True when they are blocked now.
+    pub blocked: bool,
+}
+
 /// Every server → client frame, discriminated by `type`.
 #[derive(Clone, Debug, Serialize, Union)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -191,6 +255,9 @@ pub enum ServerFrame {
     /// `member_left`
     #[oai(mapping = "member_left")]
     MemberLeft(MemberLeftFrame),
+    /// `member_updated`
+    #[oai(mapping = "member_updated")]
+    MemberUpdated(MemberUpdatedFrame),
     /// `conversation_added`
     #[oai(mapping = "conversation_added")]
     ConversationAdded(ConversationAddedFrame),
@@ -212,6 +279,21 @@ pub enum ServerFrame {
     /// `pong`
     #[oai(mapping = "pong")]
     Pong(PongFrame),
+    /// `friend_request`
+    #[oai(mapping = "friend_request")]
+    FriendRequest(FriendRequestFrame),
+    /// `friend_request_removed`
+    #[oai(mapping = "friend_request_removed")]
+    FriendRequestRemoved(FriendRequestRemovedFrame),
+    /// `friend_added`
+    #[oai(mapping = "friend_added")]
+    FriendAdded(FriendAddedFrame),
+    /// `friend_removed`
+    #[oai(mapping = "friend_removed")]
+    FriendRemoved(FriendRemovedFrame),
+    /// `block_changed`
+    #[oai(mapping = "block_changed")]
+    BlockChanged(BlockChangedFrame),
 }
 
 impl ServerFrame {

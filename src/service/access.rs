@@ -26,12 +26,12 @@ use moka::sync::Cache;
 
 use crate::{
     domain::{
-        Actor, ConversationFacts, ConversationId, DomainError, ErrorCode, Facts, MemberFacts,
-        Permission, Scope, ServerRole, SessionEndReason, SessionId, UserId, decide,
-        server_permissions,
+        Actor, BlockSide, ConversationFacts, ConversationId, ConversationKind, DomainError,
+        ErrorCode, Facts, MemberFacts, Permission, Scope, ServerRole, SessionEndReason, SessionId,
+        Timestamp, UserId, decide, server_permissions,
     },
     events::Event,
-    store::{Db, conversations, members, sessions, users},
+    store::{Db, blocks, conversations, members, sessions, users},
 };
 
 /// What authorization needs to know about a user.
@@ -60,6 +60,11 @@ struct Inner {
     users: Cache<UserId, Option<UserFacts>>,
     conversations: Cache<ConversationId, Option<ConversationFacts>>,
     members: Cache<(ConversationId, UserId), Option<MemberFacts>>,
+    /// Blocks of a pair keyed `(smaller id, larger id)`: `(smaller blocked larger, larger
+    /// blocked smaller)`. Kept current by `BlockChanged`.
+    blocks: Cache<(UserId, UserId), (bool, bool)>,
+    /// The other user of a DM, by `(dm, me)` (never changes).
+    dm_peers: Cache<(ConversationId, UserId), Option<UserId>>,
 }
 
 /// The permission function and its caches. Cheap to clone.
@@ -93,6 +98,8 @@ impl Access {
                 users: cache(100_000),
                 conversations: cache(100_000),
                 members: cache(500_000),
+                blocks: cache(500_000),
+                dm_peers: cache(500_000),
             }),
         }
     }
@@ -189,11 +196,75 @@ impl Access {
                 tokio::try_join!(self.conversation(id), self.member(id, actor.user))?
             }
         };
+        let blocked = match (conversation, scope) {
+            (Some(c), Scope::Conversation(id))
+                if c.kind == ConversationKind::Dm && member.is_some() =>
+            {
+                match self.dm_peer(id, actor.user).await? {
+                    Some(peer) => self.block_side(actor.user, peer).await?,
+                    None => None,
+                }
+            }
+            _ => None,
+        };
         Ok(Facts {
             server_role: user.role,
             conversation,
             member,
+            blocked,
+            target: None,
+            now: Timestamp::now(),
         })
+    }
+
+    /// The other user of the DM `dm`, seen from `me` (`None` when it has no other member).
+    pub async fn dm_peer(
+        &self,
+        dm: ConversationId,
+        me: UserId,
+    ) -> Result<Option<UserId>, DomainError> {
+        let db = &self.inner.db;
+        self.cached(&self.inner.dm_peers, (dm, me), || async move {
+            Ok(members::dm_peers(&db.read, &[dm], me)
+                .await?
+                .remove(&dm)
+                .map(|u| u.id))
+        })
+        .await
+    }
+
+    /// The block between `me` and `other`, from `me`'s side: `Mine` when I blocked them (also
+    /// when both did), `Theirs` when only they blocked me, `None` without a block. Cached, kept
+    /// current by `BlockChanged` events.
+    pub async fn block_side(
+        &self,
+        me: UserId,
+        other: UserId,
+    ) -> Result<Option<BlockSide>, DomainError> {
+        let key = if me < other { (me, other) } else { (other, me) };
+        let db = &self.inner.db;
+        let (low_blocked, high_blocked) = self
+            .cached(&self.inner.blocks, key, || async move {
+                blocks::between(&db.read, key.0, key.1).await
+            })
+            .await?;
+        let (mine, theirs) = if me == key.0 {
+            (low_blocked, high_blocked)
+        } else {
+            (high_blocked, low_blocked)
+        };
+        Ok(if mine {
+            Some(BlockSide::Mine)
+        } else if theirs {
+            Some(BlockSide::Theirs)
+        } else {
+            None
+        })
+    }
+
+    /// Whether either of `a` and `b` blocked the other.
+    pub async fn blocked_between(&self, a: UserId, b: UserId) -> Result<bool, DomainError> {
+        Ok(self.block_side(a, b).await?.is_some())
     }
 
     /// May `actor` do `permission` in `scope`? The one permission function every service calls
@@ -219,6 +290,28 @@ impl Access {
             .await
     }
 
+    /// [`Self::require_in`] for an action on another member of the conversation
+    /// (`member.role`, `member.mute`, `member.kick`, `conversation.transfer`): [`decide`] also
+    /// sees the target's membership and applies the outranking rule. Errors: as [`decide`];
+    /// 404 `not_found` when `target` was never a member (after the actor's own role was
+    /// checked, so a plain member learns nothing new).
+    pub async fn require_on(
+        &self,
+        actor: &Actor,
+        permission: Permission,
+        conversation: ConversationId,
+        target: UserId,
+    ) -> Result<(), DomainError> {
+        let mut facts = self.facts(actor, Scope::Conversation(conversation)).await?;
+        decide(permission, &facts)?;
+        facts.target = Some(
+            self.member(conversation, target)
+                .await?
+                .ok_or(DomainError::NotFound("member"))?,
+        );
+        decide(permission, &facts)
+    }
+
     /// The server-scoped permissions of `actor` (for `GET /users/me`).
     pub async fn server_permissions(&self, actor: &Actor) -> Result<Vec<Permission>, DomainError> {
         let user = self.active_user(actor.user).await?;
@@ -238,6 +331,12 @@ impl Access {
             Event::MemberLeft {
                 conversation_id,
                 user_id,
+                ..
+            }
+            | Event::MemberUpdated {
+                conversation_id,
+                user_id,
+                ..
             }
             | Event::InvitationDeclined {
                 conversation_id,
@@ -255,7 +354,22 @@ impl Access {
             } => {
                 inner.sessions.insert(*session_id, Some(*reason));
             }
-            Event::MessageCreated { .. } | Event::PresenceChanged { .. } => {}
+            Event::BlockChanged {
+                blocker, blocked, ..
+            } => {
+                let key = if blocker < blocked {
+                    (*blocker, *blocked)
+                } else {
+                    (*blocked, *blocker)
+                };
+                self.forget(&inner.blocks, &key);
+            }
+            Event::MessageCreated { .. }
+            | Event::PresenceChanged { .. }
+            | Event::FriendRequested { .. }
+            | Event::FriendAccepted { .. }
+            | Event::FriendRequestEnded { .. }
+            | Event::FriendRemoved { .. } => {}
         }
     }
 

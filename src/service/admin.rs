@@ -75,6 +75,9 @@ impl AdminService {
                         server_role: me,
                         conversation: None,
                         member: None,
+                        blocked: None,
+                        target: None,
+                        now: crate::domain::Timestamp::now(),
                     },
                 )?;
                 let before = users::by_id(work.db(), target)

@@ -60,11 +60,13 @@ pub enum Limit {
     Join,
     /// Invitations sent per user (`invites_per_user`). Key: the user id.
     Invite,
+    /// Friend requests sent per user (`friend_requests_per_minute`). Key: the user id.
+    FriendRequest,
 }
 
 impl Limit {
     /// Every kind, in declaration order.
-    pub const ALL: [Limit; 11] = [
+    pub const ALL: [Limit; 12] = [
         Limit::LoginIp,
         Limit::LoginAccount,
         Limit::Register,
@@ -76,6 +78,7 @@ impl Limit {
         Limit::RoomCreate,
         Limit::Join,
         Limit::Invite,
+        Limit::FriendRequest,
     ];
 
     /// What the client is told it did too often.
@@ -92,6 +95,7 @@ impl Limit {
             Limit::RoomCreate => "too many rooms created",
             Limit::Join => "too many rooms joined",
             Limit::Invite => "too many invitations sent",
+            Limit::FriendRequest => "too many friend requests",
         }
     }
 
@@ -162,6 +166,10 @@ impl RateLimits {
             Limit::RoomCreate => config.rooms_per_user,
             Limit::Join => config.joins_per_user,
             Limit::Invite => config.invites_per_user,
+            Limit::FriendRequest => {
+                let n = config.friend_requests_per_minute;
+                crate::config::Rate::new(n, 60, n)
+            }
         };
         Self {
             inner: Arc::new(Inner {

@@ -328,3 +328,48 @@ pub async fn update_settings(
         .await?;
     Ok(())
 }
+
+/// Inserts a group (private; names need not be unique, so no `name_key`).
+pub async fn insert_group(
+    db: &impl ConnectionTrait,
+    name: &RoomName,
+    topic: Option<String>,
+    created_by: UserId,
+    now: DateTime<Utc>,
+) -> Result<ConversationRecord, DomainError> {
+    let model = conversations::ActiveModel {
+        id: Set(ConversationId::new().0),
+        kind: Set(ConversationKind::Group.as_str().into()),
+        name: Set(Some(name.as_str().to_owned())),
+        name_key: Set(None),
+        topic: Set(topic),
+        visibility: Set(Visibility::Private.as_str().into()),
+        category: Set(None),
+        official: Set(false),
+        auto_join: Set(false),
+        dm_key: Set(None),
+        created_by: Set(Some(created_by.0)),
+        created_at: Set(now),
+        last_seq: Set(0),
+    };
+    Entity::insert(model)
+        .exec_with_returning(db)
+        .await?
+        .try_into()
+}
+
+/// Sets a group's name and topic.
+pub async fn update_group(
+    db: &impl ConnectionTrait,
+    id: ConversationId,
+    name: &str,
+    topic: Option<String>,
+) -> Result<(), DomainError> {
+    Entity::update_many()
+        .col_expr(Column::Name, Expr::value(name))
+        .col_expr(Column::Topic, Expr::value(topic))
+        .filter(Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -13,7 +13,7 @@ use sea_orm::{
 
 use super::users::UserRecord;
 use crate::domain::{
-    ConversationId, ConversationRole, DomainError, MemberFacts, MembershipState, UserId,
+    ConversationId, ConversationRole, DomainError, MemberFacts, MembershipState, Timestamp, UserId,
 };
 
 /// A stored membership.
@@ -31,6 +31,11 @@ pub struct MemberRecord {
     pub last_read_seq: i64,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Until when the member may not post (`None`: never muted or unmuted; a past time: the
+    /// mute ended). Kept by [`upsert`]: only [`set_muted`] changes it.
+    pub muted_until: Option<DateTime<Utc>>,
+    /// Who sent the invitation (pending invitations; `None` when unknown).
+    pub invited_by: Option<UserId>,
 }
 
 impl TryFrom<conversation_members::Model> for MemberRecord {
@@ -44,6 +49,8 @@ impl TryFrom<conversation_members::Model> for MemberRecord {
             state: m.state.parse()?,
             last_read_seq: m.last_read_seq,
             updated_at: m.updated_at,
+            muted_until: m.muted_until,
+            invited_by: m.invited_by.map(UserId),
         })
     }
 }
@@ -52,9 +59,16 @@ impl MemberRecord {
     /// The facts permission decisions look at.
     pub fn facts(&self) -> MemberFacts {
         MemberFacts {
+            user_id: self.user_id,
             state: self.state,
             role: self.role,
+            muted_until: self.muted_until.map(Timestamp),
         }
+    }
+
+    /// The end of the member's mute, if it is still muted at `now`.
+    pub fn muted_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.muted_until.filter(|until| *until > now)
     }
 }
 
@@ -75,8 +89,9 @@ pub async fn get(
         .transpose()
 }
 
-/// Inserts or updates a membership and returns the stored row. `last_read_seq` is set on
-/// insert only, so a re-join keeps the old read position (the returned row has it).
+/// Inserts or updates a membership and returns the stored row. `last_read_seq` and
+/// `muted_until` are set on insert only, so a re-join keeps the old read position and a mute
+/// (the returned row has them); `invited_by` is replaced.
 pub async fn upsert(
     db: &impl ConnectionTrait,
     m: &MemberRecord,
@@ -88,11 +103,18 @@ pub async fn upsert(
         state: Set(m.state.as_str().to_owned()),
         last_read_seq: Set(m.last_read_seq),
         updated_at: Set(m.updated_at),
+        muted_until: Set(m.muted_until),
+        invited_by: Set(m.invited_by.map(|u| u.0)),
     };
     Entity::insert(model)
         .on_conflict(
             OnConflict::columns([Column::ConversationId, Column::UserId])
-                .update_columns([Column::Role, Column::State, Column::UpdatedAt])
+                .update_columns([
+                    Column::Role,
+                    Column::State,
+                    Column::UpdatedAt,
+                    Column::InvitedBy,
+                ])
                 .to_owned(),
         )
         .exec_with_returning(db)
@@ -116,6 +138,57 @@ pub async fn set_state(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Sets a member's role.
+pub async fn set_role(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+    user: UserId,
+    role: ConversationRole,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    Entity::update_many()
+        .col_expr(Column::Role, Expr::value(role.as_str()))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::ConversationId.eq(conversation.0))
+        .filter(Column::UserId.eq(user.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Sets (or, with `None`, lifts) a member's mute.
+pub async fn set_muted(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+    user: UserId,
+    until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    Entity::update_many()
+        .col_expr(Column::MutedUntil, Expr::value(until))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::ConversationId.eq(conversation.0))
+        .filter(Column::UserId.eq(user.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The user's pending invitations (`invited` memberships), newest first.
+pub async fn invitations_of(
+    db: &impl ConnectionTrait,
+    user: UserId,
+) -> Result<Vec<MemberRecord>, DomainError> {
+    records(
+        Entity::find()
+            .filter(Column::UserId.eq(user.0))
+            .filter(Column::State.eq(MembershipState::Invited.as_str()))
+            .order_by_desc(Column::UpdatedAt)
+            .all(db)
+            .await?,
+    )
 }
 
 /// Ends every `joined` or `invited` membership of `user` (account deletion) in one statement;

@@ -133,3 +133,44 @@ pub async fn by_client_ids(
         })
         .collect())
 }
+
+/// Per conversation, the messages not sent by `me` after a read position: `(conversation,
+/// count, highest seq, newest commit time)`, for the conversations given as `(conversation,
+/// last read seq)`. Conversations without such messages are left out.
+pub async fn unread_from_others(
+    db: &impl ConnectionTrait,
+    me: UserId,
+    positions: &[(ConversationId, i64)],
+) -> Result<Vec<(ConversationId, i64, i64, DateTime<Utc>)>, DomainError> {
+    use sea_orm::Condition;
+    let mut out = Vec::new();
+    // A few hundred conversations per statement keeps far below every bind-parameter limit.
+    for chunk in positions.chunks(300) {
+        let mut unread = Condition::any();
+        for (conversation, after) in chunk {
+            unread = unread.add(
+                Condition::all()
+                    .add(Column::ConversationId.eq(conversation.0))
+                    .add(Column::Seq.gt(*after)),
+            );
+        }
+        let rows: Vec<(uuid::Uuid, i64, i64, DateTime<Utc>)> = Entity::find()
+            .select_only()
+            .column(Column::ConversationId)
+            .column_as(Column::Seq.count(), "n")
+            .column_as(Column::Seq.max(), "last_seq")
+            .column_as(Column::CreatedAt.max(), "latest")
+            .filter(unread)
+            .filter(Column::SenderId.ne(me.0))
+            .filter(Column::DeletedAt.is_null())
+            .group_by(Column::ConversationId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(
+            rows.into_iter()
+                .map(|(c, n, last, at)| (ConversationId(c), n, last, at)),
+        );
+    }
+    Ok(out)
+}

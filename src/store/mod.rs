@@ -5,8 +5,10 @@
 //! for both. Every SQLite-vs-PostgreSQL difference lives in [`dialect`].
 
 pub mod audit;
+pub mod blocks;
 pub mod conversations;
 pub mod dialect;
+pub mod friends;
 pub mod members;
 pub mod messages;
 pub mod sessions;

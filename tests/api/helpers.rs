@@ -184,6 +184,8 @@ pub fn generous_limits() -> echochat::config::LimitsConfig {
         joins_per_user: high,
         invites_per_user: high,
         max_pending_invites_per_recipient: 0,
+        friend_requests_per_minute: 0,
+        max_pending_friend_requests: 0,
     }
 }
 

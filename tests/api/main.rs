@@ -5,19 +5,24 @@
 
 mod accounts;
 mod bad_input;
+mod blocks;
 mod browser;
 mod browser_account;
 mod browser_social;
 mod conversations;
+mod friends;
+mod groups;
 mod health;
 mod helpers;
 mod https;
 mod https_browser;
 mod hygiene;
+mod invitations;
 mod layers;
 mod limits;
 mod lists;
 mod messages;
+mod missed;
 mod openapi_spec;
 mod realtime;
 mod recovery;

@@ -1,4 +1,5 @@
-//! `POST /dms`: open (or get) the direct message with a user.
+//! `POST /dms`: open (or get) the direct message with a user; `GET /dms/missed`: the DMs with
+//! messages I have not read.
 
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
@@ -8,7 +9,7 @@ use super::{
     strict::{Text, UsernameRule},
 };
 use crate::{
-    domain::Conversation,
+    domain::{Conversation, MissedDm},
     http::{error::ApiResult, security::Auth},
     state::AppState,
 };
@@ -30,6 +31,13 @@ pub enum DmOpened {
     /// It was created now.
     #[oai(status = 201)]
     Created(Json<Conversation>),
+}
+
+/// DMs with messages from the peer after my read position.
+#[derive(Debug, Object)]
+pub struct MissedDms {
+    /// Newest first, at most 100.
+    pub missed: Vec<MissedDm>,
 }
 
 /// DMs API.
@@ -54,5 +62,15 @@ impl DmsApi {
         } else {
             DmOpened::Existing(Json(view))
         })
+    }
+
+    /// The DMs where the peer wrote after my read position (the missed-PM list at login),
+    /// newest first, at most 100; each `count` is capped at 999. Sending `read` up to a DM's
+    /// `last_seq` removes it from the list.
+    #[oai(path = "/missed", method = "get", operation_id = "get_missed_dms")]
+    async fn missed(&self, auth: Auth, state: Data<&AppState>) -> ApiResult<Json<MissedDms>> {
+        Ok(Json(MissedDms {
+            missed: state.conversations.missed_dms(auth.actor()).await?,
+        }))
     }
 }

@@ -4,10 +4,14 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod blocks;
 pub mod conversations;
 pub mod dms;
 pub mod dto;
+pub mod friends;
+pub mod groups;
 pub mod health;
+pub mod invitations;
 pub mod recovery;
 pub mod rooms;
 pub mod sessions;
@@ -35,14 +39,22 @@ pub enum ApiTags {
     Rooms,
     /// Direct messages.
     Dms,
+    /// Friends and friend requests.
+    Friends,
+    /// Blocked users.
+    Blocks,
+    /// Groups: private conversations with roles, moderation and invitations.
+    Groups,
+    /// My pending invitations to rooms and groups.
+    Invitations,
     /// My conversations, their members and messages.
     Conversations,
     /// Server administration: roles and the audit log.
     Admin,
 }
 
-/// Every API of the service, in tag order.
-pub fn apis() -> (
+/// Every API of the service, in tag order (nested tuples keep each one short).
+pub type Apis = (
     health::HealthApi,
     tls::TlsApi,
     setup::SetupApi,
@@ -53,9 +65,14 @@ pub fn apis() -> (
     account::AccountApi,
     rooms::RoomsApi,
     dms::DmsApi,
+    (friends::FriendsApi, blocks::BlocksApi),
+    (groups::GroupsApi, invitations::InvitationsApi),
     conversations::ConversationsApi,
     admin::AdminApi,
-) {
+);
+
+/// Every API of the service, in tag order.
+pub fn apis() -> Apis {
     (
         health::HealthApi,
         tls::TlsApi,
@@ -67,6 +84,8 @@ pub fn apis() -> (
         account::AccountApi,
         rooms::RoomsApi,
         dms::DmsApi,
+        (friends::FriendsApi, blocks::BlocksApi),
+        (groups::GroupsApi, invitations::InvitationsApi),
         conversations::ConversationsApi,
         admin::AdminApi,
     )

@@ -265,6 +265,57 @@ impl<R: TextRule> ToJSON for OptText<R> {
     }
 }
 
+/// A duration in whole seconds, documented as `MIN`–`MAX`. Any JSON number is taken (and
+/// `null` or absence as none), so that a negative, fractional or huge value gets the service's
+/// specific 422 rather than a generic 400; a non-integer or a value beyond `i64` becomes `0`,
+/// which every duration rule refuses. Non-numbers are 400.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seconds<const MIN: i64, const MAX: i64>(pub Option<i64>);
+
+impl<const MIN: i64, const MAX: i64> Type for Seconds<MIN, MAX> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = i64;
+    type RawElementValueType = i64;
+
+    fn name() -> Cow<'static, str> {
+        "integer_int64".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            minimum: Some(MIN as f64),
+            maximum: Some(MAX as f64),
+            ..MetaSchema::new_with_format("integer", "int64")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        self.0.as_ref()
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.0.iter())
+    }
+}
+
+impl<const MIN: i64, const MAX: i64> ParseFromJSON for Seconds<MIN, MAX> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            None | Some(Value::Null) => Ok(Self(None)),
+            Some(Value::Number(n)) => Ok(Self(Some(n.as_i64().unwrap_or(0)))),
+            Some(other) => Err(ParseError::expected_type(other)),
+        }
+    }
+}
+
+impl<const MIN: i64, const MAX: i64> ToJSON for Seconds<MIN, MAX> {
+    fn to_json(&self) -> Option<Value> {
+        self.0.map(Value::from)
+    }
+}
+
 /// A page size (`limit` query parameter): documented as 1–`MAX`, default `DEFAULT`; the service
 /// answers 422 `invalid_limit` outside that range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

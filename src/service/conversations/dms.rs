@@ -6,7 +6,8 @@ use super::{
 };
 use crate::{
     domain::{
-        Actor, Conversation, ConversationRole, DomainError, ErrorCode, MembershipState, Username,
+        Actor, BlockSide, Conversation, ConversationRole, DomainError, ErrorCode, MembershipState,
+        Username,
     },
     events::Event,
     store::{
@@ -20,7 +21,8 @@ impl ConversationService {
     /// Opens (or gets) the DM with `username`. Returns the view and whether it was created.
     /// The DM and both memberships commit together: a racing request either finds all of it or
     /// loses the unique-key race and reads the winner's rows. Errors: 404 unknown user,
-    /// 422 `invalid_username` for yourself.
+    /// 422 `invalid_username` for yourself, 403 `blocked` when either of us blocked the other
+    /// (an existing DM stays readable through `GET /conversations/{id}/messages`).
     pub async fn open_dm(
         &self,
         actor: &Actor,
@@ -36,6 +38,21 @@ impl ConversationService {
                 ErrorCode::InvalidUsername,
                 "you cannot open a direct message with yourself",
             ));
+        }
+        match self.access.block_side(actor.user, peer.id).await? {
+            Some(BlockSide::Mine) => {
+                return Err(DomainError::forbidden(
+                    ErrorCode::Blocked,
+                    "you blocked this user",
+                ));
+            }
+            Some(BlockSide::Theirs) => {
+                return Err(DomainError::forbidden(
+                    ErrorCode::Blocked,
+                    "this user does not accept your messages",
+                ));
+            }
+            None => {}
         }
         if let Some(row) = conversations::dm_of(&self.db.read, actor.user, peer.id).await? {
             return Ok((self.view_for(actor, row.id).await?, false));
@@ -64,11 +81,14 @@ impl ConversationService {
                         state: MembershipState::Joined,
                         last_read_seq: 0,
                         updated_at: work.now(),
+                        muted_until: None,
+                        invited_by: None,
                     };
                     members::upsert(work.db(), &membership).await?;
                     let caller = Caller {
                         role: user.role,
                         member: Some(&membership),
+                        inviter: None,
                     };
                     let view = view_of(&row, 2, &caller, Some(other));
                     if user.id == actor.user {

@@ -3,6 +3,10 @@
 //! and how a conversation looks to one user in `views`.
 
 mod dms;
+mod groups;
+mod invitations;
+mod missed;
+mod moderation;
 mod rooms;
 mod views;
 
@@ -21,7 +25,7 @@ use crate::{
     config::OfficialRoom,
     domain::{
         Actor, Conversation, ConversationFacts, ConversationId, DomainError, Member, Permission,
-        UserId, Visibility, skeleton_of,
+        PresenceStatus, Timestamp, UserId, Visibility, skeleton_of,
     },
     store::{
         Db, conversations,
@@ -30,6 +34,8 @@ use crate::{
     },
 };
 
+pub use missed::{MISSED_COUNT_CAP, MISSED_MAX};
+pub use moderation::MUTE_MAX_SECS;
 pub use rooms::{CATEGORY_MAX_CHARS, QUERY_MAX_CHARS, TOPIC_MAX_CHARS};
 
 /// Fields of `POST /rooms`.
@@ -44,12 +50,47 @@ pub struct NewRoomInput {
     pub category: Option<String>,
 }
 
+/// Fields of `POST /groups`.
+pub struct NewGroupInput {
+    /// Name (1–64 visible characters; need not be unique).
+    pub name: String,
+    /// Topic (≤ 512 characters).
+    pub topic: Option<String>,
+}
+
+/// Fields of `PATCH /groups/{id}`: each given field replaces the stored one (an empty topic
+/// clears it).
+pub struct GroupSettingsInput {
+    /// New name.
+    pub name: Option<String>,
+    /// New topic.
+    pub topic: Option<String>,
+}
+
 /// Fields of `PATCH /rooms/{id}`: each given field replaces the stored one (empty text clears it).
 pub struct RoomSettingsInput {
     /// New topic.
     pub topic: Option<String>,
     /// New category.
     pub category: Option<String>,
+}
+
+/// A member as listed: `muted_until` only while the mute lasts.
+fn member_view(
+    m: &MemberRecord,
+    u: UserRecord,
+    status: PresenceStatus,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Member {
+    Member {
+        user_id: u.id,
+        status,
+        username: u.username,
+        display_name: u.display_name,
+        role: m.role,
+        server_role: u.role,
+        muted_until: m.muted_at(now).map(Timestamp),
+    }
 }
 
 /// Conversation use-cases.
@@ -170,13 +211,10 @@ impl ConversationService {
         let page = paging::page(rows, limit, |(_, u): &(MemberRecord, UserRecord)| {
             MemberPosition(u.username.clone())
         });
-        Ok(page.map(|(m, u)| Member {
-            user_id: u.id,
-            status: self.presence.status(u.id),
-            username: u.username,
-            display_name: u.display_name,
-            role: m.role,
-            server_role: u.role,
+        let now = chrono::Utc::now();
+        Ok(page.map(|(m, u)| {
+            let status = self.presence.status(u.id);
+            member_view(&m, u, status, now)
         }))
     }
 

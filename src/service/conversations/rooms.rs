@@ -47,12 +47,15 @@ impl ConversationService {
                 state: MembershipState::Joined,
                 last_read_seq: room.last_seq,
                 updated_at: work.now(),
+                muted_until: None,
+                invited_by: None,
             };
             members::upsert(work.db(), &membership).await?;
             let count = self.count(work.db(), room.id).await?;
             let caller = Caller {
                 role: user.role,
                 member: Some(&membership),
+                inviter: None,
             };
             work.publish(Event::MemberJoined {
                 user: user.view(),
@@ -149,6 +152,8 @@ impl ConversationService {
                     state: MembershipState::Joined,
                     last_read_seq: 0,
                     updated_at: work.now(),
+                    muted_until: None,
+                    invited_by: None,
                 };
                 members::upsert(work.db(), &membership).await?;
                 work.audit(
@@ -161,6 +166,7 @@ impl ConversationService {
                 let caller = Caller {
                     role: owner.role,
                     member: Some(&membership),
+                    inviter: None,
                 };
                 let view = view_of(&room, 1, &caller, None);
                 work.publish(Event::ConversationCreated {
@@ -190,6 +196,15 @@ impl ConversationService {
         self.access
             .require_in(actor, Permission::ConversationJoin, id)
             .await?;
+        // Group invitations are accepted under /invitations (audited there), not here.
+        if self
+            .access
+            .conversation(id)
+            .await?
+            .is_some_and(|c| c.kind == ConversationKind::Group)
+        {
+            return Err(DomainError::NotFound("conversation"));
+        }
         let member = members::get(&self.db.read, id, actor.user).await?;
         if member
             .as_ref()
@@ -212,6 +227,8 @@ impl ConversationService {
                     state: MembershipState::Joined,
                     last_read_seq: room.last_seq,
                     updated_at: work.now(),
+                    muted_until: None,
+                    invited_by: None,
                 };
                 // A re-join keeps the old read position: the stored row has it.
                 let membership = members::upsert(work.db(), &membership).await?;
@@ -219,6 +236,7 @@ impl ConversationService {
                 let caller = Caller {
                     role: user.role,
                     member: Some(&membership),
+                    inviter: None,
                 };
                 let view = view_of(&room, count, &caller, None);
                 work.publish(Event::MemberJoined {
@@ -256,12 +274,27 @@ impl ConversationService {
     /// already invited sends the invitation again. Errors: 404 (room or user), 403
     /// `permission_denied`, 409 `already_member`, 409 `too_many_pending_invites` (the recipient
     /// already has `max_pending_invites_per_recipient` pending invitations), 429 `rate_limited`
-    /// (`invites_per_user`, every attempt counts).
+    /// (`invites_per_user`, every attempt counts). An invitation between users with a block
+    /// between them (either direction) answers like a success but stores nothing and tells
+    /// nobody.
     pub async fn invite(
         &self,
         actor: &Actor,
         id: ConversationId,
         username: &str,
+    ) -> Result<User, DomainError> {
+        self.invite_to(actor, id, username, ConversationKind::Room)
+            .await
+    }
+
+    /// Invites `username` to the conversation `id` of kind `kind` (room or group; another kind
+    /// is 404). The invitation remembers who sent it (`invited_by`). Errors: as [`Self::invite`].
+    pub(super) async fn invite_to(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        username: &str,
+        kind: ConversationKind,
     ) -> Result<User, DomainError> {
         self.access
             .require_in(actor, Permission::MemberInvite, id)
@@ -272,11 +305,18 @@ impl ConversationService {
             .await?
             .filter(UserRecord::is_active)
             .ok_or(DomainError::NotFound("user"))?;
+        if self.access.blocked_between(actor.user, target.id).await? {
+            // Answered like a stored invitation, so the block is not revealed; nothing is
+            // stored and nobody is told.
+            return Ok(target.view());
+        }
         self.uow
             .run(async |work| {
                 let room = conversations::by_id(work.db(), id)
                     .await?
+                    .filter(|r| r.kind == kind)
                     .ok_or(DomainError::NotFound("conversation"))?;
+                let inviter = crate::service::active_account(work.db(), actor.user).await?;
                 let existing = members::get(work.db(), id, target.id).await?;
                 let membership = match existing {
                     Some(m) if m.state == MembershipState::Joined => {
@@ -295,22 +335,34 @@ impl ConversationService {
                             state: MembershipState::Invited,
                             last_read_seq: room.last_seq,
                             updated_at: work.now(),
+                            muted_until: None,
+                            invited_by: Some(actor.user),
                         };
                         members::upsert(work.db(), &m).await?;
                         m
                     }
                 };
+                let action = if kind == ConversationKind::Group {
+                    AuditAction::MemberInvited
+                } else {
+                    AuditAction::RoomInvite
+                };
                 work.audit(
                     Some(actor),
-                    AuditAction::RoomInvite,
+                    action,
                     Some(AuditTarget::Conversation(id)),
                     serde_json::json!({"user_id": target.id, "username": target.username}),
                 )
                 .await?;
                 let count = self.count(work.db(), id).await?;
+                let shown_inviter = membership
+                    .invited_by
+                    .filter(|by| *by == inviter.id)
+                    .map(|_| &inviter);
                 let caller = Caller {
                     role: target.role,
                     member: Some(&membership),
+                    inviter: shown_inviter,
                 };
                 work.publish(Event::MemberInvited {
                     user_id: target.id,

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use super::ConversationService;
 use crate::{
     domain::{
-        Actor, Conversation, ConversationId, ConversationKind, DomainError, Facts, MembershipState,
-        ServerRole, UserId, conversation_permissions,
+        Actor, BlockSide, Conversation, ConversationId, ConversationKind, DomainError, Facts,
+        MembershipState, ServerRole, Timestamp, UserId, conversation_permissions,
     },
     store::{
         conversations::{self, ConversationRecord},
         members::{self, MemberRecord},
-        users::UserRecord,
+        users::{self, UserRecord},
     },
 };
 
@@ -20,6 +20,8 @@ use crate::{
 pub(super) struct Caller<'a> {
     pub(super) role: ServerRole,
     pub(super) member: Option<&'a MemberRecord>,
+    /// Who invited the caller (shown while the caller is invited).
+    pub(super) inviter: Option<&'a UserRecord>,
 }
 
 /// Assembles the view of `row` as `caller` sees it.
@@ -28,6 +30,18 @@ pub(super) fn view_of(
     member_count: i64,
     caller: &Caller<'_>,
     peer: Option<&UserRecord>,
+) -> Conversation {
+    view_with_block(row, member_count, caller, peer, None)
+}
+
+/// [`view_of`] for a DM with a block between the caller and the peer (`message.send` is not
+/// among its permissions then).
+fn view_with_block(
+    row: &ConversationRecord,
+    member_count: i64,
+    caller: &Caller<'_>,
+    peer: Option<&UserRecord>,
+    blocked: Option<BlockSide>,
 ) -> Conversation {
     let member = caller
         .member
@@ -40,7 +54,11 @@ pub(super) fn view_of(
         server_role: caller.role,
         conversation: Some(row.facts()),
         member: caller.member.map(MemberRecord::facts),
+        blocked,
+        target: None,
+        now: Timestamp::now(),
     };
+    let invited = member.is_some_and(|m| m.state == MembershipState::Invited);
     Conversation {
         id: row.id,
         kind: row.kind,
@@ -58,6 +76,7 @@ pub(super) fn view_of(
         role: member.map(|m| m.role),
         permissions: conversation_permissions(&facts),
         peer: peer.map(UserRecord::view),
+        invited_by: caller.inviter.filter(|_| invited).map(UserRecord::view),
     }
 }
 
@@ -106,18 +125,35 @@ impl ConversationService {
             members::dm_peers(&self.db.read, &dms, actor.user),
             self.memberships(actor.user, &ids),
         )?;
+        let mut blocked = HashMap::new();
+        for (dm, peer) in &peers {
+            if let Some(side) = self.access.block_side(actor.user, peer.id).await? {
+                blocked.insert(*dm, side);
+            }
+        }
+        let inviters: Vec<UserId> = mine
+            .values()
+            .filter(|m| m.state == MembershipState::Invited)
+            .filter_map(|m| m.invited_by)
+            .collect();
+        let inviters = users::by_ids(&self.db.read, &inviters).await?;
         Ok(rows
             .iter()
             .map(|row| {
+                let member = mine.get(&row.id);
                 let caller = Caller {
                     role: user.role,
-                    member: mine.get(&row.id),
+                    member,
+                    inviter: member
+                        .and_then(|m| m.invited_by)
+                        .and_then(|id| inviters.get(&id)),
                 };
-                view_of(
+                view_with_block(
                     row,
                     counts.get(&row.id).copied().unwrap_or(0),
                     &caller,
                     peers.get(&row.id),
+                    blocked.get(&row.id).copied(),
                 )
             })
             .collect())
