@@ -15,8 +15,8 @@ use crate::{
     secrets,
     service::{
         Access, AdminService, AuthService, BlockService, ConversationService, FriendService,
-        MessageService, ProfileService, RateLimits, RecoveryService, SessionService, UnitOfWork,
-        UserService, passwords::PasswordHasher,
+        MessageService, PresenceService, ProfileService, RateLimits, RecoveryService,
+        SessionService, UnitOfWork, UserService, passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
@@ -35,6 +35,7 @@ pub struct App {
     dispatcher_task: JoinHandle<()>,
     sweeper_task: JoinHandle<()>,
     limits_task: JoinHandle<()>,
+    away_task: JoinHandle<()>,
     identity: DbIdentity,
 }
 
@@ -82,7 +83,11 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     // The seams, bottom up: the bus and the permission caches; the unit of work that commits,
     // then applies and publishes events; the services; the realtime layer subscribed to the bus.
     let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new());
-    let hub = Hub::new(config.realtime.outgoing_queue_frames);
+    let hub = Hub::new(
+        config.realtime.outgoing_queue_frames,
+        config.presence.auto_away(),
+    );
+    let away_task = spawn_auto_away(hub.clone(), config.presence.auto_away(), shutdown.clone());
     let dispatcher_task = dispatch::spawn(hub.clone(), bus.subscribe("realtime"));
     let access = Access::new(db.clone());
     let mailer = Mailer::from_config(&config)?;
@@ -120,6 +125,12 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         limits.clone(),
     );
     let profile = ProfileService::new(db.clone(), uow.clone(), hasher.clone(), recovery.clone());
+    let presence = PresenceService::new(
+        db.clone(),
+        uow.clone(),
+        Arc::new(hub.clone()),
+        config.presence.clone(),
+    );
     let auth = AuthService::new(
         db.clone(),
         config.clone(),
@@ -158,6 +169,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         sessions,
         recovery,
         profile,
+        presence,
         limits,
         shutdown,
         ws_tasks: TaskTracker::new(),
@@ -201,7 +213,33 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         dispatcher_task,
         sweeper_task: sweeper,
         limits_task,
+        away_task,
         identity,
+    })
+}
+
+/// Starts the auto-away sweeper: users with no activity for `after` show as away. It checks a
+/// quarter as often as `after` (between every 250 ms and every 15 s), so an automatic away comes
+/// at most a quarter late.
+fn spawn_auto_away(
+    hub: Hub,
+    after: Option<Duration>,
+    shutdown: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let Some(after) = after else {
+            return;
+        };
+        let every = (after / 4).clamp(Duration::from_millis(250), Duration::from_secs(15));
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = tick.tick() => {
+                    hub.sweep_auto_away();
+                }
+            }
+        }
     })
 }
 
@@ -267,6 +305,7 @@ impl App {
             dispatcher_task,
             sweeper_task,
             limits_task,
+            away_task,
             ..
         } = self;
         let shutdown = state.shutdown.clone();
@@ -313,6 +352,7 @@ impl App {
         dispatcher_task.abort();
         let _ = sweeper_task.await;
         limits_task.abort();
+        away_task.abort();
         db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -41,6 +41,8 @@ pub struct Config {
     pub tls: TlsConfig,
     /// Rate limits and anti-abuse caps (per instance).
     pub limits: LimitsConfig,
+    /// Presence: auto-away and whether invisible is allowed.
+    pub presence: PresenceConfig,
     /// Official rooms created at start-up; replaces the default list when given.
     pub official_rooms: Vec<OfficialRoom>,
     /// The data folder (database, secrets). Set from `--data-dir`, not from the file.
@@ -99,6 +101,30 @@ impl AuthConfig {
     /// number).
     pub fn idle_timeout(&self) -> Option<Duration> {
         let minutes = self.idle_timeout_minutes;
+        (minutes.is_finite() && minutes > 0.0)
+            .then(|| Duration::from_secs_f64((minutes * 60.0).min(1e9)))
+    }
+}
+
+/// `[presence]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PresenceConfig {
+    /// Whether users may pick the `invisible` presence (shown as offline to everyone). When
+    /// false, `PUT /presence` refuses it (403 `invisible_disabled`) and a user whose stored
+    /// choice is invisible becomes online on their next connection, with the `ready` notice
+    /// `invisible_disabled`. Default true.
+    pub allow_invisible: bool,
+    /// A user whose choice is `online` shows as `away` after this many minutes without activity
+    /// on any connection (clients report activity with the `activity` frame); fractions are
+    /// allowed. 0 = never. Default 10.
+    pub auto_away_minutes: f64,
+}
+
+impl PresenceConfig {
+    /// [`Self::auto_away_minutes`] as a duration, `None` when off (0, negative or not a number).
+    pub fn auto_away(&self) -> Option<Duration> {
+        let minutes = self.auto_away_minutes;
         (minutes.is_finite() && minutes > 0.0)
             .then(|| Duration::from_secs_f64((minutes * 60.0).min(1e9)))
     }
@@ -397,6 +423,10 @@ impl Default for Config {
                 hsts_max_age_secs: 365 * 24 * 3600,
             },
             limits: LimitsConfig::default(),
+            presence: PresenceConfig {
+                allow_invisible: true,
+                auto_away_minutes: 10.0,
+            },
             official_rooms: default_official_rooms(),
             data_dir: PathBuf::from("echochat-data"),
         }
@@ -411,6 +441,11 @@ impl Default for DatabaseConfig {
 impl Default for AuthConfig {
     fn default() -> Self {
         Config::default().auth
+    }
+}
+impl Default for PresenceConfig {
+    fn default() -> Self {
+        Config::default().presence
     }
 }
 impl Default for RealtimeConfig {

@@ -10,7 +10,8 @@ use crate::{
     realtime::Hub,
     service::{
         Access, AdminService, AuthService, BlockService, ConversationService, FriendService,
-        MessageService, ProfileService, RateLimits, RecoveryService, SessionService, UserService,
+        MessageService, PresenceService, ProfileService, RateLimits, RecoveryService,
+        SessionService, UserService,
     },
     store::Db,
     tls::TlsInfo,
@@ -69,6 +70,8 @@ pub struct AppStateInner {
     pub recovery: RecoveryService,
     /// Display name, e-mail address, password changes.
     pub profile: ProfileService,
+    /// Presence choice and custom status text.
+    pub presence: PresenceService,
     /// The rate limiters (also held by the services that check them).
     pub limits: RateLimits,
     /// Fires when shutdown begins.

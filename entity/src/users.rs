@@ -23,6 +23,10 @@ pub struct Model {
     pub email_verified_at: Option<DateTimeUtc>,
     /// Argon2id PHC hash of the recovery PIN (NULL: no PIN set).
     pub recovery_pin_hash: Option<String>,
+    /// Chosen presence: `online`, `away`, `busy` or `invisible` (CHECK constraint).
+    pub presence: String,
+    /// Custom status text (at most 128 characters), NULL when none.
+    pub status_text: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

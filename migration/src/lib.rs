@@ -18,6 +18,7 @@ mod m20261201_000006_typed_domain;
 mod m20261202_000007_sessions_and_recovery;
 mod m20261203_000008_social_graph;
 mod m20261203_000009_groups;
+mod m20261203_000010_presence;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_sessions_and_recovery::Migration),
             Box::new(m20261203_000008_social_graph::Migration),
             Box::new(m20261203_000009_groups::Migration),
+            Box::new(m20261203_000010_presence::Migration),
         ]
     }
 }

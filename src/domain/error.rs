@@ -85,6 +85,12 @@ text_enum!(
         InvalidTopic = "invalid_topic",
         /// Category rules: at most 64 characters, no control characters (422).
         InvalidCategory = "invalid_category",
+        /// Custom status text rules: at most 128 characters, no control, line-separator or
+        /// bidirectional-formatting characters (422).
+        InvalidStatusText = "invalid_status_text",
+        /// The server does not allow the invisible presence (`[presence] allow_invisible = false`)
+        /// (403).
+        InvisibleDisabled = "invisible_disabled",
         /// Message rules: 1–4000 characters, no control characters but newline and tab (422).
         InvalidMessage = "invalid_message",
         /// `client_id` rules: 1–64 printable ASCII characters (422).

@@ -226,6 +226,40 @@ pub fn optional_text(
     Ok(text)
 }
 
+/// Longest custom status text, in characters.
+pub const STATUS_TEXT_MAX_CHARS: usize = 128;
+
+/// A custom status text ("In a meeting until 3"): trimmed, 1–128 characters, without control
+/// characters, line/paragraph separators or bidirectional formatting characters (U+061C,
+/// U+200E/U+200F, U+202A–U+202E, U+2066–U+2069: Unicode TR #9 explicit formatting, which could
+/// make the text around it read differently). Other format characters (the zero-width joiner of
+/// emoji sequences) are allowed. Empty (after trimming) means "no status text".
+/// Errors: 422 `invalid_status_text`.
+pub fn status_text(raw: &str) -> Result<Option<String>, DomainError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    let separator = |c: char| matches!(c, '\u{2028}' | '\u{2029}');
+    if text.chars().count() > STATUS_TEXT_MAX_CHARS {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidStatusText,
+            format!("a status text is at most {STATUS_TEXT_MAX_CHARS} characters"),
+        ));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() || bidi(c) || separator(c))
+    {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidStatusText,
+            "a status text cannot hold control, line-separator or bidirectional-formatting characters",
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
+
 /// True when `text` holds no control characters (NUL cannot be stored in PostgreSQL text).
 pub fn no_control_chars(text: &str) -> bool {
     !text.chars().any(char::is_control)
@@ -234,6 +268,31 @@ pub fn no_control_chars(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_texts_refuse_control_and_bidi_characters() {
+        assert_eq!(
+            status_text("  In a meeting ").ok().flatten().as_deref(),
+            Some("In a meeting")
+        );
+        assert_eq!(status_text("   ").ok().flatten(), None);
+        assert!(
+            status_text("family \u{1F468}\u{200D}\u{1F469}").is_ok(),
+            "emoji ZWJ sequences are fine"
+        );
+        for bad in [
+            "a\u{202E}b",
+            "a\u{2066}b",
+            "a\u{0007}b",
+            "a\nb",
+            "a\u{2028}b",
+            "a\u{200F}",
+        ] {
+            assert!(status_text(bad).is_err(), "{bad:?}");
+        }
+        assert!(status_text(&"x".repeat(128)).is_ok());
+        assert!(status_text(&"x".repeat(129)).is_err());
+    }
 
     #[test]
     fn usernames_are_lowercased_and_checked() {

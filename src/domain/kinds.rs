@@ -132,11 +132,16 @@ text_enum!(
 );
 
 text_enum!(
-    /// Whether a user can be reached right now.
+    /// A user's presence as others see it.
     PresenceStatus, "presence status" {
-        /// At least one connection is open.
+        /// Connected and active (or connected with no activity tracking yet).
         Online = "online",
-        /// No connection (after a short grace period, so a reconnect does not flap).
+        /// Connected but inactive for `[presence] auto_away_minutes`, or chose "away".
+        Away = "away",
+        /// Connected and chose "busy" (do not disturb).
+        Busy = "busy",
+        /// No connection (after a short grace period, so a reconnect does not flap), or invisible:
+        /// the two look exactly alike.
         Offline = "offline",
     }
 );
@@ -148,6 +153,21 @@ text_enum!(
         Left = "left",
         /// An owner or moderator removed them.
         Kicked = "kicked",
+    }
+);
+
+text_enum!(
+    /// The presence a user picks (stored in `users.presence`, kept across sessions).
+    PresenceChoice, "presence choice" {
+        /// Online, turning `away` by itself after `[presence] auto_away_minutes` without activity.
+        Online = "online",
+        /// Away, whatever the activity.
+        Away = "away",
+        /// Busy (do not disturb), whatever the activity.
+        Busy = "busy",
+        /// Shown as offline to everyone; still receives everything. Refused when the server sets
+        /// `[presence] allow_invisible = false`.
+        Invisible = "invisible",
     }
 );
 

@@ -23,12 +23,12 @@ pub use audit::{AuditAction, AuditFilter, AuditTarget, NewAuditEntry};
 pub use error::{DomainError, ErrorCode};
 pub use ids::{AuditId, ConversationId, MessageId, SessionId, UserId};
 pub use inputs::{
-    ClientId, MessageBody, Password, RoomName, Username, no_control_chars, optional_text,
-    skeleton_of,
+    ClientId, MessageBody, Password, RoomName, STATUS_TEXT_MAX_CHARS, Username, no_control_chars,
+    optional_text, skeleton_of, status_text,
 };
 pub use kinds::{
-    ConversationKind, ConversationRole, LeaveReason, MembershipState, PresenceStatus, ServerRole,
-    UnknownValue, Visibility,
+    ConversationKind, ConversationRole, LeaveReason, MembershipState, PresenceChoice,
+    PresenceStatus, ServerRole, UnknownValue, Visibility,
 };
 pub use permissions::{
     BlockSide, ConversationFacts, Facts, MemberFacts, Permission, Scope, conversation_permissions,
@@ -40,5 +40,6 @@ pub use social::{
 };
 pub use time::Timestamp;
 pub use views::{
-    AuditEntry, Conversation, Invitation, Member, Message, MissedDm, SessionInfo, User,
+    AuditEntry, Conversation, Invitation, Member, Message, MissedDm, MyPresence, SessionInfo, User,
+    UserPresence,
 };

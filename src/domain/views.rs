@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AuditAction, AuditId, ConversationId, ConversationKind, ConversationRole, MembershipState,
-    MessageId, Permission, PresenceStatus, ServerRole, SessionId, Timestamp, UserId, Visibility,
+    MessageId, Permission, PresenceChoice, PresenceStatus, ServerRole, SessionId, Timestamp,
+    UserId, Visibility,
 };
 
 /// A user account as others see it.
@@ -108,6 +109,38 @@ pub struct Invitation {
     pub invited_by: Option<User>,
     /// When it was sent (RFC 3339, UTC).
     pub invited_at: Timestamp,
+}
+
+/// A user's presence as I may see it (`ready.presence`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct UserPresence {
+    /// Who.
+    pub user_id: UserId,
+    /// `online`, `away` or `busy` (offline users are not listed).
+    pub status: PresenceStatus,
+    /// Their custom status text (≤ 128 characters), when they set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
+}
+
+/// My presence: what I chose and what others see (`GET /presence`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct MyPresence {
+    /// What I chose: `online`, `away`, `busy` or `invisible`.
+    pub choice: PresenceChoice,
+    /// What others see now: `online`, `away` (chosen, or automatic after `auto_away_secs`
+    /// without activity), `busy`, or `offline` (invisible, or not connected).
+    pub status: PresenceStatus,
+    /// My custom status text (≤ 128 characters), when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
+    /// Seconds without activity after which `online` shows as `away`; 0 = never. Clients report
+    /// activity with the `activity` frame, at most about every 30 s.
+    pub auto_away_secs: u64,
+    /// Whether this server allows the `invisible` choice.
+    pub allow_invisible: bool,
 }
 
 /// A stored message.
@@ -321,6 +354,21 @@ mod tests {
             server_role: ServerRole::Member,
             status: PresenceStatus::Online,
             muted_until: Some(Timestamp::now()),
+        });
+        let mut presence = UserPresence {
+            user_id: UserId::new(),
+            status: PresenceStatus::Busy,
+            status_text: None,
+        };
+        same(&presence);
+        presence.status_text = Some("lunch".into());
+        same(&presence);
+        same(&MyPresence {
+            choice: PresenceChoice::Invisible,
+            status: PresenceStatus::Offline,
+            status_text: Some("x".into()),
+            auto_away_secs: 600,
+            allow_invisible: true,
         });
         same(&AuditEntry {
             id: AuditId::new(),

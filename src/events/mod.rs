@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     Conversation, ConversationId, ConversationKind, ConversationRole, FriendRequestEndReason,
-    LeaveReason, MembershipState, Message, PresenceStatus, SessionEndReason, SessionId, Timestamp,
-    User, UserId, Visibility,
+    LeaveReason, MembershipState, Message, PresenceChoice, PresenceStatus, SessionEndReason,
+    SessionId, Timestamp, User, UserId, Visibility,
 };
 
 /// Something that happened, as told to the rest of the system after commit.
@@ -108,7 +108,9 @@ pub enum Event {
         /// Why.
         reason: SessionEndReason,
     },
-    /// A user's presence changed (published by `realtime`, which tracks connections).
+    /// A user came online (`online`) or went offline after the grace period (`offline`):
+    /// published by `realtime`, which tracks connections. What others see follows from it and
+    /// the user's choice (an invisible user's connecting tells nobody).
     PresenceChanged {
         /// Who.
         user_id: UserId,
@@ -116,6 +118,17 @@ pub enum Event {
         username: String,
         /// New status.
         status: PresenceStatus,
+    },
+    /// A user chose a presence or custom status text (stored in `users`). The realtime layer
+    /// tells their connections (`my_presence`) and, when what others see changed, those who may
+    /// see their presence (`presence`).
+    PresenceChosen {
+        /// Who.
+        user_id: UserId,
+        /// Their choice now.
+        choice: PresenceChoice,
+        /// Their custom status text now.
+        status_text: Option<String>,
     },
     /// A user's account changed (server role, deletion): caches forget it, the user's own
     /// connections learn their new permissions.
@@ -168,6 +181,9 @@ pub enum Event {
         user: User,
         /// True when the block was made, false when it was lifted.
         blocking: bool,
+        /// Whether a block (either way round) stands between the two after this change: false
+        /// only when the last one was lifted (presence shows again).
+        remains: bool,
     },
 }
 
@@ -212,6 +228,7 @@ impl Event {
             Self::MemberUpdated { .. } => "member_updated",
             Self::SessionEnded { .. } => "session_ended",
             Self::PresenceChanged { .. } => "presence_changed",
+            Self::PresenceChosen { .. } => "presence_chosen",
             Self::UserUpdated { .. } => "user_updated",
             Self::FriendRequested { .. } => "friend_requested",
             Self::FriendAccepted { .. } => "friend_accepted",

@@ -30,8 +30,8 @@ use tokio_tungstenite::{
 use super::{
     hub::{ConnId, WatchRefused},
     protocol::{
-        AckFrame, ClientFrame, MessageFrame, PongFrame, ReadyFrame, ResyncRequiredFrame,
-        ServerFrame, TypingFrame, WatchingFrame, parse_client_frame,
+        AckFrame, ClientFrame, MessageFrame, PongFrame, ReadyFrame, ReadyNotice,
+        ResyncRequiredFrame, ServerFrame, TypingFrame, WatchingFrame, parse_client_frame,
     },
 };
 use crate::{
@@ -48,6 +48,8 @@ pub const READY_MAX_BYTES: usize = 60 * 1024;
 /// Conversations and online users in a `ready` frame, before halving to fit.
 const READY_CONVERSATIONS: u64 = 50;
 const READY_ONLINE: usize = 500;
+/// Missed DMs in a `ready` frame, before halving to fit.
+const READY_MISSED: usize = 50;
 /// How long a close handshake may wait for a client that does not read.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long, at shutdown, frames already sent by the client are read so their sends can be refused.
@@ -209,11 +211,30 @@ async fn start(
         }
     }
     let me = state.users.me(actor).await?;
+    let start = state.presence.for_connection(actor.user).await?;
+    let (friends, blocked) = state.friends.graph(actor.user).await?;
+    state.hub.set_profile(
+        actor.user,
+        start.choice,
+        start.status_text.clone(),
+        friends.into_iter().collect(),
+        blocked.into_iter().collect(),
+    );
+    let my_presence = state
+        .presence
+        .my_presence(&start, state.hub.shown(actor.user));
+    let notices = if start.invisible_reset {
+        vec![ReadyNotice::InvisibleDisabled]
+    } else {
+        Vec::new()
+    };
     let page = state
         .conversations
         .list(actor, None, Some(READY_CONVERSATIONS))
         .await?;
-    let mut online = state.hub.visible_online(actor.user, READY_ONLINE);
+    let mut presence = state.hub.visible_presence(actor.user, READY_ONLINE);
+    let mut missed = state.conversations.missed_dms(actor).await?;
+    missed.truncate(READY_MISSED);
     let (mut shown, mut cursor) = (page.items.len(), page.next_cursor);
     loop {
         let frame = ServerFrame::Ready(ReadyFrame {
@@ -221,7 +242,11 @@ async fn start(
             permissions: me.permissions.clone(),
             conversations: page.items[..shown].to_vec(),
             conversations_cursor: cursor.clone(),
-            online: online.clone(),
+            online: presence.iter().map(|p| p.user_id).collect(),
+            presence: presence.clone(),
+            my_presence: my_presence.clone(),
+            missed: missed.clone(),
+            notices: notices.clone(),
         })
         .encode();
         if frame.len() <= READY_MAX_BYTES || shown <= 1 {
@@ -230,7 +255,8 @@ async fn start(
         // Too big: show half, and let the client page the rest from the last one shown.
         shown /= 2;
         cursor = Some(state.conversations.cursor_after(&page.items[shown - 1]));
-        online.truncate(online.len() / 2);
+        presence.truncate(presence.len() / 2);
+        missed.truncate(missed.len() / 2);
     }
 }
 
@@ -330,6 +356,13 @@ struct Session {
 }
 
 impl Session {
+    /// The person did something on this connection: their session's idle timer and their
+    /// auto-away timer restart.
+    fn active(&self) {
+        self.state.sessions.touch(&self.actor);
+        self.state.hub.activity(self.conn);
+    }
+
     /// Queues a reply. A client whose queue is full is not reading: it is a slow consumer like
     /// any other (closed with 1013), and the reader never blocks on it.
     fn reply(&self, frame: &ServerFrame) {
@@ -372,7 +405,7 @@ impl Session {
         };
         match frame {
             ClientFrame::Send(send) => {
-                self.state.sessions.touch(&self.actor);
+                self.active();
                 while self.in_flight.len() >= MAX_IN_FLIGHT {
                     self.in_flight.join_next().await;
                 }
@@ -432,7 +465,7 @@ impl Session {
                 }
             }
             ClientFrame::Typing(typing) => {
-                self.state.sessions.touch(&self.actor);
+                self.active();
                 let (uid, conversation_id) = (self.actor.user, typing.conversation_id);
                 if !self.state.hub.is_subscribed(uid, conversation_id) {
                     return self.reply(
@@ -443,6 +476,10 @@ impl Session {
                         )
                         .about(conversation_id),
                     );
+                }
+                if self.state.hub.is_hidden(uid) {
+                    // Invisible: nobody may learn the user is here, typing included.
+                    return;
                 }
                 let now = Instant::now();
                 if self
@@ -501,7 +538,7 @@ impl Session {
                 self.state.hub.unwatch(self.conn, unwatch.conversation_id);
             }
             ClientFrame::Ping(_) => self.reply(&ServerFrame::Pong(PongFrame {})),
-            ClientFrame::Activity(_) => self.state.sessions.touch(&self.actor),
+            ClientFrame::Activity(_) => self.active(),
         }
     }
 }

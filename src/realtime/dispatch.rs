@@ -13,8 +13,7 @@ use super::{
     protocol::{
         BlockChangedFrame, ConversationAddedFrame, ConversationUpdatedFrame, FriendAddedFrame,
         FriendRemovedFrame, FriendRequestFrame, FriendRequestRemovedFrame, MemberJoinedFrame,
-        MemberLeftFrame, MemberUpdatedFrame, MessageFrame, PresenceFrame, ServerFrame,
-        UserUpdatedFrame,
+        MemberLeftFrame, MemberUpdatedFrame, MessageFrame, ServerFrame, UserUpdatedFrame,
     },
 };
 use crate::{
@@ -23,7 +22,6 @@ use crate::{
         FriendRequestEndReason, LeaveReason, PresenceStatus, User, UserId, server_permissions,
     },
     events::{Event, Subscription},
-    service::PresenceDirectory,
 };
 
 /// Most members a conversation may have for a new member to get everyone's presence at once.
@@ -62,13 +60,13 @@ pub fn handle(hub: &Hub, event: &Event) {
                 conversation_id: view.id,
                 user: user.clone(),
                 role: *role,
-                status: hub.status(user.id),
+                status: hub.shown(user.id),
             })
             .encode();
             hub.publish(view.id, &joined, Some(user.id));
             hub.send_to_user(user.id, &conversation_added(view));
             if members_see_presence(facts) {
-                exchange_presence(hub, user, view.id);
+                hub.exchange_presence(user.id, view.id, PRESENCE_ON_JOIN_MAX);
             }
         }
         Event::MemberInvited { user_id, view } => {
@@ -131,11 +129,20 @@ pub fn handle(hub: &Hub, event: &Event) {
         }
         Event::SessionEnded { session_id, .. } => hub.close_session(*session_id),
         Event::PresenceChanged {
-            user_id,
-            username,
-            status,
+            user_id, status, ..
         } => {
-            hub.publish_presence(*user_id, *status, &presence(*user_id, username, *status));
+            if *status == PresenceStatus::Offline {
+                hub.go_offline(*user_id);
+            } else {
+                hub.refresh_presence(*user_id);
+            }
+        }
+        Event::PresenceChosen {
+            user_id,
+            choice,
+            status_text,
+        } => {
+            hub.set_choice(*user_id, *choice, status_text.clone());
         }
         Event::UserUpdated { user } => {
             let frame = ServerFrame::UserUpdated(UserUpdatedFrame {
@@ -181,6 +188,8 @@ fn social(hub: &Hub, event: &Event) {
             };
             hub.send_to_user(a.id, &added(b));
             hub.send_to_user(b.id, &added(a));
+            // Friends see each other's presence from now on.
+            hub.set_friends(a.id, b.id, true);
         }
         Event::FriendRequestEnded {
             from,
@@ -209,13 +218,19 @@ fn social(hub: &Hub, event: &Event) {
                 |user_id| ServerFrame::FriendRemoved(FriendRemovedFrame { user_id }).encode();
             hub.send_to_user(*a, &removed(*b));
             hub.send_to_user(*b, &removed(*a));
+            hub.set_friends(*a, *b, false);
         }
         Event::BlockChanged {
             blocker,
+            blocked,
             user,
             blocking,
-            ..
+            remains,
         } => {
+            // Presence: hidden both ways while any block stands between the two.
+            if *blocking || !*remains {
+                hub.set_blocked(*blocker, *blocked, *remains);
+            }
             let frame = ServerFrame::BlockChanged(BlockChangedFrame {
                 user: user.clone(),
                 blocked: *blocking,
@@ -243,29 +258,4 @@ fn member_left(conversation_id: ConversationId, user_id: UserId, reason: LeaveRe
         reason,
     })
     .encode()
-}
-
-/// A `presence` frame.
-fn presence(user_id: UserId, username: &str, status: PresenceStatus) -> Utf8Bytes {
-    ServerFrame::Presence(PresenceFrame {
-        user_id,
-        username: username.to_owned(),
-        status,
-    })
-    .encode()
-}
-
-/// A new member of a conversation whose members see each other's presence (a DM, a group, a
-/// private room): the online members learn the newcomer is online, and the newcomer learns who
-/// of them is online.
-fn exchange_presence(hub: &Hub, user: &User, conversation: ConversationId) {
-    let online = hub.online_members(conversation);
-    if online.len() > PRESENCE_ON_JOIN_MAX || !hub.is_online(user.id) {
-        return;
-    }
-    let mine = presence(user.id, &user.username, PresenceStatus::Online);
-    hub.publish(conversation, &mine, Some(user.id));
-    for (peer, username) in online.iter().filter(|(p, _)| *p != user.id) {
-        hub.send_to_user(user.id, &presence(*peer, username, PresenceStatus::Online));
-    }
 }

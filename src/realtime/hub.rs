@@ -18,16 +18,18 @@ use std::{
         Arc, RwLock,
         atomic::{AtomicU64, Ordering},
     },
+    time::Duration,
 };
 
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, time::Instant};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
+use super::protocol::{MyPresenceFrame, PresenceFrame, ServerFrame};
 use crate::{
     domain::{
-        ConversationFacts, ConversationId, ConversationKind, PresenceStatus, SessionId, UserId,
-        Visibility,
+        ConversationFacts, ConversationId, ConversationKind, PresenceChoice, PresenceStatus,
+        SessionId, UserId, UserPresence, Visibility,
     },
     service::PresenceDirectory,
 };
@@ -45,6 +47,8 @@ struct Conn {
     overflow: CancellationToken,
     kick: CancellationToken,
     watching: Vec<ConversationId>,
+    /// The person's latest activity on this connection (input reported by the client, a send).
+    last_activity: Instant,
 }
 
 /// The local view of one conversation.
@@ -86,6 +90,17 @@ fn add_member(
     room.users.insert(user);
 }
 
+/// When a presence refresh sends `my_presence` to the user's own connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TellSelf {
+    /// Never (a new connection's `ready` says it).
+    Never,
+    /// When what others see changed (auto-away and back).
+    OnChange,
+    /// Always (the user chose something: every tab shows the choice).
+    Always,
+}
+
 /// A user with at least one connection, or in the grace period after the last one closed.
 struct Online {
     /// The username (for presence frames about this user).
@@ -100,6 +115,37 @@ struct Online {
     version: u64,
     /// The user's subscriptions were loaded from the database.
     loaded: bool,
+    /// The user's presence settings and social graph were loaded ([`Hub::set_profile`]); until
+    /// then they are shown to nobody.
+    profiled: bool,
+    /// Their chosen presence.
+    choice: PresenceChoice,
+    /// Their custom status text.
+    status_text: Option<String>,
+    /// Their friends (whose connections see their presence).
+    friends: HashSet<UserId>,
+    /// Users with a block between them and this user (either direction): they see nothing of
+    /// each other's presence.
+    blocked: HashSet<UserId>,
+    /// What their audience was last told (`Offline` until the first presence frame, and while
+    /// invisible).
+    shown: PresenceStatus,
+    /// The status text their audience was last told.
+    shown_text: Option<String>,
+}
+
+impl Online {
+    /// Whether `viewer` is kept from this user's presence by a block.
+    fn hides_from(&self, viewer: UserId) -> bool {
+        self.blocked.contains(&viewer)
+    }
+
+    /// The status text others may see with `status` (none while offline).
+    fn visible_text(&self, status: PresenceStatus) -> Option<String> {
+        (status != PresenceStatus::Offline)
+            .then(|| self.status_text.clone())
+            .flatten()
+    }
 }
 
 /// Why [`Hub::watch`] refused.
@@ -147,15 +193,19 @@ pub struct Hub {
     state: Arc<RwLock<State>>,
     queue_frames: usize,
     next_id: Arc<AtomicU64>,
+    /// `[presence] auto_away_minutes` (None: never away by itself).
+    auto_away: Option<Duration>,
 }
 
 impl Hub {
-    /// A hub whose connections queue at most `queue_frames` frames each.
-    pub fn new(queue_frames: usize) -> Self {
+    /// A hub whose connections queue at most `queue_frames` frames each and whose users show
+    /// as away after `auto_away` without activity (`None`: never by themselves).
+    pub fn new(queue_frames: usize, auto_away: Option<Duration>) -> Self {
         Self {
             state: Arc::default(),
             queue_frames: queue_frames.max(1),
             next_id: Arc::new(AtomicU64::new(1)),
+            auto_away,
         }
     }
 
@@ -188,6 +238,7 @@ impl Hub {
                 overflow: overflow.clone(),
                 kick: kick.clone(),
                 watching: Vec::new(),
+                last_activity: Instant::now(),
             },
         );
         let (came_online, subscribed) = match state.users.get_mut(&user) {
@@ -206,6 +257,13 @@ impl Hub {
                         conversations: HashSet::new(),
                         version: 0,
                         loaded: false,
+                        profiled: false,
+                        choice: PresenceChoice::Online,
+                        status_text: None,
+                        friends: HashSet::new(),
+                        blocked: HashSet::new(),
+                        shown: PresenceStatus::Offline,
+                        shown_text: None,
                     },
                 );
                 (true, false)
@@ -404,11 +462,6 @@ impl Hub {
         Self::deliver_to_user(&self.read(), user, frame);
     }
 
-    /// Whether `user` is online here (connected, or within the grace period).
-    pub fn is_online(&self, user: UserId) -> bool {
-        self.read().users.contains_key(&user)
-    }
-
     /// The local views of the conversations `user` is subscribed to.
     fn rooms_of(state: &State, user: UserId) -> impl Iterator<Item = &Room> {
         state
@@ -419,45 +472,232 @@ impl Hub {
             .filter_map(|c| state.rooms.get(c))
     }
 
-    /// The connections that may see `user`'s presence.
-    fn audience(state: &State, user: UserId) -> HashSet<ConnId> {
+    /// The users who may see `user`'s presence because they share a conversation whose members
+    /// see each other, or are friends (online here; blocks not yet applied).
+    fn peers(state: &State, user: UserId) -> HashSet<UserId> {
         let mut out = HashSet::new();
-        for room in Self::rooms_of(state, user) {
-            if room.members_see_presence {
-                for peer in room.users.iter().filter(|u| **u != user) {
-                    out.extend(state.users.get(peer).into_iter().flat_map(|o| &o.conns));
-                }
-            }
+        for room in Self::rooms_of(state, user).filter(|r| r.members_see_presence) {
+            out.extend(room.users.iter().filter(|u| **u != user));
+        }
+        if let Some(online) = state.users.get(&user) {
             out.extend(
-                room.watchers
+                online
+                    .friends
                     .iter()
-                    .filter(|c| state.conns.get(c).is_some_and(|c| c.user != user)),
+                    .filter(|f| state.users.contains_key(f)),
             );
         }
         out
     }
 
-    /// Queues a presence `frame` of `user` to everyone who may see it and returns the number of
-    /// frames queued. For `Offline`, only if the user still has no connection (else they came
-    /// back: nothing changed); then their subscriptions are dropped.
-    pub fn publish_presence(
+    /// The connections that may see `user`'s presence: their peers' ([`Self::peers`]) and those
+    /// watching the member list of a public room they are in, minus anyone in a block with them.
+    fn audience(state: &State, user: UserId) -> HashSet<ConnId> {
+        let Some(subject) = state.users.get(&user) else {
+            return HashSet::new();
+        };
+        let mut out = HashSet::new();
+        for peer in Self::peers(state, user) {
+            if !subject.hides_from(peer) {
+                out.extend(state.users.get(&peer).into_iter().flat_map(|o| &o.conns));
+            }
+        }
+        for room in Self::rooms_of(state, user) {
+            out.extend(room.watchers.iter().filter(|c| {
+                state
+                    .conns
+                    .get(c)
+                    .is_some_and(|c| c.user != user && !subject.hides_from(c.user))
+            }));
+        }
+        out
+    }
+
+    /// What `user`'s audience should see now, from their choice and activity. While they have
+    /// no connection (the grace period) nothing changes: what was shown stays.
+    fn effective(&self, state: &State, online: &Online) -> PresenceStatus {
+        if !online.profiled {
+            return PresenceStatus::Offline;
+        }
+        if online.conns.is_empty() {
+            return online.shown;
+        }
+        match online.choice {
+            PresenceChoice::Invisible => PresenceStatus::Offline,
+            PresenceChoice::Busy => PresenceStatus::Busy,
+            PresenceChoice::Away => PresenceStatus::Away,
+            PresenceChoice::Online => {
+                let idle = self.auto_away.is_some_and(|after| {
+                    online.conns.iter().all(|c| {
+                        state
+                            .conns
+                            .get(c)
+                            .is_none_or(|c| c.last_activity.elapsed() >= after)
+                    })
+                });
+                if idle {
+                    PresenceStatus::Away
+                } else {
+                    PresenceStatus::Online
+                }
+            }
+        }
+    }
+
+    /// Recomputes `user`'s presence and, when what others see changed (status or status text),
+    /// tells their audience; their own connections get `my_presence` as `tell_self` says.
+    /// Returns the number of `presence` frames queued.
+    fn refresh(&self, state: &mut State, user: UserId, tell_self: TellSelf) -> usize {
+        let Some(online) = state.users.get(&user) else {
+            return 0;
+        };
+        let status = self.effective(state, online);
+        let text = online.visible_text(status);
+        let changed = status != online.shown || text != online.shown_text;
+        let mut queued = 0;
+        if changed {
+            let frame = presence_frame(user, &online.username, status, text.clone());
+            let audience = Self::audience(state, user);
+            for conn in &audience {
+                Self::deliver(state, *conn, &frame);
+            }
+            queued = audience.len();
+        }
+        let Some(online) = state.users.get_mut(&user) else {
+            return queued;
+        };
+        online.shown = status;
+        online.shown_text = text;
+        if tell_self == TellSelf::Always || (tell_self == TellSelf::OnChange && changed) {
+            let frame = ServerFrame::MyPresence(MyPresenceFrame {
+                choice: online.choice,
+                status,
+                status_text: online.status_text.clone(),
+            })
+            .encode();
+            Self::deliver_to_user(state, user, &frame);
+        }
+        queued
+    }
+
+    /// Sets what is known of `user`'s presence once their first connection loaded it (their
+    /// choice, status text, friends and blocks) and shows them to their audience unless they are
+    /// invisible. Later connections only refresh it. Returns the `presence` frames queued.
+    pub fn set_profile(
         &self,
         user: UserId,
-        status: PresenceStatus,
-        frame: &Utf8Bytes,
+        choice: PresenceChoice,
+        status_text: Option<String>,
+        friends: HashSet<UserId>,
+        blocked: HashSet<UserId>,
     ) -> usize {
         let mut state = self.write();
-        let still_idle = state.users.get(&user).is_some_and(|o| o.conns.is_empty());
-        if status == PresenceStatus::Offline && !still_idle {
+        let Some(online) = state.users.get_mut(&user) else {
+            return 0;
+        };
+        online.choice = choice;
+        online.status_text = status_text;
+        online.friends = friends;
+        online.blocked = blocked;
+        online.profiled = true;
+        // The connection's `ready` carries its own presence.
+        self.refresh(&mut state, user, TellSelf::Never)
+    }
+
+    /// `user` chose a presence or status text (on any instance): their connections here show it
+    /// (`my_presence`), and their audience sees the change. No-op when they are not connected.
+    pub fn set_choice(
+        &self,
+        user: UserId,
+        choice: PresenceChoice,
+        status_text: Option<String>,
+    ) -> usize {
+        let mut state = self.write();
+        let Some(online) = state.users.get_mut(&user) else {
+            return 0;
+        };
+        online.choice = choice;
+        online.status_text = status_text;
+        if !online.profiled {
             return 0;
         }
-        let audience = Self::audience(&state, user);
-        for conn in &audience {
-            Self::deliver(&state, *conn, frame);
-        }
-        if status == PresenceStatus::Offline
-            && let Some(online) = state.users.remove(&user)
+        self.refresh(&mut state, user, TellSelf::Always)
+    }
+
+    /// The person is active on connection `conn` (input, a send): ends an automatic away.
+    pub fn activity(&self, conn: ConnId) {
+        let mut state = self.write();
+        let Some(c) = state.conns.get_mut(&conn) else {
+            return;
+        };
+        c.last_activity = Instant::now();
+        let user = c.user;
+        if state
+            .users
+            .get(&user)
+            .is_some_and(|o| o.shown == PresenceStatus::Away && o.choice == PresenceChoice::Online)
         {
+            self.refresh(&mut state, user, TellSelf::OnChange);
+        }
+    }
+
+    /// Shows as away every user whose choice is `online` and who has had no activity on any
+    /// connection for `[presence] auto_away_minutes`. Returns how many changed.
+    pub fn sweep_auto_away(&self) -> usize {
+        if self.auto_away.is_none() {
+            return 0;
+        }
+        let mut state = self.write();
+        let due: Vec<UserId> = state
+            .users
+            .iter()
+            .filter(|(_, o)| {
+                o.profiled
+                    && o.choice == PresenceChoice::Online
+                    && o.shown == PresenceStatus::Online
+                    && !o.conns.is_empty()
+            })
+            .map(|(u, _)| *u)
+            .filter(|u| {
+                state
+                    .users
+                    .get(u)
+                    .is_some_and(|o| self.effective(&state, o) == PresenceStatus::Away)
+            })
+            .collect();
+        for user in &due {
+            self.refresh(&mut state, *user, TellSelf::OnChange);
+        }
+        due.len()
+    }
+
+    /// Recomputes `user`'s presence (a connection came back within the grace period, or came
+    /// online): their audience learns a change.
+    pub fn refresh_presence(&self, user: UserId) -> usize {
+        self.refresh(&mut self.write(), user, TellSelf::OnChange)
+    }
+
+    /// `user` went offline (no connection since the grace period began): their audience learns
+    /// it unless they were already shown as offline (invisible), and their subscriptions are
+    /// dropped. Nothing happens when they came back meanwhile. Returns the frames queued.
+    pub fn go_offline(&self, user: UserId) -> usize {
+        let mut state = self.write();
+        let Some(online) = state.users.get(&user) else {
+            return 0;
+        };
+        if !online.conns.is_empty() {
+            return 0;
+        }
+        let mut queued = 0;
+        if online.shown != PresenceStatus::Offline {
+            let frame = presence_frame(user, &online.username, PresenceStatus::Offline, None);
+            let audience = Self::audience(&state, user);
+            for conn in &audience {
+                Self::deliver(&state, *conn, &frame);
+            }
+            queued = audience.len();
+        }
+        if let Some(online) = state.users.remove(&user) {
             for conversation in &online.conversations {
                 if let Some(room) = state.rooms.get_mut(conversation) {
                     room.users.remove(&user);
@@ -465,45 +705,171 @@ impl Hub {
                 prune(&mut state.rooms, conversation);
             }
         }
-        audience.len()
+        queued
     }
 
-    /// Online users whose presence `user` may see (fellow members of DMs, groups and private
-    /// rooms), at most `limit`.
-    pub fn visible_online(&self, user: UserId, limit: usize) -> Vec<UserId> {
-        let state = self.read();
-        let mut out = HashSet::new();
-        for room in Self::rooms_of(&state, user).filter(|r| r.members_see_presence) {
-            for peer in room.users.iter().filter(|u| **u != user) {
-                if out.len() >= limit {
-                    return out.into_iter().collect();
+    /// `a` and `b` became friends (`true`) or stopped being friends: each one's entry here
+    /// learns it, and when they became friends each sees the other's presence now.
+    pub fn set_friends(&self, a: UserId, b: UserId, friends: bool) {
+        let mut state = self.write();
+        for (me, other) in [(a, b), (b, a)] {
+            if let Some(online) = state.users.get_mut(&me) {
+                if friends {
+                    online.friends.insert(other);
+                } else {
+                    online.friends.remove(&other);
                 }
-                out.insert(*peer);
             }
         }
-        out.into_iter().collect()
+        if friends {
+            for (me, other) in [(a, b), (b, a)] {
+                Self::show_to(&state, other, me);
+            }
+        }
     }
 
-    /// The online members of `conversation` with their usernames (for presence sent to a new
-    /// member of a small conversation).
-    pub fn online_members(&self, conversation: ConversationId) -> Vec<(UserId, String)> {
+    /// A block between `a` and `b` began (`true`) or ended. While it lasts neither sees the
+    /// other's presence: each is shown the other as offline now; when it ends, each sees the
+    /// other again if they otherwise may.
+    pub fn set_blocked(&self, a: UserId, b: UserId, blocked: bool) {
+        let mut state = self.write();
+        for (me, other) in [(a, b), (b, a)] {
+            if let Some(online) = state.users.get_mut(&me) {
+                if blocked {
+                    online.blocked.insert(other);
+                } else {
+                    online.blocked.remove(&other);
+                }
+            }
+        }
+        for (me, other) in [(a, b), (b, a)] {
+            if blocked {
+                if let Some(o) = state.users.get(&other) {
+                    let frame = presence_frame(other, &o.username, PresenceStatus::Offline, None);
+                    Self::deliver_to_user(&state, me, &frame);
+                }
+            } else if Self::peers(&state, other).contains(&me) {
+                Self::show_to(&state, other, me);
+            }
+        }
+    }
+
+    /// Sends `viewer` the current presence of `subject` when it is not offline and no block
+    /// stands between them.
+    fn show_to(state: &State, subject: UserId, viewer: UserId) {
+        let Some(o) = state.users.get(&subject) else {
+            return;
+        };
+        if o.shown == PresenceStatus::Offline || o.hides_from(viewer) {
+            return;
+        }
+        let frame = presence_frame(subject, &o.username, o.shown, o.visible_text(o.shown));
+        Self::deliver_to_user(state, viewer, &frame);
+    }
+
+    /// A new member `user` of `conversation`, whose members see each other's presence: the
+    /// online members learn the newcomer's presence and the newcomer theirs (not more than
+    /// `max` members; blocks and invisibility respected).
+    pub fn exchange_presence(&self, user: UserId, conversation: ConversationId, max: usize) {
         let state = self.read();
-        state
-            .rooms
-            .get(&conversation)
-            .into_iter()
-            .flat_map(|r| &r.users)
-            .filter_map(|u| state.users.get(u).map(|o| (*u, o.username.clone())))
-            .collect()
+        let Some(room) = state.rooms.get(&conversation) else {
+            return;
+        };
+        if room.users.len() > max {
+            return;
+        }
+        for peer in room.users.iter().filter(|p| **p != user) {
+            Self::show_to(&state, user, *peer);
+            Self::show_to(&state, *peer, user);
+        }
+    }
+
+    /// Whether `user` is online here (connected, or within the grace period).
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.read().users.contains_key(&user)
+    }
+
+    /// Whether `user` is connected but hidden (invisible): they send no typing indicators.
+    pub fn is_hidden(&self, user: UserId) -> bool {
+        self.read()
+            .users
+            .get(&user)
+            .is_some_and(|o| o.choice == PresenceChoice::Invisible)
+    }
+
+    /// What everyone may see of `user` now.
+    pub fn shown(&self, user: UserId) -> PresenceStatus {
+        self.read()
+            .users
+            .get(&user)
+            .map_or(PresenceStatus::Offline, |o| o.shown)
+    }
+
+    /// The presence of the users `user` may see (peers in DMs, groups and private rooms, and
+    /// friends) who are not shown as offline, at most `limit`.
+    pub fn visible_presence(&self, user: UserId, limit: usize) -> Vec<UserPresence> {
+        let state = self.read();
+        let mut out = Vec::new();
+        for peer in Self::peers(&state, user) {
+            if out.len() >= limit {
+                break;
+            }
+            let Some(o) = state.users.get(&peer) else {
+                continue;
+            };
+            if o.shown != PresenceStatus::Offline && !o.hides_from(user) {
+                out.push(UserPresence {
+                    user_id: peer,
+                    status: o.shown,
+                    status_text: o.visible_text(o.shown),
+                });
+            }
+        }
+        out
     }
 }
 
+/// A `presence` frame.
+fn presence_frame(
+    user_id: UserId,
+    username: &str,
+    status: PresenceStatus,
+    status_text: Option<String>,
+) -> Utf8Bytes {
+    ServerFrame::Presence(PresenceFrame {
+        user_id,
+        username: username.to_owned(),
+        status,
+        status_text,
+    })
+    .encode()
+}
+
 impl PresenceDirectory for Hub {
-    fn status(&self, user: UserId) -> PresenceStatus {
-        if self.is_online(user) {
-            PresenceStatus::Online
-        } else {
-            PresenceStatus::Offline
+    fn status(&self, viewer: UserId, user: UserId) -> PresenceStatus {
+        self.read()
+            .users
+            .get(&user)
+            .filter(|o| !o.hides_from(viewer))
+            .map_or(PresenceStatus::Offline, |o| o.shown)
+    }
+
+    fn preview(&self, user: UserId, choice: PresenceChoice) -> PresenceStatus {
+        let state = self.read();
+        let Some(online) = state.users.get(&user) else {
+            return PresenceStatus::Offline;
+        };
+        match choice {
+            PresenceChoice::Invisible => PresenceStatus::Offline,
+            PresenceChoice::Busy => PresenceStatus::Busy,
+            PresenceChoice::Away => PresenceStatus::Away,
+            PresenceChoice::Online
+                if online.choice == PresenceChoice::Online
+                    && online.shown == PresenceStatus::Away =>
+            {
+                PresenceStatus::Away
+            }
+            PresenceChoice::Online => PresenceStatus::Online,
         }
     }
 }
@@ -524,9 +890,13 @@ mod tests {
         ConversationFacts { kind, visibility }
     }
 
+    fn profile(hub: &Hub, user: UserId, choice: PresenceChoice) -> usize {
+        hub.set_profile(user, choice, None, HashSet::new(), HashSet::new())
+    }
+
     #[test]
     fn presence_reaches_dm_peers_and_watchers_but_not_a_public_room() {
-        let hub = Hub::new(16);
+        let hub = Hub::new(16, None);
         let (a, b, c) = (UserId::new(), UserId::new(), UserId::new());
         let lobby = ConversationId::new();
         let dm = ConversationId::new();
@@ -542,31 +912,92 @@ mod tests {
         );
         hub.subscribe(a, dm, facts(ConversationKind::Dm, Visibility::Private));
         hub.subscribe(b, dm, facts(ConversationKind::Dm, Visibility::Private));
-        let frame = Utf8Bytes::from_static("{}");
-        let online = PresenceStatus::Online;
+        profile(&hub, b, PresenceChoice::Online);
+        profile(&hub, c, PresenceChoice::Online);
         assert_eq!(
-            hub.publish_presence(a, online, &frame),
+            profile(&hub, a, PresenceChoice::Online),
             1,
             "only b, the DM peer"
         );
         assert_eq!(hub.watch(regs[2].id, lobby), Ok(()));
         assert_eq!(
-            hub.publish_presence(a, online, &frame),
+            hub.set_choice(a, PresenceChoice::Busy, None),
             2,
             "b, and c who watches Lobby"
         );
-        assert_eq!(hub.visible_online(c, 10), Vec::<UserId>::new());
-        assert_eq!(hub.visible_online(a, 10), vec![b]);
+        assert!(hub.visible_presence(c, 10).is_empty());
+        let seen = hub.visible_presence(b, 10);
+        assert_eq!(seen.len(), 1);
+        assert_eq!((seen[0].user_id, seen[0].status), (a, PresenceStatus::Busy));
+    }
+
+    #[test]
+    fn invisible_tells_nobody_friends_see_and_blocks_hide() {
+        let hub = Hub::new(16, None);
+        let (a, friend, foe) = (UserId::new(), UserId::new(), UserId::new());
+        let group = ConversationId::new();
+        for u in [a, friend, foe] {
+            hub.register(u, "u", SessionId::new());
+        }
+        hub.subscribe(
+            foe,
+            group,
+            facts(ConversationKind::Group, Visibility::Private),
+        );
+        hub.subscribe(
+            a,
+            group,
+            facts(ConversationKind::Group, Visibility::Private),
+        );
+        profile(&hub, friend, PresenceChoice::Online);
+        profile(&hub, foe, PresenceChoice::Online);
+        let friends = HashSet::from([friend]);
+        let blocked = HashSet::from([foe]);
+        assert_eq!(
+            hub.set_profile(a, PresenceChoice::Invisible, None, friends, blocked),
+            0
+        );
+        assert_eq!(hub.shown(a), PresenceStatus::Offline);
+        assert!(hub.is_hidden(a));
+        assert_eq!(
+            hub.set_choice(a, PresenceChoice::Online, Some("hi".into())),
+            1,
+            "the friend only: the group peer is blocked"
+        );
+        assert_eq!(hub.status(foe, a), PresenceStatus::Offline);
+        assert_eq!(hub.status(friend, a), PresenceStatus::Online);
+        assert_eq!(hub.set_choice(a, PresenceChoice::Invisible, None), 1);
+        assert_eq!(hub.status(friend, a), PresenceStatus::Offline);
+    }
+
+    #[test]
+    fn auto_away_needs_every_connection_idle_and_activity_ends_it() {
+        let hub = Hub::new(16, Some(Duration::from_millis(1)));
+        let (a, b, dm) = (UserId::new(), UserId::new(), ConversationId::new());
+        let first = hub.register(a, "a", SessionId::new());
+        hub.register(b, "b", SessionId::new());
+        for u in [a, b] {
+            hub.subscribe(u, dm, facts(ConversationKind::Dm, Visibility::Private));
+            profile(&hub, u, PresenceChoice::Online);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(hub.sweep_auto_away(), 2);
+        assert_eq!(hub.shown(a), PresenceStatus::Away);
+        hub.activity(first.id);
+        assert_eq!(hub.shown(a), PresenceStatus::Online);
+        hub.set_choice(b, PresenceChoice::Busy, None);
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(hub.sweep_auto_away(), 1, "busy does not turn away");
+        assert_eq!(hub.shown(b), PresenceStatus::Busy);
     }
 
     #[test]
     fn a_reconnect_within_the_grace_period_is_no_presence_change() {
-        let hub = Hub::new(16);
+        let hub = Hub::new(16, None);
         let a = UserId::new();
         let first = hub.register(a, "a", SessionId::new());
         assert!(first.came_online);
         assert!(hub.subscribe_all(a, &[], 0, false));
-        let frame = Utf8Bytes::from_static("{}");
         let generation = hub.unregister(first.id);
         assert!(generation.is_some());
         let second = hub.register(a, "a", SessionId::new());
@@ -578,14 +1009,14 @@ mod tests {
             hub.is_online(a),
             "online until the offline presence is published"
         );
-        hub.publish_presence(a, PresenceStatus::Offline, &frame);
+        hub.go_offline(a);
         assert!(!hub.is_online(a));
         assert!(hub.register(a, "a", SessionId::new()).came_online);
     }
 
     #[test]
     fn a_list_loaded_while_a_membership_event_applied_is_not_used_and_empty_rooms_go() {
-        let hub = Hub::new(16);
+        let hub = Hub::new(16, None);
         let (a, room) = (UserId::new(), ConversationId::new());
         let facts = ConversationFacts {
             kind: ConversationKind::Room,

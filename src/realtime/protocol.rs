@@ -12,8 +12,8 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::domain::{
     Conversation, ConversationId, ConversationRole, ErrorCode, Friend, FriendRequestDirection,
-    FriendRequestEndReason, LeaveReason, Message, Permission, PresenceStatus, Timestamp, User,
-    UserId,
+    FriendRequestEndReason, LeaveReason, Message, MissedDm, MyPresence, Permission, PresenceChoice,
+    PresenceStatus, Timestamp, User, UserId, UserPresence,
 };
 
 /// First frame of every connection.
@@ -29,10 +29,28 @@ pub struct ReadyFrame {
     /// Present when I have more conversations: pass it as `cursor` to `GET /conversations`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conversations_cursor: Option<String>,
-    /// Online users whose presence I may see (DM peers, fellow members of groups and private
-    /// rooms); at most 500.
+    /// Users whose presence I may see (friends, DM peers, fellow members of groups and private
+    /// rooms) who are not offline; at most 500. The same users as `presence`, ids only.
     pub online: Vec<UserId>,
+    /// The presence of the users in `online`: status (`online`, `away`, `busy`) and status text.
+    pub presence: Vec<UserPresence>,
+    /// My own presence (choice, what others see, status text, auto-away and invisible settings).
+    pub my_presence: MyPresence,
+    /// The missed-PM list: DMs where the peer wrote after my read position, newest first (as
+    /// `GET /dms/missed`, at most 50 here).
+    pub missed: Vec<MissedDm>,
+    /// Things to tell the person once: `invisible_disabled` when my stored invisible presence
+    /// was turned back to online because the server no longer allows it.
+    pub notices: Vec<ReadyNotice>,
 }
+
+crate::domain::kinds::text_enum!(
+    /// Something the server tells a connecting client once, in `ready.notices`.
+    ReadyNotice, "ready notice" {
+        /// The server does not allow invisible any more: my presence was set to online.
+        InvisibleDisabled = "invisible_disabled",
+    }
+);
 
 /// A new message in a conversation I am in (also the answer to `resume`).
 #[derive(Clone, Debug, Serialize, Object)]
@@ -61,8 +79,10 @@ pub struct TypingFrame {
     pub username: String,
 }
 
-/// A user whose presence I may see came online or went offline.
+/// The presence of a user I may see changed: they came online, went away or busy, changed
+/// their status text, or went offline (or invisible: the two look the same).
 #[derive(Clone, Debug, Serialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PresenceFrame {
     /// Who.
     pub user_id: UserId,
@@ -70,6 +90,23 @@ pub struct PresenceFrame {
     pub username: String,
     /// The new status.
     pub status: PresenceStatus,
+    /// Their custom status text (≤ 128 characters); absent when none or offline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
+}
+
+/// My own presence changed (in this tab or another, or automatically away/back): what I chose
+/// and what others see now.
+#[derive(Clone, Debug, Serialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct MyPresenceFrame {
+    /// My choice: `online`, `away`, `busy` or `invisible`.
+    pub choice: PresenceChoice,
+    /// What others see now.
+    pub status: PresenceStatus,
+    /// My custom status text, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
 }
 
 /// Someone joined a conversation I am in.
@@ -249,6 +286,9 @@ pub enum ServerFrame {
     /// `presence`
     #[oai(mapping = "presence")]
     Presence(PresenceFrame),
+    /// `my_presence`
+    #[oai(mapping = "my_presence")]
+    MyPresence(MyPresenceFrame),
     /// `member_joined`
     #[oai(mapping = "member_joined")]
     MemberJoined(MemberJoinedFrame),
@@ -393,8 +433,9 @@ pub struct WatchFrame {
 pub struct PingFrame {}
 
 /// The person is active (typing, clicking, scrolling) in this tab: resets their session's idle
-/// timer (see `idle_timeout_secs` of `GET /users/me`). Clients send it at most about every tenth
-/// of the idle timeout; no answer.
+/// timer (see `idle_timeout_secs` of `GET /users/me`) and their auto-away timer (see
+/// `auto_away_secs` of `GET /presence`; an automatic `away` ends at once). Clients send it on
+/// input at most about every 30 s; no answer.
 #[derive(Clone, Debug, Deserialize, Object)]
 #[serde(deny_unknown_fields)]
 #[oai(deny_unknown_fields)]

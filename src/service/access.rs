@@ -366,6 +366,7 @@ impl Access {
             }
             Event::MessageCreated { .. }
             | Event::PresenceChanged { .. }
+            | Event::PresenceChosen { .. }
             | Event::FriendRequested { .. }
             | Event::FriendAccepted { .. }
             | Event::FriendRequestEnded { .. }

@@ -91,6 +91,7 @@ impl BlockService {
                         blocked: target,
                         user: other.view(),
                         blocking: true,
+                        remains: true,
                     });
                 }
                 Ok(BlockedUser {
@@ -111,6 +112,7 @@ impl BlockService {
                     .await?
                     .ok_or(DomainError::NotFound("user"))?;
                 if blocks::delete(work.db(), actor.user, target).await? {
+                    let (_, theirs) = blocks::between(work.db(), actor.user, target).await?;
                     work.audit(
                         Some(actor),
                         AuditAction::UserUnblocked,
@@ -123,6 +125,7 @@ impl BlockService {
                         blocked: target,
                         user: other.view(),
                         blocking: false,
+                        remains: theirs,
                     });
                 }
                 Ok(())

@@ -31,7 +31,7 @@ pub use friends::FriendService;
 pub use limits::{Limit, RateLimits};
 pub use messages::MessageService;
 pub use paging::Page;
-pub use presence::PresenceDirectory;
+pub use presence::{PresenceChange, PresenceDirectory, PresenceService, StartingPresence};
 pub use profile::{ProfileChange, ProfileService};
 pub use recovery::RecoveryService;
 pub use sessions::SessionService;

@@ -3,8 +3,8 @@
 use super::{access::Access, passwords::PasswordHasher, sessions::end_in, uow::UnitOfWork};
 use crate::{
     domain::{
-        Actor, AuditAction, AuditTarget, DomainError, ErrorCode, Permission, ServerRole,
-        SessionEndReason, User,
+        Actor, AuditAction, AuditTarget, ConversationId, ConversationRole, DomainError, ErrorCode,
+        MembershipState, Permission, ServerRole, SessionEndReason, Timestamp, User,
     },
     events::Event,
     store::{Db, members, sessions::Which, users},
@@ -60,7 +60,8 @@ impl UserService {
         })
     }
 
-    /// Deletes the caller's account after checking `password`. The row stays, anonymized, so
+    /// Deletes the caller's account after checking `password`. Conversations they owned pass to
+    /// the longest-standing moderator, else member (audited as an ownership transfer). The row stays, anonymized, so
     /// its messages keep their sender and every conversation's sequence stays gap-free; the
     /// username is freed; every membership and session ends. Errors: 403 `invalid_credentials`
     /// (wrong password), 409 `last_admin` (the only admin cannot leave the server without one).
@@ -92,6 +93,9 @@ impl UserService {
                 users::soft_delete(work.db(), actor.user, work.now()).await?;
                 for m in members::leave_all(work.db(), actor.user, work.now()).await? {
                     work.publish(Event::departure(m.conversation_id, actor.user, m.state));
+                    if m.role == ConversationRole::Owner && m.state == MembershipState::Joined {
+                        hand_over(work, actor, m.conversation_id).await?;
+                    }
                 }
                 end_in(
                     work,
@@ -119,4 +123,40 @@ impl UserService {
             })
             .await
     }
+}
+
+/// The owner of `conversation` (`actor`) is leaving with their account: the successor becomes
+/// the owner, told to the members as `member_updated` and audited as an ownership transfer.
+/// Nothing happens when nobody is left (the conversation and its history stay).
+async fn hand_over(
+    work: &mut crate::service::uow::Work,
+    actor: &Actor,
+    conversation: ConversationId,
+) -> Result<(), DomainError> {
+    let Some(next) = members::successor(work.db(), conversation).await? else {
+        return Ok(());
+    };
+    members::set_role(
+        work.db(),
+        conversation,
+        next.user_id,
+        ConversationRole::Owner,
+        work.now(),
+    )
+    .await?;
+    work.audit(
+        Some(actor),
+        AuditAction::OwnershipTransferred,
+        Some(AuditTarget::Conversation(conversation)),
+        serde_json::json!({"from": actor.user, "to": next.user_id, "reason": "account_deleted"}),
+    )
+    .await?;
+    work.publish(Event::MemberUpdated {
+        conversation_id: conversation,
+        user_id: next.user_id,
+        role: ConversationRole::Owner,
+        muted_until: next.muted_at(work.now()).map(Timestamp),
+        by: actor.user,
+    });
+    Ok(())
 }

@@ -158,6 +158,29 @@ pub async fn set_role(
     Ok(())
 }
 
+/// Who takes over `conversation` when its owner's account goes: the joined moderator, else the
+/// joined member, who has been in that state longest (`updated_at`, then user id); `None` when
+/// nobody is left.
+pub async fn successor(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+) -> Result<Option<MemberRecord>, DomainError> {
+    for role in [ConversationRole::Moderator, ConversationRole::Member] {
+        let row = Entity::find()
+            .filter(Column::ConversationId.eq(conversation.0))
+            .filter(Column::State.eq(MembershipState::Joined.as_str()))
+            .filter(Column::Role.eq(role.as_str()))
+            .order_by_asc(Column::UpdatedAt)
+            .order_by_asc(Column::UserId)
+            .one(db)
+            .await?;
+        if let Some(row) = row {
+            return Ok(Some(MemberRecord::try_from(row)?));
+        }
+    }
+    Ok(None)
+}
+
 /// Sets (or, with `None`, lifts) a member's mute.
 pub async fn set_muted(
     db: &impl ConnectionTrait,

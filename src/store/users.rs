@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::conflict_on_unique;
-use crate::domain::{DomainError, ErrorCode, ServerRole, Timestamp, User, UserId};
+use crate::domain::{DomainError, ErrorCode, PresenceChoice, ServerRole, Timestamp, User, UserId};
 
 /// A stored account.
 #[derive(Clone, Debug)]
@@ -112,6 +112,8 @@ pub async fn insert(
         deleted_at: Set(None),
         email_verified_at: Set(None),
         recovery_pin_hash: Set(None),
+        presence: Set(PresenceChoice::Online.as_str().to_owned()),
+        status_text: Set(None),
     };
     Entity::insert(model)
         .exec_with_returning(db)
@@ -219,6 +221,41 @@ pub async fn set_recovery_pin_hash(
 ) -> Result<(), DomainError> {
     Entity::update_many()
         .col_expr(Column::RecoveryPinHash, Expr::value(hash))
+        .filter(Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A user's chosen presence and custom status text; `None` when the account does not exist.
+pub async fn presence(
+    db: &impl ConnectionTrait,
+    id: UserId,
+) -> Result<Option<(PresenceChoice, Option<String>)>, DomainError> {
+    let row: Option<(String, Option<String>)> = Entity::find_by_id(id.0)
+        .select_only()
+        .column(Column::Presence)
+        .column(Column::StatusText)
+        .into_tuple()
+        .one(db)
+        .await?;
+    row.map(|(choice, text)| Ok((choice.parse::<PresenceChoice>()?, text)))
+        .transpose()
+}
+
+/// Stores a user's chosen presence and custom status text (`None` clears it).
+pub async fn set_presence(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    choice: PresenceChoice,
+    status_text: Option<&str>,
+) -> Result<(), DomainError> {
+    Entity::update_many()
+        .col_expr(Column::Presence, Expr::value(choice.as_str()))
+        .col_expr(
+            Column::StatusText,
+            Expr::value(status_text.map(str::to_owned)),
+        )
         .filter(Column::Id.eq(id.0))
         .exec(db)
         .await?;
@@ -357,6 +394,7 @@ pub async fn soft_delete(
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .col_expr(Column::RecoveryPinHash, Expr::value(Option::<String>::None))
+        .col_expr(Column::StatusText, Expr::value(Option::<String>::None))
         .col_expr(Column::Role, Expr::value(ServerRole::Member.as_str()))
         .col_expr(Column::DeletedAt, Expr::value(now))
         .filter(Column::Id.eq(id.0))

@@ -545,3 +545,34 @@ db_test!(
         assert_eq!(view["name"], "Strict");
     }
 );
+
+db_test!(
+    async fn a_deleted_owner_hands_the_group_to_a_moderator_then_a_member(app) {
+        let owner = app.user("olga").await;
+        let member = app.user("mia").await;
+        let moderator = app.user("moe").await;
+        let id = group(&app, &owner, "Inheritance").await;
+        for who in [&member, &moderator] {
+            invite(&app, &owner, &id, who).await;
+            accept(&app, who, &id).await;
+        }
+        let (status, _) = call(&app, &owner, Method::PUT, &format!("/groups/{id}/members/{}/role", moderator.id), json!({"role": "moderator"})).await;
+        assert_eq!(status, 200);
+        let (mut wm, _) = app.ws(&member).await;
+        let (status, body) = call(&app, &owner, Method::DELETE, "/users/me", json!({"password": crate::helpers::PASSWORD})).await;
+        assert_eq!(status, 204, "{body}");
+        let updated = wm.expect("member_updated").await;
+        assert_eq!((updated["user_id"].as_str(), updated["role"].as_str()), (Some(moderator.id.as_str()), Some("owner")));
+        let view = app.get_json(&format!("/api/v1/conversations/{id}"), &moderator.token).await;
+        assert_eq!(view["role"], "owner");
+        // The new owner deletes their account too: the member inherits.
+        let (status, _) = call(&app, &moderator, Method::DELETE, "/users/me", json!({"password": crate::helpers::PASSWORD})).await;
+        assert_eq!(status, 204);
+        let view = app.get_json(&format!("/api/v1/conversations/{id}"), &member.token).await;
+        assert_eq!(view["role"], "owner");
+        let admin = app.login("admin").await;
+        let audit = app.get_json(&format!("/api/v1/admin/audit?target={id}&action=conversation.ownership_transferred"), &admin.token).await;
+        assert_eq!(audit["entries"].as_array().unwrap().len(), 2, "{audit}");
+        assert_eq!(audit["entries"][0]["details"]["reason"], "account_deleted");
+    }
+);

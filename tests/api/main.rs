@@ -24,6 +24,7 @@ mod lists;
 mod messages;
 mod missed;
 mod openapi_spec;
+mod presence;
 mod realtime;
 mod recovery;
 mod review_fixes;

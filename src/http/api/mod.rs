@@ -12,6 +12,7 @@ pub mod friends;
 pub mod groups;
 pub mod health;
 pub mod invitations;
+pub mod presence;
 pub mod recovery;
 pub mod rooms;
 pub mod sessions;
@@ -51,6 +52,8 @@ pub enum ApiTags {
     Conversations,
     /// Server administration: roles and the audit log.
     Admin,
+    /// My presence (online, away, busy, invisible) and custom status text.
+    Presence,
 }
 
 /// Every API of the service, in tag order (nested tuples keep each one short).
@@ -69,6 +72,7 @@ pub type Apis = (
     (groups::GroupsApi, invitations::InvitationsApi),
     conversations::ConversationsApi,
     admin::AdminApi,
+    presence::PresenceApi,
 );
 
 /// Every API of the service, in tag order.
@@ -88,5 +92,6 @@ pub fn apis() -> Apis {
         (groups::GroupsApi, invitations::InvitationsApi),
         conversations::ConversationsApi,
         admin::AdminApi,
+        presence::PresenceApi,
     )
 }

@@ -84,6 +84,13 @@ rule!(
     }
 );
 rule!(
+    /// A custom status text: at most 128 characters, no control, line-separator or
+    /// bidirectional-formatting characters (empty clears it).
+    StatusTextRule {
+        const MAX: Option<usize> = Some(crate::domain::STATUS_TEXT_MAX_CHARS);
+    }
+);
+rule!(
     /// A category: at most 64 characters (empty clears it).
     CategoryRule {
         const MAX: Option<usize> = Some(crate::service::conversations::CATEGORY_MAX_CHARS);

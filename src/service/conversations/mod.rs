@@ -213,7 +213,7 @@ impl ConversationService {
         });
         let now = chrono::Utc::now();
         Ok(page.map(|(m, u)| {
-            let status = self.presence.status(u.id);
+            let status = self.presence.status(actor.user, u.id);
             member_view(&m, u, status, now)
         }))
     }

@@ -24,10 +24,12 @@ use crate::{
 pub const MUTE_MAX_SECS: i64 = 2_592_000;
 
 impl ConversationService {
-    /// One joined member of a group as listed (with `muted_until` while muted).
+    /// One joined member of a group as `viewer` sees it listed (with `muted_until` while
+    /// muted).
     async fn member_of(
         &self,
         db: &impl sea_orm::ConnectionTrait,
+        viewer: UserId,
         id: ConversationId,
         user: UserId,
     ) -> Result<Member, DomainError> {
@@ -40,7 +42,7 @@ impl ConversationService {
         Ok(member_view(
             &membership,
             account,
-            self.presence.status(user),
+            self.presence.status(viewer, user),
             chrono::Utc::now(),
         ))
     }
@@ -105,7 +107,7 @@ impl ConversationService {
                     muted_until: target.muted_at(work.now()).map(Timestamp),
                     by: actor.user,
                 });
-                self.member_of(work.db(), id, user).await
+                self.member_of(work.db(), actor.user, id, user).await
             })
             .await
     }
@@ -249,7 +251,7 @@ impl ConversationService {
                     muted_until: until.map(Timestamp),
                     by: actor.user,
                 });
-                self.member_of(work.db(), id, user).await
+                self.member_of(work.db(), actor.user, id, user).await
             })
             .await
     }
