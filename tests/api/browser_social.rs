@@ -12,7 +12,7 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 
 use crate::{
-    browser::{browser, chromedriver, click, log_in, wait_css, wait_online, wait_xpath},
+    browser::{WAIT, browser, chromedriver, click, log_in, wait_css, wait_online, wait_xpath},
     helpers::{Backend, spawn_ready_app},
 };
 
@@ -324,8 +324,20 @@ async fn missed_messages_and_blocking_in_the_web_client() {
     )
     .await;
     close_windows(&page).await;
-    let resp = app.get_json("/api/v1/dms/missed", &bob.token).await;
-    assert_eq!(resp["missed"], json!([]), "read on the server too");
+    // The page sent `read` over its socket: the server stops listing the DM (polled, with a
+    // deadline, as the frame may still be on its way).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let resp = app.get_json("/api/v1/dms/missed", &bob.token).await;
+        if resp["missed"] == json!([]) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the DM is still missed on the server: {resp}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     // The user menu on carol's name in the Lobby's member list: Block. Her Lobby message is
     // collapsed; Show reveals it; Unblock in the dock's blocked list brings it back.
