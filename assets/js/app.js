@@ -5,14 +5,24 @@ import * as api from './api.js';
 import { createSocket } from './socket.js';
 import { createStore } from './store.js';
 import { createTimeline } from './timeline.js';
+import { createPrefs } from './prefs.js';
+import { createSocial } from './social.js';
 import { createAccountMenu } from './ui/account.js';
 import { createAdminPanel } from './ui/admin.js';
 import { createDmWindows } from './ui/dm-window.js';
+import { createContextMenu } from './ui/context-menu.js';
 import { createDock } from './ui/dock.js';
 import { byId } from './ui/dom.js';
+import { createFriendsPanel } from './ui/friends.js';
+import { createGroupWindows } from './ui/group-window.js';
+import { createGroupsPanel } from './ui/groups.js';
 import { showHttpsBanner } from './ui/https-banner.js';
 import { createIdleWarning } from './ui/idle.js';
+import { createInvitations } from './ui/invitations.js';
 import { createMemberList } from './ui/members.js';
+import { createMissedList } from './ui/missed.js';
+import { createPrefsMenu } from './ui/prefs-menu.js';
+import { createPresenceControls } from './ui/presence.js';
 import { createRoomBrowser } from './ui/room-browser.js';
 import { createRoomView } from './ui/room-view.js';
 import { createAccountSettings } from './ui/settings-account.js';
@@ -53,7 +63,7 @@ async function restoreSession(store) {
 }
 
 function pickInitialRoom(store) {
-  const rooms = store.conversations().filter((c) => c.kind !== 'dm' && c.membership === 'joined');
+  const rooms = store.conversations().filter((c) => c.kind === 'room' && c.membership === 'joined');
   const saved = rooms.find((c) => c.id === remembered());
   const first = rooms.sort((a, b) => Number(b.official) - Number(a.official) || (a.name ?? '').localeCompare(b.name ?? ''))[0];
   const pick = saved ?? first;
@@ -71,11 +81,22 @@ async function main() {
   const socket = createSocket({ store, api, timeline });
   const windows = createWindowManager({ layer: byId('windows'), taskbar: byId('taskbar'), rightInset: byId('dock').offsetWidth });
 
+  const prefs = createPrefs({ store });
+  const social = createSocial({ store, api, socket });
+
   createDock({ store, api, socket });
+  createPresenceControls({ store, api, socket });
+  createFriendsPanel({ store, api, social, prefs });
+  createGroupsPanel({ store, api });
+  createInvitations({ store, api });
+  createMissedList({ store, social, prefs });
+  createPrefsMenu({ store, prefs });
+  createContextMenu({ store, api, social });
   createRoomBrowser({ store, api });
-  createRoomView({ store, api, socket, timeline });
+  createRoomView({ store, api, socket, timeline, social });
   createMemberList({ store, api, socket });
   createDmWindows({ store, socket, timeline, windows });
+  createGroupWindows({ store, api, socket, timeline, windows, social });
   createAdminPanel({ store, api, windows });
   const account = createAccountMenu({ store, api, socket });
   createAccountSettings({ store, api, account });

@@ -29,6 +29,7 @@ export function createSocket({ store, api, timeline }) {
   let watched = null; // the conversation whose member list is on screen
   let watchSent = null; // the watch sent on this connection and not yet answered
   let readyCount = 0; // which `ready` the conversation list being fetched belongs to
+  const extra = new Map(); // frame type -> Set of handlers added by other modules (on())
 
   const wsUrl = () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/ws`;
   const isSeen = (id) => document.visibilityState === 'visible' && store.isVisible(id);
@@ -122,6 +123,19 @@ export function createSocket({ store, api, timeline }) {
     }
     const handler = handlers[frame?.type];
     if (handler) handler(frame);
+    for (const fn of extra.get(frame?.type) ?? []) {
+      try {
+        fn(frame);
+      } catch (err) {
+        console.error(`handler for "${frame.type}" failed`, err);
+      }
+    }
+  }
+
+  /** Lets a module handle a frame type too (after the built-in handler). */
+  function on(type, fn) {
+    if (!extra.has(type)) extra.set(type, new Set());
+    extra.get(type).add(fn);
   }
 
   /** `ready` carries the first page of conversations; fetch the rest when there is more. */
@@ -159,7 +173,10 @@ export function createSocket({ store, api, timeline }) {
       attempt = 0;
       const mine = ++readyCount;
       store.setMe(f.user, f.permissions ?? []);
-      store.setOnline(f.online ?? []);
+      if (Array.isArray(f.presence)) store.setPresenceList(f.presence);
+      else store.setOnline(f.online ?? []);
+      if (f.my_presence) store.setMyPresence(f.my_presence);
+      store.emit('ready', { frame: f });
       clearInterval(pingTimer);
       pingTimer = setInterval(ping, PING_MS);
       for (const p of store.pendingList()) if (p.status === 'pending') transmit(p);
@@ -197,7 +214,17 @@ export function createSocket({ store, api, timeline }) {
       if (f.user_id !== store.me()?.id) store.setTyping(f.conversation_id, f.user_id, f.username);
     },
     presence(f) {
-      store.setPresence(f.user_id, f.status);
+      store.setPresence(f.user_id, f.status, f.status_text ?? '');
+    },
+    my_presence(f) {
+      store.setMyPresence({ ...(store.myPresence() ?? {}), choice: f.choice, status: f.status, status_text: f.status_text });
+    },
+    member_updated(f) {
+      store.updateMember(f.conversation_id, f.user_id, f);
+      if (f.user_id === store.me()?.id) {
+        // My role changed: what I may do there (the conversation's permissions) changed too.
+        api.get(`/conversations/${encodeURIComponent(f.conversation_id)}`).then((c) => store.upsertConversation(c), report);
+      }
     },
     member_joined(f) {
       if (f.user.id !== store.me()?.id) countMembers(f.conversation_id, +1);
@@ -206,6 +233,8 @@ export function createSocket({ store, api, timeline }) {
     member_left(f) {
       // Also sent to my other connections when I leave somewhere else.
       if (f.user_id === store.me()?.id) {
+        const name = store.conversation(f.conversation_id)?.name ?? 'a conversation';
+        if (f.reason === 'kicked') store.toast(`You were removed from ${name}.`);
         store.removeConversation(f.conversation_id);
         return;
       }
@@ -223,6 +252,13 @@ export function createSocket({ store, api, timeline }) {
         // The member list stays as loaded over REST; it just will not update live.
         console.warn(`watch ${watchSent} refused: ${f.code}`);
         watchSent = null;
+        return;
+      }
+      const sent = f.client_id ? store.getPending(f.client_id) : null;
+      if (sent && (f.code === 'muted' || f.code === 'blocked')) {
+        // Shown next to that conversation's compose box (ui/compose.js), not as a toast.
+        store.setPendingStatus(f.client_id, 'failed', f.message);
+        store.emit('compose-error', { conversationId: sent.conversation_id, code: f.code, message: f.message || f.code });
         return;
       }
       if (f.client_id && store.getPending(f.client_id)) {
@@ -335,5 +371,5 @@ export function createSocket({ store, api, timeline }) {
     }
   });
 
-  return { connect, start, stop, send, retry, typing, markRead, watch, activity };
+  return { connect, start, stop, send, retry, typing, markRead, watch, activity, on };
 }

@@ -5,8 +5,11 @@
 //   me, permissions (my server permissions changed), connection {status}, conversations,
 //   conversation-updated {conversationId}, messages {conversationId, added},
 //   timeline-reset {conversationId}, history {conversationId}, pending {conversationId},
-//   presence, members {conversationId}, typing {conversationId}, active-room {conversationId},
-//   incoming {message}, open-dm {conversationId}, toast {message, kind}
+//   presence, my-presence, members {conversationId}, typing {conversationId},
+//   active-room {conversationId}, incoming {message}, open-dm {conversationId},
+//   open-group {conversationId}, toast {message, kind}, compose-error {conversationId, code, message},
+//   ready {frame} (each `ready` frame, for the social modules), friends, blocks, missed, prefs
+//   (the last four come from social.js and prefs.js)
 
 const TYPING_TTL_MS = 6000;
 
@@ -15,7 +18,8 @@ export function createStore() {
   const conversations = new Map(); // id -> conversation
   const timelines = new Map(); // id -> { bySeq: Map(seq -> message), order: [seq...], loaded, hasMore }
   const pending = new Map(); // client_id -> { client_id, conversation_id, body, status, error, created_at }
-  const presence = new Map(); // user_id -> 'online' | 'offline'
+  const presence = new Map(); // user_id -> 'online' | 'away' | 'busy' | 'offline'
+  const statusTexts = new Map(); // user_id -> custom status text (absent: none)
   const presenceAt = new Map(); // user_id -> when the last presence frame about them arrived
   const members = new Map(); // conversation id -> { byId: Map(user_id -> member), cursor }
   const typing = new Map(); // conversation id -> Map(user_id -> { username, timer })
@@ -24,6 +28,7 @@ export function createStore() {
   let permissions = new Set(); // my server permissions (audit.read, roles.manage, …)
   let connection = 'connecting';
   let activeRoomId = null;
+  let myPresence = null; // MyPresence { choice, status, status_text?, auto_away_secs, allow_invisible }
 
   function on(type, fn) {
     if (!listeners.has(type)) listeners.set(type, new Set());
@@ -190,17 +195,43 @@ export function createStore() {
   // --- presence and members -----------------------------------------------------------
   function setOnline(ids) {
     presence.clear();
+    statusTexts.clear();
     for (const id of ids) presence.set(id, 'online');
     emit('presence');
   }
-  function setPresence(userId, status) {
+  /** The `ready` frame's `presence` list: everyone I may see who is not offline. */
+  function setPresenceList(list) {
+    presence.clear();
+    statusTexts.clear();
+    for (const p of list) {
+      presence.set(p.user_id, p.status);
+      if (p.status_text) statusTexts.set(p.user_id, p.status_text);
+    }
+    emit('presence');
+  }
+  /** A `presence` frame (or a member's status): `statusText` undefined keeps what is held. */
+  function setPresence(userId, status, statusText) {
     presence.set(userId, status);
     presenceAt.set(userId, performance.now());
+    if (status === 'offline' || statusText === '' || statusText === null) statusTexts.delete(userId);
+    else if (typeof statusText === 'string') statusTexts.set(userId, statusText);
     emit('presence');
   }
   function presenceOf(userId) {
-    if (me && userId === me.id) return connection === 'online' ? 'online' : 'offline';
+    if (me && userId === me.id) {
+      if (connection !== 'online') return 'offline';
+      return myPresence?.status ?? 'online';
+    }
     return presence.get(userId) ?? 'offline';
+  }
+  function statusTextOf(userId) {
+    if (me && userId === me.id) return myPresence?.status_text ?? '';
+    return statusTexts.get(userId) ?? '';
+  }
+  function setMyPresence(p) {
+    myPresence = { ...p };
+    emit('my-presence');
+    emit('presence');
   }
   /**
    * A page of members from REST. `append` adds it to what is held (the "Show more" page), else it
@@ -226,6 +257,15 @@ export function createStore() {
     if (!entry || entry.byId.has(user.id)) return;
     entry.byId.set(user.id, { user_id: user.id, username: user.username, display_name: user.display_name, role, server_role: user.role, status });
     emit('members', { conversationId: id, joined: user.id });
+  }
+  /** A `member_updated` frame: new role and mute end (absent: not muted). */
+  function updateMember(id, userId, { role, muted_until: mutedUntil }) {
+    const m = members.get(id)?.byId.get(userId);
+    if (!m) return;
+    if (role) m.role = role;
+    if (mutedUntil) m.muted_until = mutedUntil;
+    else delete m.muted_until;
+    emit('members', { conversationId: id });
   }
   function removeMember(id, userId) {
     if (members.get(id)?.byId.delete(userId)) emit('members', { conversationId: id });
@@ -271,7 +311,8 @@ export function createStore() {
     setConversations, upsertConversation, patchConversation, removeConversation, applyConversationUpdate,
     timeline, addMessages, resetTimeline, setHistoryState, messagesOf, lastSeq, firstSeq, heldConversationIds,
     addPending, resolvePending, setPendingStatus, pendingList, pendingFor, getPending,
-    setOnline, setPresence, presenceOf, setMembers, addMember, removeMember, membersOf, membersCursor, forgetMembers,
+    setOnline, setPresenceList, setPresence, presenceOf, statusTextOf, myPresence: () => myPresence, setMyPresence,
+    setMembers, addMember, updateMember, removeMember, membersOf, membersCursor, forgetMembers,
     setTyping, clearTyping, typingNames,
     activeRoomId: () => activeRoomId, setActiveRoom,
     setVisible, isVisible: (id) => visible.has(id), visibleIds: () => [...visible],

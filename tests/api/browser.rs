@@ -463,7 +463,7 @@ async fn permissions_presence_bidi_and_topics_in_the_web_client() {
     click(
         &carol_page,
         Locator::Css(&format!(
-            "#dock-invites .join-button[data-conversation-id='{secret}']"
+            "#dock-invites li[data-conversation-id='{secret}'] .invite-accept"
         )),
         "the invite with a Join button",
     )

@@ -36,3 +36,25 @@ export function createCompose({ id, label, onSend, onTyping }) {
   bindCompose(form, textarea, { onSend, onTyping });
   return { form, textarea };
 }
+
+/**
+ * The line above a compose box that shows why a send was refused there (`muted`, `blocked`:
+ * the socket's "compose-error" event). `conversationId()` says which conversation the box is
+ * for; the line clears when that changes or when the person sends again.
+ */
+export function createComposeError({ store, conversationId, form }) {
+  const el = h('p', { class: 'compose-error', role: 'alert', dataset: { code: '' } });
+  const clear = () => {
+    el.textContent = '';
+    el.dataset.code = '';
+  };
+  const show = (code, message) => {
+    el.textContent = message;
+    el.dataset.code = code;
+  };
+  store.on('compose-error', ({ conversationId: id, code, message }) => {
+    if (id === conversationId()) show(code, message);
+  });
+  form.addEventListener('submit', clear);
+  return { el, clear, show, code: () => el.dataset.code };
+}

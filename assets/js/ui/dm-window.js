@@ -2,7 +2,7 @@
 // typing line and compose box. Opens on the store's "open-dm" event (member list, dock) and
 // pops up by itself when a new DM arrives.
 
-import { createCompose } from './compose.js';
+import { createCompose, createComposeError } from './compose.js';
 import { createMessageList } from './messages.js';
 import { describeTyping, h } from './dom.js';
 
@@ -54,7 +54,8 @@ export function createDmWindows({ store, socket, timeline, windows }) {
       },
     });
     win.setTitle(name, presenceDot(conv));
-    win.body.append(log, typingLine, form);
+    const composeError = createComposeError({ store, conversationId: () => id, form });
+    win.body.append(log, typingLine, composeError.el, form);
     const list = createMessageList({
       store,
       conversationId: id,

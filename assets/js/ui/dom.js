@@ -83,3 +83,22 @@ export function describeTyping(names) {
   if (names.length === 2) return [bidi(names[0]), ' and ', bidi(names[1]), ' are typing…'];
   return ['Several people are typing…'];
 }
+
+/**
+ * container.replaceChildren(...children), keeping keyboard focus: when focus was inside, the
+ * element with the same class in the new row with the same data-user-id (or
+ * data-conversation-id) gets it back.
+ */
+export function replaceKeepingFocus(container, children) {
+  const focused = container.contains(document.activeElement) ? document.activeElement : null;
+  const row = focused?.closest('[data-user-id], [data-conversation-id]');
+  container.replaceChildren(...children);
+  if (!focused || !row) return;
+  const attr = row.dataset.userId !== undefined ? 'data-user-id' : 'data-conversation-id';
+  const value = row.getAttribute(attr);
+  const newRow = [...container.querySelectorAll(`[${attr}]`)].find((el) => el.getAttribute(attr) === value);
+  if (!newRow) return;
+  const cls = focused.classList[0];
+  const target = newRow.getAttribute(attr) && cls ? (newRow.classList.contains(cls) ? newRow : newRow.querySelector(`.${CSS.escape(cls)}`)) : null;
+  target?.focus();
+}

@@ -1,9 +1,13 @@
-// The idle-logout warning. When the server ends sessions after `idle_timeout_secs` without
-// activity (GET /users/me; absent = off), this module
-// - notices the person's activity (keys, pointer, wheel, touch, coming back to the tab),
-// - reports it over the WebSocket (`{"type":"activity"}`) at most every max(idle/5, 5 s),
-//   and shares the time of the last report with the other tabs through localStorage
+// Activity reports and the idle-logout warning. This module
+// - notices the person's activity (keys, pointer, wheel, touch, focus, coming back to the tab),
+// - reports it over the WebSocket (`{"type":"activity"}`) at most every 30 s (every
+//   max(idle/5, 5 s) when the idle timeout is shorter than that allows): the server uses it for
+//   auto-away (presence `away` after `[presence] auto_away_minutes` without activity on any
+//   connection) and for the idle logout,
+// - shares the time of the last report with the other tabs through localStorage
 //   (`echochat.activity`): they are the same session, so one report counts for all,
+// and, when the server ends sessions after `idle_timeout_secs` without activity
+// (GET /users/me; absent = off):
 // - shows a non-modal warning with a countdown a minute before the server's deadline (at half
 //   the timeout when it is under 90 s), with "Stay signed in", which reports activity at once.
 // When the deadline passes the server closes the socket with 1008 "idle" and socket.js takes
@@ -12,7 +16,8 @@
 import { byId } from './dom.js';
 
 const KEY = 'echochat.activity';
-const EVENTS = ['keydown', 'pointerdown', 'wheel', 'touchstart'];
+const EVENTS = ['keydown', 'pointerdown', 'wheel', 'touchstart', 'focusin'];
+const AUTO_AWAY_REPORT_MS = 30000;
 
 function readShared() {
   try {
@@ -32,9 +37,8 @@ function writeShared(time) {
 }
 
 export function createIdleWarning({ store, socket, idleSecs }) {
-  if (!idleSecs) return;
-  const idleMs = idleSecs * 1000;
-  const reportEvery = Math.max(idleMs / 5, 5000);
+  const idleMs = idleSecs ? idleSecs * 1000 : Infinity; // no idle logout: never warn
+  const reportEvery = Math.min(AUTO_AWAY_REPORT_MS, Math.max(idleMs / 5, 5000));
   const warnBefore = idleMs >= 90000 ? 60000 : idleMs / 2;
   const warning = byId('idle-warning');
   const countdown = byId('idle-countdown');
@@ -85,6 +89,7 @@ export function createIdleWarning({ store, socket, idleSecs }) {
   /** Schedules the warning for the current deadline (hiding it if it came too early). */
   function plan() {
     clearTimeout(warnTimer);
+    if (!Number.isFinite(idleMs)) return;
     const wait = deadline() - warnBefore - Date.now();
     if (wait <= 0) {
       show();
@@ -109,6 +114,7 @@ export function createIdleWarning({ store, socket, idleSecs }) {
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') onActivity();
   });
+  window.addEventListener('focus', onActivity);
   byId('idle-stay').addEventListener('click', report);
 
   // Another tab reported: the shared session's deadline moved.

@@ -6,6 +6,7 @@
 
 import { errorMessage, withQuery } from '../api.js';
 import { batched, byId, h } from './dom.js';
+import { openDm, userMenuButton, userTarget } from './people.js';
 
 const PAGE = 100;
 const MAX_PAGE = 500;
@@ -61,10 +62,10 @@ export function createMemberList({ store, api, socket }) {
 
   const shown = new Map(); // user_id -> { key, li, dot }: rows are reused, so an open selector survives updates
 
-  function setDot(dot, status) {
+  function setDot(dot, status, text) {
     dot.className = `presence ${status}`;
     dot.setAttribute('aria-label', status);
-    dot.title = status;
+    dot.title = text ? `${status} — ${text}` : status;
   }
 
   function memberEl(m, meId, manage) {
@@ -72,22 +73,27 @@ export function createMemberList({ store, api, socket }) {
     const key = JSON.stringify([m.username, m.role, m.server_role, isMe, manage]);
     const old = shown.get(m.user_id);
     if (old?.key === key) {
-      setDot(old.dot, store.presenceOf(m.user_id));
+      setDot(old.dot, store.presenceOf(m.user_id), store.statusTextOf(m.user_id));
       return old.li;
     }
     const dot = h('span', { role: 'img' });
-    setDot(dot, store.presenceOf(m.user_id));
+    setDot(dot, store.presenceOf(m.user_id), store.statusTextOf(m.user_id));
+    const user = { id: m.user_id, username: m.username, display_name: m.display_name };
     const li = h(
       'li',
       { class: `member${isMe ? ' me' : ''}`, dataset: { userId: m.user_id } },
       dot,
-      h(
-        'button',
-        { type: 'button', class: 'member-name', dir: 'auto', dataset: { username: m.username }, title: isMe ? 'You' : `Message ${m.username}`, disabled: isMe },
-        m.username,
+      userTarget(
+        h(
+          'button',
+          { type: 'button', class: 'member-name', dir: 'auto', dataset: { username: m.username }, title: isMe ? 'You' : `Message ${m.username}`, disabled: isMe },
+          m.username,
+        ),
+        user,
       ),
       isMe ? h('span', { class: 'member-note' }, '(you)') : null,
       m.role !== 'member' ? h('span', { class: 'member-note' }, m.role) : null,
+      isMe ? null : userMenuButton(user),
       manage && !isMe ? roleSelect(m) : null,
     );
     shown.set(m.user_id, { key, li, dot });
@@ -108,16 +114,6 @@ export function createMemberList({ store, api, socket }) {
     count.textContent = current ? `(${total})` : '';
     more.hidden = !(current && store.membersCursor(current));
   });
-
-  async function openDm(username) {
-    try {
-      const conv = await api.post('/dms', { username });
-      store.upsertConversation(conv);
-      store.emit('open-dm', { conversationId: conv.id });
-    } catch (err) {
-      store.toast(errorMessage(err));
-    }
-  }
 
   async function setRole(select) {
     const role = select.value;
@@ -143,7 +139,7 @@ export function createMemberList({ store, api, socket }) {
 
   list.addEventListener('click', (ev) => {
     const button = ev.target.closest('button.member-name');
-    if (button && !button.disabled) openDm(button.dataset.username);
+    if (button && !button.disabled) openDm({ store, api }, button.dataset.username);
   });
   list.addEventListener('change', (ev) => {
     if (ev.target.matches('select.member-role')) setRole(ev.target);

@@ -4,18 +4,33 @@
 // when older messages are prepended. Scrolling to the top asks for older history.
 
 import { h, timeLabel } from './dom.js';
+import { userTarget } from './people.js';
 
 const NEAR_PX = 60;
 
-function messageEl(m, meId) {
+/**
+ * One message. The author's name opens the user menu (right-click, or the context-menu key once
+ * focused). A message whose sender I blocked (`collapse`) shows a line with a Show button.
+ */
+function messageEl(m, meId, collapse) {
   const time = timeLabel(m.created_at);
-  return h(
+  const author = userTarget(h('span', { class: 'message-author', dir: 'auto', tabindex: '0' }, m.sender_username), { id: m.sender_id, username: m.sender_username });
+  const el = h(
     'div',
     { class: `message${m.sender_id === meId ? ' mine' : ''}`, dataset: { seq: String(m.seq) } },
-    h('span', { class: 'message-author', dir: 'auto' }, m.sender_username),
+    author,
     h('time', { class: 'message-time', datetime: m.created_at, title: time.full }, time.short),
     h('div', { class: 'message-body', dir: 'auto' }, m.body),
   );
+  if (!collapse) return el;
+  el.classList.add('blocked');
+  const show = h('button', { type: 'button', class: 'link-button show-blocked' }, 'Show');
+  show.addEventListener('click', () => {
+    el.classList.remove('blocked');
+    show.parentElement.remove();
+  });
+  el.prepend(h('div', { class: 'blocked-note' }, 'Message from a blocked user — ', show));
+  return el;
 }
 
 function pendingEl(p, me, { onRetry, onDiscard }) {
@@ -37,7 +52,8 @@ function pendingEl(p, me, { onRetry, onDiscard }) {
   );
 }
 
-export function createMessageList({ store, conversationId: id, container, onNearTop, onRetry, onDiscard }) {
+/** `isBlocked(userId)`: messages from those users are collapsed (rooms and groups, not DMs). */
+export function createMessageList({ store, conversationId: id, container, onNearTop, onRetry, onDiscard, isBlocked = () => false }) {
   const shown = new Map(); // seq -> element
   const pendingShown = new Map(); // client_id -> element
   const top = h('div', { class: 'log-top' });
@@ -70,9 +86,10 @@ export function createMessageList({ store, conversationId: id, container, onNear
     const oldTop = container.scrollTop;
     let prepended = false;
     const meId = store.me()?.id;
+    const collapsible = store.conversation(id)?.kind !== 'dm';
     for (const m of messages) {
       if (shown.has(m.seq)) continue;
-      const el = messageEl(m, meId);
+      const el = messageEl(m, meId, collapsible && m.sender_id !== meId && isBlocked(m.sender_id));
       const prev = previousOf(m.seq);
       if (prev) {
         prev.after(el);
@@ -131,6 +148,7 @@ export function createMessageList({ store, conversationId: id, container, onNear
     store.on('pending', mine(syncPending)),
     store.on('history', mine(renderTop)),
     store.on('timeline-reset', mine(renderAll)),
+    store.on('blocks', renderAll),
   ];
   container.addEventListener('scroll', onScroll, { passive: true });
   renderAll();

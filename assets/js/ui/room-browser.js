@@ -101,7 +101,7 @@ export function createRoomBrowser({ store, api }) {
 
     const joined = store
       .conversations()
-      .filter((c) => c.kind !== 'dm' && c.membership === 'joined' && !c.official && matches(c))
+      .filter((c) => c.kind === 'room' && c.membership === 'joined' && !c.official && matches(c))
       .sort(byName);
     joinedList.replaceChildren(...(joined.length ? joined.map(item) : [empty(query ? 'No joined rooms match.' : 'You have not joined any other rooms yet.')]));
 

@@ -4,12 +4,12 @@
 // with `conversation.join` when not joined, inline topic editing with `conversation.update`.
 
 import { errorMessage } from '../api.js';
-import { bindCompose } from './compose.js';
+import { bindCompose, createComposeError } from './compose.js';
 import { createMessageList } from './messages.js';
 import { byId, describeTyping, h } from './dom.js';
 import { joinRoom } from './room-browser.js';
 
-export function createRoomView({ store, api, socket, timeline }) {
+export function createRoomView({ store, api, socket, timeline, social }) {
   const title = byId('room-title');
   const topic = byId('room-topic');
   const editTopic = byId('edit-topic');
@@ -28,10 +28,13 @@ export function createRoomView({ store, api, socket, timeline }) {
 
   const report = (err) => store.toast(errorMessage(err));
 
-  bindCompose(byId('room-compose-form'), textarea, {
+  const composeForm = byId('room-compose-form');
+  bindCompose(composeForm, textarea, {
     onSend: (text) => (current ? socket.send(current, text) : false),
     onTyping: () => current && socket.typing(current),
   });
+  const composeError = createComposeError({ store, conversationId: () => current, form: composeForm });
+  composeForm.before(composeError.el);
 
   function closeTopicEditor() {
     topicForm.hidden = true;
@@ -65,6 +68,7 @@ export function createRoomView({ store, api, socket, timeline }) {
     list?.destroy();
     list = null;
     current = id;
+    composeError.clear();
     typingLine.replaceChildren();
     closeTopicEditor();
     inviteInput.value = '';
@@ -80,6 +84,7 @@ export function createRoomView({ store, api, socket, timeline }) {
       onNearTop: () => timeline.loadOlder(id).catch(report),
       onRetry: socket.retry,
       onDiscard: store.resolvePending,
+      isBlocked: social.isBlocked,
     });
     store.setVisible(id, true);
     timeline
