@@ -226,6 +226,39 @@ async fn friends_presence_and_groups_in_the_web_client() {
     )
     .await;
 
+    // The owner renames the group and sets a topic (Edit: `conversation.update`); bob sees both
+    // live, and has no Edit button himself.
+    let window = format!(".group-window[data-conversation-id='{group}']");
+    click(
+        &alice_page,
+        Locator::Css(&format!("{window} .group-edit")),
+        "Edit in alice's group window",
+    )
+    .await;
+    let name = wait_css(&alice_page, &format!("{window} .group-edit-name"), "group name input").await;
+    name.clear().await.expect("clear the name");
+    name.send_keys("Sunday Plans").await.expect("type the name");
+    type_enter(&alice_page, &format!("{window} .group-edit-topic"), "Bring snacks").await;
+    wait_xpath(
+        &bob_page,
+        &format!(
+            "//*[contains(@class,'group-window') and @data-conversation-id='{group}']//*[contains(@class,'group-topic') and .='Bring snacks']"
+        ),
+        "the new topic in bob's group window",
+    )
+    .await;
+    let (title, edit_hidden) = bob_page
+        .execute(
+            &format!(
+                "const w = document.querySelector(\"{window}\"); return [w.textContent.includes('Sunday Plans'), w.querySelector('.group-edit').hidden];"
+            ),
+            vec![],
+        )
+        .await
+        .map(|v| (v[0].as_bool(), v[1].as_bool()))
+        .expect("read bob's window");
+    assert_eq!((title, edit_hidden), (Some(true), Some(true)));
+
     // The owner mutes bob from the member list; bob's window says so next to his compose box
     // (disabled while muted), and alice's list shows the badge.
     click(

@@ -1,5 +1,6 @@
 // Group windows: one floating window per group, like a DM window (ui/dm-window.js), with the
-// group's topic, an invite box (`member.invite`), Leave, the member list (presence, role badge,
+// group's topic, an invite box (`member.invite`), Edit (name and topic, `conversation.update`,
+// ui/group-settings.js), Leave, the member list (presence, role badge,
 // mute state, the user menu, and a "Manage" menu with what I may do to that member: change the
 // role with `member.role`, mute for a while / unmute with `member.mute`, kick with
 // `member.kick`, transfer ownership with `conversation.transfer`), the log and a compose box.
@@ -8,6 +9,7 @@
 
 import { errorMessage, withQuery } from '../api.js';
 import { createCompose, createComposeError } from './compose.js';
+import { createGroupSettings } from './group-settings.js';
 import { createMessageList } from './messages.js';
 import { batched, describeTyping, h, replaceKeepingFocus } from './dom.js';
 import { showMenu } from './menu.js';
@@ -151,7 +153,8 @@ export function createGroupWindows({ store, api, socket, timeline, windows, soci
     const inviteInput = h('input', { type: 'text', class: 'group-invite-input', placeholder: 'Invite user…', autocomplete: 'off', autocapitalize: 'none', 'aria-label': `Invite a user to ${name}` });
     const inviteForm = h('form', { class: 'group-invite invite-form' }, inviteInput, h('button', { type: 'submit', class: 'small' }, 'Invite'));
     const leave = h('button', { type: 'button', class: 'small group-leave' }, 'Leave');
-    const head = h('div', { class: 'group-head' }, topic, h('div', { class: 'group-actions' }, inviteForm, leave));
+    const settings = createGroupSettings({ store, api, conversationId: id });
+    const head = h('div', { class: 'group-head' }, topic, h('div', { class: 'group-actions' }, inviteForm, settings.button, leave), settings.form);
     const log = h('div', { class: 'group-log log', role: 'log', 'aria-live': 'polite', 'aria-label': `Messages in ${name}`, tabindex: '0' });
     const memberCount = h('span', { class: 'muted' });
     const memberList = h('ul', { class: 'group-member-list', 'aria-label': `Members of ${name}` });
@@ -186,6 +189,7 @@ export function createGroupWindows({ store, api, socket, timeline, windows, soci
       win.setTitle(groupName(c), h('span', { class: 'group-icon', 'aria-hidden': 'true' }, '👥'));
       topic.textContent = c.topic ?? '';
       inviteForm.hidden = !store.canIn(id, 'member.invite');
+      settings.render();
       const members = store.membersOf(id);
       // Muted: the compose box says until when (and is disabled); it comes back by itself.
       const mine = members.find((m) => m.user_id === store.me()?.id);
