@@ -27,6 +27,8 @@ if [[ ${BENCH_LIMITS:-off} == off ]]; then
             echo "$key = { count = 0, per_secs = 1, burst = 1 }"
         done
         echo "max_pending_invites_per_recipient = 0"
+        echo "friend_requests_per_minute = 0"
+        echo "max_pending_friend_requests = 0"
     } >"$work/limits.toml"
     args+=(--config "$work/limits.toml")
 fi

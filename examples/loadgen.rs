@@ -4,7 +4,10 @@
 //!    (with LOAD_WATCH=1 each also watches the shared room's member list, as the web client does);
 //!    with LOAD_SERVER_PID, the server's RSS growth per idle WebSocket;
 //! 3. throughput: messages persisted (acked after commit) per second;
-//! 4. latency: send → delivery to every member of a room of LOAD_USERS.
+//! 4. latency: send → delivery to every member of a room of LOAD_USERS;
+//! 5. with LOAD_FRIENDS=k (each user befriends the next k, so everyone has 2k friends): every user
+//!    turns busy (`PUT /presence`); counts the `presence` frames and times each delivery to a
+//!    friend (PUT sent → frame received).
 //!
 //! ```text
 //! echochat --data-dir /tmp/load            # prints the setup link with its token
@@ -12,7 +15,7 @@
 //! ```
 //! Environment: LOAD_USERS (100), LOAD_SENDERS (10), LOAD_MESSAGES (20000), LOAD_WINDOW (64 in
 //! flight per sender), LOAD_LATENCY_MESSAGES (300), LOAD_LATENCY_INTERVAL_MS (20),
-//! LOAD_SEQUENTIAL (300), LOAD_WATCH (0), LOAD_SERVER_PID (unset).
+//! LOAD_SEQUENTIAL (300), LOAD_WATCH (0), LOAD_FRIENDS (0), LOAD_SERVER_PID (unset).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{
@@ -65,7 +68,7 @@ async fn post(http: &reqwest::Client, url: String, token: Option<&str>, body: Va
         .unwrap_or(Value::Null)
 }
 
-async fn login(http: &reqwest::Client, base: &str, name: &str) -> String {
+async fn login(http: &reqwest::Client, base: &str, name: &str) -> (String, String) {
     let r = post(
         http,
         format!("{base}/api/v1/auth/login"),
@@ -73,7 +76,40 @@ async fn login(http: &reqwest::Client, base: &str, name: &str) -> String {
         json!({"username": name, "password": PASSWORD}),
     )
     .await;
-    r["access_token"].as_str().expect("token").to_owned()
+    (
+        r["access_token"].as_str().expect("token").to_owned(),
+        r["user"]["id"].as_str().expect("user id").to_owned(),
+    )
+}
+
+/// User `i` asks users `i+1 … i+k` (modulo the count) to be friends and each accepts, so every
+/// user has `2k` friends.
+async fn befriend(http: &reqwest::Client, base: &str, users: &[(String, String)], k: usize) {
+    let n = users.len();
+    let pairs: Vec<(usize, usize)> = (0..n)
+        .flat_map(|i| (1..=k.min(n.saturating_sub(1) / 2)).map(move |d| (i, (i + d) % n)))
+        .collect();
+    for chunk in pairs.chunks(16) {
+        futures_util::future::join_all(chunk.iter().map(|(i, j)| async move {
+            let (from, from_id) = &users[*i];
+            let to = &users[*j].0;
+            post(
+                http,
+                format!("{base}/api/v1/friends/requests"),
+                Some(from),
+                json!({"username": format!("load{j}")}),
+            )
+            .await;
+            post(
+                http,
+                format!("{base}/api/v1/friends/requests/{from_id}/accept"),
+                Some(to),
+                json!({}),
+            )
+            .await;
+        }))
+        .await;
+    }
 }
 
 /// Resident memory of a process in KiB (Linux `/proc/<pid>/status`).
@@ -170,7 +206,7 @@ async fn main() {
     let room = room["id"].as_str().unwrap().to_owned();
 
     eprintln!("registering {users} users…");
-    let mut tokens = Vec::new();
+    let mut accounts: Vec<(String, String)> = Vec::new();
     for chunk in (0..users).collect::<Vec<_>>().chunks(8) {
         let batch = chunk.iter().map(|i| {
             let (http, base, room) = (http.clone(), base.clone(), room.clone());
@@ -181,18 +217,24 @@ async fn main() {
                     .send()
                     .await
                     .unwrap();
-                let token = login(&http, &base, &name).await;
+                let (token, id) = login(&http, &base, &name).await;
                 http.post(format!("{base}/api/v1/rooms/{room}/join"))
                     .bearer_auth(&token)
                     .json(&json!({}))
                     .send()
                     .await
                     .unwrap();
-                token
+                (token, id)
             }
         });
-        tokens.extend(futures_util::future::join_all(batch).await);
+        accounts.extend(futures_util::future::join_all(batch).await);
     }
+    let friends = env("LOAD_FRIENDS", 0);
+    if friends > 0 {
+        eprintln!("making {friends} friendships per user…");
+        befriend(&http, &base, &accounts, friends).await;
+    }
+    let tokens: Vec<String> = accounts.iter().map(|(t, _)| t.clone()).collect();
 
     // Phase 1: one sequential sender in a room of its own (request/response latency of a send).
     let n = env("LOAD_SEQUENTIAL", 300);
@@ -224,6 +266,9 @@ async fn main() {
     let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
     let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Phase 5: when each user's presence change was sent, and each delivery's delay.
+    let changed_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let presence_latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
     let mut receivers = Vec::new();
     let storm = Instant::now();
     for token in &tokens {
@@ -240,11 +285,24 @@ async fn main() {
             measuring.clone(),
             presence_frames.clone(),
         );
+        let (changed_at, presence_latencies) = (changed_at.clone(), presence_latencies.clone());
         receivers.push(tokio::spawn(async move {
             while let Some(Ok(msg)) = ws.next().await {
                 if let Message::Text(text) = msg {
                     if text.contains("\"type\":\"presence\"") {
                         presence_frames.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if text.contains("\"status\":\"busy\"") {
+                            let v: Value = serde_json::from_str(&text).unwrap();
+                            let at = v["user_id"]
+                                .as_str()
+                                .and_then(|u| changed_at.lock().unwrap().get(u).copied());
+                            if let Some(t) = at {
+                                presence_latencies
+                                    .lock()
+                                    .unwrap()
+                                    .push(t.elapsed().as_secs_f64() * 1000.0);
+                            }
+                        }
                     }
                     if !measuring.load(std::sync::atomic::Ordering::Relaxed)
                         || !text.contains("\"type\":\"message\"")
@@ -294,6 +352,46 @@ async fn main() {
             after,
             receivers.len(),
             (after.saturating_sub(before)) as f64 / receivers.len().max(1) as f64
+        );
+    }
+
+    // Phase 5 (run here, while the storm's connections are idle): everyone turns busy.
+    if friends > 0 {
+        let before = presence_frames.load(std::sync::atomic::Ordering::Relaxed);
+        let started = Instant::now();
+        for chunk in accounts.chunks(16) {
+            futures_util::future::join_all(chunk.iter().map(|(token, id)| {
+                let (http, base, changed_at) = (http.clone(), base.clone(), changed_at.clone());
+                async move {
+                    changed_at.lock().unwrap().insert(id.clone(), Instant::now());
+                    http.put(format!("{base}/api/v1/presence"))
+                        .bearer_auth(token)
+                        .json(&json!({"choice": "busy", "status_text": "load test"}))
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }))
+            .await;
+        }
+        let put_secs = started.elapsed().as_secs_f64();
+        let expected = accounts.len() * 2 * friends.min(accounts.len().saturating_sub(1) / 2);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while presence_latencies.lock().unwrap().len() < expected && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut times = presence_latencies.lock().unwrap().clone();
+        times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        println!(
+            "presence: {} users turned busy in {:.2} s (PUT /presence, 16 at a time); {} of {} expected frames to friends ({} presence frames in all); delivery p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            accounts.len(),
+            put_secs,
+            times.len(),
+            expected,
+            presence_frames.load(std::sync::atomic::Ordering::Relaxed) - before,
+            percentile(&times, 0.50),
+            percentile(&times, 0.99),
+            times.last().copied().unwrap_or(f64::NAN),
         );
     }
 
