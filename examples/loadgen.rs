@@ -363,7 +363,10 @@ async fn main() {
             futures_util::future::join_all(chunk.iter().map(|(token, id)| {
                 let (http, base, changed_at) = (http.clone(), base.clone(), changed_at.clone());
                 async move {
-                    changed_at.lock().unwrap().insert(id.clone(), Instant::now());
+                    changed_at
+                        .lock()
+                        .unwrap()
+                        .insert(id.clone(), Instant::now());
                     http.put(format!("{base}/api/v1/presence"))
                         .bearer_auth(token)
                         .json(&json!({"choice": "busy", "status_text": "load test"}))

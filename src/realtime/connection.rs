@@ -210,9 +210,16 @@ async fn start(
             }
         }
     }
-    let me = state.users.me(actor).await?;
-    let start = state.presence.for_connection(actor.user).await?;
-    let (friends, blocked) = state.friends.graph(actor.user).await?;
+    // Independent reads, concurrently (on PostgreSQL each is a round trip).
+    let (me, start, (friends, blocked), page, mut missed) = tokio::try_join!(
+        state.users.me(actor),
+        state.presence.for_connection(actor.user),
+        state.friends.graph(actor.user),
+        state
+            .conversations
+            .list(actor, None, Some(READY_CONVERSATIONS)),
+        state.conversations.missed_dms(actor),
+    )?;
     state.hub.set_profile(
         actor.user,
         start.choice,
@@ -228,12 +235,7 @@ async fn start(
     } else {
         Vec::new()
     };
-    let page = state
-        .conversations
-        .list(actor, None, Some(READY_CONVERSATIONS))
-        .await?;
     let mut presence = state.hub.visible_presence(actor.user, READY_ONLINE);
-    let mut missed = state.conversations.missed_dms(actor).await?;
     missed.truncate(READY_MISSED);
     let (mut shown, mut cursor) = (page.items.len(), page.next_cursor);
     loop {

@@ -235,10 +235,20 @@ async fn friends_presence_and_groups_in_the_web_client() {
         "Edit in alice's group window",
     )
     .await;
-    let name = wait_css(&alice_page, &format!("{window} .group-edit-name"), "group name input").await;
+    let name = wait_css(
+        &alice_page,
+        &format!("{window} .group-edit-name"),
+        "group name input",
+    )
+    .await;
     name.clear().await.expect("clear the name");
     name.send_keys("Sunday Plans").await.expect("type the name");
-    type_enter(&alice_page, &format!("{window} .group-edit-topic"), "Bring snacks").await;
+    type_enter(
+        &alice_page,
+        &format!("{window} .group-edit-topic"),
+        "Bring snacks",
+    )
+    .await;
     wait_xpath(
         &bob_page,
         &format!(
