@@ -498,7 +498,7 @@ impl Session {
                     username: self.actor.username.clone(),
                 })
                 .encode();
-                self.state.hub.publish(conversation_id, &frame, Some(uid));
+                self.state.hub.publish_from(conversation_id, &frame, uid);
             }
             ClientFrame::Read(read) => {
                 if let Err(err) = self

@@ -56,14 +56,21 @@ pub fn handle(hub: &Hub, event: &Event) {
                 visibility: view.visibility,
             };
             hub.subscribe(user.id, view.id, facts);
-            let joined = ServerFrame::MemberJoined(MemberJoinedFrame {
-                conversation_id: view.id,
-                user: user.clone(),
-                role: *role,
-                status: hub.shown(user.id),
-            })
-            .encode();
-            hub.publish(view.id, &joined, Some(user.id));
+            let joined = |status| {
+                ServerFrame::MemberJoined(MemberJoinedFrame {
+                    conversation_id: view.id,
+                    user: user.clone(),
+                    role: *role,
+                    status,
+                })
+                .encode()
+            };
+            hub.publish_joined(
+                view.id,
+                user.id,
+                &joined(hub.shown(user.id)),
+                &joined(PresenceStatus::Offline),
+            );
             hub.send_to_user(user.id, &conversation_added(view));
             if members_see_presence(facts) {
                 hub.exchange_presence(user.id, view.id, PRESENCE_ON_JOIN_MAX);
@@ -218,7 +225,7 @@ fn social(hub: &Hub, event: &Event) {
                 |user_id| ServerFrame::FriendRemoved(FriendRemovedFrame { user_id }).encode();
             hub.send_to_user(*a, &removed(*b));
             hub.send_to_user(*b, &removed(*a));
-            hub.set_friends(*a, *b, false);
+            hub.unfriended(*a, *b);
         }
         Event::BlockChanged {
             blocker,

@@ -457,6 +457,47 @@ impl Hub {
         }
     }
 
+    /// Queues `frame`, which reveals that `sender` is here (typing), to every connection of every
+    /// member of `conversation` but the sender and anyone in a block with them.
+    pub fn publish_from(&self, conversation: ConversationId, frame: &Utf8Bytes, sender: UserId) {
+        let state = self.read();
+        let hidden = |u: &UserId| state.users.get(&sender).is_some_and(|o| o.hides_from(*u));
+        for user in state
+            .rooms
+            .get(&conversation)
+            .into_iter()
+            .flat_map(|r| &r.users)
+        {
+            if *user != sender && !hidden(user) {
+                Self::deliver_to_user(&state, *user, frame);
+            }
+        }
+    }
+
+    /// Queues a `member_joined` about `subject`: `shown` (with their status) to the members who
+    /// may see their presence here, `hidden` (status `offline`) to the others — anyone in a
+    /// block with them, and, in a public room, everyone not watching its member list.
+    pub fn publish_joined(
+        &self,
+        conversation: ConversationId,
+        subject: UserId,
+        shown: &Utf8Bytes,
+        hidden: &Utf8Bytes,
+    ) {
+        let state = self.read();
+        let Some(room) = state.rooms.get(&conversation) else {
+            return;
+        };
+        let blocked = |u: UserId| state.users.get(&subject).is_some_and(|o| o.hides_from(u));
+        for user in room.users.iter().filter(|u| **u != subject) {
+            for conn in state.users.get(user).into_iter().flat_map(|o| &o.conns) {
+                let sees =
+                    !blocked(*user) && (room.members_see_presence || room.watchers.contains(conn));
+                Self::deliver(&state, *conn, if sees { shown } else { hidden });
+            }
+        }
+    }
+
     /// Queues `frame` to every connection of `user`.
     pub fn send_to_user(&self, user: UserId, frame: &Utf8Bytes) {
         Self::deliver_to_user(&self.read(), user, frame);
@@ -733,6 +774,24 @@ impl Hub {
     /// other again if they otherwise may.
     pub fn set_blocked(&self, a: UserId, b: UserId, blocked: bool) {
         let mut state = self.write();
+        // Who could see whom before: only they are told the other is offline now (a stranger,
+        // or anyone while the other is invisible, learns nothing from a block).
+        let mut saw = Vec::new();
+        if blocked {
+            for (me, other) in [(a, b), (b, a)] {
+                let visible = state
+                    .users
+                    .get(&other)
+                    .is_some_and(|o| o.shown != PresenceStatus::Offline && !o.hides_from(me));
+                let audience = visible
+                    && Self::audience(&state, other)
+                        .iter()
+                        .any(|c| state.conns.get(c).is_some_and(|c| c.user == me));
+                if audience {
+                    saw.push((me, other));
+                }
+            }
+        }
         for (me, other) in [(a, b), (b, a)] {
             if let Some(online) = state.users.get_mut(&me) {
                 if blocked {
@@ -744,12 +803,44 @@ impl Hub {
         }
         for (me, other) in [(a, b), (b, a)] {
             if blocked {
-                if let Some(o) = state.users.get(&other) {
+                if saw.contains(&(me, other))
+                    && let Some(o) = state.users.get(&other)
+                {
                     let frame = presence_frame(other, &o.username, PresenceStatus::Offline, None);
                     Self::deliver_to_user(&state, me, &frame);
                 }
             } else if Self::peers(&state, other).contains(&me) {
                 Self::show_to(&state, other, me);
+            }
+        }
+    }
+
+    /// `a` and `b` are no longer friends: each one who could see the other only as a friend
+    /// (no shared DM, group or private room) is told the other is offline, so no stale status
+    /// stays on their screen.
+    pub fn unfriended(&self, a: UserId, b: UserId) {
+        let mut state = self.write();
+        let mut saw = Vec::new();
+        for (me, other) in [(a, b), (b, a)] {
+            let visible = state
+                .users
+                .get(&other)
+                .is_some_and(|o| o.shown != PresenceStatus::Offline && !o.hides_from(me));
+            if visible {
+                saw.push((me, other));
+            }
+        }
+        for (me, other) in [(a, b), (b, a)] {
+            if let Some(online) = state.users.get_mut(&me) {
+                online.friends.remove(&other);
+            }
+        }
+        for (me, other) in saw {
+            if !Self::peers(&state, other).contains(&me)
+                && let Some(o) = state.users.get(&other)
+            {
+                let frame = presence_frame(other, &o.username, PresenceStatus::Offline, None);
+                Self::deliver_to_user(&state, me, &frame);
             }
         }
     }

@@ -139,6 +139,17 @@ impl FriendService {
         self.uow
             .run(async |work| {
                 let me = super::active_account(work.db(), actor.user).await?;
+                // Again inside the transaction: a block made since the cached check wins.
+                match blocks::between(work.db(), me.id, target.id).await? {
+                    (true, _) => {
+                        return Err(DomainError::forbidden(
+                            ErrorCode::Blocked,
+                            "you blocked this user: unblock them first",
+                        ));
+                    }
+                    (false, true) => return Ok((FriendRequestOutcome::Pending, target.view())),
+                    (false, false) => {}
+                }
                 match friends::get(work.db(), me.id, target.id).await? {
                     Some(row) if row.state == FriendshipState::Accepted => Err(
                         DomainError::conflict(ErrorCode::AlreadyFriends, "you are friends already"),

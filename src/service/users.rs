@@ -134,6 +134,14 @@ async fn hand_over(
     conversation: ConversationId,
 ) -> Result<(), DomainError> {
     let Some(next) = members::successor(work.db(), conversation).await? else {
+        // Nobody is left: withdraw the pending invitations (see `leave_group`).
+        for invitee in members::withdraw_invitations(work.db(), conversation, work.now()).await? {
+            work.publish(Event::departure(
+                conversation,
+                invitee,
+                MembershipState::Invited,
+            ));
+        }
         return Ok(());
     };
     members::set_role(

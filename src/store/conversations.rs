@@ -196,6 +196,22 @@ pub async fn by_id(
         .transpose()
 }
 
+/// [`by_id`], locking the row until the transaction `db` ends (`SELECT … FOR UPDATE` on
+/// PostgreSQL; SQLite has one writer, so its transactions never interleave). Membership changes
+/// that must see each other's result (transfers, role changes, leaves, accepts) take this lock
+/// first, so two of them on one conversation run one after the other.
+pub async fn by_id_locked(
+    db: &impl ConnectionTrait,
+    id: ConversationId,
+) -> Result<Option<ConversationRecord>, DomainError> {
+    Entity::find_by_id(id.0)
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .map(ConversationRecord::try_from)
+        .transpose()
+}
+
 /// Conversations with these ids, in no particular order.
 pub async fn by_ids(
     db: &impl ConnectionTrait,

@@ -158,6 +158,32 @@ pub async fn set_role(
     Ok(())
 }
 
+/// Withdraws every pending invitation to `conversation` (state `left`); returns the invitees.
+/// Used when the last member leaves a group: nobody may reopen an abandoned group (and read its
+/// history) through an old invitation.
+pub async fn withdraw_invitations(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+    now: DateTime<Utc>,
+) -> Result<Vec<UserId>, DomainError> {
+    let invited: Vec<uuid::Uuid> = Entity::find()
+        .select_only()
+        .column(Column::UserId)
+        .filter(Column::ConversationId.eq(conversation.0))
+        .filter(Column::State.eq(MembershipState::Invited.as_str()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Entity::update_many()
+        .col_expr(Column::State, Expr::value(MembershipState::Left.as_str()))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::ConversationId.eq(conversation.0))
+        .filter(Column::State.eq(MembershipState::Invited.as_str()))
+        .exec(db)
+        .await?;
+    Ok(invited.into_iter().map(UserId).collect())
+}
+
 /// Who takes over `conversation` when its owner's account goes: the joined moderator, else the
 /// joined member, who has been in that state longest (`updated_at`, then user id); `None` when
 /// nobody is left.

@@ -603,3 +603,56 @@ db_test!(
         assert_eq!(history["messages"].as_array().unwrap().len(), 1, "{history}");
     }
 );
+
+db_test!(
+    async fn the_last_member_leaving_withdraws_invitations_and_rooms_routes_refuse_groups(app) {
+        let owner = app.user("olga").await;
+        let invitee = app.user("ivan").await;
+        let id = group(&app, &owner, "Abandoned").await;
+        app.send(&owner, &id, "secret history").await;
+        invite(&app, &owner, &id, &invitee).await;
+        let (mut wi, _) = app.ws(&invitee).await;
+        // A group is not a room: the room settings route does not know it.
+        let (status, _) = call(&app, &owner, Method::PATCH, &format!("/rooms/{id}"), json!({"category": "x"})).await;
+        assert_eq!(status, 404);
+        let (status, _) = call(&app, &owner, Method::POST, &format!("/groups/{id}/leave"), json!({})).await;
+        assert_eq!(status, 204);
+        let gone = wi.expect("member_left").await;
+        assert_eq!((gone["conversation_id"].as_str(), gone["user_id"].as_str()), (Some(id.as_str()), Some(invitee.id.as_str())));
+        let (_, list) = call(&app, &invitee, Method::GET, "/invitations", Value::Null).await;
+        assert_eq!(list["invitations"], json!([]), "{list}");
+        let (status, _) = call(&app, &invitee, Method::POST, &format!("/invitations/{id}/accept"), json!({})).await;
+        assert_eq!(status, 404);
+        let resp = app.get(&format!("/api/v1/conversations/{id}/messages"), &invitee.token).await;
+        assert_eq!(resp.status(), 404);
+    }
+);
+
+db_test!(
+    async fn concurrent_transfers_leave_exactly_one_owner(app) {
+        let owner = app.user("olga").await;
+        let b = app.user("bea").await;
+        let c = app.user("cid").await;
+        let id = group(&app, &owner, "Contested").await;
+        for who in [&b, &c] {
+            invite(&app, &owner, &id, who).await;
+            accept(&app, who, &id).await;
+        }
+        let path = format!("/groups/{id}/transfer");
+        for round in 0..5 {
+            let (to_b, to_c) = tokio::join!(
+                call(&app, &owner, Method::POST, &path, json!({"user_id": b.id})),
+                call(&app, &owner, Method::POST, &path, json!({"user_id": c.id})),
+            );
+            let won = [to_b.0, to_c.0].iter().filter(|s| **s == 200).count();
+            assert_eq!(won, 1, "round {round}: exactly one transfer wins: {to_b:?} {to_c:?}");
+            let members = app.get_json(&format!("/api/v1/conversations/{id}/members"), &owner.token).await;
+            let owners: Vec<&Value> = members["members"].as_array().unwrap().iter().filter(|m| m["role"] == "owner").collect();
+            assert_eq!(owners.len(), 1, "{members}");
+            // Give it back for the next round.
+            let new_owner = if to_b.0 == 200 { &b } else { &c };
+            let (status, _) = call(&app, new_owner, Method::POST, &path, json!({"user_id": owner.id})).await;
+            assert_eq!(status, 200);
+        }
+    }
+);

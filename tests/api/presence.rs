@@ -416,6 +416,25 @@ db_test!(
             !frames.iter().any(|f| f["type"] == "presence" && f["user_id"] == alice.id),
             "the blocked user gets nothing: {frames:?}"
         );
+        // Typing does not cross the block either way (the DM stays open).
+        alice_ws.send_json(json!({"type": "typing", "conversation_id": conversation})).await;
+        alice_ws.send_json(json!({"type": "ping"})).await;
+        alice_ws.expect("pong").await;
+        mallory_ws.send_json(json!({"type": "typing", "conversation_id": conversation})).await;
+        mallory_ws.send_json(json!({"type": "ping"})).await;
+        let frames = frames_until(&mut mallory_ws, "pong").await;
+        assert!(!frames.iter().any(|f| f["type"] == "typing"), "{frames:?}");
+        let frames = through_bus(&app, &bob, &lobby, &mut alice_ws).await;
+        assert!(!frames.iter().any(|f| f["type"] == "typing"), "{frames:?}");
+        // Blocking a stranger tells the stranger nothing.
+        let eve = app.user("eve").await;
+        let (mut eve_ws, _) = app.ws(&eve).await;
+        let resp = app
+            .send_auth(reqwest::Method::PUT, &format!("/api/v1/blocks/{}", eve.id), &alice.token, &json!({}))
+            .await;
+        assert_eq!(resp.status(), 200);
+        let frames = through_bus(&app, &bob, &lobby, &mut eve_ws).await;
+        assert!(!frames.iter().any(|f| f["type"] == "presence"), "{frames:?}");
         // Neither sees the other: member lists and ready say offline / nothing.
         for (viewer, other) in [(&mallory, &alice), (&alice, &mallory)] {
             let members = app

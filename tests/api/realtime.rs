@@ -171,6 +171,9 @@ db_test!(
         let room = app.room(&a, "Pushy", "public").await;
         let (mut wa, _) = app.ws(&a).await;
         let (mut wb, _) = app.ws(&b).await;
+        // In a public room a newcomer's status goes to those watching the member list only.
+        wa.send_json(json!({"type": "watch", "conversation_id": room})).await;
+        wa.expect("watching").await;
         app.join(&b, &room).await;
         let joined = wa.expect("member_joined").await;
         assert_eq!(joined["conversation_id"], room.as_str());

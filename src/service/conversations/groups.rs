@@ -81,7 +81,7 @@ impl ConversationService {
         db: &impl sea_orm::ConnectionTrait,
         id: ConversationId,
     ) -> Result<ConversationRecord, DomainError> {
-        conversations::by_id(db, id)
+        conversations::by_id_locked(db, id)
             .await?
             .filter(|c| c.kind == ConversationKind::Group)
             .ok_or(DomainError::NotFound("conversation"))
@@ -155,7 +155,7 @@ impl ConversationService {
 
     /// Leaves a group; audited as `member.left`. The owner must transfer the ownership first,
     /// unless they are the last member: then the group is left empty (conversation and
-    /// messages are kept). Errors: 404 (not a group I am in), 409 `owner_must_transfer`.
+    /// messages are kept) and its pending invitations are withdrawn. Errors: 404 (not a group I am in), 409 `owner_must_transfer`.
     pub async fn leave_group(&self, actor: &Actor, id: ConversationId) -> Result<(), DomainError> {
         self.require_group(id).await?;
         self.access
@@ -177,6 +177,13 @@ impl ConversationService {
                 }
                 members::set_state(work.db(), id, actor.user, MembershipState::Left, work.now())
                     .await?;
+                if count <= 1 {
+                    // Nobody is left: pending invitations go too (an invitee must not reopen
+                    // an ownerless group and read its history).
+                    for invitee in members::withdraw_invitations(work.db(), id, work.now()).await? {
+                        work.publish(Event::departure(id, invitee, MembershipState::Invited));
+                    }
+                }
                 work.audit(
                     Some(actor),
                     AuditAction::MemberLeft,

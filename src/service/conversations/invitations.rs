@@ -66,7 +66,7 @@ impl ConversationService {
         actor: &Actor,
         id: ConversationId,
     ) -> Result<(ConversationRecord, MemberRecord), DomainError> {
-        let conversation = conversations::by_id(work.db(), id)
+        let conversation = conversations::by_id_locked(work.db(), id)
             .await?
             .filter(|c| c.kind != ConversationKind::Dm)
             .ok_or(DomainError::NotFound("invitation"))?;

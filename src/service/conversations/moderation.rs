@@ -86,6 +86,11 @@ impl ConversationService {
         self.uow
             .run(async |work| {
                 let target = self.joined(work, id, user).await?;
+                // Decided again on the rows read under the group's lock (the cached decision
+                // may predate a concurrent transfer).
+                if self.joined(work, id, actor.user).await?.role != ConversationRole::Owner {
+                    return Err(denied());
+                }
                 if target.role == ConversationRole::Owner {
                     return Err(DomainError::forbidden(
                         ErrorCode::CannotChangeOwner,
@@ -221,6 +226,9 @@ impl ConversationService {
         self.uow
             .run(async |work| {
                 let target = self.joined(work, id, user).await?;
+                if !outranks(self.joined(work, id, actor.user).await?.role, target.role) {
+                    return Err(denied());
+                }
                 let until = duration.map(|d| work.now() + d);
                 members::set_muted(work.db(), id, user, until, work.now()).await?;
                 let (action, details) = match (until, duration) {
@@ -272,7 +280,10 @@ impl ConversationService {
             .await?;
         self.uow
             .run(async |work| {
-                self.joined(work, id, user).await?;
+                let target = self.joined(work, id, user).await?;
+                if !outranks(self.joined(work, id, actor.user).await?.role, target.role) {
+                    return Err(denied());
+                }
                 members::set_state(work.db(), id, user, MembershipState::Left, work.now()).await?;
                 work.audit(
                     Some(actor),
@@ -291,4 +302,19 @@ impl ConversationService {
             })
             .await
     }
+}
+
+/// Whether a member with role `actor` may moderate one with role `target` (owner > moderator >
+/// member; members moderate nobody): the rule of `decide`, applied again inside the unit of work.
+fn outranks(actor: ConversationRole, target: ConversationRole) -> bool {
+    let rank = |r| match r {
+        ConversationRole::Owner => 2,
+        ConversationRole::Moderator => 1,
+        ConversationRole::Member => 0,
+    };
+    actor != ConversationRole::Member && rank(actor) > rank(target)
+}
+
+fn denied() -> DomainError {
+    DomainError::forbidden(ErrorCode::PermissionDenied, "your role does not allow this")
 }

@@ -431,8 +431,10 @@ impl ConversationService {
             .transpose()?;
         self.uow
             .run(async |work| {
+                // Groups have their own settings route (`PATCH /groups/{id}`, audited as such).
                 let room = conversations::by_id(work.db(), id)
                     .await?
+                    .filter(|r| r.kind == ConversationKind::Room)
                     .ok_or(DomainError::NotFound("conversation"))?;
                 let topic = topic.unwrap_or(room.topic.clone());
                 let category = category.unwrap_or(room.category.clone());
