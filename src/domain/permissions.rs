@@ -28,8 +28,28 @@ text_enum!(
         RolesManage = "roles.manage",
         /// Server: create rooms.
         RoomsCreate = "rooms.create",
-        /// Server: moderate every room (edit settings of rooms one does not own).
+        /// Server: moderate every room (edit settings of rooms one does not own; lock, read-only,
+        /// slowmode, clear history; kick, ban; delete any message in a room).
         RoomsModerate = "rooms.moderate",
+        /// Server: delete rooms, edit official rooms (name, official, auto-join), rename
+        /// categories.
+        RoomsManage = "rooms.manage",
+        /// Server: the server's identity and statistics (`GET /admin/server`).
+        ServerView = "server.view",
+        /// Server: search users and see a user's detail (`GET /admin/users…`).
+        UsersView = "users.view",
+        /// Server: create users, issue password reset links, deactivate and reactivate accounts.
+        UsersManage = "users.manage",
+        /// Server: force logout, suspend, mute server-wide and shadowban (moderators: plain
+        /// members only).
+        UsersModerate = "users.moderate",
+        /// Server: change live settings and manage invite links (`/admin/settings`,
+        /// `/admin/invites`).
+        SettingsManage = "settings.manage",
+        /// Server: send announcements to everyone online (`POST /admin/broadcast`).
+        BroadcastSend = "broadcast.send",
+        /// Server: the moderation queue of reported messages (`/admin/reports`).
+        ReportsReview = "reports.review",
         /// Conversation: see its details (public rooms: anyone; else members and invitees).
         ConversationView = "conversation.view",
         /// Conversation: join it (public rooms: anyone; private rooms: invitees).
@@ -59,8 +79,25 @@ impl Permission {
     pub const fn is_server_scoped(self) -> bool {
         matches!(
             self,
-            Self::AuditRead | Self::RolesManage | Self::RoomsCreate | Self::RoomsModerate
+            Self::AuditRead
+                | Self::RolesManage
+                | Self::RoomsCreate
+                | Self::RoomsModerate
+                | Self::RoomsManage
+                | Self::ServerView
+                | Self::UsersView
+                | Self::UsersManage
+                | Self::UsersModerate
+                | Self::SettingsManage
+                | Self::BroadcastSend
+                | Self::ReportsReview
         )
+    }
+
+    /// Whether holding the permission opens the admin panel (every server permission but
+    /// `rooms.create`): the web client shows the panel exactly when `GET /users/me` lists one.
+    pub const fn opens_admin_panel(self) -> bool {
+        self.is_server_scoped() && !matches!(self, Self::RoomsCreate)
     }
 }
 
@@ -77,8 +114,27 @@ pub enum Scope {
 pub fn server_permissions(role: ServerRole) -> &'static [Permission] {
     use Permission::*;
     match role {
-        ServerRole::Admin => &[AuditRead, RolesManage, RoomsCreate, RoomsModerate],
-        ServerRole::Moderator => &[RoomsCreate, RoomsModerate],
+        ServerRole::Admin => &[
+            AuditRead,
+            RolesManage,
+            RoomsCreate,
+            RoomsModerate,
+            RoomsManage,
+            ServerView,
+            UsersView,
+            UsersManage,
+            UsersModerate,
+            SettingsManage,
+            BroadcastSend,
+            ReportsReview,
+        ],
+        ServerRole::Moderator => &[
+            RoomsCreate,
+            RoomsModerate,
+            UsersView,
+            UsersModerate,
+            ReportsReview,
+        ],
         ServerRole::Member => &[RoomsCreate],
     }
 }
@@ -258,7 +314,15 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
         Permission::AuditRead
         | Permission::RolesManage
         | Permission::RoomsCreate
-        | Permission::RoomsModerate => false,
+        | Permission::RoomsModerate
+        | Permission::RoomsManage
+        | Permission::ServerView
+        | Permission::UsersView
+        | Permission::UsersManage
+        | Permission::UsersModerate
+        | Permission::SettingsManage
+        | Permission::BroadcastSend
+        | Permission::ReportsReview => false,
     };
     if !allowed {
         return Err(denied());

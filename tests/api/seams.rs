@@ -15,7 +15,14 @@ db_test!(
         let root = app.login("admin").await;
         let me = app.get_json("/api/v1/users/me", &root.token).await;
         assert_eq!(me["user"]["role"], "admin");
-        assert_eq!(me["permissions"], json!(["audit.read", "roles.manage", "rooms.create", "rooms.moderate"]));
+        assert_eq!(
+            me["permissions"],
+            json!([
+                "audit.read", "roles.manage", "rooms.create", "rooms.moderate", "rooms.manage",
+                "server.view", "users.view", "users.manage", "users.moderate", "settings.manage",
+                "broadcast.send", "reports.review"
+            ])
+        );
 
         let eve = app.user("eve").await;
         assert_eq!(app.set_role(&eve.id, "admin").await.status(), 200);
