@@ -14,7 +14,8 @@ use crate::{
     realtime::{Hub, dispatch},
     secrets,
     service::{
-        Access, AdminService, AuthService, BlockService, ConversationService, FriendService,
+        Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
+        FriendService, RoleService, UserAdminService,
         MessageService, PresenceService, ProfileService, RateLimits, RecoveryService,
         SessionService, UnitOfWork, UserService, passwords::PasswordHasher,
     },
@@ -152,7 +153,10 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         config.limits.max_pending_friend_requests,
     );
     let blocks = BlockService::new(db.clone(), uow.clone(), access.clone());
-    let admin = AdminService::new(db.clone(), uow, access.clone());
+    let admin = AdminService::new(db.clone(), uow.clone(), access.clone());
+    let user_admin = UserAdminService::new(db.clone(), uow.clone(), access.clone(), auth.clone());
+    let roles = RoleService::new(db.clone(), uow.clone(), access.clone());
+    let broadcast = BroadcastService::new(db.clone(), uow, access.clone(), messages.clone());
     let state = AppState::new(AppStateInner {
         config: config.clone(),
         db,
@@ -164,6 +168,10 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         conversations,
         messages,
         admin,
+        user_admin,
+        roles,
+        broadcast,
+        started_at: crate::domain::Timestamp::now(),
         friends,
         blocks,
         sessions,

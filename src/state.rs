@@ -9,7 +9,8 @@ use crate::{
     events::EventBus,
     realtime::Hub,
     service::{
-        Access, AdminService, AuthService, BlockService, ConversationService, FriendService,
+        Access, AdminService, AuthService, BlockService, BroadcastService, RoleService,
+        UserAdminService, ConversationService, FriendService,
         MessageService, PresenceService, ProfileService, RateLimits, RecoveryService,
         SessionService, UserService,
     },
@@ -58,8 +59,16 @@ pub struct AppStateInner {
     pub conversations: ConversationService,
     /// Messages.
     pub messages: MessageService,
-    /// Roles and the audit log.
+    /// Built-in roles, the audit log, who am I.
     pub admin: AdminService,
+    /// Account administration and moderation.
+    pub user_admin: UserAdminService,
+    /// Custom roles and grants.
+    pub roles: RoleService,
+    /// Announcements.
+    pub broadcast: BroadcastService,
+    /// When this process started serving (uptime in `GET /admin/server`).
+    pub started_at: crate::domain::Timestamp,
     /// Friends and friend requests.
     pub friends: FriendService,
     /// Blocks.

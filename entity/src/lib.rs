@@ -8,6 +8,8 @@ pub mod conversations;
 pub mod friendships;
 pub mod messages;
 pub mod refresh_tokens;
+pub mod roles;
 pub mod sessions;
+pub mod user_roles;
 pub mod user_tokens;
 pub mod users;

@@ -27,6 +27,22 @@ pub struct Model {
     pub presence: String,
     /// Custom status text (at most 128 characters), NULL when none.
     pub status_text: Option<String>,
+    /// Suspended until this time (cannot sign in), NULL when not suspended.
+    pub suspended_until: Option<DateTimeUtc>,
+    /// Why (shown to the user at login), at most 500 characters.
+    pub suspend_reason: Option<String>,
+    /// Deactivated by an administrator at this time (cannot sign in until reactivated).
+    pub deactivated_at: Option<DateTimeUtc>,
+    /// Why it was deactivated.
+    pub deactivate_reason: Option<String>,
+    /// Muted on the whole server until this time, NULL when not muted.
+    pub muted_until: Option<DateTimeUtc>,
+    /// Why it was muted.
+    pub mute_reason: Option<String>,
+    /// Shadowbanned since this time: new messages are shown to the sender only.
+    pub shadowbanned_at: Option<DateTimeUtc>,
+    /// Why it was shadowbanned (required).
+    pub shadowban_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

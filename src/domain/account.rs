@@ -24,6 +24,11 @@ text_enum!(
         TokenReuse = "token_reuse",
         /// The account was deleted.
         AccountDeleted = "account_deleted",
+        /// A moderator suspended the account (login answers 403 `suspended` with until when and
+        /// why).
+        Suspended = "suspended",
+        /// An administrator deactivated the account (login answers 403 `deactivated`).
+        Deactivated = "deactivated",
     }
 );
 

@@ -67,6 +67,40 @@ text_enum!(
         MemberKicked = "member.kicked",
         /// A member left a group (`details`: `last`: true when nobody is left).
         MemberLeft = "member.left",
+        /// An administrator created an account (`details`: `username`, `role`, `via`).
+        UserCreated = "user.created",
+        /// A moderator issued a password reset link for an account (`details`: `expires_at`).
+        ResetLinkIssued = "user.reset_link_issued",
+        /// A moderator ended every session of an account (`details`: `sessions`, `reason`).
+        UserLoggedOut = "user.logged_out",
+        /// An account was suspended (`details`: `until`, `reason`).
+        UserSuspended = "user.suspended",
+        /// A suspension was lifted before its end.
+        UserUnsuspended = "user.unsuspended",
+        /// An account was deactivated (`details`: `reason`).
+        UserDeactivated = "user.deactivated",
+        /// A deactivated account was reactivated.
+        UserReactivated = "user.reactivated",
+        /// An account was muted on the whole server (`details`: `until`, `reason`).
+        UserMuted = "user.muted",
+        /// A server-wide mute was lifted.
+        UserUnmuted = "user.unmuted",
+        /// An account was shadowbanned (`details`: `reason`).
+        UserShadowbanned = "user.shadowbanned",
+        /// A shadowban was lifted.
+        UserUnshadowbanned = "user.unshadowbanned",
+        /// A role was granted to an account (`details`: `role`).
+        RoleGranted = "role.granted",
+        /// A role was taken from an account (`details`: `role`).
+        RoleRevoked = "role.revoked",
+        /// A custom role was created (`details`: `name`, `permissions`).
+        RoleCreated = "role.created",
+        /// A custom role's description or permissions changed (`details`: old and new).
+        RoleUpdated = "role.updated",
+        /// A custom role was deleted (`details`: `name`, `members`).
+        RoleDeleted = "role.deleted",
+        /// An announcement was sent to everyone online (`details`: `text`, `stored_in`).
+        BroadcastSent = "broadcast.sent",
     }
 );
 
@@ -125,4 +159,8 @@ pub struct AuditFilter {
     pub action: Option<AuditAction>,
     /// Only entries about this target id (a user, conversation or session id, as text).
     pub target: Option<String>,
+    /// Only entries at or after this time.
+    pub from: Option<super::Timestamp>,
+    /// Only entries before this time.
+    pub to: Option<super::Timestamp>,
 }

@@ -135,6 +135,21 @@ text_enum!(
         RequestPending = "request_pending",
         /// You have as many pending outgoing friend requests as the server allows (409).
         TooManyPendingRequests = "too_many_pending_requests",
+        /// The account is suspended; the message gives until when and why (403).
+        Suspended = "suspended",
+        /// The account was deactivated by an administrator (403).
+        Deactivated = "deactivated",
+        /// Reason rules: 1–500 characters, no control characters but newline and tab (422).
+        InvalidReason = "invalid_reason",
+        /// Role name rules: 2–32 of `a-z 0-9 _ -`, starting with a letter (422).
+        InvalidRoleName = "invalid_role_name",
+        /// A permission a role cannot hold (conversation permissions) (422).
+        InvalidPermission = "invalid_permission",
+        /// Built-in roles (`admin`, `moderator`, `member`) cannot be created, renamed or deleted
+        /// (409).
+        BuiltinRole = "builtin_role",
+        /// A custom role with that name exists (409).
+        RoleExists = "role_exists",
     }
 );
 

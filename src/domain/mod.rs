@@ -6,17 +6,23 @@
 //! concept (see docs/architecture.md, "One representation per concept").
 
 mod account;
+mod admin_views;
 mod actor;
 mod audit;
 mod error;
 mod ids;
 mod inputs;
+mod moderation;
 pub(crate) mod kinds;
 mod permissions;
 mod social;
 mod time;
 mod views;
 
+pub use admin_views::{
+    AdminMembership, AdminUser, AdminUserDetail, AdminUserPage, BroadcastOutcome, PermissionSource,
+    RoleList, RoleView, WhoAmI,
+};
 pub use account::{DisplayName, Email, RecoveryPin, SessionEndReason, TokenPurpose};
 pub use actor::Actor;
 pub use audit::{AuditAction, AuditFilter, AuditTarget, NewAuditEntry};
@@ -30,8 +36,13 @@ pub use kinds::{
     ConversationKind, ConversationRole, LeaveReason, MembershipState, PresenceChoice,
     PresenceStatus, ServerRole, UnknownValue, Visibility,
 };
+pub use moderation::{
+    AccountModeration, DURATION_MAX_SECS, ModerationDuration, REASON_MAX, Reason, RoleName,
+    role_permissions,
+};
 pub use permissions::{
-    BlockSide, ConversationFacts, Facts, MemberFacts, Permission, Scope, conversation_permissions,
+    BlockSide, ConversationFacts, Facts, MemberFacts, Permission, PermissionSet, Scope,
+    conversation_permissions,
     decide, server_permissions,
 };
 pub use social::{

@@ -139,6 +139,60 @@ pub fn server_permissions(role: ServerRole) -> &'static [Permission] {
     }
 }
 
+/// A set of permissions (a bit per [`Permission`], in declaration order): the effective server
+/// permissions of a user, the union of their built-in role's and their custom roles'.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PermissionSet(u64);
+
+impl PermissionSet {
+    fn bit(permission: Permission) -> u64 {
+        let index = Permission::ALL
+            .iter()
+            .position(|p| *p == permission)
+            .unwrap_or_default();
+        1 << index
+    }
+
+    /// The permissions of a built-in server role.
+    pub fn of_role(role: ServerRole) -> Self {
+        Self::from_iter(server_permissions(role).iter().copied())
+    }
+
+    /// Whether `permission` is in the set.
+    pub fn contains(self, permission: Permission) -> bool {
+        self.0 & Self::bit(permission) != 0
+    }
+
+    /// Adds `permission`.
+    pub fn insert(&mut self, permission: Permission) {
+        self.0 |= Self::bit(permission);
+    }
+
+    /// The union of both sets.
+    pub fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// The permissions in the set, in declaration order.
+    pub fn to_vec(self) -> Vec<Permission> {
+        Permission::ALL
+            .iter()
+            .copied()
+            .filter(|p| self.contains(*p))
+            .collect()
+    }
+}
+
+impl FromIterator<Permission> for PermissionSet {
+    fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
+        let mut set = Self::default();
+        for permission in iter {
+            set.insert(permission);
+        }
+        set
+    }
+}
+
 /// What is known about a conversation, for a decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationFacts {
@@ -180,8 +234,11 @@ pub enum BlockSide {
 /// Everything [`decide`] looks at.
 #[derive(Clone, Copy, Debug)]
 pub struct Facts {
-    /// The actor's server role.
-    pub server_role: ServerRole,
+    /// The actor's effective server permissions (built-in role and custom roles).
+    pub server: PermissionSet,
+    /// Until when the actor is muted on the whole server (`message.send` is refused everywhere);
+    /// `None` or a past time: not muted.
+    pub server_muted_until: Option<Timestamp>,
     /// The conversation, when the scope is one and it exists.
     pub conversation: Option<ConversationFacts>,
     /// The actor's membership there, if any.
@@ -212,7 +269,7 @@ pub struct Facts {
 ///   not outrank the target (owner > moderator > member; a moderator acts on members only).
 pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> {
     if permission.is_server_scoped() {
-        return if server_permissions(facts.server_role).contains(&permission) {
+        return if facts.server.contains(permission) {
             Ok(())
         } else {
             Err(denied())
@@ -284,7 +341,7 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
             None => {}
         }
     }
-    let moderates = server_permissions(facts.server_role).contains(&Permission::RoomsModerate)
+    let moderates = facts.server.contains(Permission::RoomsModerate)
         && conversation.kind == ConversationKind::Room;
     let staff = member.role != ConversationRole::Member;
     let owner = member.role == ConversationRole::Owner;
@@ -293,6 +350,15 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
         | Permission::ConversationJoin
         | Permission::ConversationRead => true,
         Permission::MessageSend => {
+            if let Some(until) = facts.server_muted_until.filter(|u| *u > facts.now) {
+                return Err(DomainError::forbidden(
+                    ErrorCode::Muted,
+                    format!(
+                        "you are muted on this server until {}",
+                        until.to_rfc3339()
+                    ),
+                ));
+            }
             if let Some(until) = member.muted_until.filter(|_| member.muted_at(facts.now)) {
                 return Err(DomainError::forbidden(
                     ErrorCode::Muted,
@@ -418,7 +484,8 @@ mod tests {
         member: Option<(MembershipState, ConversationRole)>,
     ) -> Facts {
         Facts {
-            server_role,
+            server: PermissionSet::of_role(server_role),
+            server_muted_until: None,
             conversation: Some(ConversationFacts { kind, visibility }),
             blocked: None,
             member: member.map(|(state, role)| MemberFacts {
@@ -435,7 +502,8 @@ mod tests {
     #[test]
     fn server_permissions_follow_the_role() {
         let f = |role| Facts {
-            server_role: role,
+            server: PermissionSet::of_role(role),
+            server_muted_until: None,
             conversation: None,
             member: None,
             blocked: None,
@@ -558,7 +626,8 @@ mod tests {
 
     fn in_group(actor: Option<MemberFacts>, target: Option<MemberFacts>) -> Facts {
         Facts {
-            server_role: ServerRole::Admin,
+            server: PermissionSet::of_role(ServerRole::Admin),
+            server_muted_until: None,
             conversation: Some(ConversationFacts {
                 kind: ConversationKind::Group,
                 visibility: Visibility::Private,

@@ -167,6 +167,10 @@ pub struct Message {
     /// Last edit time; absent when never edited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<Timestamp>,
+    /// `true` when the sender was shadowbanned: the message is shown to its sender and to
+    /// holders of `users.moderate` only; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadowed: Option<bool>,
 }
 
 /// One entry of the audit log.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     Conversation, ConversationId, ConversationKind, ConversationRole, FriendRequestEndReason,
-    LeaveReason, MembershipState, Message, PresenceChoice, PresenceStatus, SessionEndReason,
+    LeaveReason, MembershipState, Message, PermissionSet, PresenceChoice, PresenceStatus, SessionEndReason,
     SessionId, Timestamp, User, UserId, Visibility,
 };
 
@@ -135,6 +135,21 @@ pub enum Event {
     UserUpdated {
         /// The account now.
         user: User,
+        /// Its effective server permissions now, when they may have changed (roles, grants);
+        /// `None` when the change cannot touch them (profile edits).
+        #[serde(default)]
+        permissions: Option<PermissionSet>,
+    },
+    /// A custom role's permissions changed or it was deleted: every cached user is re-read.
+    RolesChanged,
+    /// An announcement to everyone online (`announcement` frame).
+    Announcement {
+        /// The text (1–2000 characters).
+        text: String,
+        /// Who sent it.
+        by_username: String,
+        /// When.
+        at: Timestamp,
     },
     /// `from` asked `to` to be friends (not published when `to` blocked `from`: nothing is
     /// stored then).
@@ -235,6 +250,8 @@ impl Event {
             Self::FriendRequestEnded { .. } => "friend_request_ended",
             Self::FriendRemoved { .. } => "friend_removed",
             Self::BlockChanged { .. } => "block_changed",
+            Self::RolesChanged => "roles_changed",
+            Self::Announcement { .. } => "announcement",
         }
     }
 }

@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::{
     hub::{Hub, members_see_presence},
     protocol::{
-        BlockChangedFrame, ConversationAddedFrame, ConversationUpdatedFrame, FriendAddedFrame,
+        AnnouncementFrame, BlockChangedFrame, ConversationAddedFrame, ConversationUpdatedFrame, FriendAddedFrame,
         FriendRemovedFrame, FriendRequestFrame, FriendRequestRemovedFrame, MemberJoinedFrame,
         MemberLeftFrame, MemberUpdatedFrame, MessageFrame, ServerFrame, UserUpdatedFrame,
     },
@@ -19,7 +19,7 @@ use super::{
 use crate::{
     domain::{
         Conversation, ConversationFacts, ConversationId, Friend, FriendRequestDirection,
-        FriendRequestEndReason, LeaveReason, PresenceStatus, User, UserId, server_permissions,
+        FriendRequestEndReason, LeaveReason, PresenceStatus, User, UserId,
     },
     events::{Event, Subscription},
 };
@@ -48,7 +48,13 @@ pub fn handle(hub: &Hub, event: &Event) {
                 message: message.clone(),
             })
             .encode();
-            hub.publish(message.conversation_id, &frame, None);
+            if message.shadowed == Some(true) {
+                // A shadowbanned sender sees their message; nobody else learns it exists
+                // (their clients skip the sequence number with one resume).
+                hub.send_to_user(message.sender_id, &frame);
+            } else {
+                hub.publish(message.conversation_id, &frame, None);
+            }
         }
         Event::MemberJoined { user, role, view } => {
             let facts = ConversationFacts {
@@ -151,13 +157,27 @@ pub fn handle(hub: &Hub, event: &Event) {
         } => {
             hub.set_choice(*user_id, *choice, status_text.clone());
         }
-        Event::UserUpdated { user } => {
+        Event::UserUpdated { user, permissions } => {
             let frame = ServerFrame::UserUpdated(UserUpdatedFrame {
                 user: user.clone(),
-                permissions: server_permissions(user.role).to_vec(),
+                permissions: permissions.map(|p| p.to_vec()),
             })
             .encode();
             hub.send_to_user(user.id, &frame);
+        }
+        Event::RolesChanged => {}
+        Event::Announcement {
+            text,
+            by_username,
+            at,
+        } => {
+            let frame = ServerFrame::Announcement(AnnouncementFrame {
+                text: text.clone(),
+                by_username: by_username.clone(),
+                at: *at,
+            })
+            .encode();
+            hub.send_to_all(&frame);
         }
         Event::ConversationCreated { .. } => {}
         Event::FriendRequested { .. }

@@ -501,6 +501,20 @@ impl Hub {
         Self::deliver_to_user(&self.read(), user, frame);
     }
 
+    /// How many connections this process holds.
+    pub fn connection_count(&self) -> usize {
+        self.read().conns.len()
+    }
+
+    /// Queues `frame` to every connection of this process (announcements). Returns how many.
+    pub fn send_to_all(&self, frame: &Utf8Bytes) -> usize {
+        let state = self.read();
+        for conn in state.conns.keys() {
+            Self::deliver(&state, *conn, frame);
+        }
+        state.conns.len()
+    }
+
     /// The local views of the conversations `user` is subscribed to.
     fn rooms_of(state: &State, user: UserId) -> impl Iterator<Item = &Room> {
         state

@@ -179,8 +179,21 @@ pub struct ConversationUpdatedFrame {
 pub struct UserUpdatedFrame {
     /// The account.
     pub user: User,
-    /// Its server permissions now.
-    pub permissions: Vec<Permission>,
+    /// Its effective server permissions now; absent when the change did not touch them.
+    #[oai(skip_serializing_if_is_none)]
+    pub permissions: Option<Vec<Permission>>,
+}
+
+/// An announcement from the server's administrators, sent to every connection (show it as a
+/// banner).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct AnnouncementFrame {
+    /// The text (1–2000 characters, plain text).
+    pub text: String,
+    /// Who sent it.
+    pub by_username: String,
+    /// When (RFC 3339).
+    pub at: Timestamp,
 }
 
 /// The answer to `watch`: presence changes of that conversation's members follow.
@@ -310,6 +323,9 @@ pub enum ServerFrame {
     /// `watching`
     #[oai(mapping = "watching")]
     Watching(WatchingFrame),
+    /// `announcement`
+    #[oai(mapping = "announcement")]
+    Announcement(AnnouncementFrame),
     /// `resync_required`
     #[oai(mapping = "resync_required")]
     ResyncRequired(ResyncRequiredFrame),

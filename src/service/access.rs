@@ -26,12 +26,12 @@ use moka::sync::Cache;
 
 use crate::{
     domain::{
-        Actor, BlockSide, ConversationFacts, ConversationId, ConversationKind, DomainError,
-        ErrorCode, Facts, MemberFacts, Permission, Scope, ServerRole, SessionEndReason, SessionId,
-        Timestamp, UserId, decide, server_permissions,
+        AccountModeration, Actor, BlockSide, ConversationFacts, ConversationId, ConversationKind,
+        DomainError, ErrorCode, Facts, MemberFacts, Permission, PermissionSet, Scope, ServerRole,
+        SessionEndReason, SessionId, Timestamp, UserId, decide,
     },
     events::Event,
-    store::{Db, blocks, conversations, members, sessions, users},
+    store::{Db, blocks, conversations, members, roles, sessions, users},
 };
 
 /// What authorization needs to know about a user.
@@ -39,10 +39,16 @@ use crate::{
 pub struct UserFacts {
     /// Current username.
     pub username: String,
-    /// Current server role.
+    /// Current built-in server role.
     pub role: ServerRole,
+    /// The custom roles held, by name.
+    pub custom_roles: Vec<String>,
+    /// Effective server permissions: the built-in role's and every custom role's.
+    pub permissions: PermissionSet,
     /// False once the account was deleted.
     pub active: bool,
+    /// Suspension, deactivation, server-wide mute, shadowban.
+    pub moderation: AccountModeration,
 }
 
 /// Safety net for entries no event reached (never needed in one process).
@@ -140,19 +146,35 @@ impl Access {
     pub async fn user(&self, id: UserId) -> Result<Option<UserFacts>, DomainError> {
         let db = &self.inner.db;
         self.cached(&self.inner.users, id, || async move {
-            Ok(users::by_id(&db.read, id).await?.map(|u| UserFacts {
+            let Some(u) = users::by_id(&db.read, id).await? else {
+                return Ok(None);
+            };
+            let custom = roles::of_user(&db.read, id).await?;
+            Ok(Some(UserFacts {
                 active: u.is_active(),
+                permissions: custom
+                    .iter()
+                    .fold(PermissionSet::of_role(u.role), |set, r| {
+                        set.union(r.permissions)
+                    }),
+                custom_roles: custom.into_iter().map(|r| r.name).collect(),
                 username: u.username,
                 role: u.role,
+                moderation: u.moderation,
             }))
         })
         .await
     }
 
-    /// An active user's facts. Errors: 401 `unauthorized` when the account is gone or deleted.
+    /// An active user's facts. Errors: 401 `unauthorized` when the account is gone or deleted;
+    /// 403 `suspended` / `deactivated` while it is (its sessions ended when that began, so this
+    /// is the backstop).
     pub async fn active_user(&self, id: UserId) -> Result<UserFacts, DomainError> {
         match self.user(id).await? {
-            Some(user) if user.active => Ok(user),
+            Some(user) if user.active => match user.moderation.sign_in_refusal(Timestamp::now()) {
+                Some(refusal) => Err(refusal),
+                None => Ok(user),
+            },
             _ => Err(DomainError::unauthorized(
                 ErrorCode::Unauthorized,
                 "the account no longer exists",
@@ -208,7 +230,8 @@ impl Access {
             _ => None,
         };
         Ok(Facts {
-            server_role: user.role,
+            server: user.permissions,
+            server_muted_until: user.moderation.muted_until,
             conversation,
             member,
             blocked,
@@ -312,10 +335,24 @@ impl Access {
         decide(permission, &facts)
     }
 
-    /// The server-scoped permissions of `actor` (for `GET /users/me`).
+    /// The effective server permissions of `actor` (for `GET /users/me` and `ready`).
     pub async fn server_permissions(&self, actor: &Actor) -> Result<Vec<Permission>, DomainError> {
         let user = self.active_user(actor.user).await?;
-        Ok(server_permissions(user.role).to_vec())
+        Ok(user.permissions.to_vec())
+    }
+
+    /// The effective server permissions of `user` read now from the database (not the cache):
+    /// for events published right after a change of roles.
+    pub async fn fresh_permissions(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        user: UserId,
+        role: ServerRole,
+    ) -> Result<PermissionSet, DomainError> {
+        Ok(roles::of_user(db, user)
+            .await?
+            .iter()
+            .fold(PermissionSet::of_role(role), |set, r| set.union(r.permissions)))
     }
 
     /// Keeps the caches current: called with every event after its transaction committed.
@@ -348,7 +385,11 @@ impl Access {
             | Event::ConversationUpdated {
                 conversation_id, ..
             } => self.forget(&inner.conversations, conversation_id),
-            Event::UserUpdated { user } => self.forget(&inner.users, &user.id),
+            Event::UserUpdated { user, .. } => self.forget(&inner.users, &user.id),
+            Event::RolesChanged => {
+                inner.epoch.fetch_add(1, Ordering::SeqCst);
+                inner.users.invalidate_all();
+            }
             Event::SessionEnded {
                 session_id, reason, ..
             } => {
@@ -365,6 +406,7 @@ impl Access {
                 self.forget(&inner.blocks, &key);
             }
             Event::MessageCreated { .. }
+            | Event::Announcement { .. }
             | Event::PresenceChanged { .. }
             | Event::PresenceChosen { .. }
             | Event::FriendRequested { .. }

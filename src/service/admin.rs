@@ -1,22 +1,24 @@
-//! Server administration (the start of it; the admin-panel issue adds the rest): server roles
-//! and the audit log.
+//! Server administration: built-in server roles, the audit log and "who am I". Account
+//! moderation lives in `user_admin`, custom roles in `roles`, announcements in `broadcast`.
 
 use serde::{Deserialize, Serialize};
 
 use super::{
     access::Access,
     paging::{self, Page},
-    uow::UnitOfWork,
+    uow::{UnitOfWork, Work},
 };
 use crate::{
     domain::{
         Actor, AuditAction, AuditEntry, AuditFilter, AuditId, AuditTarget, DomainError, ErrorCode,
-        Facts, Permission, Scope, ServerRole, Timestamp, User, UserId, decide,
+        NewAuditEntry, Permission, PermissionSet, PermissionSource, ServerRole, Timestamp, User,
+        UserId, WhoAmI,
     },
     events::Event,
     store::{
         Db,
         audit::{self, AuditRecord},
+        roles,
         users::{self, UserRecord},
     },
 };
@@ -36,16 +38,101 @@ pub struct AdminService {
     access: Access,
 }
 
+/// The effective server permissions of `user` (built-in `role` plus custom roles), read inside
+/// `work` so that a decision and its change see the same rows.
+pub(crate) async fn permissions_in(
+    work: &mut Work,
+    user: UserId,
+    role: ServerRole,
+) -> Result<PermissionSet, DomainError> {
+    Ok(roles::of_user(work.db(), user)
+        .await?
+        .iter()
+        .fold(PermissionSet::of_role(role), |set, r| set.union(r.permissions)))
+}
+
+/// Checks inside `work`, from the database, that `actor` (when one: `None` is the command line)
+/// still holds `permission`: a right revoked while the request was on its way does not let it
+/// complete. Errors: 403 `permission_denied`; 401 when the actor's account is gone.
+pub(crate) async fn recheck(
+    work: &mut Work,
+    actor: Option<&Actor>,
+    permission: Permission,
+) -> Result<(), DomainError> {
+    let Some(actor) = actor else { return Ok(()) };
+    let me = users::by_id(work.db(), actor.user)
+        .await?
+        .filter(UserRecord::is_active)
+        .ok_or_else(|| {
+            DomainError::unauthorized(ErrorCode::Unauthorized, "the account no longer exists")
+        })?;
+    if permissions_in(work, me.id, me.role).await?.contains(permission) {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden(
+            ErrorCode::PermissionDenied,
+            "your role does not allow this",
+        ))
+    }
+}
+
+/// Sets `target`'s built-in server role inside `work`, with every admin row locked, so the last
+/// admin cannot be demoted (not even by two requests at once); audited as `user.role_changed`
+/// and published as `UserUpdated` with the new permissions. `by`: the acting account (`None`:
+/// the command line), whose `roles.manage` is checked again here. Errors: 403, 404 unknown or
+/// deleted user, 409 `last_admin`.
+pub(crate) async fn change_builtin_role(
+    work: &mut Work,
+    by: Option<&Actor>,
+    target: UserId,
+    role: ServerRole,
+) -> Result<UserRecord, DomainError> {
+    let admins = users::ids_with_role_locked(work.db(), ServerRole::Admin).await?;
+    recheck(work, by, Permission::RolesManage).await?;
+    let before = users::by_id(work.db(), target)
+        .await?
+        .filter(UserRecord::is_active)
+        .ok_or(DomainError::NotFound("user"))?;
+    if before.role == role {
+        return Ok(before);
+    }
+    if before.role == ServerRole::Admin && admins.len() <= 1 {
+        return Err(DomainError::conflict(
+            ErrorCode::LastAdmin,
+            "the server needs at least one admin",
+        ));
+    }
+    users::set_role(work.db(), target, role).await?;
+    work.record(NewAuditEntry {
+        actor: by.map(|a| a.user),
+        action: AuditAction::UserRoleChanged,
+        target: Some(AuditTarget::User(target)),
+        details: serde_json::json!({
+            "username": before.username, "from": before.role, "to": role,
+            "via": if by.is_some() { "api" } else { "cli" },
+        }),
+        ip: by.and_then(|a| a.ip),
+    })
+    .await?;
+    let after = UserRecord { role, ..before };
+    let permissions = permissions_in(work, target, role).await?;
+    work.publish(Event::UserUpdated {
+        user: after.view(),
+        permissions: Some(permissions),
+    });
+    Ok(after)
+}
+
 impl AdminService {
     /// Builds the service.
     pub fn new(db: Db, uow: UnitOfWork, access: Access) -> Self {
         Self { db, uow, access }
     }
 
-    /// Changes a user's server role; takes effect on that user's next request (also on an open
-    /// WebSocket). Audited as `user.role_changed`. Errors: 403 `permission_denied` (needs
-    /// `roles.manage`), 404 unknown or deleted user, 409 `last_admin` (the last admin cannot be
-    /// demoted).
+    /// Changes a user's built-in server role; takes effect on that user's next request (also
+    /// on an open WebSocket). Audited as `user.role_changed`. Errors: 403 `permission_denied`
+    /// (needs `roles.manage`), 404 unknown or deleted user, 409 `last_admin` (the last admin
+    /// cannot be demoted).
     pub async fn set_role(
         &self,
         actor: &Actor,
@@ -53,63 +140,54 @@ impl AdminService {
         role: ServerRole,
     ) -> Result<User, DomainError> {
         self.access
-            .require(actor, Permission::RolesManage, Scope::Server)
+            .require(actor, Permission::RolesManage, crate::domain::Scope::Server)
             .await?;
         self.uow
             .run(async |work| {
-                // Again inside the transaction, from the database, with every admin row locked:
-                // an admin demoted while this request was on its way must not complete it, and
-                // the last admin cannot be demoted by two requests at once.
-                let admins = users::ids_with_role_locked(work.db(), ServerRole::Admin).await?;
-                let me = if admins.contains(&actor.user) {
-                    ServerRole::Admin
-                } else {
-                    users::by_id(work.db(), actor.user)
-                        .await?
-                        .filter(UserRecord::is_active)
-                        .map_or(ServerRole::Member, |u| u.role)
-                };
-                decide(
-                    Permission::RolesManage,
-                    &Facts {
-                        server_role: me,
-                        conversation: None,
-                        member: None,
-                        blocked: None,
-                        target: None,
-                        now: crate::domain::Timestamp::now(),
-                    },
-                )?;
-                let before = users::by_id(work.db(), target)
+                Ok(change_builtin_role(work, Some(actor), target, role)
                     .await?
-                    .filter(UserRecord::is_active)
-                    .ok_or(DomainError::NotFound("user"))?;
-                if before.role == role {
-                    return Ok(before.view());
-                }
-                if before.role == ServerRole::Admin && admins.len() <= 1 {
-                    return Err(DomainError::conflict(
-                        ErrorCode::LastAdmin,
-                        "the server needs at least one admin",
-                    ));
-                }
-                users::set_role(work.db(), target, role).await?;
-                work.audit(
-                    Some(actor),
-                    AuditAction::UserRoleChanged,
-                    Some(AuditTarget::User(target)),
-                    serde_json::json!({"username": before.username, "from": before.role, "to": role}),
-                )
-                .await?;
-                let after = UserRecord { role, ..before };
-                let view = after.view();
-                work.publish(Event::UserUpdated { user: view.clone() });
-                Ok(view)
+                    .view())
             })
             .await
     }
 
-    /// One page of the audit log, newest first, filtered by actor, action and target id.
+    /// The caller's roles and effective server permissions with the roles granting each (any
+    /// signed-in user may ask: it explains a missing admin panel). Errors: 401.
+    pub async fn whoami(&self, actor: &Actor) -> Result<WhoAmI, DomainError> {
+        let me = self.access.active_user(actor.user).await?;
+        let custom = roles::of_user(&self.db.read, actor.user).await?;
+        let builtin = PermissionSet::of_role(me.role);
+        let permissions: Vec<PermissionSource> = me
+            .permissions
+            .to_vec()
+            .into_iter()
+            .map(|permission| PermissionSource {
+                permission,
+                sources: builtin
+                    .contains(permission)
+                    .then(|| me.role.as_str().to_owned())
+                    .into_iter()
+                    .chain(
+                        custom
+                            .iter()
+                            .filter(|r| r.permissions.contains(permission))
+                            .map(|r| r.name.clone()),
+                    )
+                    .collect(),
+            })
+            .collect();
+        Ok(WhoAmI {
+            user_id: actor.user,
+            username: me.username.clone(),
+            roles: std::iter::once(me.role.as_str().to_owned())
+                .chain(custom.into_iter().map(|r| r.name))
+                .collect(),
+            admin_panel: permissions.iter().any(|p| p.permission.opens_admin_panel()),
+            permissions,
+        })
+    }
+
+    /// One page of the audit log, newest first, filtered by actor, action, target id and time.
     /// Errors: 403 `permission_denied` (needs `audit.read`), 422 `invalid_limit`,
     /// `invalid_cursor`.
     pub async fn audit(
@@ -120,7 +198,7 @@ impl AdminService {
         limit: Option<u64>,
     ) -> Result<Page<AuditEntry>, DomainError> {
         self.access
-            .require(actor, Permission::AuditRead, Scope::Server)
+            .require(actor, Permission::AuditRead, crate::domain::Scope::Server)
             .await?;
         let limit = paging::limit(limit, 50, AUDIT_PAGE_MAX)?;
         let before = cursor
@@ -129,9 +207,20 @@ impl AdminService {
             .map(|p| p.0);
         let rows = audit::page(&self.db.read, &filter, before, limit).await?;
         let page = paging::page(rows, limit, |r: &AuditRecord| AuditPosition(r.id));
-        let actors: Vec<UserId> = page.items.iter().filter_map(|r| r.actor_id).collect();
-        let names = users::usernames(&self.db.read, &actors).await?;
-        Ok(page.map(|r| AuditEntry {
+        Ok(Page {
+            items: entries(&self.db, page.items).await?,
+            next_cursor: page.next_cursor,
+        })
+    }
+}
+
+/// Audit rows as entries, with the actors' usernames.
+pub(crate) async fn entries(db: &Db, rows: Vec<AuditRecord>) -> Result<Vec<AuditEntry>, DomainError> {
+    let actors: Vec<UserId> = rows.iter().filter_map(|r| r.actor_id).collect();
+    let names = users::usernames(&db.read, &actors).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AuditEntry {
             id: r.id,
             actor_username: r.actor_id.and_then(|a| names.get(&a).cloned()),
             actor_id: r.actor_id,
@@ -141,6 +230,6 @@ impl AdminService {
             details: r.details,
             ip: r.ip,
             created_at: Timestamp(r.created_at),
-        }))
-    }
+        })
+        .collect())
 }

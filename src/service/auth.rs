@@ -38,6 +38,17 @@ use crate::{
     },
 };
 
+
+/// How an account comes to be, for its audit entry.
+enum Creation<'a> {
+    /// The first admin, with the setup token from this address.
+    Setup(Option<std::net::IpAddr>),
+    /// Self-service registration (not audited).
+    Registration,
+    /// An administrator (`None`: the command line).
+    ByAdmin(Option<&'a Actor>),
+}
+
 /// The display name: the username as typed (only case may differ from the canonical form).
 fn display_name(raw: &str) -> &str {
     raw.trim()
@@ -194,7 +205,7 @@ impl AuthService {
                 &password,
                 None,
                 ServerRole::Admin,
-                ip,
+                Creation::Setup(ip),
             )
             .await;
         let user = match created {
@@ -251,14 +262,49 @@ impl AuthService {
                 &password,
                 email,
                 ServerRole::Member,
-                None,
+                Creation::Registration,
             )
             .await?;
         Ok(user.view())
     }
 
+    /// Creates an account for an administrator (`by`: `None` for the command line), with the
+    /// registration rules for username, password, display name and e-mail, joined to the
+    /// auto-join rooms; audited as `user.created`. Errors: 422 for bad input, 409
+    /// `username_taken` / `email_taken`.
+    pub async fn create_account(
+        &self,
+        by: Option<&Actor>,
+        username: &str,
+        password: String,
+        display: Option<&str>,
+        email: Option<&str>,
+        role: ServerRole,
+    ) -> Result<UserRecord, DomainError> {
+        let parsed = Username::parse(username)?;
+        let password = Password::parse(password)?;
+        let display = match display.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => crate::domain::DisplayName::parse(d)?.as_str().to_owned(),
+            None => display_name(username).to_owned(),
+        };
+        let email = email
+            .filter(|e| !e.trim().is_empty())
+            .map(Email::parse)
+            .transpose()?
+            .map(|e| e.as_str().to_owned());
+        self.create_user(
+            &parsed,
+            &display,
+            &password,
+            email,
+            role,
+            Creation::ByAdmin(by),
+        )
+        .await
+    }
+
     /// Creates an account and joins it to the auto-join rooms, in one unit of work (the first
-    /// admin's creation is audited as `setup.completed`).
+    /// admin's creation is audited as `setup.completed`, an administrator's as `user.created`).
     async fn create_user(
         &self,
         username: &Username,
@@ -266,7 +312,7 @@ impl AuthService {
         password: &Password,
         email: Option<String>,
         role: ServerRole,
-        ip: Option<std::net::IpAddr>,
+        creation: Creation<'_>,
     ) -> Result<UserRecord, DomainError> {
         if users::by_username(&self.db.read, username.as_str())
             .await?
@@ -292,15 +338,32 @@ impl AuthService {
                     },
                 )
                 .await?;
-                if role == ServerRole::Admin {
-                    work.record(NewAuditEntry {
-                        actor: Some(user.id),
-                        action: AuditAction::SetupCompleted,
-                        target: Some(AuditTarget::User(user.id)),
-                        details: serde_json::json!({"username": user.username}),
-                        ip,
-                    })
-                    .await?;
+                match creation {
+                    Creation::Setup(ip) => {
+                        work.record(NewAuditEntry {
+                            actor: Some(user.id),
+                            action: AuditAction::SetupCompleted,
+                            target: Some(AuditTarget::User(user.id)),
+                            details: serde_json::json!({"username": user.username}),
+                            ip,
+                        })
+                        .await?;
+                    }
+                    Creation::Registration => {}
+                    Creation::ByAdmin(by) => {
+                        work.record(NewAuditEntry {
+                            actor: by.map(|a| a.user),
+                            action: AuditAction::UserCreated,
+                            target: Some(AuditTarget::User(user.id)),
+                            details: serde_json::json!({
+                                "username": user.username,
+                                "role": role,
+                                "via": if by.is_some() { "api" } else { "cli" },
+                            }),
+                            ip: by.and_then(|a| a.ip),
+                        })
+                        .await?;
+                    }
                 }
                 self.conversations.auto_join(work, &user).await?;
                 Ok(user)
@@ -332,6 +395,10 @@ impl AuthService {
         match user {
             Some(user) if ok => {
                 self.limits.login_succeeded(username, ip);
+                // Only after the right password: a guesser learns nothing about the account.
+                if let Some(refusal) = user.moderation.sign_in_refusal(crate::domain::Timestamp::now()) {
+                    return Err(refusal);
+                }
                 self.issue(&user, Issue::NewSession(client)).await
             }
             _ => Err(DomainError::unauthorized(

@@ -153,6 +153,12 @@ impl MessageService {
         self.access
             .require_in(actor, Permission::MessageSend, conversation)
             .await?;
+        let shadowed = self
+            .access
+            .active_user(actor.user)
+            .await?
+            .moderation
+            .shadowbanned();
         let pending = self
             .writer
             .enqueue(NewMessage {
@@ -161,6 +167,7 @@ impl MessageService {
                 sender_username: actor.username.clone(),
                 body: body.into_inner(),
                 client_id: client_id.map(|c| c.as_str().to_owned()),
+                shadowed,
             })
             .await?;
         Ok(PendingSend {
@@ -221,7 +228,15 @@ impl MessageService {
         self.access
             .require_in(actor, Permission::ConversationRead, conversation)
             .await?;
-        let page = messages::page(&self.db.read, conversation, before, after, limit).await?;
+        let moderator = self
+            .access
+            .active_user(actor.user)
+            .await?
+            .permissions
+            .contains(Permission::UsersModerate);
+        let viewer = (!moderator).then_some(actor.user);
+        let page =
+            messages::page(&self.db.read, conversation, before, after, limit, viewer).await?;
         Ok(History {
             messages: self.with_usernames(page.rows).await?,
             has_more: page.has_more,

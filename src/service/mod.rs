@@ -8,6 +8,7 @@ pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod blocks;
+pub mod broadcast;
 pub mod conversations;
 pub mod friends;
 pub mod limits;
@@ -17,15 +18,18 @@ pub mod passwords;
 pub mod presence;
 pub mod profile;
 pub mod recovery;
+pub mod roles;
 pub mod sessions;
 pub mod tokens;
 pub mod uow;
+pub mod user_admin;
 pub mod users;
 
 pub use access::Access;
 pub use admin::AdminService;
 pub use auth::{AuthService, ClientInfo, Session};
 pub use blocks::BlockService;
+pub use broadcast::BroadcastService;
 pub use conversations::ConversationService;
 pub use friends::FriendService;
 pub use limits::{Limit, RateLimits};
@@ -34,8 +38,10 @@ pub use paging::Page;
 pub use presence::{PresenceChange, PresenceDirectory, PresenceService, StartingPresence};
 pub use profile::{ProfileChange, ProfileService};
 pub use recovery::RecoveryService;
+pub use roles::RoleService;
 pub use sessions::SessionService;
 pub use uow::UnitOfWork;
+pub use user_admin::{AccountAction, UserAdminService};
 pub use users::UserService;
 
 /// The active (not deleted) account `user`, read through `db` (a transaction or a pool).

@@ -118,7 +118,10 @@ impl ProfileService {
                 let user = users::by_id(work.db(), actor.user)
                     .await?
                     .ok_or(DomainError::NotFound("user"))?;
-                work.publish(Event::UserUpdated { user: user.view() });
+                work.publish(Event::UserUpdated {
+                    user: user.view(),
+                    permissions: None,
+                });
                 Ok(())
             })
             .await?;

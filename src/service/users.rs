@@ -3,6 +3,7 @@
 use super::{access::Access, passwords::PasswordHasher, sessions::end_in, uow::UnitOfWork};
 use crate::{
     domain::{
+        PermissionSet,
         Actor, AuditAction, AuditTarget, ConversationId, ConversationRole, DomainError, ErrorCode,
         MembershipState, Permission, ServerRole, SessionEndReason, Timestamp, User,
     },
@@ -118,6 +119,7 @@ impl UserService {
                     .ok_or(DomainError::NotFound("user"))?;
                 work.publish(Event::UserUpdated {
                     user: deleted.view(),
+                    permissions: Some(PermissionSet::default()),
                 });
                 Ok(())
             })

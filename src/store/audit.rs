@@ -87,6 +87,12 @@ pub async fn page(
     if let Some(target) = &filter.target {
         query = query.filter(Column::TargetId.eq(target.as_str()));
     }
+    if let Some(from) = filter.from {
+        query = query.filter(Column::CreatedAt.gte(from.0));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(Column::CreatedAt.lt(to.0));
+    }
     if let Some(before) = before {
         query = query.filter(Column::Id.lt(before.0));
     }

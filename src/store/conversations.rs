@@ -389,3 +389,15 @@ pub async fn update_group(
         .await?;
     Ok(())
 }
+
+/// Every official room.
+pub async fn official(db: &impl ConnectionTrait) -> Result<Vec<ConversationRecord>, DomainError> {
+    Entity::find()
+        .filter(Column::Official.eq(true))
+        .filter(Column::Kind.eq(ConversationKind::Room.as_str()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(ConversationRecord::try_from)
+        .collect()
+}

@@ -25,6 +25,8 @@ pub struct MessageRecord {
     pub created_at: DateTime<Utc>,
     /// Last edit.
     pub edited_at: Option<DateTime<Utc>>,
+    /// Sent while the sender was shadowbanned.
+    pub shadowed: bool,
 }
 
 impl From<messages::Model> for MessageRecord {
@@ -38,6 +40,7 @@ impl From<messages::Model> for MessageRecord {
             client_id: m.client_id,
             created_at: m.created_at,
             edited_at: m.edited_at,
+            shadowed: m.shadowed,
         }
     }
 }
@@ -55,6 +58,7 @@ impl MessageRecord {
             client_id: self.client_id.clone(),
             created_at: Timestamp(self.created_at),
             edited_at: self.edited_at.map(Timestamp),
+            shadowed: self.shadowed.then_some(true),
         }
     }
 }
@@ -69,14 +73,24 @@ pub struct Page {
 
 /// History of `conversation`: with `after`, the first `limit` messages with seq > after; else
 /// the last `limit` messages with seq < `before` (or the latest when `before` is `None`).
+/// With `viewer`, shadowed messages of other senders are left out (`None`: a moderator sees
+/// them all).
 pub async fn page(
     db: &impl ConnectionTrait,
     conversation: ConversationId,
     before: Option<i64>,
     after: Option<i64>,
     limit: u64,
+    viewer: Option<UserId>,
 ) -> Result<Page, DomainError> {
     let mut query = Entity::find().filter(Column::ConversationId.eq(conversation.0));
+    if let Some(viewer) = viewer {
+        query = query.filter(
+            sea_orm::Condition::any()
+                .add(Column::Shadowed.eq(false))
+                .add(Column::SenderId.eq(viewer.0)),
+        );
+    }
     if let Some(before) = before {
         query = query.filter(Column::Seq.lt(before));
     }

@@ -10,7 +10,9 @@ use sea_orm::{
 };
 
 use super::conflict_on_unique;
-use crate::domain::{DomainError, ErrorCode, PresenceChoice, ServerRole, Timestamp, User, UserId};
+use crate::domain::{
+    AccountModeration, DomainError, ErrorCode, PresenceChoice, ServerRole, Timestamp, User, UserId,
+};
 
 /// A stored account.
 #[derive(Clone, Debug)]
@@ -35,6 +37,8 @@ pub struct UserRecord {
     pub email_verified_at: Option<DateTime<Utc>>,
     /// Argon2id PHC hash of the recovery PIN.
     pub recovery_pin_hash: Option<String>,
+    /// Suspension, deactivation, server-wide mute and shadowban.
+    pub moderation: AccountModeration,
 }
 
 impl TryFrom<users::Model> for UserRecord {
@@ -52,6 +56,16 @@ impl TryFrom<users::Model> for UserRecord {
             deleted_at: m.deleted_at,
             email_verified_at: m.email_verified_at,
             recovery_pin_hash: m.recovery_pin_hash,
+            moderation: AccountModeration {
+                suspended_until: m.suspended_until.map(Timestamp),
+                suspend_reason: m.suspend_reason,
+                deactivated_at: m.deactivated_at.map(Timestamp),
+                deactivate_reason: m.deactivate_reason,
+                muted_until: m.muted_until.map(Timestamp),
+                mute_reason: m.mute_reason,
+                shadowbanned_at: m.shadowbanned_at.map(Timestamp),
+                shadowban_reason: m.shadowban_reason,
+            },
         })
     }
 }
@@ -114,6 +128,14 @@ pub async fn insert(
         recovery_pin_hash: Set(None),
         presence: Set(PresenceChoice::Online.as_str().to_owned()),
         status_text: Set(None),
+        suspended_until: Set(None),
+        suspend_reason: Set(None),
+        deactivated_at: Set(None),
+        deactivate_reason: Set(None),
+        muted_until: Set(None),
+        mute_reason: Set(None),
+        shadowbanned_at: Set(None),
+        shadowban_reason: Set(None),
     };
     Entity::insert(model)
         .exec_with_returning(db)
@@ -401,4 +423,28 @@ pub async fn soft_delete(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Active accounts whose built-in role is `role`.
+pub async fn count_with_role(db: &impl ConnectionTrait, role: ServerRole) -> Result<u64, DomainError> {
+    Ok(Entity::find()
+        .filter(Column::Role.eq(role.as_str()))
+        .filter(Column::DeletedAt.is_null())
+        .count(db)
+        .await?)
+}
+
+/// The accounts holding the custom role `role`.
+pub async fn holders_of(db: &impl ConnectionTrait, role: &str) -> Result<Vec<UserRecord>, DomainError> {
+    let ids: Vec<uuid::Uuid> = entity::user_roles::Entity::find()
+        .select_only()
+        .column(entity::user_roles::Column::UserId)
+        .filter(entity::user_roles::Column::RoleName.eq(role))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    records(Entity::find().filter(Column::Id.is_in(ids)).all(db).await?)
 }

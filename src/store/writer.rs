@@ -55,6 +55,8 @@ pub struct NewMessage {
     pub body: String,
     /// Idempotency key: a resend with the same key returns the original message.
     pub client_id: Option<String>,
+    /// The sender is shadowbanned: stored, shown to the sender (and moderators) only.
+    pub shadowed: bool,
 }
 
 /// Outcome of a write.
@@ -301,6 +303,7 @@ async fn write_batch(
             client_id: m.client_id.clone(),
             created_at: now,
             edited_at: None,
+            shadowed: m.shadowed,
         };
         messages::Entity::insert(active(&row)).exec(&txn).await?;
         read_up_to.insert((m.conversation_id, m.sender_id), seq);
@@ -368,5 +371,6 @@ fn active(row: &MessageRecord) -> messages::ActiveModel {
         created_at: Set(row.created_at),
         edited_at: Set(None),
         deleted_at: Set(None),
+        shadowed: Set(row.shadowed),
     }
 }

@@ -9,7 +9,9 @@ use poem_openapi::{
 
 use super::{ApiTags, dto::AuditPage, strict::Limit};
 use crate::{
-    domain::{AuditAction, AuditFilter, ServerRole, User, UserId},
+    domain::{
+        AuditAction, AuditFilter, BroadcastOutcome, ServerRole, Timestamp, User, UserId, WhoAmI,
+    },
     http::{error::ApiResult, security::Auth},
     state::AppState,
 };
@@ -20,6 +22,17 @@ use crate::{
 pub struct SetRoleRequest {
     /// The new server role.
     pub role: ServerRole,
+}
+
+/// Body of `POST /admin/broadcast`.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct BroadcastRequest {
+    /// The announcement (1–2000 characters, plain text).
+    pub text: String,
+    /// Also post it as a message in every official room the sender belongs to.
+    #[oai(default)]
+    pub store_in_official_rooms: bool,
 }
 
 /// Admin API.
@@ -49,6 +62,33 @@ impl AdminApi {
         ))
     }
 
+    /// My username, roles and effective server permissions with the roles granting each, and
+    /// whether they open the admin panel. Any signed-in user may ask: it is the first check when
+    /// the panel is missing.
+    #[oai(path = "/whoami", method = "get", operation_id = "admin_whoami")]
+    async fn whoami(&self, auth: Auth, state: Data<&AppState>) -> ApiResult<Json<WhoAmI>> {
+        Ok(Json(state.admin.whoami(auth.actor()).await?))
+    }
+
+    /// Sends an announcement to everyone connected, shown as a banner (`announcement` frame);
+    /// optionally also stored as a message in the official rooms (needs `broadcast.send`).
+    #[oai(path = "/broadcast", method = "post", operation_id = "admin_broadcast")]
+    async fn broadcast(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        body: Json<BroadcastRequest>,
+    ) -> ApiResult<Json<BroadcastOutcome>> {
+        let stored_in = state
+            .broadcast
+            .send(auth.actor(), &body.0.text, body.0.store_in_official_rooms)
+            .await?;
+        Ok(Json(BroadcastOutcome {
+            delivered_to: state.hub.connection_count() as u64,
+            stored_in,
+        }))
+    }
+
     /// The audit log, newest first (needs `audit.read`), filtered by actor, action and target.
     /// Paged: pass `next_cursor` back as `cursor`.
     #[oai(path = "/audit", method = "get", operation_id = "list_audit_log")]
@@ -63,6 +103,10 @@ impl AdminApi {
         action: Query<Option<AuditAction>>,
         /// Only entries about this target (a user, conversation or session id).
         target: Query<Option<uuid::Uuid>>,
+        /// Only entries at or after this time (RFC 3339).
+        from: Query<Option<chrono::DateTime<chrono::Utc>>>,
+        /// Only entries before this time (RFC 3339).
+        to: Query<Option<chrono::DateTime<chrono::Utc>>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
         /// Page size.
@@ -72,6 +116,8 @@ impl AdminApi {
             actor: actor.0,
             action: action.0,
             target: target.0.map(|t| t.to_string()),
+            from: from.0.map(Timestamp),
+            to: to.0.map(Timestamp),
         };
         let page = state
             .admin

@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_roles;
+pub mod admin_users;
 pub mod auth;
 pub mod blocks;
 pub mod conversations;
@@ -50,7 +52,7 @@ pub enum ApiTags {
     Invitations,
     /// My conversations, their members and messages.
     Conversations,
-    /// Server administration: roles and the audit log.
+    /// Server administration: accounts, roles, moderation, settings and the audit log.
     Admin,
     /// My presence (online, away, busy, invisible) and custom status text.
     Presence,
@@ -71,7 +73,11 @@ pub type Apis = (
     (friends::FriendsApi, blocks::BlocksApi),
     (groups::GroupsApi, invitations::InvitationsApi),
     conversations::ConversationsApi,
-    admin::AdminApi,
+    (
+        admin::AdminApi,
+        admin_users::AdminUsersApi,
+        admin_roles::AdminRolesApi,
+    ),
     presence::PresenceApi,
 );
 
@@ -91,7 +97,11 @@ pub fn apis() -> Apis {
         (friends::FriendsApi, blocks::BlocksApi),
         (groups::GroupsApi, invitations::InvitationsApi),
         conversations::ConversationsApi,
-        admin::AdminApi,
+        (
+            admin::AdminApi,
+            admin_users::AdminUsersApi,
+            admin_roles::AdminRolesApi,
+        ),
         presence::PresenceApi,
     )
 }

@@ -7,6 +7,7 @@ use super::ConversationService;
 use crate::{
     domain::{
         Actor, BlockSide, Conversation, ConversationId, ConversationKind, DomainError, Facts,
+        PermissionSet,
         MembershipState, ServerRole, Timestamp, UserId, conversation_permissions,
     },
     store::{
@@ -18,6 +19,7 @@ use crate::{
 
 /// The caller's side of a conversation view.
 pub(super) struct Caller<'a> {
+    /// The caller's built-in server role (custom roles are not applied to conversation views).
     pub(super) role: ServerRole,
     pub(super) member: Option<&'a MemberRecord>,
     /// Who invited the caller (shown while the caller is invited).
@@ -51,7 +53,8 @@ fn view_with_block(
         _ => 0,
     };
     let facts = Facts {
-        server_role: caller.role,
+        server: PermissionSet::of_role(caller.role),
+        server_muted_until: None,
         conversation: Some(row.facts()),
         member: caller.member.map(MemberRecord::facts),
         blocked,
