@@ -15,9 +15,9 @@ use crate::{
     secrets,
     service::{
         Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
-        FriendService, RoleService, UserAdminService,
-        MessageService, PresenceService, ProfileService, RateLimits, RecoveryService,
-        SessionService, UnitOfWork, UserService, passwords::PasswordHasher,
+        FriendService, MessageService, PresenceService, ProfileService, RateLimits,
+        RecoveryService, RoleService, SessionService, UnitOfWork, UserAdminService, UserService,
+        passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},

@@ -9,10 +9,9 @@ use crate::{
     events::EventBus,
     realtime::Hub,
     service::{
-        Access, AdminService, AuthService, BlockService, BroadcastService, RoleService,
-        UserAdminService, ConversationService, FriendService,
-        MessageService, PresenceService, ProfileService, RateLimits, RecoveryService,
-        SessionService, UserService,
+        Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
+        FriendService, MessageService, PresenceService, ProfileService, RateLimits,
+        RecoveryService, RoleService, SessionService, UserAdminService, UserService,
     },
     store::Db,
     tls::TlsInfo,

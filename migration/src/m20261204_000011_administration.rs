@@ -144,7 +144,11 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(UserRoles::Table)
                     .col(ColumnDef::new(UserRoles::UserId).uuid().not_null())
-                    .col(ColumnDef::new(UserRoles::RoleName).string_len(32).not_null())
+                    .col(
+                        ColumnDef::new(UserRoles::RoleName)
+                            .string_len(32)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(UserRoles::GrantedBy).uuid().null())
                     .col(
                         ColumnDef::new(UserRoles::GrantedAt)
@@ -181,7 +185,12 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        let time = |c: Users| ColumnDef::new(c).timestamp_with_time_zone().null().to_owned();
+        let time = |c: Users| {
+            ColumnDef::new(c)
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned()
+        };
         let reason = |c: Users| ColumnDef::new(c).string_len(2000).null().to_owned();
         for column in [
             time(Users::SuspendedUntil),

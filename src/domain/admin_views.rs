@@ -11,6 +11,7 @@ use super::{
 
 /// An account as administrators see it: identity, roles and moderation state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AdminUser {
     /// The account's id.
     pub id: UserId,
@@ -19,6 +20,7 @@ pub struct AdminUser {
     /// Display name.
     pub display_name: String,
     /// E-mail address, when one is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// The built-in server role.
     pub role: ServerRole,
@@ -29,20 +31,27 @@ pub struct AdminUser {
     /// True once the account was deleted by its owner.
     pub deleted: bool,
     /// Suspended until then (cannot sign in); absent when not suspended now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspended_until: Option<Timestamp>,
     /// Why it is suspended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspend_reason: Option<String>,
     /// Deactivated since then (cannot sign in until reactivated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivated_at: Option<Timestamp>,
     /// Why it was deactivated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_reason: Option<String>,
     /// Muted on the whole server until then; absent when not muted now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muted_until: Option<Timestamp>,
     /// Why it is muted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mute_reason: Option<String>,
     /// True while shadowbanned: new messages are shown to the sender (and moderators) only.
     pub shadowbanned: bool,
     /// Why it is shadowbanned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadowban_reason: Option<String>,
     /// True while the account has a WebSocket connection to this server.
     pub online: bool,
@@ -50,21 +59,25 @@ pub struct AdminUser {
 
 /// A page of accounts (`GET /admin/users`), by username.
 #[derive(Clone, Debug, Serialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AdminUserPage {
     /// The accounts.
     pub users: Vec<AdminUser>,
     /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
 
 /// A conversation an account belongs to (joined or invited), in its detail.
 #[derive(Clone, Debug, Serialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AdminMembership {
     /// The conversation.
     pub id: ConversationId,
     /// Room, group or DM.
     pub kind: ConversationKind,
     /// Its name (rooms and groups; absent for DMs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The account's role there.
     pub role: ConversationRole,
@@ -110,10 +123,12 @@ pub struct WhoAmI {
 
 /// A server role (`GET /admin/roles`).
 #[derive(Clone, Debug, Serialize, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RoleView {
     /// Name (lower case).
     pub name: String,
     /// What it is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The server permissions it grants.
     pub permissions: Vec<Permission>,

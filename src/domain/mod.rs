@@ -6,25 +6,25 @@
 //! concept (see docs/architecture.md, "One representation per concept").
 
 mod account;
-mod admin_views;
 mod actor;
+mod admin_views;
 mod audit;
 mod error;
 mod ids;
 mod inputs;
-mod moderation;
 pub(crate) mod kinds;
+mod moderation;
 mod permissions;
 mod social;
 mod time;
 mod views;
 
+pub use account::{DisplayName, Email, RecoveryPin, SessionEndReason, TokenPurpose};
+pub use actor::Actor;
 pub use admin_views::{
     AdminMembership, AdminUser, AdminUserDetail, AdminUserPage, BroadcastOutcome, PermissionSource,
     RoleList, RoleView, WhoAmI,
 };
-pub use account::{DisplayName, Email, RecoveryPin, SessionEndReason, TokenPurpose};
-pub use actor::Actor;
 pub use audit::{AuditAction, AuditFilter, AuditTarget, NewAuditEntry};
 pub use error::{DomainError, ErrorCode};
 pub use ids::{AuditId, ConversationId, MessageId, SessionId, UserId};
@@ -42,8 +42,7 @@ pub use moderation::{
 };
 pub use permissions::{
     BlockSide, ConversationFacts, Facts, MemberFacts, Permission, PermissionSet, Scope,
-    conversation_permissions,
-    decide, server_permissions,
+    conversation_permissions, decide, server_permissions,
 };
 pub use social::{
     BlockedUser, Friend, FriendList, FriendRequest, FriendRequestDirection, FriendRequestEndReason,

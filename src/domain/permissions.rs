@@ -353,10 +353,7 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
             if let Some(until) = facts.server_muted_until.filter(|u| *u > facts.now) {
                 return Err(DomainError::forbidden(
                     ErrorCode::Muted,
-                    format!(
-                        "you are muted on this server until {}",
-                        until.to_rfc3339()
-                    ),
+                    format!("you are muted on this server until {}", until.to_rfc3339()),
                 ));
             }
             if let Some(until) = member.muted_until.filter(|_| member.muted_at(facts.now)) {

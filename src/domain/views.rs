@@ -336,10 +336,12 @@ mod tests {
             client_id: None,
             created_at: Timestamp::now(),
             edited_at: None,
+            shadowed: None,
         };
         same(&message);
         message.client_id = Some("c1".into());
         message.edited_at = Some(Timestamp::now());
+        message.shadowed = Some(true);
         same(&message);
         same(&Member {
             user_id: UserId::new(),

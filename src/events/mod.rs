@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     Conversation, ConversationId, ConversationKind, ConversationRole, FriendRequestEndReason,
-    LeaveReason, MembershipState, Message, PermissionSet, PresenceChoice, PresenceStatus, SessionEndReason,
-    SessionId, Timestamp, User, UserId, Visibility,
+    LeaveReason, MembershipState, Message, PermissionSet, PresenceChoice, PresenceStatus,
+    SessionEndReason, SessionId, Timestamp, User, UserId, Visibility,
 };
 
 /// Something that happened, as told to the rest of the system after commit.

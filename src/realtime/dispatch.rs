@@ -11,9 +11,10 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::{
     hub::{Hub, members_see_presence},
     protocol::{
-        AnnouncementFrame, BlockChangedFrame, ConversationAddedFrame, ConversationUpdatedFrame, FriendAddedFrame,
-        FriendRemovedFrame, FriendRequestFrame, FriendRequestRemovedFrame, MemberJoinedFrame,
-        MemberLeftFrame, MemberUpdatedFrame, MessageFrame, ServerFrame, UserUpdatedFrame,
+        AnnouncementFrame, BlockChangedFrame, ConversationAddedFrame, ConversationUpdatedFrame,
+        FriendAddedFrame, FriendRemovedFrame, FriendRequestFrame, FriendRequestRemovedFrame,
+        MemberJoinedFrame, MemberLeftFrame, MemberUpdatedFrame, MessageFrame, ServerFrame,
+        UserUpdatedFrame,
     },
 };
 use crate::{

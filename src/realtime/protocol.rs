@@ -181,6 +181,7 @@ pub struct UserUpdatedFrame {
     pub user: User,
     /// Its effective server permissions now; absent when the change did not touch them.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<Permission>>,
 }
 

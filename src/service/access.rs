@@ -352,7 +352,9 @@ impl Access {
         Ok(roles::of_user(db, user)
             .await?
             .iter()
-            .fold(PermissionSet::of_role(role), |set, r| set.union(r.permissions)))
+            .fold(PermissionSet::of_role(role), |set, r| {
+                set.union(r.permissions)
+            }))
     }
 
     /// Keeps the caches current: called with every event after its transaction committed.

@@ -48,7 +48,9 @@ pub(crate) async fn permissions_in(
     Ok(roles::of_user(work.db(), user)
         .await?
         .iter()
-        .fold(PermissionSet::of_role(role), |set, r| set.union(r.permissions)))
+        .fold(PermissionSet::of_role(role), |set, r| {
+            set.union(r.permissions)
+        }))
 }
 
 /// Checks inside `work`, from the database, that `actor` (when one: `None` is the command line)
@@ -66,7 +68,10 @@ pub(crate) async fn recheck(
         .ok_or_else(|| {
             DomainError::unauthorized(ErrorCode::Unauthorized, "the account no longer exists")
         })?;
-    if permissions_in(work, me.id, me.role).await?.contains(permission) {
+    if permissions_in(work, me.id, me.role)
+        .await?
+        .contains(permission)
+    {
         Ok(())
     } else {
         Err(DomainError::forbidden(
@@ -215,7 +220,10 @@ impl AdminService {
 }
 
 /// Audit rows as entries, with the actors' usernames.
-pub(crate) async fn entries(db: &Db, rows: Vec<AuditRecord>) -> Result<Vec<AuditEntry>, DomainError> {
+pub(crate) async fn entries(
+    db: &Db,
+    rows: Vec<AuditRecord>,
+) -> Result<Vec<AuditEntry>, DomainError> {
     let actors: Vec<UserId> = rows.iter().filter_map(|r| r.actor_id).collect();
     let names = users::usernames(&db.read, &actors).await?;
     Ok(rows

@@ -38,7 +38,6 @@ use crate::{
     },
 };
 
-
 /// How an account comes to be, for its audit entry.
 enum Creation<'a> {
     /// The first admin, with the setup token from this address.
@@ -396,7 +395,10 @@ impl AuthService {
             Some(user) if ok => {
                 self.limits.login_succeeded(username, ip);
                 // Only after the right password: a guesser learns nothing about the account.
-                if let Some(refusal) = user.moderation.sign_in_refusal(crate::domain::Timestamp::now()) {
+                if let Some(refusal) = user
+                    .moderation
+                    .sign_in_refusal(crate::domain::Timestamp::now())
+                {
                     return Err(refusal);
                 }
                 self.issue(&user, Issue::NewSession(client)).await

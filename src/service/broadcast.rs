@@ -4,9 +4,7 @@
 
 use super::{access::Access, messages::MessageService, uow::UnitOfWork};
 use crate::{
-    domain::{
-        Actor, AuditAction, DomainError, ErrorCode, Permission, Scope, Timestamp,
-    },
+    domain::{Actor, AuditAction, DomainError, ErrorCode, Permission, Scope, Timestamp},
     events::Event,
     store::{Db, conversations},
 };

@@ -32,7 +32,9 @@ fn description(raw: Option<&str>) -> Result<Option<String>, DomainError> {
     if text.chars().count() > DESCRIPTION_MAX || text.chars().any(char::is_control) {
         return Err(DomainError::invalid(
             ErrorCode::UnprocessableEntity,
-            format!("a description has at most {DESCRIPTION_MAX} characters and no control characters"),
+            format!(
+                "a description has at most {DESCRIPTION_MAX} characters and no control characters"
+            ),
         ));
     }
     Ok(Some(text.to_owned()))

@@ -213,7 +213,9 @@ impl UserAdminService {
             .transpose()?
             .map(|p| p.0);
         let rows = user_admin::search(&self.db.read, &prefix, after.as_deref(), limit + 1).await?;
-        let page = paging::page(rows, limit, |u: &UserRecord| UserPosition(u.username.clone()));
+        let page = paging::page(rows, limit, |u: &UserRecord| {
+            UserPosition(u.username.clone())
+        });
         let ids: Vec<UserId> = page.items.iter().map(|u| u.id).collect();
         let mut custom = roles::names_of_users(&self.db.read, &ids).await?;
         let now = Timestamp::now();
@@ -250,7 +252,7 @@ impl UserAdminService {
         };
         let mut rows = audit::page(db, &about, None, 20).await?;
         rows.extend(audit::page(db, &by, None, 20).await?);
-        rows.sort_by(|a, b| b.id.0.cmp(&a.id.0));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.id.0));
         rows.dedup_by(|a, b| a.id == b.id);
         rows.truncate(20);
         Ok(AdminUserDetail {
@@ -273,12 +275,15 @@ impl UserAdminService {
             conversations: memberships
                 .iter()
                 .filter_map(|m| {
-                    rooms.iter().find(|c| c.id == m.conversation_id).map(|c| AdminMembership {
-                        id: c.id,
-                        kind: c.kind,
-                        name: c.name.clone(),
-                        role: m.role,
-                    })
+                    rooms
+                        .iter()
+                        .find(|c| c.id == m.conversation_id)
+                        .map(|c| AdminMembership {
+                            id: c.id,
+                            kind: c.kind,
+                            name: c.name.clone(),
+                            role: m.role,
+                        })
                 })
                 .collect(),
             audit: entries(&self.db, rows).await?,
@@ -368,7 +373,9 @@ impl UserAdminService {
         let reason = Reason::parse_optional(reason)?;
         self.uow
             .run(async |work| {
-                let target = self.target(work, actor, id, Permission::UsersModerate).await?;
+                let target = self
+                    .target(work, actor, id, Permission::UsersModerate)
+                    .await?;
                 let ended = end_in(
                     work,
                     target.id,
@@ -472,7 +479,8 @@ impl UserAdminService {
         let mine = permissions_in(work, me.id, me.role).await?;
         if !mine.contains(Permission::RolesManage) {
             let theirs = permissions_in(work, target.id, target.role).await?;
-            if theirs.contains(Permission::UsersModerate) || theirs.contains(Permission::RolesManage)
+            if theirs.contains(Permission::UsersModerate)
+                || theirs.contains(Permission::RolesManage)
             {
                 return Err(DomainError::forbidden(
                     ErrorCode::PermissionDenied,

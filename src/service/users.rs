@@ -3,9 +3,8 @@
 use super::{access::Access, passwords::PasswordHasher, sessions::end_in, uow::UnitOfWork};
 use crate::{
     domain::{
-        PermissionSet,
         Actor, AuditAction, AuditTarget, ConversationId, ConversationRole, DomainError, ErrorCode,
-        MembershipState, Permission, ServerRole, SessionEndReason, Timestamp, User,
+        MembershipState, Permission, PermissionSet, ServerRole, SessionEndReason, Timestamp, User,
     },
     events::Event,
     store::{Db, members, sessions::Which, users},

@@ -110,7 +110,10 @@ pub async fn update(
             roles::Column::Permissions,
             sea_orm::sea_query::Expr::value(encode(permissions)),
         )
-        .col_expr(roles::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(
+            roles::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
         .filter(roles::Column::Name.eq(name))
         .exec(db)
         .await?;
@@ -124,12 +127,17 @@ pub async fn delete(db: &impl ConnectionTrait, name: &str) -> Result<u64, Domain
         .exec(db)
         .await?
         .rows_affected;
-    roles::Entity::delete_by_id(name.to_owned()).exec(db).await?;
+    roles::Entity::delete_by_id(name.to_owned())
+        .exec(db)
+        .await?;
     Ok(holders)
 }
 
 /// The custom roles `user` holds, by name.
-pub async fn of_user(db: &impl ConnectionTrait, user: UserId) -> Result<Vec<RoleRecord>, DomainError> {
+pub async fn of_user(
+    db: &impl ConnectionTrait,
+    user: UserId,
+) -> Result<Vec<RoleRecord>, DomainError> {
     let names: Vec<String> = user_roles::Entity::find()
         .select_only()
         .column(user_roles::Column::RoleName)
@@ -222,7 +230,11 @@ pub async fn grant(
 }
 
 /// Takes `role` from `user`. Returns whether they held it.
-pub async fn revoke(db: &impl ConnectionTrait, user: UserId, role: &str) -> Result<bool, DomainError> {
+pub async fn revoke(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    role: &str,
+) -> Result<bool, DomainError> {
     Ok(user_roles::Entity::delete_many()
         .filter(user_roles::Column::UserId.eq(user.0))
         .filter(user_roles::Column::RoleName.eq(role))

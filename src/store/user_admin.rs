@@ -28,9 +28,8 @@ pub async fn search(
             })
             .collect();
         query = query.filter(
-            Column::Username.like(
-                sea_orm::sea_query::LikeExpr::new(format!("{escaped}%")).escape('\\'),
-            ),
+            Column::Username
+                .like(sea_orm::sea_query::LikeExpr::new(format!("{escaped}%")).escape('\\')),
         );
     }
     if let Some(after) = after {
@@ -87,8 +86,14 @@ pub async fn messages_since(
 }
 
 /// Conversations of each kind: `(rooms, groups, dms)`.
-pub async fn conversation_counts(db: &impl ConnectionTrait) -> Result<(u64, u64, u64), DomainError> {
+pub async fn conversation_counts(
+    db: &impl ConnectionTrait,
+) -> Result<(u64, u64, u64), DomainError> {
     use entity::conversations::{Column as C, Entity as E};
     let count = |kind: &'static str| E::find().filter(C::Kind.eq(kind)).count(db);
-    Ok((count("room").await?, count("group").await?, count("dm").await?))
+    Ok((
+        count("room").await?,
+        count("group").await?,
+        count("dm").await?,
+    ))
 }

@@ -426,7 +426,10 @@ pub async fn soft_delete(
 }
 
 /// Active accounts whose built-in role is `role`.
-pub async fn count_with_role(db: &impl ConnectionTrait, role: ServerRole) -> Result<u64, DomainError> {
+pub async fn count_with_role(
+    db: &impl ConnectionTrait,
+    role: ServerRole,
+) -> Result<u64, DomainError> {
     Ok(Entity::find()
         .filter(Column::Role.eq(role.as_str()))
         .filter(Column::DeletedAt.is_null())
@@ -435,7 +438,10 @@ pub async fn count_with_role(db: &impl ConnectionTrait, role: ServerRole) -> Res
 }
 
 /// The accounts holding the custom role `role`.
-pub async fn holders_of(db: &impl ConnectionTrait, role: &str) -> Result<Vec<UserRecord>, DomainError> {
+pub async fn holders_of(
+    db: &impl ConnectionTrait,
+    role: &str,
+) -> Result<Vec<UserRecord>, DomainError> {
     let ids: Vec<uuid::Uuid> = entity::user_roles::Entity::find()
         .select_only()
         .column(entity::user_roles::Column::UserId)

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
 
 mod accounts;
+mod admin_users;
 mod bad_input;
 mod blocks;
 mod browser;

@@ -72,7 +72,12 @@ impl AdminRolesApi {
         let b = body.0;
         let role = state
             .roles
-            .create(auth.actor(), &b.name, b.description.as_deref(), &b.permissions)
+            .create(
+                auth.actor(),
+                &b.name,
+                b.description.as_deref(),
+                &b.permissions,
+            )
             .await?;
         Ok(CreatedRole::Created(Json(role)))
     }

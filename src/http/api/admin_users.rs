@@ -111,10 +111,7 @@ impl AdminUsersApi {
         id: UserId,
         action: AccountAction,
     ) -> ApiResult<Json<AdminUser>> {
-        let mut user = state
-            .user_admin
-            .moderate(auth.actor(), id, action)
-            .await?;
+        let mut user = state.user_admin.moderate(auth.actor(), id, action).await?;
         user.online = state.hub.is_online(user.id);
         Ok(Json(user))
     }
@@ -191,7 +188,11 @@ impl AdminUsersApi {
 
     /// A one-time password reset link for the account, valid 24 hours (needs `users.manage`);
     /// earlier links stop working. Audited as `user.reset_link_issued`.
-    #[oai(path = "/:id/reset-link", method = "post", operation_id = "admin_reset_link")]
+    #[oai(
+        path = "/:id/reset-link",
+        method = "post",
+        operation_id = "admin_reset_link"
+    )]
     async fn reset_link(
         &self,
         req: &Request,
@@ -214,7 +215,11 @@ impl AdminUsersApi {
 
     /// Ends every session of the account (needs `users.moderate`); its open pages close within
     /// a second with reason `revoked_by_admin`. Audited as `user.logged_out`.
-    #[oai(path = "/:id/logout", method = "post", operation_id = "admin_logout_user")]
+    #[oai(
+        path = "/:id/logout",
+        method = "post",
+        operation_id = "admin_logout_user"
+    )]
     async fn logout(
         &self,
         auth: Auth,
@@ -234,7 +239,11 @@ impl AdminUsersApi {
 
     /// Suspends the account until a time (needs `users.moderate`): every session ends (reason
     /// `suspended`) and login answers 403 `suspended` with the end and the reason.
-    #[oai(path = "/:id/suspension", method = "put", operation_id = "admin_suspend_user")]
+    #[oai(
+        path = "/:id/suspension",
+        method = "put",
+        operation_id = "admin_suspend_user"
+    )]
     async fn suspend(
         &self,
         auth: Auth,
@@ -260,7 +269,11 @@ impl AdminUsersApi {
     }
 
     /// Lifts a suspension (needs `users.moderate`).
-    #[oai(path = "/:id/suspension", method = "delete", operation_id = "admin_unsuspend_user")]
+    #[oai(
+        path = "/:id/suspension",
+        method = "delete",
+        operation_id = "admin_unsuspend_user"
+    )]
     async fn unsuspend(
         &self,
         auth: Auth,
@@ -272,7 +285,11 @@ impl AdminUsersApi {
 
     /// Deactivates the account until reactivated (needs `users.manage`): every session ends
     /// (reason `deactivated`) and login answers 403 `deactivated`.
-    #[oai(path = "/:id/deactivation", method = "put", operation_id = "admin_deactivate_user")]
+    #[oai(
+        path = "/:id/deactivation",
+        method = "put",
+        operation_id = "admin_deactivate_user"
+    )]
     async fn deactivate(
         &self,
         auth: Auth,
@@ -285,7 +302,11 @@ impl AdminUsersApi {
     }
 
     /// Reactivates a deactivated account (needs `users.manage`).
-    #[oai(path = "/:id/deactivation", method = "delete", operation_id = "admin_reactivate_user")]
+    #[oai(
+        path = "/:id/deactivation",
+        method = "delete",
+        operation_id = "admin_reactivate_user"
+    )]
     async fn reactivate(
         &self,
         auth: Auth,
@@ -311,7 +332,11 @@ impl AdminUsersApi {
     }
 
     /// Lifts a server-wide mute (needs `users.moderate`).
-    #[oai(path = "/:id/mute", method = "delete", operation_id = "admin_unmute_user")]
+    #[oai(
+        path = "/:id/mute",
+        method = "delete",
+        operation_id = "admin_unmute_user"
+    )]
     async fn unmute(
         &self,
         auth: Auth,
@@ -323,7 +348,11 @@ impl AdminUsersApi {
 
     /// Shadowbans the account (needs `users.moderate`; a reason is required): its new
     /// messages are stored and shown to it (and, flagged `shadowed`, to moderators) only.
-    #[oai(path = "/:id/shadowban", method = "put", operation_id = "admin_shadowban_user")]
+    #[oai(
+        path = "/:id/shadowban",
+        method = "put",
+        operation_id = "admin_shadowban_user"
+    )]
     async fn shadowban(
         &self,
         auth: Auth,
@@ -336,7 +365,11 @@ impl AdminUsersApi {
     }
 
     /// Lifts a shadowban (needs `users.moderate`); messages sent meanwhile stay hidden.
-    #[oai(path = "/:id/shadowban", method = "delete", operation_id = "admin_unshadowban_user")]
+    #[oai(
+        path = "/:id/shadowban",
+        method = "delete",
+        operation_id = "admin_unshadowban_user"
+    )]
     async fn unshadowban(
         &self,
         auth: Auth,
@@ -348,7 +381,11 @@ impl AdminUsersApi {
 
     /// Grants a role (needs `roles.manage`): `admin`, `moderator` or `member` sets the built-in
     /// role; another name adds that custom role.
-    #[oai(path = "/:id/roles/:role", method = "put", operation_id = "admin_grant_role")]
+    #[oai(
+        path = "/:id/roles/:role",
+        method = "put",
+        operation_id = "admin_grant_role"
+    )]
     async fn grant(
         &self,
         auth: Auth,
@@ -356,17 +393,18 @@ impl AdminUsersApi {
         id: Path<UserId>,
         role: Path<String>,
     ) -> ApiResult<Json<AdminUser>> {
-        let mut user = state
-            .roles
-            .grant(Some(auth.actor()), id.0, &role.0)
-            .await?;
+        let mut user = state.roles.grant(Some(auth.actor()), id.0, &role.0).await?;
         user.online = state.hub.is_online(user.id);
         Ok(Json(user))
     }
 
     /// Takes a role away (needs `roles.manage`): `admin` or `moderator` makes the account a
     /// `member`; the last admin cannot be demoted (409 `last_admin`).
-    #[oai(path = "/:id/roles/:role", method = "delete", operation_id = "admin_revoke_role")]
+    #[oai(
+        path = "/:id/roles/:role",
+        method = "delete",
+        operation_id = "admin_revoke_role"
+    )]
     async fn revoke(
         &self,
         auth: Auth,

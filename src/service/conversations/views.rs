@@ -7,8 +7,7 @@ use super::ConversationService;
 use crate::{
     domain::{
         Actor, BlockSide, Conversation, ConversationId, ConversationKind, DomainError, Facts,
-        PermissionSet,
-        MembershipState, ServerRole, Timestamp, UserId, conversation_permissions,
+        MembershipState, PermissionSet, ServerRole, Timestamp, UserId, conversation_permissions,
     },
     store::{
         conversations::{self, ConversationRecord},
