@@ -12,6 +12,7 @@ mod error;
 mod ids;
 mod inputs;
 pub(crate) mod kinds;
+mod moderation;
 mod permissions;
 mod social;
 mod time;
@@ -21,23 +22,24 @@ pub use account::{DisplayName, Email, RecoveryPin, SessionEndReason, TokenPurpos
 pub use actor::Actor;
 pub use audit::{AuditAction, AuditFilter, AuditTarget, NewAuditEntry};
 pub use error::{DomainError, ErrorCode};
-pub use ids::{AuditId, ConversationId, MessageId, SessionId, UserId};
+pub use ids::{AuditId, ConversationId, MessageId, ReportId, SessionId, UserId};
 pub use inputs::{
-    ClientId, MessageBody, Password, RoomName, STATUS_TEXT_MAX_CHARS, Username, no_control_chars,
-    optional_text, skeleton_of, status_text,
+    ClientId, MessageBody, Password, REASON_MAX_CHARS, RoomName, STATUS_TEXT_MAX_CHARS, Username,
+    no_control_chars, optional_text, reason, skeleton_of, status_text,
 };
 pub use kinds::{
     ConversationKind, ConversationRole, LeaveReason, MembershipState, PresenceChoice,
-    PresenceStatus, ServerRole, UnknownValue, Visibility,
+    PresenceStatus, ReportStatus, RoomFilter, ServerRole, UnknownValue, Visibility,
 };
 pub use permissions::{
     BlockSide, ConversationFacts, Facts, MemberFacts, Permission, Scope, conversation_permissions,
-    decide, server_permissions,
+    decide, moderates_rooms, server_permissions, slowmode_applies,
 };
 pub use social::{
     BlockedUser, Friend, FriendList, FriendRequest, FriendRequestDirection, FriendRequestEndReason,
     FriendRequestOutcome, FriendshipState,
 };
+pub use moderation::{AdminRoom, Report, ReportConversation, ReportMessage, UserRef};
 pub use time::Timestamp;
 pub use views::{
     AuditEntry, Conversation, Invitation, Member, Message, MissedDm, MyPresence, SessionInfo, User,

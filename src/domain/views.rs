@@ -55,6 +55,15 @@ pub struct Conversation {
     pub category: Option<String>,
     /// An official (server) room.
     pub official: bool,
+    /// Rooms: nobody new may join (holders of `rooms.moderate` still may).
+    #[serde(default)]
+    pub locked: bool,
+    /// Rooms: only the owner and moderators (and holders of `rooms.moderate`) may post.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Rooms: seconds a plain member must wait between two messages (0 = off, at most 21600).
+    #[serde(default)]
+    pub slowmode_secs: i32,
     /// Number of joined members.
     pub member_count: i64,
     /// Sequence number of the latest message; 0 when empty.
@@ -167,6 +176,9 @@ pub struct Message {
     /// Last edit time; absent when never edited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<Timestamp>,
+    /// True once the message was deleted (by its author or a moderator): `body` is empty then.
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 /// One entry of the audit log.
@@ -303,6 +315,9 @@ mod tests {
             visibility: Visibility::Private,
             category: None,
             official: false,
+            locked: false,
+            read_only: true,
+            slowmode_secs: 30,
             member_count: 2,
             last_seq: 7,
             unread_count: 1,
@@ -332,10 +347,12 @@ mod tests {
             client_id: None,
             created_at: Timestamp::now(),
             edited_at: None,
+            deleted: false,
         };
         same(&message);
         message.client_id = Some("c1".into());
         message.edited_at = Some(Timestamp::now());
+        message.deleted = true;
         same(&message);
         same(&Member {
             user_id: UserId::new(),

@@ -25,6 +25,8 @@ pub struct MessageRecord {
     pub created_at: DateTime<Utc>,
     /// Last edit.
     pub edited_at: Option<DateTime<Utc>>,
+    /// When it was deleted (the body is empty then).
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 impl From<messages::Model> for MessageRecord {
@@ -38,6 +40,7 @@ impl From<messages::Model> for MessageRecord {
             client_id: m.client_id,
             created_at: m.created_at,
             edited_at: m.edited_at,
+            deleted_at: m.deleted_at,
         }
     }
 }
@@ -55,6 +58,7 @@ impl MessageRecord {
             client_id: self.client_id.clone(),
             created_at: Timestamp(self.created_at),
             edited_at: self.edited_at.map(Timestamp),
+            deleted: self.deleted_at.is_some(),
         }
     }
 }
@@ -67,16 +71,20 @@ pub struct Page {
     pub has_more: bool,
 }
 
-/// History of `conversation`: with `after`, the first `limit` messages with seq > after; else
-/// the last `limit` messages with seq < `before` (or the latest when `before` is `None`).
+/// History of `conversation` after `floor` (the seq its history was cleared up to; 0 = all):
+/// with `after`, the first `limit` messages with seq > after; else the last `limit` messages
+/// with seq < `before` (or the latest when `before` is `None`).
 pub async fn page(
     db: &impl ConnectionTrait,
     conversation: ConversationId,
+    floor: i64,
     before: Option<i64>,
     after: Option<i64>,
     limit: u64,
 ) -> Result<Page, DomainError> {
-    let mut query = Entity::find().filter(Column::ConversationId.eq(conversation.0));
+    let mut query = Entity::find()
+        .filter(Column::ConversationId.eq(conversation.0))
+        .filter(Column::Seq.gt(floor));
     if let Some(before) = before {
         query = query.filter(Column::Seq.lt(before));
     }
@@ -173,4 +181,64 @@ pub async fn unread_from_others(
         );
     }
     Ok(out)
+}
+
+/// The message `seq` of `conversation`.
+pub async fn by_seq(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+    seq: i64,
+) -> Result<Option<MessageRecord>, DomainError> {
+    Ok(Entity::find()
+        .filter(Column::ConversationId.eq(conversation.0))
+        .filter(Column::Seq.eq(seq))
+        .one(db)
+        .await?
+        .map(MessageRecord::from))
+}
+
+/// The messages with these ids.
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[MessageId],
+) -> Result<Vec<MessageRecord>, DomainError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.0).collect();
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(MessageRecord::from)
+        .collect())
+}
+
+/// Soft-deletes a message: the body is emptied and `deleted_at` set.
+pub async fn soft_delete(
+    db: &impl ConnectionTrait,
+    id: MessageId,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    use sea_orm::sea_query::Expr;
+    Entity::update_many()
+        .col_expr(Column::Body, Expr::value(""))
+        .col_expr(Column::DeletedAt, Expr::value(Some(now)))
+        .filter(Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes every message of a conversation; returns how many.
+pub async fn delete_all(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+) -> Result<u64, DomainError> {
+    Ok(Entity::delete_many()
+        .filter(Column::ConversationId.eq(conversation.0))
+        .exec(db)
+        .await?
+        .rows_affected)
 }

@@ -301,6 +301,7 @@ async fn write_batch(
             client_id: m.client_id.clone(),
             created_at: now,
             edited_at: None,
+            deleted_at: None,
         };
         messages::Entity::insert(active(&row)).exec(&txn).await?;
         read_up_to.insert((m.conversation_id, m.sender_id), seq);
