@@ -14,7 +14,7 @@ use crate::{
     realtime::{Hub, dispatch},
     secrets,
     service::{
-        Access, AdminService, AuthService, BlockService, ConversationService, FriendService,
+        Access, AdminService, AuthService, ReportService, BlockService, ConversationService, FriendService,
         MessageService, PresenceService, ProfileService, RateLimits, RecoveryService,
         SessionService, UnitOfWork, UserService, passwords::PasswordHasher,
     },
@@ -152,6 +152,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         config.limits.max_pending_friend_requests,
     );
     let blocks = BlockService::new(db.clone(), uow.clone(), access.clone());
+    let reports = ReportService::new(db.clone(), uow.clone(), access.clone());
     let admin = AdminService::new(db.clone(), uow, access.clone());
     let state = AppState::new(AppStateInner {
         config: config.clone(),
@@ -164,6 +165,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         conversations,
         messages,
         admin,
+        reports,
         friends,
         blocks,
         sessions,

@@ -10,7 +10,7 @@ use crate::{
     realtime::Hub,
     service::{
         Access, AdminService, AuthService, BlockService, ConversationService, FriendService,
-        MessageService, PresenceService, ProfileService, RateLimits, RecoveryService,
+        MessageService, PresenceService, ProfileService, RateLimits, RecoveryService, ReportService,
         SessionService, UserService,
     },
     store::Db,
@@ -60,6 +60,8 @@ pub struct AppStateInner {
     pub messages: MessageService,
     /// Roles and the audit log.
     pub admin: AdminService,
+    /// Reported messages and the moderation queue.
+    pub reports: ReportService,
     /// Friends and friend requests.
     pub friends: FriendService,
     /// Blocks.

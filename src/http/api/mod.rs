@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_rooms;
 pub mod auth;
 pub mod blocks;
 pub mod conversations;
@@ -12,8 +13,10 @@ pub mod friends;
 pub mod groups;
 pub mod health;
 pub mod invitations;
+pub mod moderation;
 pub mod presence;
 pub mod recovery;
+pub mod reports;
 pub mod rooms;
 pub mod sessions;
 pub mod setup;
@@ -73,6 +76,12 @@ pub type Apis = (
     conversations::ConversationsApi,
     admin::AdminApi,
     presence::PresenceApi,
+    (
+        admin_rooms::AdminRoomsApi,
+        reports::ReportsApi,
+        moderation::RoomModerationApi,
+        moderation::MessageModerationApi,
+    ),
 );
 
 /// Every API of the service, in tag order.
@@ -93,5 +102,11 @@ pub fn apis() -> Apis {
         conversations::ConversationsApi,
         admin::AdminApi,
         presence::PresenceApi,
+        (
+            admin_rooms::AdminRoomsApi,
+            reports::ReportsApi,
+            moderation::RoomModerationApi,
+            moderation::MessageModerationApi,
+        ),
     )
 }
