@@ -912,7 +912,7 @@ mod tests {
 
     #[test]
     fn locked_read_only_and_slowmode_spare_moderators() {
-        let room = |server, state, role| {
+        let room = |server, state: Option<MembershipState>, role| {
             let mut f = facts(
                 server,
                 ConversationKind::Room,
