@@ -14,9 +14,9 @@ use crate::{
     realtime::{Hub, dispatch},
     secrets,
     service::{
-        Access, AdminService, AuthService, ReportService, BlockService, ConversationService, FriendService,
+        Access, AdminService, AuthService, BlockService, ConversationService, FriendService,
         MessageService, PresenceService, ProfileService, RateLimits, RecoveryService,
-        SessionService, UnitOfWork, UserService, passwords::PasswordHasher,
+        ReportService, SessionService, UnitOfWork, UserService, passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},

@@ -10,8 +10,8 @@ use crate::{
     realtime::Hub,
     service::{
         Access, AdminService, AuthService, BlockService, ConversationService, FriendService,
-        MessageService, PresenceService, ProfileService, RateLimits, RecoveryService, ReportService,
-        SessionService, UserService,
+        MessageService, PresenceService, ProfileService, RateLimits, RecoveryService,
+        ReportService, SessionService, UserService,
     },
     store::Db,
     tls::TlsInfo,

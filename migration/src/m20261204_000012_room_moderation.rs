@@ -100,9 +100,11 @@ impl MigrationTrait for Migration {
                             .string_len(16)
                             .not_null()
                             .default("open")
-                            .check(
-                                Expr::col(Reports::Status).is_in(["open", "resolved", "dismissed"]),
-                            ),
+                            .check(Expr::col(Reports::Status).is_in([
+                                "open",
+                                "resolved",
+                                "dismissed",
+                            ])),
                     )
                     .col(
                         ColumnDef::new(Reports::CreatedAt)

@@ -378,4 +378,3 @@ mod tests {
         assert!(Password::parse("x".repeat(1025)).is_err());
     }
 }
-

@@ -31,6 +31,7 @@ pub use kinds::{
     ConversationKind, ConversationRole, LeaveReason, MembershipState, PresenceChoice,
     PresenceStatus, ReportStatus, RoomFilter, ServerRole, UnknownValue, Visibility,
 };
+pub use moderation::{AdminRoom, Report, ReportConversation, ReportMessage, UserRef};
 pub use permissions::{
     BlockSide, ConversationFacts, Facts, MemberFacts, Permission, Scope, conversation_permissions,
     decide, moderates_rooms, server_permissions, slowmode_applies,
@@ -39,7 +40,6 @@ pub use social::{
     BlockedUser, Friend, FriendList, FriendRequest, FriendRequestDirection, FriendRequestEndReason,
     FriendRequestOutcome, FriendshipState,
 };
-pub use moderation::{AdminRoom, Report, ReportConversation, ReportMessage, UserRef};
 pub use time::Timestamp;
 pub use views::{
     AuditEntry, Conversation, Invitation, Member, Message, MissedDm, MyPresence, SessionInfo, User,

@@ -381,14 +381,17 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
         Permission::MemberRole | Permission::ConversationTransfer => group && owner,
         Permission::MemberMute => group && staff,
         Permission::MemberKick => {
-            (group && staff) || (conversation.kind == ConversationKind::Room && (staff || moderates))
+            (group && staff)
+                || (conversation.kind == ConversationKind::Room && (staff || moderates))
         }
         Permission::MessageDelete => match conversation.kind {
             ConversationKind::Room => staff || moderates,
             ConversationKind::Group => staff,
             ConversationKind::Dm => false,
         },
-        Permission::MemberBan => conversation.kind == ConversationKind::Room && (staff || moderates),
+        Permission::MemberBan => {
+            conversation.kind == ConversationKind::Room && (staff || moderates)
+        }
         Permission::AuditRead
         | Permission::RolesManage
         | Permission::RoomsCreate
@@ -946,7 +949,10 @@ mod tests {
             Some(ErrorCode::ReadOnly)
         );
         assert_eq!(slowmode_applies(&member), Some(30));
-        assert_eq!(code(Permission::MemberKick, &member), Some(ErrorCode::PermissionDenied));
+        assert_eq!(
+            code(Permission::MemberKick, &member),
+            Some(ErrorCode::PermissionDenied)
+        );
         let owner = room(
             ServerRole::Member,
             Some(MembershipState::Joined),

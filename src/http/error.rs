@@ -111,10 +111,7 @@ impl From<DomainError> for ApiError {
                 code,
                 message,
                 retry_after,
-            } => Self::TooManyRequests(
-                body(code, message),
-                retry_after_secs(retry_after),
-            ),
+            } => Self::TooManyRequests(body(code, message), retry_after_secs(retry_after)),
             DomainError::ShuttingDown => {
                 Self::Unavailable(body(ErrorCode::ShuttingDown, "the server is shutting down"))
             }

@@ -77,6 +77,9 @@ mod tests {
             Some(crate::domain::ErrorCode::Slowmode)
         );
         assert!(slow.check(room, UserId::new(), 30).is_ok(), "per member");
-        assert!(slow.check(ConversationId::new(), user, 30).is_ok(), "per room");
+        assert!(
+            slow.check(ConversationId::new(), user, 30).is_ok(),
+            "per room"
+        );
     }
 }

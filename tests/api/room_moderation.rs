@@ -76,7 +76,14 @@ async fn audit(app: &TestApp, admin: &TestUser, action: &str, target: &str) -> V
 }
 
 async fn patch(app: &TestApp, who: &TestUser, room: &str, body: Value) -> (u16, Value) {
-    call(app, who, Method::PATCH, &format!("/admin/rooms/{room}"), body).await
+    call(
+        app,
+        who,
+        Method::PATCH,
+        &format!("/admin/rooms/{room}"),
+        body,
+    )
+    .await
 }
 
 db_test!(

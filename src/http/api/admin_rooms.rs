@@ -145,7 +145,11 @@ impl AdminRoomsApi {
     /// Changes a room's settings: lock, read-only, slowmode, topic and category need
     /// `rooms.moderate`; name, official and auto-join need `rooms.manage`. Members get
     /// `conversation_updated`; audited as `room.settings_changed`.
-    #[oai(path = "/rooms/:id", method = "patch", operation_id = "admin_update_room")]
+    #[oai(
+        path = "/rooms/:id",
+        method = "patch",
+        operation_id = "admin_update_room"
+    )]
     async fn update(
         &self,
         auth: Auth,
@@ -175,7 +179,11 @@ impl AdminRoomsApi {
     /// Clears a room's history (needs `rooms.moderate`): history, `resume` and unread counts
     /// start after its current `last_seq`. Members get `history_cleared`; audited as
     /// `room.history_cleared` with the reason.
-    #[oai(path = "/rooms/:id/clear", method = "post", operation_id = "admin_clear_room")]
+    #[oai(
+        path = "/rooms/:id/clear",
+        method = "post",
+        operation_id = "admin_clear_room"
+    )]
     async fn clear(
         &self,
         auth: Auth,
@@ -193,7 +201,11 @@ impl AdminRoomsApi {
     /// Deletes a room for good with its messages, members and reports (needs `rooms.manage`).
     /// Everyone in it gets `conversation_deleted`; audited as `room.deleted` with its name.
     /// Groups and DMs are 404 here.
-    #[oai(path = "/rooms/:id", method = "delete", operation_id = "admin_delete_room")]
+    #[oai(
+        path = "/rooms/:id",
+        method = "delete",
+        operation_id = "admin_delete_room"
+    )]
     async fn delete(
         &self,
         auth: Auth,

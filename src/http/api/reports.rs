@@ -68,7 +68,11 @@ impl ReportsApi {
     }
 
     /// Resolves or dismisses a report (needs `reports.review`); audited as `report.resolved`.
-    #[oai(path = "/:id/resolve", method = "post", operation_id = "resolve_report")]
+    #[oai(
+        path = "/:id/resolve",
+        method = "post",
+        operation_id = "resolve_report"
+    )]
     async fn resolve(
         &self,
         auth: Auth,

@@ -15,9 +15,9 @@ use super::{ConversationService, moderation::outranks};
 use crate::{
     domain::{
         Actor, AdminRoom, AuditAction, AuditTarget, ConversationId, ConversationKind,
-        ConversationRole, DomainError, ErrorCode, LeaveReason, MembershipState,
-        Permission, RoomFilter, RoomName, Scope, Timestamp, UserId, moderates_rooms,
-        no_control_chars, optional_text, reason,
+        ConversationRole, DomainError, ErrorCode, LeaveReason, MembershipState, Permission,
+        RoomFilter, RoomName, Scope, Timestamp, UserId, moderates_rooms, no_control_chars,
+        optional_text, reason,
     },
     events::Event,
     service::{
@@ -521,11 +521,9 @@ impl ConversationService {
                         reason: LeaveReason::Banned,
                         by: Some(actor.user),
                     }),
-                    Some(MembershipState::Invited) => work.publish(Event::departure(
-                        id,
-                        user,
-                        MembershipState::Invited,
-                    )),
+                    Some(MembershipState::Invited) => {
+                        work.publish(Event::departure(id, user, MembershipState::Invited))
+                    }
                     _ => {}
                 }
                 work.publish(Event::MemberBanChanged {
