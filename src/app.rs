@@ -16,8 +16,8 @@ use crate::{
     service::{
         Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
         FriendService, MessageService, PresenceService, ProfileService, RateLimits,
-        RecoveryService, RoleService, SessionService, UnitOfWork, UserAdminService, UserService,
-        passwords::PasswordHasher,
+        RecoveryService, ReportService, RoleService, SessionService, UnitOfWork, UserAdminService,
+        UserService, passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
@@ -153,6 +153,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         config.limits.max_pending_friend_requests,
     );
     let blocks = BlockService::new(db.clone(), uow.clone(), access.clone());
+    let reports = ReportService::new(db.clone(), uow.clone(), access.clone());
     let admin = AdminService::new(db.clone(), uow.clone(), access.clone());
     let user_admin = UserAdminService::new(db.clone(), uow.clone(), access.clone(), auth.clone());
     let roles = RoleService::new(db.clone(), uow.clone(), access.clone());
@@ -168,6 +169,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         conversations,
         messages,
         admin,
+        reports,
         user_admin,
         roles,
         broadcast,

@@ -11,7 +11,7 @@ use crate::{
     service::{
         Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
         FriendService, MessageService, PresenceService, ProfileService, RateLimits,
-        RecoveryService, RoleService, SessionService, UserAdminService, UserService,
+        RecoveryService, ReportService, RoleService, SessionService, UserAdminService, UserService,
     },
     store::Db,
     tls::TlsInfo,
@@ -68,6 +68,8 @@ pub struct AppStateInner {
     pub broadcast: BroadcastService,
     /// When this process started serving (uptime in `GET /admin/server`).
     pub started_at: crate::domain::Timestamp,
+    /// Reported messages and the moderation queue.
+    pub reports: ReportService,
     /// Friends and friend requests.
     pub friends: FriendService,
     /// Blocks.

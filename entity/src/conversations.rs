@@ -25,6 +25,14 @@ pub struct Model {
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub last_seq: i64,
+    /// Nobody new may join (holders of `rooms.moderate` still may).
+    pub locked: bool,
+    /// Only the room's owner and moderators (and `rooms.moderate`) may post.
+    pub read_only: bool,
+    /// Seconds between two messages of a plain member (0 = off; CHECK 0..=21600).
+    pub slowmode_secs: i32,
+    /// History was cleared up to this seq (0 = never).
+    pub cleared_seq: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod friendships;
 pub mod messages;
 pub mod refresh_tokens;
+pub mod reports;
 pub mod roles;
 pub mod sessions;
 pub mod user_roles;

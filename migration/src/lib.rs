@@ -20,6 +20,7 @@ mod m20261203_000008_social_graph;
 mod m20261203_000009_groups;
 mod m20261203_000010_presence;
 mod m20261204_000011_administration;
+mod m20261204_000012_room_moderation;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_groups::Migration),
             Box::new(m20261203_000010_presence::Migration),
             Box::new(m20261204_000011_administration::Migration),
+            Box::new(m20261204_000012_room_moderation::Migration),
         ]
     }
 }

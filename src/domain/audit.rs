@@ -63,7 +63,8 @@ text_enum!(
         MemberMuted = "member.muted",
         /// A member's mute was lifted (`details`: `user_id`).
         MemberUnmuted = "member.unmuted",
-        /// A member was removed from a group (`details`: `user_id`).
+        /// A member was removed from a group or room (`details`: `user_id`, and for rooms
+        /// `username`, `reason`).
         MemberKicked = "member.kicked",
         /// A member left a group (`details`: `last`: true when nobody is left).
         MemberLeft = "member.left",
@@ -101,6 +102,27 @@ text_enum!(
         RoleDeleted = "role.deleted",
         /// An announcement was sent to everyone online (`details`: `text`, `stored_in`).
         BroadcastSent = "broadcast.sent",
+        /// A room's moderation or admin settings changed through `PATCH /admin/rooms/{id}`
+        /// (`details`: `changes` — each changed field with `from` and `to`).
+        RoomSettingsChanged = "room.settings_changed",
+        /// A room's history was cleared (`details`: `cleared_seq`, `reason`).
+        RoomHistoryCleared = "room.history_cleared",
+        /// A room was deleted with its messages, members and reports (`details`: `name`,
+        /// `messages`, `members`, `reason`).
+        RoomDeleted = "room.deleted",
+        /// A category was renamed on every room (`details`: `from`, `to`, `rooms`).
+        CategoryRenamed = "category.renamed",
+        /// A user was banned from a room (`details`: `user_id`, `username`, `reason`).
+        MemberBanned = "member.banned",
+        /// A room ban was lifted (`details`: `user_id`, `username`).
+        MemberUnbanned = "member.unbanned",
+        /// A message was deleted (`details`: `seq`, `message_id`, `sender_id`, `body` — the old
+        /// text —, `reason`, `own`: true when the author deleted it).
+        MessageDeleted = "message.deleted",
+        /// A message was reported (`details`: `report_id`, `seq`, `reason`).
+        MessageReported = "message.reported",
+        /// A report was resolved or dismissed (`details`: `report_id`, `status`, `note`).
+        ReportResolved = "report.resolved",
     }
 );
 

@@ -139,8 +139,6 @@ text_enum!(
         Suspended = "suspended",
         /// The account was deactivated by an administrator (403).
         Deactivated = "deactivated",
-        /// Reason rules: 1–500 characters, no control characters but newline and tab (422).
-        InvalidReason = "invalid_reason",
         /// Role name rules: 2–32 of `a-z 0-9 _ -`, starting with a letter (422).
         InvalidRoleName = "invalid_role_name",
         /// A permission a role cannot hold (conversation permissions) (422).
@@ -150,6 +148,18 @@ text_enum!(
         BuiltinRole = "builtin_role",
         /// A custom role with that name exists (409).
         RoleExists = "role_exists",
+        /// The room is locked: nobody new may join (403).
+        RoomLocked = "room_locked",
+        /// The room is read-only: only its owner and moderators may post (403).
+        ReadOnly = "read_only",
+        /// The room's slowmode: wait before posting again (429 with `Retry-After`; WebSocket
+        /// `retry_after_ms`).
+        Slowmode = "slowmode",
+        /// A moderation reason or report reason must be 1–500 characters without control
+        /// characters but newline and tab (422).
+        InvalidReason = "invalid_reason",
+        /// `slowmode_secs` must be 0 (off) to 21600 (6 hours) (422).
+        InvalidSlowmode = "invalid_slowmode",
     }
 );
 
@@ -177,9 +187,12 @@ pub enum DomainError {
     /// `session_ended`, with the reason).
     #[error("this session has ended ({0})")]
     SessionEnded(super::SessionEndReason),
-    /// Too many requests (HTTP 429 with `Retry-After`; WebSocket `retry_after_ms`).
+    /// Too many requests (HTTP 429 with `Retry-After`; WebSocket `retry_after_ms`), with the code
+    /// `rate_limited` (a rate of `[limits]`) or `slowmode` (a room's slowmode).
     #[error("{message}")]
     RateLimited {
+        /// `rate_limited` or `slowmode`.
+        code: ErrorCode,
         /// What was limited, for people.
         message: String,
         /// How long until the same request would be allowed (zero when unknown).
@@ -221,7 +234,19 @@ impl DomainError {
     /// request would be allowed.
     pub fn rate_limited(message: impl Into<String>, retry_after: std::time::Duration) -> Self {
         Self::RateLimited {
+            code: ErrorCode::RateLimited,
             message: message.into(),
+            retry_after,
+        }
+    }
+
+    /// A room's slowmode refused a message: 429 `slowmode`, "slowmode: wait N s", with the
+    /// wait as `retry_after`.
+    pub fn slowmode(retry_after: std::time::Duration) -> Self {
+        let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        Self::RateLimited {
+            code: ErrorCode::Slowmode,
+            message: format!("slowmode: wait {} s", secs.max(1)),
             retry_after,
         }
     }
@@ -240,7 +265,7 @@ impl DomainError {
             | Self::Conflict(code, _) => *code,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::SessionEnded(_) => ErrorCode::SessionEnded,
-            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::RateLimited { code, .. } => *code,
             Self::ShuttingDown => ErrorCode::ShuttingDown,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::InternalError,

@@ -79,3 +79,7 @@ id_type!(
     /// An audit-log entry's id (UUIDv7, so newest-first paging can use it as the cursor).
     AuditId
 );
+id_type!(
+    /// A report's id (UUIDv7, so the moderation queue can page by it).
+    ReportId
+);

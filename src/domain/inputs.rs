@@ -265,6 +265,34 @@ pub fn no_control_chars(text: &str) -> bool {
     !text.chars().any(char::is_control)
 }
 
+/// Longest moderation or report reason, in characters.
+pub const REASON_MAX_CHARS: usize = 500;
+
+/// A moderation or report reason: trimmed, 1–500 characters, no control characters but newline
+/// and tab. `None` (or blank) is allowed unless `required`. Errors: 422 `invalid_reason`.
+pub fn reason(raw: Option<&str>, required: bool) -> Result<Option<String>, DomainError> {
+    let text = raw.map(str::trim).filter(|t| !t.is_empty());
+    let invalid = || {
+        DomainError::invalid(
+            ErrorCode::InvalidReason,
+            format!(
+                "the reason must be 1 to {REASON_MAX_CHARS} characters without control characters"
+            ),
+        )
+    };
+    match text {
+        None if required => Err(invalid()),
+        None => Ok(None),
+        Some(t)
+            if t.chars().count() > REASON_MAX_CHARS
+                || t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') =>
+        {
+            Err(invalid())
+        }
+        Some(t) => Ok(Some(t.to_owned())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,7 +102,7 @@ text_enum!(
         Joined = "joined",
         /// Was a member and left.
         Left = "left",
-        /// Removed and may not come back (moderation, a later issue).
+        /// Banned from a room: may not join again until a moderator lifts the ban.
         Banned = "banned",
     }
 );
@@ -153,6 +153,36 @@ text_enum!(
         Left = "left",
         /// An owner or moderator removed them.
         Kicked = "kicked",
+        /// An owner or moderator banned them from the room (they may not rejoin).
+        Banned = "banned",
+    }
+);
+
+text_enum!(
+    /// Where a reported message stands in the moderation queue.
+    ReportStatus, "report status" {
+        /// Waiting for a moderator.
+        Open = "open",
+        /// A moderator acted on it.
+        Resolved = "resolved",
+        /// A moderator found nothing to do.
+        Dismissed = "dismissed",
+    }
+);
+
+text_enum!(
+    /// A filter of the admin room list (`GET /admin/rooms?filter=`).
+    RoomFilter, "room filter" {
+        /// Official (server) rooms.
+        Official = "official",
+        /// Public rooms.
+        Public = "public",
+        /// Private rooms.
+        Private = "private",
+        /// Locked rooms.
+        Locked = "locked",
+        /// Read-only rooms.
+        ReadOnly = "read_only",
     }
 );
 

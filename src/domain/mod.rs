@@ -15,6 +15,7 @@ mod inputs;
 pub(crate) mod kinds;
 mod moderation;
 mod permissions;
+mod room_moderation;
 mod social;
 mod time;
 mod views;
@@ -27,14 +28,14 @@ pub use admin_views::{
 };
 pub use audit::{AuditAction, AuditFilter, AuditTarget, NewAuditEntry};
 pub use error::{DomainError, ErrorCode};
-pub use ids::{AuditId, ConversationId, MessageId, SessionId, UserId};
+pub use ids::{AuditId, ConversationId, MessageId, ReportId, SessionId, UserId};
 pub use inputs::{
-    ClientId, MessageBody, Password, RoomName, STATUS_TEXT_MAX_CHARS, Username, no_control_chars,
-    optional_text, skeleton_of, status_text,
+    ClientId, MessageBody, Password, REASON_MAX_CHARS, RoomName, STATUS_TEXT_MAX_CHARS, Username,
+    no_control_chars, optional_text, reason, skeleton_of, status_text,
 };
 pub use kinds::{
     ConversationKind, ConversationRole, LeaveReason, MembershipState, PresenceChoice,
-    PresenceStatus, ServerRole, UnknownValue, Visibility,
+    PresenceStatus, ReportStatus, RoomFilter, ServerRole, UnknownValue, Visibility,
 };
 pub use moderation::{
     AccountModeration, DURATION_MAX_SECS, ModerationDuration, REASON_MAX, Reason, RoleName,
@@ -42,8 +43,9 @@ pub use moderation::{
 };
 pub use permissions::{
     BlockSide, ConversationFacts, Facts, MemberFacts, Permission, PermissionSet, Scope,
-    conversation_permissions, decide, server_permissions,
+    conversation_permissions, decide, moderates_rooms, server_permissions, slowmode_applies,
 };
+pub use room_moderation::{AdminRoom, Report, ReportConversation, ReportMessage, UserRef};
 pub use social::{
     BlockedUser, Friend, FriendList, FriendRequest, FriendRequestDirection, FriendRequestEndReason,
     FriendRequestOutcome, FriendshipState,

@@ -71,6 +71,12 @@ text_enum!(
         MemberKick = "member.kick",
         /// Group: hand the ownership to another member (owner only).
         ConversationTransfer = "conversation.transfer",
+        /// Conversation: delete other people's messages (rooms: owner, moderators and holders
+        /// of `rooms.moderate`; groups: owner and moderators). Everyone may delete their own.
+        MessageDelete = "message.delete",
+        /// Room: ban a user (and lift a ban): owner, moderators and holders of
+        /// `rooms.moderate`.
+        MemberBan = "member.ban",
     }
 );
 
@@ -200,6 +206,29 @@ pub struct ConversationFacts {
     pub kind: ConversationKind,
     /// Public or private.
     pub visibility: Visibility,
+    /// Rooms: nobody new may join (holders of `rooms.moderate` still may).
+    pub locked: bool,
+    /// Rooms: only the owner and moderators (and holders of `rooms.moderate`) may post.
+    pub read_only: bool,
+    /// Rooms: seconds a plain member waits between two messages (0 = off).
+    pub slowmode_secs: i32,
+    /// History was cleared up to this seq (0 = never): reads start after it.
+    pub cleared_seq: i64,
+}
+
+impl ConversationFacts {
+    /// The facts of a conversation without moderation settings (not locked, not read-only, no
+    /// slowmode, never cleared).
+    pub const fn plain(kind: ConversationKind, visibility: Visibility) -> Self {
+        Self {
+            kind,
+            visibility,
+            locked: false,
+            read_only: false,
+            slowmode_secs: 0,
+            cleared_seq: 0,
+        }
+    }
 }
 
 /// What is known about a user's membership, for a decision.
@@ -290,7 +319,7 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
             };
         }
         Permission::ConversationJoin => {
-            return match state {
+            let outcome = match state {
                 Some(MembershipState::Banned) => Err(DomainError::forbidden(
                     ErrorCode::PermissionDenied,
                     "you were removed from this conversation",
@@ -310,11 +339,42 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
                 )),
                 None => Err(DomainError::NotFound("conversation")),
             };
+            return match outcome {
+                Ok(())
+                    if conversation.locked
+                        && conversation.kind == ConversationKind::Room
+                        && state != Some(MembershipState::Joined)
+                        && !moderates_rooms(facts) =>
+                {
+                    Err(DomainError::forbidden(
+                        ErrorCode::RoomLocked,
+                        "this room is locked: nobody new may join",
+                    ))
+                }
+                other => other,
+            };
         }
         _ => {}
     }
     let joined = facts.member.filter(|m| m.state == MembershipState::Joined);
     let group = conversation.kind == ConversationKind::Group;
+    // Holders of `rooms.moderate` moderate every room without joining it (the admin panel):
+    // kick, ban and delete messages with the owner's rank. A non-member is never the target of
+    // an action on a member (targets are joined), so the placeholder id below matches nobody.
+    let joined = joined.or_else(|| {
+        (conversation.kind == ConversationKind::Room
+            && moderates_rooms(facts)
+            && matches!(
+                permission,
+                Permission::MemberKick | Permission::MemberBan | Permission::MessageDelete
+            ))
+        .then(|| MemberFacts {
+            user_id: UserId(uuid::Uuid::nil()),
+            state: MembershipState::Joined,
+            role: ConversationRole::Owner,
+            muted_until: None,
+        })
+    });
     let Some(member) = joined else {
         return Err(if state == Some(MembershipState::Invited) && !group {
             DomainError::forbidden(ErrorCode::NotAMember, "accept the invitation (join) first")
@@ -362,6 +422,16 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
                     format!("you are muted here until {}", until.to_rfc3339()),
                 ));
             }
+            if conversation.read_only
+                && conversation.kind == ConversationKind::Room
+                && !staff
+                && !moderates
+            {
+                return Err(DomainError::forbidden(
+                    ErrorCode::ReadOnly,
+                    "this room is read-only: only its moderators may post",
+                ));
+            }
             true
         }
         Permission::MemberInvite => match conversation.kind {
@@ -373,7 +443,19 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
             conversation.kind != ConversationKind::Dm && (staff || moderates)
         }
         Permission::MemberRole | Permission::ConversationTransfer => group && owner,
-        Permission::MemberMute | Permission::MemberKick => group && staff,
+        Permission::MemberMute => group && staff,
+        Permission::MemberKick => {
+            (group && staff)
+                || (conversation.kind == ConversationKind::Room && (staff || moderates))
+        }
+        Permission::MessageDelete => match conversation.kind {
+            ConversationKind::Room => staff || moderates,
+            ConversationKind::Group => staff,
+            ConversationKind::Dm => false,
+        },
+        Permission::MemberBan => {
+            conversation.kind == ConversationKind::Room && (staff || moderates)
+        }
         Permission::AuditRead
         | Permission::RolesManage
         | Permission::RoomsCreate
@@ -391,9 +473,42 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
         return Err(denied());
     }
     match facts.target {
-        Some(target) if permission.has_target() => on_target(permission, &member, &target),
+        Some(target) if permission.has_target() => {
+            // In a room, holders of `rooms.moderate` act with the owner's rank.
+            let actor = if moderates {
+                MemberFacts {
+                    role: ConversationRole::Owner,
+                    ..member
+                }
+            } else {
+                member
+            };
+            on_target(permission, &actor, &target)
+        }
         _ => Ok(()),
     }
+}
+
+/// Whether the actor holds the server permission `rooms.moderate` (moderates every room: lock,
+/// read-only, slowmode, kick, ban, delete messages; exempt from read-only and slowmode).
+pub fn moderates_rooms(facts: &Facts) -> bool {
+    facts.server.contains(Permission::RoomsModerate)
+}
+
+/// Whether slowmode applies to the actor's sends: a room with slowmode, and the actor is neither
+/// its owner or moderator nor a holder of `rooms.moderate`.
+pub fn slowmode_applies(facts: &Facts) -> Option<u32> {
+    let conversation = facts.conversation?;
+    if conversation.kind != ConversationKind::Room || conversation.slowmode_secs <= 0 {
+        return None;
+    }
+    let staff = facts
+        .member
+        .is_some_and(|m| m.role != ConversationRole::Member);
+    if staff || moderates_rooms(facts) {
+        return None;
+    }
+    u32::try_from(conversation.slowmode_secs).ok()
 }
 
 impl Permission {
@@ -483,7 +598,7 @@ mod tests {
         Facts {
             server: PermissionSet::of_role(server_role),
             server_muted_until: None,
-            conversation: Some(ConversationFacts { kind, visibility }),
+            conversation: Some(ConversationFacts::plain(kind, visibility)),
             blocked: None,
             member: member.map(|(state, role)| MemberFacts {
                 user_id: UserId::new(),
@@ -625,10 +740,10 @@ mod tests {
         Facts {
             server: PermissionSet::of_role(ServerRole::Admin),
             server_muted_until: None,
-            conversation: Some(ConversationFacts {
-                kind: ConversationKind::Group,
-                visibility: Visibility::Private,
-            }),
+            conversation: Some(ConversationFacts::plain(
+                ConversationKind::Group,
+                Visibility::Private,
+            )),
             member: actor,
             blocked: None,
             target,
@@ -856,7 +971,68 @@ mod tests {
         );
         assert!(decide(Permission::MemberInvite, &room).is_ok());
         assert!(decide(Permission::ConversationUpdate, &room).is_ok());
-        assert!(decide(Permission::MemberKick, &room).is_err());
+        assert!(
+            decide(Permission::MemberKick, &room).is_ok(),
+            "rooms.moderate kicks in rooms"
+        );
+        assert!(decide(Permission::MemberBan, &room).is_ok());
+        assert!(decide(Permission::MessageDelete, &room).is_ok());
         assert!(decide(Permission::ConversationTransfer, &room).is_err());
+    }
+
+    #[test]
+    fn locked_read_only_and_slowmode_spare_moderators() {
+        let room = |server, state: Option<MembershipState>, role| {
+            let mut f = facts(
+                server,
+                ConversationKind::Room,
+                Visibility::Public,
+                state.map(|s| (s, role)),
+            );
+            f.conversation = f.conversation.map(|c| ConversationFacts {
+                locked: true,
+                read_only: true,
+                slowmode_secs: 30,
+                ..c
+            });
+            f
+        };
+        let code = |p, f: &Facts| decide(p, f).err().map(|e| e.code());
+        let stranger = room(ServerRole::Member, None, ConversationRole::Member);
+        assert_eq!(
+            code(Permission::ConversationJoin, &stranger),
+            Some(ErrorCode::RoomLocked)
+        );
+        let server_mod = room(ServerRole::Moderator, None, ConversationRole::Member);
+        assert_eq!(code(Permission::ConversationJoin, &server_mod), None);
+        let member = room(
+            ServerRole::Member,
+            Some(MembershipState::Joined),
+            ConversationRole::Member,
+        );
+        assert_eq!(code(Permission::ConversationJoin, &member), None);
+        assert_eq!(
+            code(Permission::MessageSend, &member),
+            Some(ErrorCode::ReadOnly)
+        );
+        assert_eq!(slowmode_applies(&member), Some(30));
+        assert_eq!(
+            code(Permission::MemberKick, &member),
+            Some(ErrorCode::PermissionDenied)
+        );
+        let owner = room(
+            ServerRole::Member,
+            Some(MembershipState::Joined),
+            ConversationRole::Owner,
+        );
+        assert_eq!(code(Permission::MessageSend, &owner), None);
+        assert_eq!(slowmode_applies(&owner), None);
+        let joined_mod = room(
+            ServerRole::Moderator,
+            Some(MembershipState::Joined),
+            ConversationRole::Member,
+        );
+        assert_eq!(code(Permission::MessageSend, &joined_mod), None);
+        assert_eq!(slowmode_applies(&joined_mod), None);
     }
 }

@@ -55,6 +55,15 @@ pub struct Conversation {
     pub category: Option<String>,
     /// An official (server) room.
     pub official: bool,
+    /// Rooms: nobody new may join (holders of `rooms.moderate` still may).
+    #[serde(default)]
+    pub locked: bool,
+    /// Rooms: only the owner and moderators (and holders of `rooms.moderate`) may post.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Rooms: seconds a plain member must wait between two messages (0 = off, at most 21600).
+    #[serde(default)]
+    pub slowmode_secs: i32,
     /// Number of joined members.
     pub member_count: i64,
     /// Sequence number of the latest message; 0 when empty.
@@ -171,6 +180,9 @@ pub struct Message {
     /// holders of `users.moderate` only; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadowed: Option<bool>,
+    /// True once the message was deleted (by its author or a moderator): `body` is empty then.
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 /// One entry of the audit log.
@@ -307,6 +319,9 @@ mod tests {
             visibility: Visibility::Private,
             category: None,
             official: false,
+            locked: false,
+            read_only: true,
+            slowmode_secs: 30,
             member_count: 2,
             last_seq: 7,
             unread_count: 1,
@@ -337,11 +352,13 @@ mod tests {
             created_at: Timestamp::now(),
             edited_at: None,
             shadowed: None,
+            deleted: false,
         };
         same(&message);
         message.client_id = Some("c1".into());
         message.edited_at = Some(Timestamp::now());
         message.shadowed = Some(true);
+        message.deleted = true;
         same(&message);
         same(&Member {
             user_id: UserId::new(),

@@ -47,6 +47,15 @@ pub enum Event {
         topic: Option<String>,
         /// Category.
         category: Option<String>,
+        /// Rooms: nobody new may join.
+        #[serde(default)]
+        locked: bool,
+        /// Rooms: only moderators may post.
+        #[serde(default)]
+        read_only: bool,
+        /// Rooms: slowmode in seconds (0 = off).
+        #[serde(default)]
+        slowmode_secs: i32,
     },
     /// A user joined a conversation (created it, joined it, or a DM was opened with them).
     MemberJoined {
@@ -200,6 +209,42 @@ pub enum Event {
         /// only when the last one was lifted (presence shows again).
         remains: bool,
     },
+    /// A room's history was cleared: reads start after `cleared_seq`.
+    HistoryCleared {
+        /// Which room.
+        conversation_id: ConversationId,
+        /// The last cleared seq (the room's `last_seq` at the time).
+        cleared_seq: i64,
+    },
+    /// A room was deleted with its messages, members and reports.
+    ConversationDeleted {
+        /// Which room.
+        conversation_id: ConversationId,
+        /// Everyone who had a membership row (joined, invited, left, banned): caches forget
+        /// them, connections drop the room.
+        members: Vec<UserId>,
+    },
+    /// A message was deleted (body emptied, `deleted_at` set).
+    MessageDeleted {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Which message.
+        seq: i64,
+        /// Who deleted it.
+        by: UserId,
+    },
+    /// A user was banned from a room, or the ban was lifted (no frame; caches forget the
+    /// membership). A banned member's leaving is told by `MemberLeft` with reason `banned`.
+    MemberBanChanged {
+        /// Which room.
+        conversation_id: ConversationId,
+        /// Who.
+        user_id: UserId,
+        /// True when banned now, false when the ban was lifted.
+        banned: bool,
+        /// Who did it.
+        by: UserId,
+    },
 }
 
 /// The default reason of a `MemberLeft` from before reasons existed.
@@ -252,6 +297,10 @@ impl Event {
             Self::BlockChanged { .. } => "block_changed",
             Self::RolesChanged => "roles_changed",
             Self::Announcement { .. } => "announcement",
+            Self::HistoryCleared { .. } => "history_cleared",
+            Self::ConversationDeleted { .. } => "conversation_deleted",
+            Self::MessageDeleted { .. } => "message_deleted",
+            Self::MemberBanChanged { .. } => "member_ban_changed",
         }
     }
 }

@@ -62,7 +62,8 @@ pub enum ApiError {
     /// Well-formed but invalid input (username rules, message length, …).
     #[oai(status = 422)]
     UnprocessableEntity(Json<ErrorBody>),
-    /// Rate limit exceeded (`rate_limited`); retry after the `Retry-After` seconds.
+    /// Rate limit exceeded (`rate_limited`) or a room's slowmode (`slowmode`); retry after the
+    /// `Retry-After` seconds.
     #[oai(status = 429)]
     TooManyRequests(
         Json<ErrorBody>,
@@ -107,12 +108,10 @@ impl From<DomainError> for ApiError {
                 reason: Some(reason),
             })),
             DomainError::RateLimited {
+                code,
                 message,
                 retry_after,
-            } => Self::TooManyRequests(
-                body(ErrorCode::RateLimited, message),
-                retry_after_secs(retry_after),
-            ),
+            } => Self::TooManyRequests(body(code, message), retry_after_secs(retry_after)),
             DomainError::ShuttingDown => {
                 Self::Unavailable(body(ErrorCode::ShuttingDown, "the server is shutting down"))
             }

@@ -11,10 +11,10 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::{
     hub::{Hub, members_see_presence},
     protocol::{
-        AnnouncementFrame, BlockChangedFrame, ConversationAddedFrame, ConversationUpdatedFrame,
-        FriendAddedFrame, FriendRemovedFrame, FriendRequestFrame, FriendRequestRemovedFrame,
-        MemberJoinedFrame, MemberLeftFrame, MemberUpdatedFrame, MessageFrame, ServerFrame,
-        UserUpdatedFrame,
+        AnnouncementFrame, BlockChangedFrame, ConversationAddedFrame, ConversationDeletedFrame,
+        ConversationUpdatedFrame, FriendAddedFrame, FriendRemovedFrame, FriendRequestFrame,
+        FriendRequestRemovedFrame, HistoryClearedFrame, MemberJoinedFrame, MemberLeftFrame,
+        MemberUpdatedFrame, MessageDeletedFrame, MessageFrame, ServerFrame, UserUpdatedFrame,
     },
 };
 use crate::{
@@ -58,10 +58,7 @@ pub fn handle(hub: &Hub, event: &Event) {
             }
         }
         Event::MemberJoined { user, role, view } => {
-            let facts = ConversationFacts {
-                kind: view.kind,
-                visibility: view.visibility,
-            };
+            let facts = ConversationFacts::plain(view.kind, view.visibility);
             hub.subscribe(user.id, view.id, facts);
             let joined = |status| {
                 ServerFrame::MemberJoined(MemberJoinedFrame {
@@ -131,12 +128,58 @@ pub fn handle(hub: &Hub, event: &Event) {
             name,
             topic,
             category,
+            locked,
+            read_only,
+            slowmode_secs,
         } => {
             let frame = ServerFrame::ConversationUpdated(ConversationUpdatedFrame {
                 conversation_id: *conversation_id,
                 name: name.clone(),
                 topic: topic.clone(),
                 category: category.clone(),
+                locked: *locked,
+                read_only: *read_only,
+                slowmode_secs: *slowmode_secs,
+            })
+            .encode();
+            hub.publish(*conversation_id, &frame, None);
+        }
+        Event::HistoryCleared {
+            conversation_id,
+            cleared_seq,
+        } => {
+            let frame = ServerFrame::HistoryCleared(HistoryClearedFrame {
+                conversation_id: *conversation_id,
+                cleared_seq: *cleared_seq,
+            })
+            .encode();
+            hub.publish(*conversation_id, &frame, None);
+        }
+        Event::ConversationDeleted {
+            conversation_id,
+            members,
+        } => {
+            let frame = ServerFrame::ConversationDeleted(ConversationDeletedFrame {
+                conversation_id: *conversation_id,
+            })
+            .encode();
+            // Invitees are told too (their invitation is gone); then nobody here is subscribed.
+            hub.publish(*conversation_id, &frame, None);
+            for user in members {
+                if !hub.is_subscribed(*user, *conversation_id) {
+                    hub.send_to_user(*user, &frame);
+                }
+            }
+            hub.drop_conversation(*conversation_id, members);
+        }
+        Event::MessageDeleted {
+            conversation_id,
+            seq,
+            ..
+        } => {
+            let frame = ServerFrame::MessageDeleted(MessageDeletedFrame {
+                conversation_id: *conversation_id,
+                seq: *seq,
             })
             .encode();
             hub.publish(*conversation_id, &frame, None);
@@ -180,7 +223,7 @@ pub fn handle(hub: &Hub, event: &Event) {
             .encode();
             hub.send_to_all(&frame);
         }
-        Event::ConversationCreated { .. } => {}
+        Event::ConversationCreated { .. } | Event::MemberBanChanged { .. } => {}
         Event::FriendRequested { .. }
         | Event::FriendAccepted { .. }
         | Event::FriendRequestEnded { .. }

@@ -378,6 +378,23 @@ impl Hub {
         prune(rooms, &conversation);
     }
 
+    /// `conversation` was deleted: every user in `members` is unsubscribed from it (as by a
+    /// membership event), its watchers stop watching, and its local view goes.
+    pub fn drop_conversation(&self, conversation: ConversationId, members: &[UserId]) {
+        for user in members {
+            self.unsubscribe(*user, conversation);
+        }
+        let mut state = self.write();
+        let State { rooms, conns, .. } = &mut *state;
+        if let Some(room) = rooms.remove(&conversation) {
+            for id in room.watchers {
+                if let Some(conn) = conns.get_mut(&id) {
+                    conn.watching.retain(|c| *c != conversation);
+                }
+            }
+        }
+    }
+
     /// Whether `user` is a (locally known, online) member of `conversation`.
     pub fn is_subscribed(&self, user: UserId, conversation: ConversationId) -> bool {
         self.read()
@@ -540,7 +557,7 @@ mod tests {
     use crate::service::PresenceDirectory;
 
     fn facts(kind: ConversationKind, visibility: Visibility) -> ConversationFacts {
-        ConversationFacts { kind, visibility }
+        ConversationFacts::plain(kind, visibility)
     }
 
     fn profile(hub: &Hub, user: UserId, choice: PresenceChoice) -> usize {
@@ -671,10 +688,7 @@ mod tests {
     fn a_list_loaded_while_a_membership_event_applied_is_not_used_and_empty_rooms_go() {
         let hub = Hub::new(16, None);
         let (a, room) = (UserId::new(), ConversationId::new());
-        let facts = ConversationFacts {
-            kind: ConversationKind::Room,
-            visibility: Visibility::Private,
-        };
+        let facts = ConversationFacts::plain(ConversationKind::Room, Visibility::Private);
         let reg = hub.register(a, "a", SessionId::new());
         assert!(!reg.subscribed);
         let version = hub.membership_version(a).unwrap_or_default();

@@ -172,6 +172,39 @@ pub struct ConversationUpdatedFrame {
     /// Category.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// Rooms: nobody new may join (holders of `rooms.moderate` still may).
+    pub locked: bool,
+    /// Rooms: only the owner and moderators may post.
+    pub read_only: bool,
+    /// Rooms: seconds a plain member waits between two messages (0 = off).
+    pub slowmode_secs: i32,
+}
+
+/// A room's history was cleared by a moderator: drop the messages with `seq <= cleared_seq`
+/// (history and `resume` start after it).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct HistoryClearedFrame {
+    /// Which room.
+    pub conversation_id: ConversationId,
+    /// The last cleared sequence number.
+    pub cleared_seq: i64,
+}
+
+/// A room I was in was deleted by an administrator: drop it (no more frames of it follow).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct ConversationDeletedFrame {
+    /// Which room.
+    pub conversation_id: ConversationId,
+}
+
+/// A message was deleted (by its author or a moderator): show it as deleted (history returns it
+/// with `deleted: true` and an empty body).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct MessageDeletedFrame {
+    /// Where.
+    pub conversation_id: ConversationId,
+    /// Which message.
+    pub seq: i64,
 }
 
 /// My account changed (e.g. my server role): my permissions now.
@@ -225,8 +258,8 @@ pub struct ErrorFrame {
     /// The conversation the refused frame was about (`watch`, `resume`, `read`, `typing`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<ConversationId>,
-    /// With `rate_limited` from a rate limit: milliseconds to wait before the same frame would
-    /// be accepted (rounded up).
+    /// With `rate_limited` (a rate limit) or `slowmode` (a room's slowmode): milliseconds to
+    /// wait before the same frame would be accepted (rounded up).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
 }
@@ -351,6 +384,15 @@ pub enum ServerFrame {
     /// `block_changed`
     #[oai(mapping = "block_changed")]
     BlockChanged(BlockChangedFrame),
+    /// `history_cleared`
+    #[oai(mapping = "history_cleared")]
+    HistoryCleared(HistoryClearedFrame),
+    /// `conversation_deleted`
+    #[oai(mapping = "conversation_deleted")]
+    ConversationDeleted(ConversationDeletedFrame),
+    /// `message_deleted`
+    #[oai(mapping = "message_deleted")]
+    MessageDeleted(MessageDeletedFrame),
 }
 
 impl ServerFrame {

@@ -302,6 +302,19 @@ impl Access {
         decide(permission, &self.facts(actor, scope).await?)
     }
 
+    /// [`Self::require`], returning the facts it decided on (for rules that also need state, such
+    /// as a room's slowmode). Errors: as [`Self::require`].
+    pub async fn require_with_facts(
+        &self,
+        actor: &Actor,
+        permission: Permission,
+        scope: Scope,
+    ) -> Result<Facts, DomainError> {
+        let facts = self.facts(actor, scope).await?;
+        decide(permission, &facts)?;
+        Ok(facts)
+    }
+
     /// [`Self::require`] in the conversation `conversation`.
     pub async fn require_in(
         &self,
@@ -380,17 +393,34 @@ impl Access {
             | Event::InvitationDeclined {
                 conversation_id,
                 user_id,
+            }
+            | Event::MemberBanChanged {
+                conversation_id,
+                user_id,
+                ..
             } => self.forget(&inner.members, &(*conversation_id, *user_id)),
             Event::ConversationCreated {
                 conversation_id, ..
             }
             | Event::ConversationUpdated {
                 conversation_id, ..
+            }
+            | Event::HistoryCleared {
+                conversation_id, ..
             } => self.forget(&inner.conversations, conversation_id),
             Event::UserUpdated { user, .. } => self.forget(&inner.users, &user.id),
             Event::RolesChanged => {
                 inner.epoch.fetch_add(1, Ordering::SeqCst);
                 inner.users.invalidate_all();
+            }
+            Event::ConversationDeleted {
+                conversation_id,
+                members,
+            } => {
+                self.forget(&inner.conversations, conversation_id);
+                for user in members {
+                    self.forget(&inner.members, &(*conversation_id, *user));
+                }
             }
             Event::SessionEnded {
                 session_id, reason, ..
@@ -409,6 +439,7 @@ impl Access {
             }
             Event::MessageCreated { .. }
             | Event::Announcement { .. }
+            | Event::MessageDeleted { .. }
             | Event::PresenceChanged { .. }
             | Event::PresenceChosen { .. }
             | Event::FriendRequested { .. }

@@ -10,11 +10,13 @@ use tokio::task::JoinHandle;
 use super::{
     access::Access,
     limits::{Limit, RateLimits},
+    slowmode::Slowmode,
     uow::UnitOfWork,
 };
 use crate::{
     domain::{
-        Actor, ClientId, ConversationId, DomainError, Message, MessageBody, Permission, UserId,
+        Actor, ClientId, ConversationId, DomainError, Message, MessageBody, Permission, Scope,
+        UserId, slowmode_applies,
     },
     events::Event,
     store::{
@@ -94,6 +96,7 @@ pub struct MessageService {
     writer: MessageWriter,
     access: Access,
     limits: RateLimits,
+    slowmode: Slowmode,
 }
 
 impl MessageService {
@@ -104,6 +107,7 @@ impl MessageService {
             writer,
             access,
             limits,
+            slowmode: Slowmode::new(),
         }
     }
 
@@ -121,7 +125,8 @@ impl MessageService {
     }
 
     /// Stores a message and returns it after commit. Errors: 429 `rate_limited` (the sender's
-    /// `messages_per_user` rate), 422 `invalid_message`/`invalid_client_id`, 403/404 for
+    /// `messages_per_user` rate), 429 `slowmode` (the room's slowmode; owner, moderators and
+    /// holders of `rooms.moderate` are exempt), 403 `read_only` (a read-only room), 422 `invalid_message`/`invalid_client_id`, 403/404 for
     /// non-members, 409 `client_id_reused`, 503 `shutting_down`.
     pub async fn send(
         &self,
@@ -150,9 +155,17 @@ impl MessageService {
         self.limits.check(Limit::Send, &actor.user.to_string())?;
         let body = MessageBody::parse(body)?;
         let client_id = client_id.map(ClientId::parse).transpose()?;
-        self.access
-            .require_in(actor, Permission::MessageSend, conversation)
+        let facts = self
+            .access
+            .require_with_facts(
+                actor,
+                Permission::MessageSend,
+                Scope::Conversation(conversation),
+            )
             .await?;
+        if let Some(secs) = slowmode_applies(&facts) {
+            self.slowmode.check(conversation, actor.user, secs)?;
+        }
         let shadowed = self
             .access
             .active_user(actor.user)
@@ -225,9 +238,15 @@ impl MessageService {
         after: Option<i64>,
         limit: u64,
     ) -> Result<History, DomainError> {
-        self.access
-            .require_in(actor, Permission::ConversationRead, conversation)
+        let facts = self
+            .access
+            .require_with_facts(
+                actor,
+                Permission::ConversationRead,
+                Scope::Conversation(conversation),
+            )
             .await?;
+        let floor = facts.conversation.map_or(0, |c| c.cleared_seq);
         let moderator = self
             .access
             .active_user(actor.user)
@@ -235,8 +254,16 @@ impl MessageService {
             .permissions
             .contains(Permission::UsersModerate);
         let viewer = (!moderator).then_some(actor.user);
-        let page =
-            messages::page(&self.db.read, conversation, before, after, limit, viewer).await?;
+        let page = messages::page(
+            &self.db.read,
+            conversation,
+            floor,
+            before,
+            after,
+            limit,
+            viewer,
+        )
+        .await?;
         Ok(History {
             messages: self.with_usernames(page.rows).await?,
             has_more: page.has_more,

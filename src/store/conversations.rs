@@ -42,6 +42,14 @@ pub struct ConversationRecord {
     pub created_at: DateTime<Utc>,
     /// Sequence number of the latest message.
     pub last_seq: i64,
+    /// Nobody new may join.
+    pub locked: bool,
+    /// Only moderators may post.
+    pub read_only: bool,
+    /// Slowmode in seconds (0 = off).
+    pub slowmode_secs: i32,
+    /// History cleared up to this seq.
+    pub cleared_seq: i64,
 }
 
 impl TryFrom<conversations::Model> for ConversationRecord {
@@ -60,6 +68,10 @@ impl TryFrom<conversations::Model> for ConversationRecord {
             created_by: m.created_by.map(UserId),
             created_at: m.created_at,
             last_seq: m.last_seq,
+            locked: m.locked,
+            read_only: m.read_only,
+            slowmode_secs: m.slowmode_secs,
+            cleared_seq: m.cleared_seq,
         })
     }
 }
@@ -70,6 +82,10 @@ impl ConversationRecord {
         ConversationFacts {
             kind: self.kind,
             visibility: self.visibility,
+            locked: self.locked,
+            read_only: self.read_only,
+            slowmode_secs: self.slowmode_secs,
+            cleared_seq: self.cleared_seq,
         }
     }
 }
@@ -113,6 +129,10 @@ pub async fn insert_room(
         created_by: Set(Some(room.created_by.0)),
         created_at: Set(room.now),
         last_seq: Set(0),
+        locked: Set(false),
+        read_only: Set(false),
+        slowmode_secs: Set(0),
+        cleared_seq: Set(0),
     };
     Entity::insert(model)
         .exec_with_returning(db)
@@ -176,6 +196,10 @@ pub async fn ensure_official(
                     created_by: Set(None),
                     created_at: Set(now),
                     last_seq: Set(0),
+                    locked: Set(false),
+                    read_only: Set(false),
+                    slowmode_secs: Set(0),
+                    cleared_seq: Set(0),
                 };
                 Entity::insert(model).exec(db).await?;
             }
@@ -321,6 +345,10 @@ pub async fn insert_dm(
         created_by: Set(Some(a.0)),
         created_at: Set(now),
         last_seq: Set(0),
+        locked: Set(false),
+        read_only: Set(false),
+        slowmode_secs: Set(0),
+        cleared_seq: Set(0),
     };
     match Entity::insert(model).exec_with_returning(db).await {
         Ok(row) => Ok(Some(row.try_into()?)),
@@ -367,6 +395,10 @@ pub async fn insert_group(
         created_by: Set(Some(created_by.0)),
         created_at: Set(now),
         last_seq: Set(0),
+        locked: Set(false),
+        read_only: Set(false),
+        slowmode_secs: Set(0),
+        cleared_seq: Set(0),
     };
     Entity::insert(model)
         .exec_with_returning(db)
@@ -400,4 +432,165 @@ pub async fn official(db: &impl ConnectionTrait) -> Result<Vec<ConversationRecor
         .into_iter()
         .map(ConversationRecord::try_from)
         .collect()
+}
+
+/// Which rooms the admin room list shows.
+#[derive(Clone, Debug, Default)]
+pub struct AdminRoomQuery<'a> {
+    /// Only official, public, private, locked or read-only rooms.
+    pub filter: Option<crate::domain::RoomFilter>,
+    /// Only rooms whose lower-cased name contains this text (literally).
+    pub q: Option<&'a str>,
+    /// Start after this lower-cased name.
+    pub after: Option<String>,
+}
+
+/// One page of rooms (never groups or DMs) by lower-cased name. Returns up to `limit + 1` rows
+/// so the caller can tell whether more exist.
+pub async fn admin_page(
+    db: &impl ConnectionTrait,
+    query: &AdminRoomQuery<'_>,
+    limit: u64,
+) -> Result<Vec<ConversationRecord>, DomainError> {
+    use crate::domain::RoomFilter;
+    let mut cond = Condition::all().add(Column::Kind.eq(ConversationKind::Room.as_str()));
+    cond = match query.filter {
+        None => cond,
+        Some(RoomFilter::Official) => cond.add(Column::Official.eq(true)),
+        Some(RoomFilter::Public) => cond.add(Column::Visibility.eq(Visibility::Public.as_str())),
+        Some(RoomFilter::Private) => cond.add(Column::Visibility.eq(Visibility::Private.as_str())),
+        Some(RoomFilter::Locked) => cond.add(Column::Locked.eq(true)),
+        Some(RoomFilter::ReadOnly) => cond.add(Column::ReadOnly.eq(true)),
+    };
+    if let Some(q) = query.q.map(str::trim).filter(|q| !q.is_empty()) {
+        cond = cond.add(Expr::col(Column::NameKey).like(dialect::contains(&q.to_lowercase())));
+    }
+    if let Some(after) = &query.after {
+        cond = cond.add(Column::NameKey.gt(after.clone()));
+    }
+    records(
+        Entity::find()
+            .filter(cond)
+            .order_by_asc(Column::NameKey)
+            .limit(limit + 1)
+            .all(db)
+            .await?,
+    )
+}
+
+/// The settings `PATCH /admin/rooms/{id}` may change; `None` keeps the stored value.
+#[derive(Clone, Debug, Default)]
+pub struct AdminRoomChanges {
+    /// New name (normalized).
+    pub name: Option<RoomName>,
+    /// New topic (`Some(None)` clears it).
+    pub topic: Option<Option<String>>,
+    /// New category (`Some(None)` clears it).
+    pub category: Option<Option<String>>,
+    /// Official flag.
+    pub official: Option<bool>,
+    /// Auto-join flag.
+    pub auto_join: Option<bool>,
+    /// Locked flag.
+    pub locked: Option<bool>,
+    /// Read-only flag.
+    pub read_only: Option<bool>,
+    /// Slowmode seconds.
+    pub slowmode_secs: Option<i32>,
+}
+
+/// Applies admin changes to a room. Errors: 409 `room_name_taken`.
+pub async fn apply_admin_changes(
+    db: &impl ConnectionTrait,
+    id: ConversationId,
+    changes: &AdminRoomChanges,
+) -> Result<(), DomainError> {
+    let mut update = Entity::update_many().filter(Column::Id.eq(id.0));
+    let mut any = false;
+    if let Some(name) = &changes.name {
+        update = update
+            .col_expr(Column::Name, Expr::value(name.as_str()))
+            .col_expr(Column::NameKey, Expr::value(name.key()));
+        any = true;
+    }
+    if let Some(topic) = &changes.topic {
+        update = update.col_expr(Column::Topic, Expr::value(topic.clone()));
+        any = true;
+    }
+    if let Some(category) = &changes.category {
+        update = update.col_expr(Column::Category, Expr::value(category.clone()));
+        any = true;
+    }
+    for (column, value) in [
+        (Column::Official, changes.official),
+        (Column::AutoJoin, changes.auto_join),
+        (Column::Locked, changes.locked),
+        (Column::ReadOnly, changes.read_only),
+    ] {
+        if let Some(value) = value {
+            update = update.col_expr(column, Expr::value(value));
+            any = true;
+        }
+    }
+    if let Some(secs) = changes.slowmode_secs {
+        update = update.col_expr(Column::SlowmodeSecs, Expr::value(secs));
+        any = true;
+    }
+    if !any {
+        return Ok(());
+    }
+    update.exec(db).await.map_err(conflict_on_unique(
+        ErrorCode::RoomNameTaken,
+        "a room with that name exists",
+    ))?;
+    Ok(())
+}
+
+/// Sets the seq a room's history was cleared up to.
+pub async fn set_cleared_seq(
+    db: &impl ConnectionTrait,
+    id: ConversationId,
+    seq: i64,
+) -> Result<(), DomainError> {
+    Entity::update_many()
+        .col_expr(Column::ClearedSeq, Expr::value(seq))
+        .filter(Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the conversation row.
+pub async fn delete(db: &impl ConnectionTrait, id: ConversationId) -> Result<(), DomainError> {
+    Entity::delete_by_id(id.0).exec(db).await?;
+    Ok(())
+}
+
+/// The rooms in category `name` (exact match).
+pub async fn in_category(
+    db: &impl ConnectionTrait,
+    name: &str,
+) -> Result<Vec<ConversationRecord>, DomainError> {
+    records(
+        Entity::find()
+            .filter(Column::Kind.eq(ConversationKind::Room.as_str()))
+            .filter(Column::Category.eq(name))
+            .all(db)
+            .await?,
+    )
+}
+
+/// Moves every room of category `from` to category `to`; returns how many.
+pub async fn rename_category(
+    db: &impl ConnectionTrait,
+    from: &str,
+    to: &str,
+) -> Result<u64, DomainError> {
+    Ok(Entity::update_many()
+        .col_expr(Column::Category, Expr::value(to))
+        .filter(Column::Kind.eq(ConversationKind::Room.as_str()))
+        .filter(Column::Category.eq(from))
+        .exec(db)
+        .await?
+        .rows_affected)
 }

@@ -448,3 +448,30 @@ pub async fn of_user_in(
             .await?,
     )
 }
+
+/// Every user with a membership row in `conversation` (joined, invited, left or banned).
+pub async fn all_users(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+) -> Result<Vec<UserId>, DomainError> {
+    let rows: Vec<uuid::Uuid> = Entity::find()
+        .select_only()
+        .column(Column::UserId)
+        .filter(Column::ConversationId.eq(conversation.0))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(UserId).collect())
+}
+
+/// Deletes every membership row of `conversation`.
+pub async fn delete_all(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+) -> Result<(), DomainError> {
+    Entity::delete_many()
+        .filter(Column::ConversationId.eq(conversation.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -27,6 +27,8 @@ pub struct MessageRecord {
     pub edited_at: Option<DateTime<Utc>>,
     /// Sent while the sender was shadowbanned.
     pub shadowed: bool,
+    /// When it was deleted (the body is empty then).
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 impl From<messages::Model> for MessageRecord {
@@ -41,6 +43,7 @@ impl From<messages::Model> for MessageRecord {
             created_at: m.created_at,
             edited_at: m.edited_at,
             shadowed: m.shadowed,
+            deleted_at: m.deleted_at,
         }
     }
 }
@@ -59,6 +62,7 @@ impl MessageRecord {
             created_at: Timestamp(self.created_at),
             edited_at: self.edited_at.map(Timestamp),
             shadowed: self.shadowed.then_some(true),
+            deleted: self.deleted_at.is_some(),
         }
     }
 }
@@ -78,12 +82,15 @@ pub struct Page {
 pub async fn page(
     db: &impl ConnectionTrait,
     conversation: ConversationId,
+    floor: i64,
     before: Option<i64>,
     after: Option<i64>,
     limit: u64,
     viewer: Option<UserId>,
 ) -> Result<Page, DomainError> {
-    let mut query = Entity::find().filter(Column::ConversationId.eq(conversation.0));
+    let mut query = Entity::find()
+        .filter(Column::ConversationId.eq(conversation.0))
+        .filter(Column::Seq.gt(floor));
     if let Some(viewer) = viewer {
         query = query.filter(
             sea_orm::Condition::any()
@@ -187,4 +194,64 @@ pub async fn unread_from_others(
         );
     }
     Ok(out)
+}
+
+/// The message `seq` of `conversation`.
+pub async fn by_seq(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+    seq: i64,
+) -> Result<Option<MessageRecord>, DomainError> {
+    Ok(Entity::find()
+        .filter(Column::ConversationId.eq(conversation.0))
+        .filter(Column::Seq.eq(seq))
+        .one(db)
+        .await?
+        .map(MessageRecord::from))
+}
+
+/// The messages with these ids.
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[MessageId],
+) -> Result<Vec<MessageRecord>, DomainError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.0).collect();
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(MessageRecord::from)
+        .collect())
+}
+
+/// Soft-deletes a message: the body is emptied and `deleted_at` set.
+pub async fn soft_delete(
+    db: &impl ConnectionTrait,
+    id: MessageId,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    use sea_orm::sea_query::Expr;
+    Entity::update_many()
+        .col_expr(Column::Body, Expr::value(""))
+        .col_expr(Column::DeletedAt, Expr::value(Some(now)))
+        .filter(Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes every message of a conversation; returns how many.
+pub async fn delete_all(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+) -> Result<u64, DomainError> {
+    Ok(Entity::delete_many()
+        .filter(Column::ConversationId.eq(conversation.0))
+        .exec(db)
+        .await?
+        .rows_affected)
 }

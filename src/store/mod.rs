@@ -11,6 +11,7 @@ pub mod dialect;
 pub mod friends;
 pub mod members;
 pub mod messages;
+pub mod reports;
 pub mod roles;
 pub mod sessions;
 pub mod tokens;

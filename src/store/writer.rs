@@ -304,6 +304,7 @@ async fn write_batch(
             created_at: now,
             edited_at: None,
             shadowed: m.shadowed,
+            deleted_at: None,
         };
         messages::Entity::insert(active(&row)).exec(&txn).await?;
         read_up_to.insert((m.conversation_id, m.sender_id), seq);

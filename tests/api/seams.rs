@@ -83,7 +83,7 @@ db_test!(
         assert_eq!(created["details"], json!({"name": "Audited", "visibility": "private"}));
         assert_eq!(created["ip"], "127.0.0.1");
         let role = &entries[1];
-        assert_eq!(role["details"], json!({"username": "ben", "from": "member", "to": "moderator"}));
+        assert_eq!(role["details"], json!({"username": "ben", "from": "member", "to": "moderator", "via": "api"}));
         assert_eq!(role["target_id"], ben.id.as_str());
 
         // Filters and paging.

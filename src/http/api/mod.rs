@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod admin_roles;
+pub mod admin_rooms;
 pub mod admin_users;
 pub mod auth;
 pub mod blocks;
@@ -14,8 +15,10 @@ pub mod friends;
 pub mod groups;
 pub mod health;
 pub mod invitations;
+pub mod moderation;
 pub mod presence;
 pub mod recovery;
+pub mod reports;
 pub mod rooms;
 pub mod sessions;
 pub mod setup;
@@ -79,6 +82,12 @@ pub type Apis = (
         admin_roles::AdminRolesApi,
     ),
     presence::PresenceApi,
+    (
+        admin_rooms::AdminRoomsApi,
+        reports::ReportsApi,
+        moderation::RoomModerationApi,
+        moderation::MessageModerationApi,
+    ),
 );
 
 /// Every API of the service, in tag order.
@@ -103,5 +112,11 @@ pub fn apis() -> Apis {
             admin_roles::AdminRolesApi,
         ),
         presence::PresenceApi,
+        (
+            admin_rooms::AdminRoomsApi,
+            reports::ReportsApi,
+            moderation::RoomModerationApi,
+            moderation::MessageModerationApi,
+        ),
     )
 }

@@ -125,6 +125,14 @@ rule!(
     }
 );
 rule!(
+    /// A moderation or report reason: 1–500 characters, no control characters but newline and
+    /// tab (422 `invalid_reason`).
+    ReasonRule {
+        const MIN: Option<usize> = Some(1);
+        const MAX: Option<usize> = Some(crate::domain::REASON_MAX_CHARS);
+    }
+);
+rule!(
     /// A token (setup or refresh): at most 512 characters.
     TokenRule {
         const MIN: Option<usize> = Some(1);

@@ -133,6 +133,9 @@ impl ConversationService {
                     name: Some(name),
                     topic,
                     category: None,
+                    locked: false,
+                    read_only: false,
+                    slowmode_secs: 0,
                 });
                 Ok(())
             })

@@ -7,6 +7,7 @@ mod groups;
 mod invitations;
 mod missed;
 mod moderation;
+mod room_moderation;
 mod rooms;
 mod views;
 
@@ -36,6 +37,7 @@ use crate::{
 
 pub use missed::{MISSED_COUNT_CAP, MISSED_MAX};
 pub use moderation::MUTE_MAX_SECS;
+pub use room_moderation::AdminRoomInput;
 pub use rooms::{CATEGORY_MAX_CHARS, QUERY_MAX_CHARS, TOPIC_MAX_CHARS};
 
 /// Fields of `POST /rooms`.

@@ -306,7 +306,7 @@ impl ConversationService {
 
 /// Whether a member with role `actor` may moderate one with role `target` (owner > moderator >
 /// member; members moderate nobody): the rule of `decide`, applied again inside the unit of work.
-fn outranks(actor: ConversationRole, target: ConversationRole) -> bool {
+pub(super) fn outranks(actor: ConversationRole, target: ConversationRole) -> bool {
     let rank = |r| match r {
         ConversationRole::Owner => 2,
         ConversationRole::Moderator => 1,

@@ -349,6 +349,12 @@ impl ConversationService {
                         ));
                     }
                     Some(m) if m.state == MembershipState::Invited => m,
+                    Some(m) if m.state == MembershipState::Banned => {
+                        return Err(DomainError::forbidden(
+                            ErrorCode::PermissionDenied,
+                            "that user is banned from this room; a moderator must lift the ban first",
+                        ));
+                    }
                     _ => {
                         self.check_pending_invites(work, target.id).await?;
                         let m = MemberRecord {
@@ -458,6 +464,9 @@ impl ConversationService {
                     name: room.name.clone(),
                     topic,
                     category,
+                    locked: room.locked,
+                    read_only: room.read_only,
+                    slowmode_secs: room.slowmode_secs,
                 });
                 Ok(())
             })

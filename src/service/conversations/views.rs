@@ -48,7 +48,9 @@ fn view_with_block(
         .member
         .filter(|m| matches!(m.state, MembershipState::Joined | MembershipState::Invited));
     let unread = match member {
-        Some(m) if m.state == MembershipState::Joined => (row.last_seq - m.last_read_seq).max(0),
+        Some(m) if m.state == MembershipState::Joined => {
+            (row.last_seq - m.last_read_seq.max(row.cleared_seq)).max(0)
+        }
         _ => 0,
     };
     let facts = Facts {
@@ -71,6 +73,9 @@ fn view_with_block(
         visibility: row.visibility,
         category: row.category.clone(),
         official: row.official,
+        locked: row.locked,
+        read_only: row.read_only,
+        slowmode_secs: row.slowmode_secs,
         member_count,
         last_seq: row.last_seq,
         unread_count: unread,
