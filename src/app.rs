@@ -16,7 +16,7 @@ use crate::{
     service::{
         Access, AdminService, AuthService, BlockService, ConversationService, FriendService,
         MessageService, PresenceService, ProfileService, RateLimits, RecoveryService,
-        SessionService, UnitOfWork, UserService, passwords::PasswordHasher,
+        SessionService, SettingsService, UnitOfWork, UserService, passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
@@ -36,6 +36,7 @@ pub struct App {
     sweeper_task: JoinHandle<()>,
     limits_task: JoinHandle<()>,
     away_task: JoinHandle<()>,
+    settings_task: JoinHandle<()>,
     identity: DbIdentity,
 }
 
@@ -99,6 +100,17 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     // stays bounded by the recently active clients.
     let limits = RateLimits::new(&config.limits);
     let limits_task = limits.spawn_janitor(shutdown.clone());
+    // Live settings: the config file's values overridden by the `settings` table; re-read on
+    // every `SettingsChanged` (from this instance or, with a shared bus, another one).
+    let settings = SettingsService::load(
+        db.clone(),
+        uow.clone(),
+        access.clone(),
+        &config,
+        limits.clone(),
+    )
+    .await?;
+    let settings_task = settings.spawn_listener(bus.subscribe("settings"));
     let conversations = ConversationService::new(
         db.clone(),
         uow.clone(),
@@ -106,7 +118,6 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         Arc::new(hub.clone()),
         &config.official_rooms,
         limits.clone(),
-        config.limits.max_pending_invites_per_recipient,
     );
     let hasher = PasswordHasher::new()?;
     let sessions = SessionService::new(db.clone(), uow.clone(), &config);
@@ -130,6 +141,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         uow.clone(),
         Arc::new(hub.clone()),
         config.presence.clone(),
+        settings.clone(),
     );
     let auth = AuthService::new(
         db.clone(),
@@ -141,6 +153,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         conversations.clone(),
         sessions.clone(),
         limits.clone(),
+        settings.clone(),
     );
     let users = UserService::new(db.clone(), uow.clone(), access.clone(), hasher);
     let messages = MessageService::new(db.clone(), writer, access.clone(), limits.clone());
@@ -149,7 +162,6 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         uow.clone(),
         access.clone(),
         limits.clone(),
-        config.limits.max_pending_friend_requests,
     );
     let blocks = BlockService::new(db.clone(), uow.clone(), access.clone());
     let admin = AdminService::new(db.clone(), uow, access.clone());
@@ -171,6 +183,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         profile,
         presence,
         limits,
+        settings,
         shutdown,
         ws_tasks: TaskTracker::new(),
         tls: tls_info.clone(),
@@ -214,6 +227,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         sweeper_task: sweeper,
         limits_task,
         away_task,
+        settings_task,
         identity,
     })
 }
@@ -306,6 +320,7 @@ impl App {
             sweeper_task,
             limits_task,
             away_task,
+            settings_task,
             ..
         } = self;
         let shutdown = state.shutdown.clone();
@@ -353,6 +368,7 @@ impl App {
         let _ = sweeper_task.await;
         limits_task.abort();
         away_task.abort();
+        settings_task.abort();
         db.close().await;
         tracing::info!("stopped");
         Ok(())

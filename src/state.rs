@@ -11,7 +11,7 @@ use crate::{
     service::{
         Access, AdminService, AuthService, BlockService, ConversationService, FriendService,
         MessageService, PresenceService, ProfileService, RateLimits, RecoveryService,
-        SessionService, UserService,
+        SessionService, SettingsService, UserService,
     },
     store::Db,
     tls::TlsInfo,
@@ -74,6 +74,8 @@ pub struct AppStateInner {
     pub presence: PresenceService,
     /// The rate limiters (also held by the services that check them).
     pub limits: RateLimits,
+    /// Live settings (server name, MOTD, registration, invisible, limits) and invite links.
+    pub settings: SettingsService,
     /// Fires when shutdown begins.
     pub shutdown: CancellationToken,
     /// WebSocket session tasks, awaited on shutdown.

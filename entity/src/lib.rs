@@ -8,6 +8,8 @@ pub mod conversations;
 pub mod friendships;
 pub mod messages;
 pub mod refresh_tokens;
+pub mod server_invites;
 pub mod sessions;
+pub mod settings;
 pub mod user_tokens;
 pub mod users;

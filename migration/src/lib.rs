@@ -19,6 +19,7 @@ mod m20261202_000007_sessions_and_recovery;
 mod m20261203_000008_social_graph;
 mod m20261203_000009_groups;
 mod m20261203_000010_presence;
+mod m20261204_000013_settings;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_social_graph::Migration),
             Box::new(m20261203_000009_groups::Migration),
             Box::new(m20261203_000010_presence::Migration),
+            Box::new(m20261204_000013_settings::Migration),
         ]
     }
 }

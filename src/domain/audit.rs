@@ -67,6 +67,13 @@ text_enum!(
         MemberKicked = "member.kicked",
         /// A member left a group (`details`: `last`: true when nobody is left).
         MemberLeft = "member.left",
+        /// Live settings changed or were reset (`details.changes`: `{key: {old, new}}` with the
+        /// effective values; `details.reset`: the keys set back to the configuration's value).
+        SettingsChanged = "settings.changed",
+        /// An invite link was made (`details`: `code`, `max_uses`, `expires_at`).
+        InviteCreated = "invite.created",
+        /// An invite link was revoked (`details`: `code`, `uses`).
+        InviteRevoked = "invite.revoked",
     }
 );
 

@@ -135,6 +135,13 @@ text_enum!(
         RequestPending = "request_pending",
         /// You have as many pending outgoing friend requests as the server allows (409).
         TooManyPendingRequests = "too_many_pending_requests",
+        /// A live setting that does not exist, or a value of the wrong type or out of range; the
+        /// message names the key (422).
+        InvalidSetting = "invalid_setting",
+        /// Registration is by invitation only and no invite code was given (403).
+        InviteRequired = "invite_required",
+        /// The invite code is unknown, revoked, expired or used up (403).
+        InvalidInvite = "invalid_invite",
     }
 );
 

@@ -28,7 +28,7 @@ pub use inputs::{
 };
 pub use kinds::{
     ConversationKind, ConversationRole, LeaveReason, MembershipState, PresenceChoice,
-    PresenceStatus, ServerRole, UnknownValue, Visibility,
+    PresenceStatus, RegistrationMode, ServerRole, UnknownValue, Visibility,
 };
 pub use permissions::{
     BlockSide, ConversationFacts, Facts, MemberFacts, Permission, Scope, conversation_permissions,
@@ -40,6 +40,6 @@ pub use social::{
 };
 pub use time::Timestamp;
 pub use views::{
-    AuditEntry, Conversation, Invitation, Member, Message, MissedDm, MyPresence, SessionInfo, User,
-    UserPresence,
+    AuditEntry, Conversation, Invitation, Member, Message, MissedDm, MyPresence, ServerInfo,
+    SessionInfo, User, UserPresence,
 };

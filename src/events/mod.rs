@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     Conversation, ConversationId, ConversationKind, ConversationRole, FriendRequestEndReason,
-    LeaveReason, MembershipState, Message, PresenceChoice, PresenceStatus, SessionEndReason,
-    SessionId, Timestamp, User, UserId, Visibility,
+    LeaveReason, MembershipState, Message, PresenceChoice, PresenceStatus, ServerInfo,
+    SessionEndReason, SessionId, Timestamp, User, UserId, Visibility,
 };
 
 /// Something that happened, as told to the rest of the system after commit.
@@ -185,6 +185,15 @@ pub enum Event {
         /// only when the last one was lifted (presence shows again).
         remains: bool,
     },
+    /// Live settings changed (`PATCH` / `DELETE /admin/settings`). Every instance re-reads the
+    /// settings from the database; connections are told the server's name and MOTD
+    /// (`server_updated`).
+    SettingsChanged {
+        /// The public server facts after the change.
+        server: ServerInfo,
+        /// The keys that changed.
+        keys: Vec<String>,
+    },
 }
 
 /// The default reason of a `MemberLeft` from before reasons existed.
@@ -235,6 +244,7 @@ impl Event {
             Self::FriendRequestEnded { .. } => "friend_request_ended",
             Self::FriendRemoved { .. } => "friend_removed",
             Self::BlockChanged { .. } => "block_changed",
+            Self::SettingsChanged { .. } => "settings_changed",
         }
     }
 }

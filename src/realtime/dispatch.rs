@@ -13,7 +13,8 @@ use super::{
     protocol::{
         BlockChangedFrame, ConversationAddedFrame, ConversationUpdatedFrame, FriendAddedFrame,
         FriendRemovedFrame, FriendRequestFrame, FriendRequestRemovedFrame, MemberJoinedFrame,
-        MemberLeftFrame, MemberUpdatedFrame, MessageFrame, ServerFrame, UserUpdatedFrame,
+        MemberLeftFrame, MemberUpdatedFrame, MessageFrame, ServerFrame, ServerUpdatedFrame,
+        UserUpdatedFrame,
     },
 };
 use crate::{
@@ -160,6 +161,13 @@ pub fn handle(hub: &Hub, event: &Event) {
             hub.send_to_user(user.id, &frame);
         }
         Event::ConversationCreated { .. } => {}
+        Event::SettingsChanged { server, .. } => {
+            let frame = ServerFrame::ServerUpdated(ServerUpdatedFrame {
+                server: server.clone(),
+            })
+            .encode();
+            hub.send_to_all(&frame);
+        }
         Event::FriendRequested { .. }
         | Event::FriendAccepted { .. }
         | Event::FriendRequestEnded { .. }

@@ -496,6 +496,15 @@ impl Hub {
         }
     }
 
+    /// Queues `frame` to every connection of this instance (server-wide news: the server's name
+    /// or MOTD changed).
+    pub fn send_to_all(&self, frame: &Utf8Bytes) {
+        let state = self.read();
+        for c in state.conns.values() {
+            queue(&c.tx, &c.overflow, frame.clone());
+        }
+    }
+
     /// Queues `frame` to every connection of `user`.
     pub fn send_to_user(&self, user: UserId, frame: &Utf8Bytes) {
         Self::deliver_to_user(&self.read(), user, frame);

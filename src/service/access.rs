@@ -365,6 +365,7 @@ impl Access {
                 self.forget(&inner.blocks, &key);
             }
             Event::MessageCreated { .. }
+            | Event::SettingsChanged { .. }
             | Event::PresenceChanged { .. }
             | Event::PresenceChosen { .. }
             | Event::FriendRequested { .. }

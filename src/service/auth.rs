@@ -21,11 +21,12 @@ use super::{
     limits::{Limit, RateLimits, ip_key},
     passwords::PasswordHasher,
     sessions::{SessionService, end_in},
+    settings::SettingsService,
     tokens::{JwtKeys, constant_time_eq, hash_token, random_token},
     uow::{UnitOfWork, Work},
 };
 use crate::{
-    config::{Config, Registration},
+    config::Config,
     domain::{
         Actor, AuditAction, AuditTarget, DomainError, Email, ErrorCode, NewAuditEntry, Password,
         ServerRole, SessionEndReason, SessionId, User, UserId, Username,
@@ -96,6 +97,8 @@ pub struct AuthService {
     sessions: SessionService,
     setup: Arc<Mutex<Option<SetupToken>>>,
     limits: RateLimits,
+    /// The registration mode and invite links (live).
+    settings: SettingsService,
 }
 
 impl AuthService {
@@ -114,6 +117,7 @@ impl AuthService {
         conversations: ConversationService,
         sessions: SessionService,
         limits: RateLimits,
+        settings: SettingsService,
     ) -> Self {
         Self {
             db,
@@ -126,6 +130,7 @@ impl AuthService {
             sessions,
             setup: Arc::new(Mutex::new(None)),
             limits,
+            settings,
         }
     }
 
@@ -195,6 +200,7 @@ impl AuthService {
                 None,
                 ServerRole::Admin,
                 ip,
+                None,
             )
             .await;
         let user = match created {
@@ -213,14 +219,17 @@ impl AuthService {
         self.issue(&user, Issue::NewSession(client)).await
     }
 
-    /// Registers an account (policy `open`) for a client at `ip`. Errors: 429 `rate_limited`
-    /// (`register_per_ip`), 403 `setup_required`, 403 `registration_closed`, 409
-    /// `username_taken`, 422 invalid input.
+    /// Registers an account for a client at `ip`, as the live `general.registration` allows:
+    /// `open` (any `invite` is ignored), `invite_only` (`invite` must be a usable invite code;
+    /// its use is counted with the account, in one transaction) or `closed`. Errors: 429
+    /// `rate_limited` (`register_per_ip`), 403 `setup_required`, 403 `registration_closed`,
+    /// 403 `invite_required`, 403 `invalid_invite`, 409 `username_taken`, 422 invalid input.
     pub async fn register(
         &self,
         username: &str,
         password: String,
         email: Option<String>,
+        invite: Option<&str>,
         ip: Option<std::net::IpAddr>,
     ) -> Result<User, DomainError> {
         self.limits.check(Limit::Register, &ip_key(ip))?;
@@ -231,12 +240,7 @@ impl AuthService {
                 "the admin account must be created first",
             ));
         }
-        if self.config.registration == Registration::Closed {
-            return Err(DomainError::forbidden(
-                ErrorCode::RegistrationClosed,
-                "registration is closed on this server",
-            ));
-        }
+        let invite = self.settings.registration_invite(invite).await?;
         let username = Username::parse(username)?;
         let password = Password::parse(password)?;
         let email = email
@@ -252,13 +256,18 @@ impl AuthService {
                 email,
                 ServerRole::Member,
                 None,
+                invite,
             )
             .await?;
         Ok(user.view())
     }
 
     /// Creates an account and joins it to the auto-join rooms, in one unit of work (the first
-    /// admin's creation is audited as `setup.completed`).
+    /// admin's creation is audited as `setup.completed`; a use of `invite` is counted in it).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the new account's fields and how it was allowed"
+    )]
     async fn create_user(
         &self,
         username: &Username,
@@ -267,6 +276,7 @@ impl AuthService {
         email: Option<String>,
         role: ServerRole,
         ip: Option<std::net::IpAddr>,
+        invite: Option<&str>,
     ) -> Result<UserRecord, DomainError> {
         if users::by_username(&self.db.read, username.as_str())
             .await?
@@ -280,6 +290,9 @@ impl AuthService {
         let password_hash = self.hasher.hash(password).await?;
         self.uow
             .run(async |work: &mut Work| {
+                if let Some(code) = invite {
+                    SettingsService::use_invite(work, code).await?;
+                }
                 let user = users::insert(
                     work.db(),
                     users::NewUser {

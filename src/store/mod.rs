@@ -12,6 +12,7 @@ pub mod friends;
 pub mod members;
 pub mod messages;
 pub mod sessions;
+pub mod settings;
 pub mod tokens;
 pub mod user_tokens;
 pub mod users;

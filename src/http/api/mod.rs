@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_settings;
 pub mod auth;
 pub mod blocks;
 pub mod conversations;
@@ -15,6 +16,7 @@ pub mod invitations;
 pub mod presence;
 pub mod recovery;
 pub mod rooms;
+pub mod server_info;
 pub mod sessions;
 pub mod setup;
 pub mod strict;
@@ -58,7 +60,7 @@ pub enum ApiTags {
 
 /// Every API of the service, in tag order (nested tuples keep each one short).
 pub type Apis = (
-    health::HealthApi,
+    (health::HealthApi, server_info::ServerInfoApi),
     tls::TlsApi,
     setup::SetupApi,
     auth::AuthApi,
@@ -71,14 +73,14 @@ pub type Apis = (
     (friends::FriendsApi, blocks::BlocksApi),
     (groups::GroupsApi, invitations::InvitationsApi),
     conversations::ConversationsApi,
-    admin::AdminApi,
+    (admin::AdminApi, admin_settings::AdminSettingsApi),
     presence::PresenceApi,
 );
 
 /// Every API of the service, in tag order.
 pub fn apis() -> Apis {
     (
-        health::HealthApi,
+        (health::HealthApi, server_info::ServerInfoApi),
         tls::TlsApi,
         setup::SetupApi,
         auth::AuthApi,
@@ -91,7 +93,7 @@ pub fn apis() -> Apis {
         (friends::FriendsApi, blocks::BlocksApi),
         (groups::GroupsApi, invitations::InvitationsApi),
         conversations::ConversationsApi,
-        admin::AdminApi,
+        (admin::AdminApi, admin_settings::AdminSettingsApi),
         presence::PresenceApi,
     )
 }
