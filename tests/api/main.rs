@@ -29,6 +29,7 @@ mod realtime;
 mod recovery;
 mod review_fixes;
 mod seams;
+mod settings;
 mod sessions;
 mod shutdown;
 mod spec_check;

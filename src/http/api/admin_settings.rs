@@ -19,6 +19,7 @@ use crate::{
 
 /// One live setting.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SettingView {
     /// `general.server_name` (string, 1–64 characters), `general.motd` (string, 0–1000
     /// characters), `general.registration` (`open`, `invite_only`, `closed`),
@@ -31,9 +32,9 @@ pub struct SettingView {
     pub default: Value,
     /// True when an administrator set it (the stored value overrides the default).
     pub changed: bool,
-    /// When it was set (null: never).
+    /// When it was set (absent: never).
     pub updated_at: Option<Timestamp>,
-    /// Who set it (null: never, or that account is gone).
+    /// Who set it (absent: never, or that account is gone).
     pub updated_by: Option<UserId>,
 }
 
@@ -77,22 +78,23 @@ pub struct CreateInviteRequest {
 
 /// An invite link.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct InviteView {
     /// The code (24 URL-safe characters, 144 random bits).
     pub code: String,
     /// The link to give: the register page with `?invite=CODE`.
     pub url: String,
-    /// How many accounts it may create (null: unlimited).
+    /// How many accounts it may create (absent: unlimited).
     pub max_uses: Option<u32>,
     /// How many accounts were created with it.
     pub uses: u32,
-    /// When it stops working (null: never).
+    /// When it stops working (absent: never).
     pub expires_at: Option<Timestamp>,
-    /// Who made it (null when that account is gone).
+    /// Who made it (absent when that account is gone).
     pub created_by: Option<UserId>,
     /// When it was made.
     pub created_at: Timestamp,
-    /// When it was revoked (null: not revoked).
+    /// When it was revoked (absent: not revoked).
     pub revoked_at: Option<Timestamp>,
     /// Whether it can create an account now (not revoked, not expired, uses left).
     pub usable: bool,
