@@ -157,12 +157,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     );
     let users = UserService::new(db.clone(), uow.clone(), access.clone(), hasher);
     let messages = MessageService::new(db.clone(), writer, access.clone(), limits.clone());
-    let friends = FriendService::new(
-        db.clone(),
-        uow.clone(),
-        access.clone(),
-        limits.clone(),
-    );
+    let friends = FriendService::new(db.clone(), uow.clone(), access.clone(), limits.clone());
     let blocks = BlockService::new(db.clone(), uow.clone(), access.clone());
     let admin = AdminService::new(db.clone(), uow, access.clone());
     let state = AppState::new(AppStateInner {

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AuditAction, AuditId, ConversationId, ConversationKind, ConversationRole, MembershipState,
-    MessageId, Permission, PresenceChoice, PresenceStatus, RegistrationMode, ServerRole, SessionId, Timestamp,
-    UserId, Visibility,
+    MessageId, Permission, PresenceChoice, PresenceStatus, RegistrationMode, ServerRole, SessionId,
+    Timestamp, UserId, Visibility,
 };
 
 /// A user account as others see it.

@@ -285,7 +285,11 @@ impl RateLimits {
     /// would be allowed, when `key` is over the limit (the refused event is not counted).
     pub fn check(&self, limit: Limit, key: &str) -> Result<(), DomainError> {
         let limiters = self.limiters();
-        match limiters.by_limit.get(limit.index()).and_then(Option::as_ref) {
+        match limiters
+            .by_limit
+            .get(limit.index())
+            .and_then(Option::as_ref)
+        {
             Some(limiter) => self.check_in(limiter, key, limit.what()),
             None => Ok(()),
         }
@@ -442,9 +446,11 @@ mod tests {
         assert!(limits.check(Limit::Send, "u").is_ok());
         assert!(limits.check(Limit::Send, "u").is_err());
         assert!(limits.check(Limit::Join, "u").is_ok());
-        let mut config = LimitsConfig::default();
-        config.messages_per_user = Rate::new(1, 3600, 3);
-        config.joins_per_user = Rate::new(1, 3600, 1);
+        let mut config = LimitsConfig {
+            messages_per_user: Rate::new(1, 3600, 3),
+            joins_per_user: Rate::new(1, 3600, 1),
+            ..LimitsConfig::default()
+        };
         limits.reconfigure(&config);
         // The new send quota applies at once (a fresh burst of 3)…
         for _ in 0..3 {

@@ -255,7 +255,10 @@ fn validate(key: &str, default: &Value, value: &Value) -> Result<Value, DomainEr
     match key {
         "general.server_name" => {
             let value = text(SERVER_NAME_MAX_CHARS, 1)?;
-            if value.as_str().is_some_and(|t| t.chars().any(char::is_control)) {
+            if value
+                .as_str()
+                .is_some_and(|t| t.chars().any(char::is_control))
+            {
                 return Err(invalid(key, "must not contain control characters"));
             }
             Ok(value)
@@ -290,7 +293,10 @@ fn validate(key: &str, default: &Value, value: &Value) -> Result<Value, DomainEr
                 )
             })?;
             if rate.count > LIMIT_MAX || rate.burst > LIMIT_MAX {
-                return Err(invalid(key, format!("count and burst must be 0–{LIMIT_MAX}")));
+                return Err(invalid(
+                    key,
+                    format!("count and burst must be 0–{LIMIT_MAX}"),
+                ));
             }
             if rate.count > 0 && rate.burst == 0 {
                 return Err(invalid(key, "burst must be at least 1"));
@@ -728,9 +734,16 @@ mod tests {
         let values = defaults_of(&config);
         let live = LiveSettings::from_values(&values).expect("defaults");
         assert_eq!(live.server_name, "EchoChat");
-        assert_eq!(live.limits.messages_per_user, config.limits.messages_per_user);
+        assert_eq!(
+            live.limits.messages_per_user,
+            config.limits.messages_per_user
+        );
         for (key, value) in &values {
-            assert_eq!(validate(key, value, value).ok().as_ref(), Some(value), "{key}");
+            assert_eq!(
+                validate(key, value, value).ok().as_ref(),
+                Some(value),
+                "{key}"
+            );
         }
         assert!(values.contains_key("limits.max_pending_friend_requests"));
     }
@@ -751,9 +764,18 @@ mod tests {
             ("general.registration", json!("sometimes")),
             ("presence.allow_invisible", json!("yes")),
             ("limits.messages_per_user", json!(5)),
-            ("limits.messages_per_user", json!({"count": 1, "per_secs": 0, "burst": 1})),
-            ("limits.messages_per_user", json!({"count": 1, "per_secs": 1, "burst": 1, "x": 1})),
-            ("limits.messages_per_user", json!({"count": -1, "per_secs": 1, "burst": 1})),
+            (
+                "limits.messages_per_user",
+                json!({"count": 1, "per_secs": 0, "burst": 1}),
+            ),
+            (
+                "limits.messages_per_user",
+                json!({"count": 1, "per_secs": 1, "burst": 1, "x": 1}),
+            ),
+            (
+                "limits.messages_per_user",
+                json!({"count": -1, "per_secs": 1, "burst": 1}),
+            ),
             ("limits.max_pending_friend_requests", json!(-1)),
             ("limits.max_pending_friend_requests", json!(1.5)),
             ("limits.nope", json!(1)),

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use entity::{server_invites, settings};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 
@@ -119,7 +119,10 @@ impl From<server_invites::Model> for InviteRow {
 }
 
 /// Stores a new invite link.
-pub async fn insert_invite(db: &impl ConnectionTrait, invite: &InviteRow) -> Result<(), DomainError> {
+pub async fn insert_invite(
+    db: &impl ConnectionTrait,
+    invite: &InviteRow,
+) -> Result<(), DomainError> {
     server_invites::Entity::insert(server_invites::ActiveModel {
         code: Set(invite.code.clone()),
         max_uses: Set(invite
@@ -150,7 +153,10 @@ pub async fn invites(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<Invite
 }
 
 /// The invite link `code`, if it exists.
-pub async fn invite(db: &impl ConnectionTrait, code: &str) -> Result<Option<InviteRow>, DomainError> {
+pub async fn invite(
+    db: &impl ConnectionTrait,
+    code: &str,
+) -> Result<Option<InviteRow>, DomainError> {
     Ok(server_invites::Entity::find_by_id(code.to_owned())
         .one(db)
         .await?

@@ -60,8 +60,11 @@ fn setting<'a>(list: &'a Value, key: &str) -> &'a Value {
 }
 
 async fn audit(app: &TestApp, admin: &TestUser, action: &str) -> Vec<Value> {
-    app.get_json(&format!("/api/v1/admin/audit?action={action}"), &admin.token)
-        .await["entries"]
+    app.get_json(
+        &format!("/api/v1/admin/audit?action={action}"),
+        &admin.token,
+    )
+    .await["entries"]
         .as_array()
         .unwrap()
         .clone()
@@ -436,17 +439,38 @@ async fn config_defaults(backend: Backend) {
     })
     .await;
     let server = app.get_public_json("/api/v1/server").await;
-    assert_eq!(server, json!({"name": "Team Chat", "motd": "Welcome", "registration": "invite_only"}));
+    assert_eq!(
+        server,
+        json!({"name": "Team Chat", "motd": "Welcome", "registration": "invite_only"})
+    );
     let (status, body) = register(&app, "carl", None).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("invite_required")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("invite_required"))
+    );
     let admin = app.login("admin").await;
     let list = app.get_json("/api/v1/admin/settings", &admin.token).await;
     let invisible = setting(&list, "presence.allow_invisible");
-    assert_eq!((&invisible["value"], &invisible["default"], &invisible["changed"]), (&json!(false), &json!(false), &json!(false)));
+    assert_eq!(
+        (
+            &invisible["value"],
+            &invisible["default"],
+            &invisible["changed"]
+        ),
+        (&json!(false), &json!(false), &json!(false))
+    );
     // A run-time change wins over the file; resetting goes back to the file's value.
-    assert_eq!(patch(&app, &admin, json!({"general.registration": "open"})).await.0, 200);
+    assert_eq!(
+        patch(&app, &admin, json!({"general.registration": "open"}))
+            .await
+            .0,
+        200
+    );
     assert_eq!(register(&app, "carl", None).await.0, 201);
     let (_, list) = reset(&app, &admin, "general.registration").await;
-    assert_eq!(setting(&list, "general.registration")["value"], "invite_only");
+    assert_eq!(
+        setting(&list, "general.registration")["value"],
+        "invite_only"
+    );
     assert_eq!(register(&app, "dora", None).await.0, 403);
 }

@@ -164,18 +164,18 @@ impl AdminSettingsApi {
         body: Json<BTreeMap<String, Value>>,
     ) -> ApiResult<Json<SettingsList>> {
         Ok(Json(
-            state
-                .settings
-                .update(auth.actor(), body.0)
-                .await?
-                .into(),
+            state.settings.update(auth.actor(), body.0).await?.into(),
         ))
     }
 
     /// Sets a live setting back to the configuration file's value (needs `settings.manage`);
     /// nothing happens when it was not changed. Unknown key: 422 `invalid_setting`. Answers the
     /// whole list.
-    #[oai(path = "/settings/:key", method = "delete", operation_id = "reset_setting")]
+    #[oai(
+        path = "/settings/:key",
+        method = "delete",
+        operation_id = "reset_setting"
+    )]
     async fn reset(
         &self,
         auth: Auth,
@@ -228,7 +228,11 @@ impl AdminSettingsApi {
 
     /// Revokes an invite link: it creates no more accounts (needs `settings.manage`). Audited as
     /// `invite.revoked`. Errors: 404 unknown code.
-    #[oai(path = "/invites/:code", method = "delete", operation_id = "revoke_invite")]
+    #[oai(
+        path = "/invites/:code",
+        method = "delete",
+        operation_id = "revoke_invite"
+    )]
     async fn revoke_invite(
         &self,
         auth: Auth,
