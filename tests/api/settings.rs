@@ -474,3 +474,126 @@ async fn config_defaults(backend: Backend) {
     );
     assert_eq!(register(&app, "dora", None).await.0, 403);
 }
+
+/// Waits (at most [`crate::browser::WAIT`]) until the text of `css` is `expected`.
+async fn wait_text(c: &fantoccini::Client, css: &str, expected: &str) {
+    let deadline = tokio::time::Instant::now() + crate::browser::WAIT;
+    loop {
+        let text = match c.find(fantoccini::Locator::Css(css)).await {
+            Ok(el) => el
+                .prop("textContent")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.trim() == expected {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let page = c.source().await.unwrap_or_default();
+            panic!("{css} shows {text:?}, not {expected:?}; the page: {page}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_client_registers_with_an_invite_link_and_shows_the_motd_live() {
+    use crate::browser::{browser, chromedriver, click, displayed, wait_css, wait_online};
+    use fantoccini::Locator;
+
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = crate::helpers::spawn_ready_app(Backend::Sqlite).await;
+    let admin = app.login("admin").await;
+    let (status, _) = patch(
+        &app,
+        &admin,
+        json!({"general.registration": "invite_only", "general.server_name": "Acme Chat",
+               "general.motd": "Welcome to Acme"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let invite = create_invite(&app, &admin, json!({"max_uses": 1})).await;
+    let url = invite["url"].as_str().unwrap();
+    assert!(url.starts_with(&app.base), "{url}");
+
+    let c = browser(&driver).await;
+    c.goto(url).await.expect("register page");
+    wait_text(&c, ".auth-titlebar .server-name", "Acme Chat").await;
+    wait_text(&c, "#auth-title", "Join Acme Chat").await;
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("newbie")
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    click(
+        &c,
+        Locator::Css("#register-form button[type=submit]"),
+        "create account",
+    )
+    .await;
+    wait_css(&c, "#room-compose", "chat screen").await;
+    wait_online(&c).await;
+    wait_text(&c, "#motd .motd-text", "Welcome to Acme").await;
+    wait_text(&c, "#room-browser .brand-name", "Acme Chat").await;
+    let invites = app.get_json("/api/v1/admin/invites", &admin.token).await;
+    assert_eq!(
+        invites["invites"][0]["uses"], 1,
+        "the page sent the invite code"
+    );
+
+    // Live: a new MOTD replaces the line; dismissing hides it until the text changes.
+    assert_eq!(
+        patch(
+            &app,
+            &admin,
+            json!({"general.motd": "Maintenance at 22:00"})
+        )
+        .await
+        .0,
+        200
+    );
+    wait_text(&c, "#motd .motd-text", "Maintenance at 22:00").await;
+    click(&c, Locator::Css("#motd .motd-close"), "dismiss the MOTD").await;
+    assert!(!displayed(&c, "#motd").await, "dismissed");
+    assert_eq!(
+        patch(&app, &admin, json!({"general.motd": "Back up"}))
+            .await
+            .0,
+        200
+    );
+    wait_text(&c, "#motd .motd-text", "Back up").await;
+    assert!(displayed(&c, "#motd").await, "a new MOTD shows again");
+
+    // Closed: the login page offers no registration.
+    assert_eq!(
+        patch(&app, &admin, json!({"general.registration": "closed"}))
+            .await
+            .0,
+        200
+    );
+    let other = browser(&driver).await;
+    other.goto(&app.url("/login")).await.expect("login page");
+    wait_text(&other, ".auth-titlebar .server-name", "Acme Chat").await;
+    let deadline = tokio::time::Instant::now() + crate::browser::WAIT;
+    while other.find(Locator::Id("register-switch")).await.is_ok() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the register link stays when closed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    c.close().await.ok();
+    other.close().await.ok();
+}
