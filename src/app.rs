@@ -134,6 +134,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         hasher.clone(),
         mailer,
         limits.clone(),
+        settings.clone(),
     );
     let profile = ProfileService::new(db.clone(), uow.clone(), hasher.clone(), recovery.clone());
     let presence = PresenceService::new(

@@ -517,11 +517,13 @@ impl SettingsService {
                 let mut changes = serde_json::Map::new();
                 let mut reset_keys = Vec::new();
                 for (key, value) in &set {
-                    settings::put(work.db(), key, value, actor.user, work.now()).await?;
-                    let old = effective(key);
-                    if &old != value || !stored.contains_key(key) {
-                        changes.insert(key.clone(), json!({"old": old, "new": value}));
+                    // Setting a key to what it already holds changes nothing (and is not
+                    // audited); setting an unchanged key, even to its default, stores it.
+                    if stored.get(key) == Some(value) {
+                        continue;
                     }
+                    settings::put(work.db(), key, value, actor.user, work.now()).await?;
+                    changes.insert(key.clone(), json!({"old": effective(key), "new": value}));
                     after.insert(key.clone(), value.clone());
                 }
                 for key in &reset {

@@ -304,6 +304,33 @@ db_test!(
         let (_ws2, ready) = app.ws(&mia).await;
         assert_eq!(ready["server"]["name"], "Acme Chat");
 
+        // E-mails name the server by its live name too.
+        let resp = app
+            .post_json(
+                "/api/v1/auth/register",
+                &json!({"username": "rob", "password": PASSWORD, "email": "rob@example.com"}),
+            )
+            .await;
+        assert_eq!(resp.status(), 201);
+        let resp = app
+            .post_json("/api/v1/auth/password-reset", &json!({"username_or_email": "rob"}))
+            .await;
+        assert_eq!(resp.status(), 202);
+        let spool = app.config.data_dir.join("mail-spool");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let subjects: Vec<String> = std::fs::read_dir(&spool)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                .collect();
+            if subjects.iter().any(|m| m.contains("Subject: Reset your Acme Chat password")) {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no reset mail naming Acme Chat: {subjects:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+
         // Stored: a restart keeps the change.
         drop(ws);
         app.restart().await;
@@ -344,6 +371,10 @@ db_test!(
         assert!(motd["updated_at"].is_string());
         assert_eq!(setting(&list, "general.server_name")["changed"], false);
 
+        // The same value again changes nothing and is not audited.
+        let (status, again) = patch(&app, &admin, json!({"general.motd": "Hello"})).await;
+        assert_eq!(status, 200);
+        assert_eq!(setting(&again, "general.motd"), motd);
         let entries = audit(&app, &admin, "settings.changed").await;
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0]["actor_id"], admin.id.as_str());
