@@ -502,7 +502,12 @@ impl SettingsService {
                 let stored: BTreeMap<String, Value> = settings::all(work.db())
                     .await?
                     .into_iter()
-                    .filter(|r| defaults.contains_key(&r.key))
+                    // As `reload` does: a stored row this server does not accept is ignored.
+                    .filter(|r| {
+                        defaults
+                            .get(&r.key)
+                            .is_some_and(|d| validate(&r.key, d, &r.value).is_ok())
+                    })
                     .map(|r| (r.key, r.value))
                     .collect();
                 let effective = |key: &str| {
