@@ -16,8 +16,8 @@ use crate::{
     service::{
         Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
         FriendService, MessageService, PresenceService, ProfileService, RateLimits,
-        RecoveryService, ReportService, RoleService, SessionService, UnitOfWork, UserAdminService,
-        UserService, passwords::PasswordHasher,
+        RecoveryService, ReportService, RoleService, SessionService, SettingsService, UnitOfWork,
+        UserAdminService, UserService, passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
@@ -37,6 +37,7 @@ pub struct App {
     sweeper_task: JoinHandle<()>,
     limits_task: JoinHandle<()>,
     away_task: JoinHandle<()>,
+    settings_task: JoinHandle<()>,
     identity: DbIdentity,
 }
 
@@ -100,6 +101,17 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     // stays bounded by the recently active clients.
     let limits = RateLimits::new(&config.limits);
     let limits_task = limits.spawn_janitor(shutdown.clone());
+    // Live settings: the config file's values overridden by the `settings` table; re-read on
+    // every `SettingsChanged` (from this instance or, with a shared bus, another one).
+    let settings = SettingsService::load(
+        db.clone(),
+        uow.clone(),
+        access.clone(),
+        &config,
+        limits.clone(),
+    )
+    .await?;
+    let settings_task = settings.spawn_listener(bus.subscribe("settings"));
     let conversations = ConversationService::new(
         db.clone(),
         uow.clone(),
@@ -107,7 +119,6 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         Arc::new(hub.clone()),
         &config.official_rooms,
         limits.clone(),
-        config.limits.max_pending_invites_per_recipient,
     );
     let hasher = PasswordHasher::new()?;
     let sessions = SessionService::new(db.clone(), uow.clone(), &config);
@@ -124,6 +135,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         hasher.clone(),
         mailer,
         limits.clone(),
+        settings.clone(),
     );
     let profile = ProfileService::new(db.clone(), uow.clone(), hasher.clone(), recovery.clone());
     let presence = PresenceService::new(
@@ -131,6 +143,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         uow.clone(),
         Arc::new(hub.clone()),
         config.presence.clone(),
+        settings.clone(),
     );
     let auth = AuthService::new(
         db.clone(),
@@ -142,16 +155,11 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         conversations.clone(),
         sessions.clone(),
         limits.clone(),
+        settings.clone(),
     );
     let users = UserService::new(db.clone(), uow.clone(), access.clone(), hasher);
     let messages = MessageService::new(db.clone(), writer, access.clone(), limits.clone());
-    let friends = FriendService::new(
-        db.clone(),
-        uow.clone(),
-        access.clone(),
-        limits.clone(),
-        config.limits.max_pending_friend_requests,
-    );
+    let friends = FriendService::new(db.clone(), uow.clone(), access.clone(), limits.clone());
     let blocks = BlockService::new(db.clone(), uow.clone(), access.clone());
     let reports = ReportService::new(db.clone(), uow.clone(), access.clone());
     let admin = AdminService::new(db.clone(), uow.clone(), access.clone());
@@ -181,6 +189,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         profile,
         presence,
         limits,
+        settings,
         shutdown,
         ws_tasks: TaskTracker::new(),
         tls: tls_info.clone(),
@@ -224,6 +233,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         sweeper_task: sweeper,
         limits_task,
         away_task,
+        settings_task,
         identity,
     })
 }
@@ -316,6 +326,7 @@ impl App {
             sweeper_task,
             limits_task,
             away_task,
+            settings_task,
             ..
         } = self;
         let shutdown = state.shutdown.clone();
@@ -363,6 +374,7 @@ impl App {
         let _ = sweeper_task.await;
         limits_task.abort();
         away_task.abort();
+        settings_task.abort();
         db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -19,8 +19,15 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `sqlite://…` or `postgres://…`; `None` means `<data_dir>/echochat.db`.
     pub database_url: Option<String>,
-    /// Who may create accounts.
+    /// Who may create accounts: `open`, `invite_only` or `closed`. The default of the live
+    /// setting `general.registration` (an administrator's change at run time wins).
     pub registration: Registration,
+    /// The server's name, shown on the sign-in pages and in the client (1–64 characters).
+    /// Default `EchoChat`. The default of the live setting `general.server_name`.
+    pub server_name: String,
+    /// The message of the day shown in the client (0–1000 characters; empty: none). Default
+    /// empty. The default of the live setting `general.motd`.
+    pub motd: String,
     /// Extra Origins (`scheme://host[:port]`) allowed for cookie-authenticated requests.
     pub allowed_origins: Vec<String>,
     /// Reverse proxies whose `X-Forwarded-For` (or, without it, RFC 7239 `Forwarded`) is believed
@@ -58,6 +65,8 @@ pub enum Registration {
     Open,
     /// Only the admin creates accounts.
     Closed,
+    /// Only people with an invite link made by an administrator may register.
+    InviteOnly,
 }
 
 /// SQLite `synchronous` pragma.
@@ -387,6 +396,8 @@ impl Default for Config {
             public_url: None,
             database_url: None,
             registration: Registration::Open,
+            server_name: "EchoChat".to_owned(),
+            motd: String::new(),
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             database: DatabaseConfig {

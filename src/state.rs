@@ -11,7 +11,8 @@ use crate::{
     service::{
         Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
         FriendService, MessageService, PresenceService, ProfileService, RateLimits,
-        RecoveryService, ReportService, RoleService, SessionService, UserAdminService, UserService,
+        RecoveryService, ReportService, RoleService, SessionService, SettingsService,
+        UserAdminService, UserService,
     },
     store::Db,
     tls::TlsInfo,
@@ -84,6 +85,8 @@ pub struct AppStateInner {
     pub presence: PresenceService,
     /// The rate limiters (also held by the services that check them).
     pub limits: RateLimits,
+    /// Live settings (server name, MOTD, registration, invisible, limits) and invite links.
+    pub settings: SettingsService,
     /// Fires when shutdown begins.
     pub shutdown: CancellationToken,
     /// WebSocket session tasks, awaited on shutdown.

@@ -21,6 +21,7 @@ import { createIdleWarning } from './ui/idle.js';
 import { createInvitations } from './ui/invitations.js';
 import { createMemberList } from './ui/members.js';
 import { createMissedList } from './ui/missed.js';
+import { createMotd } from './ui/motd.js';
 import { createPrefsMenu } from './ui/prefs-menu.js';
 import { createPresenceControls } from './ui/presence.js';
 import { createRoomBrowser } from './ui/room-browser.js';
@@ -86,6 +87,7 @@ async function main() {
 
   createDock({ store, api, socket });
   createPresenceControls({ store, api, socket });
+  createMotd({ store, socket });
   createFriendsPanel({ store, api, social, prefs });
   createGroupsPanel({ store, api });
   createInvitations({ store, api });

@@ -21,6 +21,7 @@ mod m20261203_000009_groups;
 mod m20261203_000010_presence;
 mod m20261204_000011_administration;
 mod m20261204_000012_room_moderation;
+mod m20261204_000013_settings;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000010_presence::Migration),
             Box::new(m20261204_000011_administration::Migration),
             Box::new(m20261204_000012_room_moderation::Migration),
+            Box::new(m20261204_000013_settings::Migration),
         ]
     }
 }

@@ -123,6 +123,13 @@ text_enum!(
         MessageReported = "message.reported",
         /// A report was resolved or dismissed (`details`: `report_id`, `status`, `note`).
         ReportResolved = "report.resolved",
+        /// Live settings changed or were reset (`details.changes`: `{key: {old, new}}` with the
+        /// effective values; `details.reset`: the keys set back to the configuration's value).
+        SettingsChanged = "settings.changed",
+        /// An invite link was made (`details`: `code`, `max_uses`, `expires_at`).
+        InviteCreated = "invite.created",
+        /// An invite link was revoked (`details`: `code`, `uses`).
+        InviteRevoked = "invite.revoked",
     }
 );
 

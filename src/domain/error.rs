@@ -160,6 +160,13 @@ text_enum!(
         InvalidReason = "invalid_reason",
         /// `slowmode_secs` must be 0 (off) to 21600 (6 hours) (422).
         InvalidSlowmode = "invalid_slowmode",
+        /// A live setting that does not exist, or a value of the wrong type or out of range; the
+        /// message names the key (422).
+        InvalidSetting = "invalid_setting",
+        /// Registration is by invitation only and no invite code was given (403).
+        InviteRequired = "invite_required",
+        /// The invite code is unknown, revoked, expired or used up (403).
+        InvalidInvite = "invalid_invite",
     }
 );
 

@@ -225,3 +225,15 @@ mod tests {
         assert!("".parse::<MembershipState>().is_err());
     }
 }
+
+text_enum!(
+    /// Who may create an account (`general.registration`).
+    RegistrationMode, "registration mode" {
+        /// Anyone may register.
+        Open = "open",
+        /// Only people with an invite link (`POST /admin/invites`) may register.
+        InviteOnly = "invite_only",
+        /// Nobody may register; administrators create accounts.
+        Closed = "closed",
+    }
+);

@@ -35,7 +35,8 @@ pub use inputs::{
 };
 pub use kinds::{
     ConversationKind, ConversationRole, LeaveReason, MembershipState, PresenceChoice,
-    PresenceStatus, ReportStatus, RoomFilter, ServerRole, UnknownValue, Visibility,
+    PresenceStatus, RegistrationMode, ReportStatus, RoomFilter, ServerRole, UnknownValue,
+    Visibility,
 };
 pub use moderation::{
     AccountModeration, DURATION_MAX_SECS, ModerationDuration, REASON_MAX, Reason, RoleName,
@@ -52,6 +53,6 @@ pub use social::{
 };
 pub use time::Timestamp;
 pub use views::{
-    AuditEntry, Conversation, Invitation, Member, Message, MissedDm, MyPresence, SessionInfo, User,
-    UserPresence,
+    AuditEntry, Conversation, Invitation, Member, Message, MissedDm, MyPresence, ServerInfo,
+    SessionInfo, User, UserPresence,
 };

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AuditAction, AuditId, ConversationId, ConversationKind, ConversationRole, MembershipState,
-    MessageId, Permission, PresenceChoice, PresenceStatus, ServerRole, SessionId, Timestamp,
-    UserId, Visibility,
+    MessageId, Permission, PresenceChoice, PresenceStatus, RegistrationMode, ServerRole, SessionId,
+    Timestamp, UserId, Visibility,
 };
 
 /// A user account as others see it.
@@ -246,6 +246,18 @@ pub struct MissedDm {
     /// Sequence number of the DM's latest message from the peer: send `read` up to it (or
     /// later) to clear the entry.
     pub last_seq: i64,
+}
+
+/// The public facts of the server: its name, message of the day and registration mode
+/// (`GET /server`; `name` and `motd` also in `ready.server` and `server_updated`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Object)]
+pub struct ServerInfo {
+    /// The server's name (`general.server_name`, 1–64 characters).
+    pub name: String,
+    /// The message of the day (`general.motd`, 0–1000 characters; empty: none).
+    pub motd: String,
+    /// Who may create an account (`general.registration`).
+    pub registration: RegistrationMode,
 }
 
 #[cfg(test)]

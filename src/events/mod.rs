@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{
     Conversation, ConversationId, ConversationKind, ConversationRole, FriendRequestEndReason,
     LeaveReason, MembershipState, Message, PermissionSet, PresenceChoice, PresenceStatus,
-    SessionEndReason, SessionId, Timestamp, User, UserId, Visibility,
+    ServerInfo, SessionEndReason, SessionId, Timestamp, User, UserId, Visibility,
 };
 
 /// Something that happened, as told to the rest of the system after commit.
@@ -245,6 +245,15 @@ pub enum Event {
         /// Who did it.
         by: UserId,
     },
+    /// Live settings changed (`PATCH` / `DELETE /admin/settings`). Every instance re-reads the
+    /// settings from the database; connections are told the server's name and MOTD
+    /// (`server_updated`).
+    SettingsChanged {
+        /// The public server facts after the change.
+        server: ServerInfo,
+        /// The keys that changed.
+        keys: Vec<String>,
+    },
 }
 
 /// The default reason of a `MemberLeft` from before reasons existed.
@@ -301,6 +310,7 @@ impl Event {
             Self::ConversationDeleted { .. } => "conversation_deleted",
             Self::MessageDeleted { .. } => "message_deleted",
             Self::MemberBanChanged { .. } => "member_ban_changed",
+            Self::SettingsChanged { .. } => "settings_changed",
         }
     }
 }

@@ -230,6 +230,13 @@ pub const ERROR_STATUSES: &[(&str, &[u16])] = &[
         "report_message",
         &[400, 401, 403, 404, 408, 413, 415, 422, 500],
     ),
+    ("get_server_info", &[]),
+    ("list_settings", &[401, 403, 500]),
+    ("update_settings", &[400, 401, 403, 408, 413, 415, 422, 500]),
+    ("reset_setting", &[400, 401, 403, 408, 413, 422, 500]),
+    ("create_invite", &[400, 401, 403, 408, 413, 415, 422, 500]),
+    ("list_invites", &[401, 403, 500]),
+    ("revoke_invite", &[400, 401, 403, 404, 408, 413, 500]),
 ];
 
 /// Applies the post-processing to poem-openapi's document.

@@ -235,6 +235,7 @@ async fn start(
     } else {
         Vec::new()
     };
+    let server = state.settings.server();
     let mut presence = state.hub.visible_presence(actor.user, READY_ONLINE);
     missed.truncate(READY_MISSED);
     let (mut shown, mut cursor) = (page.items.len(), page.next_cursor);
@@ -249,6 +250,7 @@ async fn start(
             my_presence: my_presence.clone(),
             missed: missed.clone(),
             notices: notices.clone(),
+            server: server.clone(),
         })
         .encode();
         if frame.len() <= READY_MAX_BYTES || shown <= 1 {

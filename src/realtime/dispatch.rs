@@ -14,7 +14,8 @@ use super::{
         AnnouncementFrame, BlockChangedFrame, ConversationAddedFrame, ConversationDeletedFrame,
         ConversationUpdatedFrame, FriendAddedFrame, FriendRemovedFrame, FriendRequestFrame,
         FriendRequestRemovedFrame, HistoryClearedFrame, MemberJoinedFrame, MemberLeftFrame,
-        MemberUpdatedFrame, MessageDeletedFrame, MessageFrame, ServerFrame, UserUpdatedFrame,
+        MemberUpdatedFrame, MessageDeletedFrame, MessageFrame, ServerFrame, ServerUpdatedFrame,
+        UserUpdatedFrame,
     },
 };
 use crate::{
@@ -219,6 +220,13 @@ pub fn handle(hub: &Hub, event: &Event) {
                 text: text.clone(),
                 by_username: by_username.clone(),
                 at: *at,
+            })
+            .encode();
+            hub.send_to_all(&frame);
+        }
+        Event::SettingsChanged { server, .. } => {
+            let frame = ServerFrame::ServerUpdated(ServerUpdatedFrame {
+                server: server.clone(),
             })
             .encode();
             hub.send_to_all(&frame);

@@ -523,7 +523,8 @@ impl Hub {
         self.read().conns.len()
     }
 
-    /// Queues `frame` to every connection of this process (announcements). Returns how many.
+    /// Queues `frame` to every connection of this process (announcements, the server's name or
+    /// MOTD changed). Returns how many.
     pub fn send_to_all(&self, frame: &Utf8Bytes) -> usize {
         let state = self.read();
         for conn in state.conns.keys() {

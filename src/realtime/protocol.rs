@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use crate::domain::{
     Conversation, ConversationId, ConversationRole, ErrorCode, Friend, FriendRequestDirection,
     FriendRequestEndReason, LeaveReason, Message, MissedDm, MyPresence, Permission, PresenceChoice,
-    PresenceStatus, Timestamp, User, UserId, UserPresence,
+    PresenceStatus, ServerInfo, Timestamp, User, UserId, UserPresence,
 };
 
 /// First frame of every connection.
@@ -42,6 +42,9 @@ pub struct ReadyFrame {
     /// Things to tell the person once: `invisible_disabled` when my stored invisible presence
     /// was turned back to online because the server no longer allows it.
     pub notices: Vec<ReadyNotice>,
+    /// The server's name, message of the day and registration mode (as `GET /server`); a
+    /// `server_updated` frame tells changes.
+    pub server: ServerInfo,
 }
 
 crate::domain::kinds::text_enum!(
@@ -313,6 +316,14 @@ pub struct BlockChangedFrame {
     pub blocked: bool,
 }
 
+/// The server's name or message of the day changed (an administrator changed the live
+/// settings): sent to every connection.
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct ServerUpdatedFrame {
+    /// The server's facts now (as `GET /server`).
+    pub server: ServerInfo,
+}
+
 /// Every server → client frame, discriminated by `type`.
 #[derive(Clone, Debug, Serialize, Union)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -393,6 +404,9 @@ pub enum ServerFrame {
     /// `message_deleted`
     #[oai(mapping = "message_deleted")]
     MessageDeleted(MessageDeletedFrame),
+    /// `server_updated`
+    #[oai(mapping = "server_updated")]
+    ServerUpdated(ServerUpdatedFrame),
 }
 
 impl ServerFrame {

@@ -440,6 +440,7 @@ impl Access {
             Event::MessageCreated { .. }
             | Event::Announcement { .. }
             | Event::MessageDeleted { .. }
+            | Event::SettingsChanged { .. }
             | Event::PresenceChanged { .. }
             | Event::PresenceChosen { .. }
             | Event::FriendRequested { .. }

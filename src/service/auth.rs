@@ -21,11 +21,12 @@ use super::{
     limits::{Limit, RateLimits, ip_key},
     passwords::PasswordHasher,
     sessions::{SessionService, end_in},
+    settings::SettingsService,
     tokens::{JwtKeys, constant_time_eq, hash_token, random_token},
     uow::{UnitOfWork, Work},
 };
 use crate::{
-    config::{Config, Registration},
+    config::Config,
     domain::{
         Actor, AuditAction, AuditTarget, DomainError, Email, ErrorCode, NewAuditEntry, Password,
         ServerRole, SessionEndReason, SessionId, User, UserId, Username,
@@ -106,6 +107,8 @@ pub struct AuthService {
     sessions: SessionService,
     setup: Arc<Mutex<Option<SetupToken>>>,
     limits: RateLimits,
+    /// The registration mode and invite links (live).
+    settings: SettingsService,
 }
 
 impl AuthService {
@@ -124,6 +127,7 @@ impl AuthService {
         conversations: ConversationService,
         sessions: SessionService,
         limits: RateLimits,
+        settings: SettingsService,
     ) -> Self {
         Self {
             db,
@@ -136,6 +140,7 @@ impl AuthService {
             sessions,
             setup: Arc::new(Mutex::new(None)),
             limits,
+            settings,
         }
     }
 
@@ -205,6 +210,7 @@ impl AuthService {
                 None,
                 ServerRole::Admin,
                 Creation::Setup(ip),
+                None,
             )
             .await;
         let user = match created {
@@ -223,14 +229,17 @@ impl AuthService {
         self.issue(&user, Issue::NewSession(client)).await
     }
 
-    /// Registers an account (policy `open`) for a client at `ip`. Errors: 429 `rate_limited`
-    /// (`register_per_ip`), 403 `setup_required`, 403 `registration_closed`, 409
-    /// `username_taken`, 422 invalid input.
+    /// Registers an account for a client at `ip`, as the live `general.registration` allows:
+    /// `open` (any `invite` is ignored), `invite_only` (`invite` must be a usable invite code;
+    /// its use is counted with the account, in one transaction) or `closed`. Errors: 429
+    /// `rate_limited` (`register_per_ip`), 403 `setup_required`, 403 `registration_closed`,
+    /// 403 `invite_required`, 403 `invalid_invite`, 409 `username_taken`, 422 invalid input.
     pub async fn register(
         &self,
         username: &str,
         password: String,
         email: Option<String>,
+        invite: Option<&str>,
         ip: Option<std::net::IpAddr>,
     ) -> Result<User, DomainError> {
         self.limits.check(Limit::Register, &ip_key(ip))?;
@@ -241,12 +250,7 @@ impl AuthService {
                 "the admin account must be created first",
             ));
         }
-        if self.config.registration == Registration::Closed {
-            return Err(DomainError::forbidden(
-                ErrorCode::RegistrationClosed,
-                "registration is closed on this server",
-            ));
-        }
+        let invite = self.settings.registration_invite(invite).await?;
         let username = Username::parse(username)?;
         let password = Password::parse(password)?;
         let email = email
@@ -262,6 +266,7 @@ impl AuthService {
                 email,
                 ServerRole::Member,
                 Creation::Registration,
+                invite,
             )
             .await?;
         Ok(user.view())
@@ -298,12 +303,18 @@ impl AuthService {
             email,
             role,
             Creation::ByAdmin(by),
+            None,
         )
         .await
     }
 
     /// Creates an account and joins it to the auto-join rooms, in one unit of work (the first
-    /// admin's creation is audited as `setup.completed`, an administrator's as `user.created`).
+    /// admin's creation is audited as `setup.completed`, an administrator's as `user.created`;
+    /// a use of `invite` is counted in it).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the new account's fields and how it was allowed"
+    )]
     async fn create_user(
         &self,
         username: &Username,
@@ -312,6 +323,7 @@ impl AuthService {
         email: Option<String>,
         role: ServerRole,
         creation: Creation<'_>,
+        invite: Option<&str>,
     ) -> Result<UserRecord, DomainError> {
         if users::by_username(&self.db.read, username.as_str())
             .await?
@@ -325,6 +337,9 @@ impl AuthService {
         let password_hash = self.hasher.hash(password).await?;
         self.uow
             .run(async |work: &mut Work| {
+                if let Some(code) = invite {
+                    SettingsService::use_invite(work, code).await?;
+                }
                 let user = users::insert(
                     work.db(),
                     users::NewUser {

@@ -32,27 +32,19 @@ pub struct FriendService {
     db: Db,
     uow: UnitOfWork,
     access: Access,
+    /// Friend request rate and the cap on pending outgoing requests
+    /// (`limits.max_pending_friend_requests`, live).
     limits: RateLimits,
-    /// Most pending outgoing requests per user (`[limits] max_pending_friend_requests`);
-    /// 0 = no cap.
-    max_pending: u32,
 }
 
 impl FriendService {
-    /// Builds the service. `max_pending` caps one user's pending outgoing requests (0 = no cap).
-    pub fn new(
-        db: Db,
-        uow: UnitOfWork,
-        access: Access,
-        limits: RateLimits,
-        max_pending: u32,
-    ) -> Self {
+    /// Builds the service.
+    pub fn new(db: Db, uow: UnitOfWork, access: Access, limits: RateLimits) -> Self {
         Self {
             db,
             uow,
             access,
             limits,
-            max_pending,
         }
     }
 
@@ -135,7 +127,7 @@ impl FriendService {
             Some(BlockSide::Theirs) => return Ok((FriendRequestOutcome::Pending, target.view())),
             None => {}
         }
-        let max = u64::from(self.max_pending);
+        let max = u64::from(self.limits.caps().max_pending_friend_requests);
         self.uow
             .run(async |work| {
                 let me = super::active_account(work.db(), actor.user).await?;

@@ -6,12 +6,21 @@
 //! limit the answer is [`DomainError::RateLimited`] carrying the wait, which the HTTP layer turns
 //! into 429 + `Retry-After` and the realtime layer into an `error` frame with `retry_after_ms`.
 //!
+//! The quotas can change at run time (the `limits.*` live settings, see `service::settings`):
+//! [`RateLimits::reconfigure`] swaps in new limiters for the limits whose rate changed, keeping
+//! the counters of the others. The check itself takes an uncontended read lock.
+//!
 //! Limits are kept per process (one instance = its own counters). Each limiter remembers every
 //! key it has seen until [`RateLimits::retain_recent`] forgets the keys whose bucket is full
 //! again; `app.rs` calls it every [`RETAIN_EVERY`], so memory follows the number of keys active
 //! in the last few limit periods, not every address ever seen.
 
-use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
+use std::{
+    net::IpAddr,
+    num::NonZeroU32,
+    sync::{Arc, RwLock, RwLockReadGuard},
+    time::Duration,
+};
 
 use governor::{
     Quota, RateLimiter,
@@ -19,7 +28,10 @@ use governor::{
     state::keyed::DashMapStateStore,
 };
 
-use crate::{config::LimitsConfig, domain::DomainError};
+use crate::{
+    config::{LimitsConfig, Rate},
+    domain::DomainError,
+};
 
 /// How often the background task forgets idle keys ([`RateLimits::retain_recent`]).
 pub const RETAIN_EVERY: Duration = Duration::from_secs(60);
@@ -113,13 +125,91 @@ pub struct RateLimits {
 }
 
 struct Inner {
-    /// One limiter per [`Limit`], by [`Limit::index`]; `None` when the limit is off.
-    limiters: Vec<Option<Keyed>>,
-    /// Login attempts per account from addresses without a recent success there.
-    login_account_total: Option<Keyed>,
+    /// The limiters of the current quotas; replaced by [`RateLimits::reconfigure`].
+    limiters: RwLock<Limiters>,
     /// `account|ip` pairs that signed in successfully: exempt from `login_account_total`.
     known_logins: moka::sync::Cache<String, ()>,
     clock: DefaultClock,
+}
+
+/// The limiters of one set of quotas, with the rates they were built from.
+struct Limiters {
+    /// The rate of each [`Limit`], by [`Limit::index`].
+    rates: Vec<Rate>,
+    /// One limiter per [`Limit`], by [`Limit::index`]; `None` when the limit is off.
+    by_limit: Vec<Option<Arc<Keyed>>>,
+    /// The rate of `login_per_account`.
+    total_rate: Rate,
+    /// Login attempts per account from addresses without a recent success there.
+    login_account_total: Option<Arc<Keyed>>,
+    /// The caps of `[limits]` that are not rates.
+    caps: Caps,
+}
+
+/// The caps of `[limits]` that are not rates (0 = no cap), as they are now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caps {
+    /// Most pending room invitations per recipient (`max_pending_invites_per_recipient`).
+    pub max_pending_invites_per_recipient: u32,
+    /// Most pending outgoing friend requests per user (`max_pending_friend_requests`).
+    pub max_pending_friend_requests: u32,
+}
+
+impl Limiters {
+    /// The limiters of `config`; those whose rate is the same as in `previous` are kept (with
+    /// their counters), the others start afresh.
+    fn build(config: &LimitsConfig, previous: Option<&Limiters>) -> Self {
+        let rates: Vec<Rate> = Limit::ALL.iter().map(|l| rate_of(config, *l)).collect();
+        let by_limit = rates
+            .iter()
+            .enumerate()
+            .map(|(i, rate)| match previous {
+                Some(p) if p.rates.get(i) == Some(rate) => p.by_limit.get(i).cloned().flatten(),
+                _ => limiter(*rate).map(Arc::new),
+            })
+            .collect();
+        let total_rate = config.login_per_account;
+        let login_account_total = match previous {
+            Some(p) if p.total_rate == total_rate => p.login_account_total.clone(),
+            _ => limiter(total_rate).map(Arc::new),
+        };
+        Self {
+            rates,
+            by_limit,
+            total_rate,
+            login_account_total,
+            caps: Caps {
+                max_pending_invites_per_recipient: config.max_pending_invites_per_recipient,
+                max_pending_friend_requests: config.max_pending_friend_requests,
+            },
+        }
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Keyed> {
+        let each = self.by_limit.iter().flatten();
+        each.chain(self.login_account_total.iter()).map(|l| &**l)
+    }
+}
+
+/// The rate of `limit` in `config`.
+fn rate_of(config: &LimitsConfig, limit: Limit) -> Rate {
+    match limit {
+        Limit::LoginIp => config.login_per_ip,
+        Limit::LoginAccount => config.login_per_account_and_ip,
+        Limit::Register => config.register_per_ip,
+        Limit::PasswordResetIp => config.password_reset_per_ip,
+        Limit::PasswordResetAccount => config.password_reset_per_account,
+        Limit::PinAttempt => config.pin_attempts_per_account,
+        Limit::Refresh => config.refresh_per_ip,
+        Limit::Send => config.messages_per_user,
+        Limit::RoomCreate => config.rooms_per_user,
+        Limit::Join => config.joins_per_user,
+        Limit::Invite => config.invites_per_user,
+        Limit::FriendRequest => {
+            let n = config.friend_requests_per_minute;
+            Rate::new(n, 60, n)
+        }
+    }
 }
 
 /// The governor quota of a [`crate::config::Rate`]; `None` when it is off (`count = 0`).
@@ -154,27 +244,9 @@ pub fn ip_key(ip: Option<IpAddr>) -> String {
 impl RateLimits {
     /// Builds every limiter from `config` (`[limits]`); a rate with `count = 0` is off.
     pub fn new(config: &LimitsConfig) -> Self {
-        let rate = |limit: Limit| match limit {
-            Limit::LoginIp => config.login_per_ip,
-            Limit::LoginAccount => config.login_per_account_and_ip,
-            Limit::Register => config.register_per_ip,
-            Limit::PasswordResetIp => config.password_reset_per_ip,
-            Limit::PasswordResetAccount => config.password_reset_per_account,
-            Limit::PinAttempt => config.pin_attempts_per_account,
-            Limit::Refresh => config.refresh_per_ip,
-            Limit::Send => config.messages_per_user,
-            Limit::RoomCreate => config.rooms_per_user,
-            Limit::Join => config.joins_per_user,
-            Limit::Invite => config.invites_per_user,
-            Limit::FriendRequest => {
-                let n = config.friend_requests_per_minute;
-                crate::config::Rate::new(n, 60, n)
-            }
-        };
         Self {
             inner: Arc::new(Inner {
-                limiters: Limit::ALL.iter().map(|l| limiter(rate(*l))).collect(),
-                login_account_total: limiter(config.login_per_account),
+                limiters: RwLock::new(Limiters::build(config, None)),
                 known_logins: moka::sync::Cache::builder()
                     .max_capacity(KNOWN_LOGINS_MAX)
                     .time_to_live(KNOWN_LOGIN_TTL)
@@ -184,13 +256,37 @@ impl RateLimits {
         }
     }
 
+    /// Applies new quotas at run time: each limit whose rate changed gets a new limiter (its
+    /// keys start with a full burst); the others keep their counters.
+    pub fn reconfigure(&self, config: &LimitsConfig) {
+        let mut current = self
+            .inner
+            .limiters
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let next = Limiters::build(config, Some(&current));
+        *current = next;
+    }
+
+    fn limiters(&self) -> RwLockReadGuard<'_, Limiters> {
+        self.inner
+            .limiters
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The caps (pending invitations, pending friend requests) as they are now.
+    pub fn caps(&self) -> Caps {
+        self.limiters().caps
+    }
+
     /// Counts one event of `limit` for `key` (an IP's text form, a user id, a lower-cased
     /// account name). Errors: [`DomainError::RateLimited`] with the wait until the next event
     /// would be allowed, when `key` is over the limit (the refused event is not counted).
     pub fn check(&self, limit: Limit, key: &str) -> Result<(), DomainError> {
-        match self
-            .inner
-            .limiters
+        let limiters = self.limiters();
+        match limiters
+            .by_limit
             .get(limit.index())
             .and_then(Option::as_ref)
         {
@@ -230,7 +326,8 @@ impl RateLimits {
         self.check(Limit::LoginIp, &ip)?;
         let pair = format!("{account}|{ip}");
         self.check(Limit::LoginAccount, &pair)?;
-        if let Some(total) = &self.inner.login_account_total
+        let limiters = self.limiters();
+        if let Some(total) = &limiters.login_account_total
             && !self.inner.known_logins.contains_key(&pair)
         {
             self.check_in(total, &account, Limit::LoginAccount.what())?;
@@ -250,8 +347,7 @@ impl RateLimits {
     /// Forgets the keys whose bucket is full again (they would be allowed a full burst anyway)
     /// and gives the freed memory back. Called every [`RETAIN_EVERY`] by a task `app.rs` starts.
     pub fn retain_recent(&self) {
-        let limiters = self.inner.limiters.iter().flatten();
-        for limiter in limiters.chain(self.inner.login_account_total.iter()) {
+        for limiter in self.limiters().all() {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
@@ -260,11 +356,7 @@ impl RateLimits {
 
     /// Keys currently remembered, over every limiter (for tests and diagnostics).
     pub fn keys(&self) -> usize {
-        let limiters = self.inner.limiters.iter().flatten();
-        limiters
-            .chain(self.inner.login_account_total.iter())
-            .map(RateLimiter::len)
-            .sum()
+        self.limiters().all().map(RateLimiter::len).sum()
     }
 
     /// Spawns the task that calls [`Self::retain_recent`] every [`RETAIN_EVERY`] until
@@ -290,7 +382,6 @@ impl RateLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Rate;
 
     fn limits(adjust: impl FnOnce(&mut LimitsConfig)) -> RateLimits {
         let mut config = LimitsConfig::default();
@@ -344,6 +435,35 @@ mod tests {
         assert!(limits.check_login("alice", Some(other)).is_err());
         // …but the owner's known address is exempt from it.
         assert!(limits.check_login("alice", Some(owner)).is_ok());
+    }
+
+    #[test]
+    fn reconfigure_changes_only_the_limits_whose_rate_changed() {
+        let limits = limits(|c| {
+            c.messages_per_user = Rate::new(1, 3600, 1);
+            c.joins_per_user = Rate::new(1, 3600, 1);
+        });
+        assert!(limits.check(Limit::Send, "u").is_ok());
+        assert!(limits.check(Limit::Send, "u").is_err());
+        assert!(limits.check(Limit::Join, "u").is_ok());
+        let mut config = LimitsConfig {
+            messages_per_user: Rate::new(1, 3600, 3),
+            joins_per_user: Rate::new(1, 3600, 1),
+            ..LimitsConfig::default()
+        };
+        limits.reconfigure(&config);
+        // The new send quota applies at once (a fresh burst of 3)…
+        for _ in 0..3 {
+            assert!(limits.check(Limit::Send, "u").is_ok());
+        }
+        assert!(limits.check(Limit::Send, "u").is_err());
+        // …and the unchanged join limiter kept its counter.
+        assert!(limits.check(Limit::Join, "u").is_err());
+        config.messages_per_user = Rate::new(0, 1, 1);
+        limits.reconfigure(&config);
+        for _ in 0..100 {
+            assert!(limits.check(Limit::Send, "u").is_ok());
+        }
     }
 
     #[test]

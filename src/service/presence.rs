@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::settings::SettingsService;
 use crate::{
     config::PresenceConfig,
     domain::{
@@ -68,6 +69,8 @@ pub struct PresenceService {
     uow: UnitOfWork,
     directory: Arc<dyn PresenceDirectory>,
     config: PresenceConfig,
+    /// `presence.allow_invisible`, live.
+    settings: SettingsService,
 }
 
 impl PresenceService {
@@ -77,32 +80,35 @@ impl PresenceService {
         uow: UnitOfWork,
         directory: Arc<dyn PresenceDirectory>,
         config: PresenceConfig,
+        settings: SettingsService,
     ) -> Self {
         Self {
             db,
             uow,
             directory,
             config,
+            settings,
         }
     }
 
-    /// Whether the server allows the `invisible` choice (`[presence] allow_invisible`).
+    /// Whether the server allows the `invisible` choice now (the live setting
+    /// `presence.allow_invisible`, default `[presence] allow_invisible`).
     pub fn allow_invisible(&self) -> bool {
-        self.config.allow_invisible
+        self.settings.current().allow_invisible
     }
 
     fn stored(
+        &self,
         choice: PresenceChoice,
         status_text: Option<String>,
         status: PresenceStatus,
-        config: &PresenceConfig,
     ) -> MyPresence {
         MyPresence {
             choice,
             status,
             status_text,
-            auto_away_secs: config.auto_away().map_or(0, |d| d.as_secs().max(1)),
-            allow_invisible: config.allow_invisible,
+            auto_away_secs: self.config.auto_away().map_or(0, |d| d.as_secs().max(1)),
+            allow_invisible: self.allow_invisible(),
         }
     }
 
@@ -117,7 +123,7 @@ impl PresenceService {
     pub async fn get(&self, actor: &Actor) -> Result<MyPresence, DomainError> {
         let (choice, text) = self.load(actor.user).await?;
         let status = self.directory.status(actor.user, actor.user);
-        Ok(Self::stored(choice, text, status, &self.config))
+        Ok(self.stored(choice, text, status))
     }
 
     /// Changes my presence choice and/or status text; my connections and those who may see my
@@ -128,7 +134,7 @@ impl PresenceService {
         change: PresenceChange,
     ) -> Result<MyPresence, DomainError> {
         let new_text = change.status_text.as_deref().map(status_text).transpose()?;
-        if change.choice == Some(PresenceChoice::Invisible) && !self.config.allow_invisible {
+        if change.choice == Some(PresenceChoice::Invisible) && !self.allow_invisible() {
             return Err(DomainError::forbidden(
                 ErrorCode::InvisibleDisabled,
                 "this server does not allow the invisible presence",
@@ -157,14 +163,14 @@ impl PresenceService {
             })
             .await?;
         let status = self.directory.preview(actor.user, choice);
-        Ok(Self::stored(choice, text, status, &self.config))
+        Ok(self.stored(choice, text, status))
     }
 
     /// The presence a new connection of `user` starts with. A stored `invisible` that the
     /// server no longer allows becomes `online` (durably) and is reported.
     pub async fn for_connection(&self, user: UserId) -> Result<StartingPresence, DomainError> {
         let (choice, status_text) = self.load(user).await?;
-        if choice != PresenceChoice::Invisible || self.config.allow_invisible {
+        if choice != PresenceChoice::Invisible || self.allow_invisible() {
             return Ok(StartingPresence {
                 choice,
                 status_text,
@@ -186,11 +192,6 @@ impl PresenceService {
 
     /// My presence as a new connection reports it in `ready`.
     pub fn my_presence(&self, start: &StartingPresence, status: PresenceStatus) -> MyPresence {
-        Self::stored(
-            start.choice,
-            start.status_text.clone(),
-            status,
-            &self.config,
-        )
+        self.stored(start.choice, start.status_text.clone(), status)
     }
 }

@@ -10,7 +10,7 @@
 //! - When the account has a recovery PIN, the reset needs it too; 5 wrong PINs end the link.
 //! - A reset ends every session of the account (reason `password_reset`).
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::{net::IpAddr, time::Duration};
 
 use chrono::Utc;
 
@@ -18,6 +18,7 @@ use super::{
     limits::{Limit, RateLimits, ip_key},
     passwords::PasswordHasher,
     sessions::end_in,
+    settings::SettingsService,
     tokens::{hash_token, random_token},
     uow::UnitOfWork,
 };
@@ -57,7 +58,8 @@ pub struct RecoveryService {
     hasher: PasswordHasher,
     mailer: Mailer,
     limits: RateLimits,
-    server_name: Arc<str>,
+    /// The server's name in the mails (`general.server_name`, live).
+    settings: SettingsService,
 }
 
 impl RecoveryService {
@@ -68,6 +70,7 @@ impl RecoveryService {
         hasher: PasswordHasher,
         mailer: Mailer,
         limits: RateLimits,
+        settings: SettingsService,
     ) -> Self {
         Self {
             db,
@@ -75,7 +78,7 @@ impl RecoveryService {
             hasher,
             mailer,
             limits,
-            server_name: "EchoChat".into(),
+            settings,
         }
     }
 
@@ -180,11 +183,12 @@ impl RecoveryService {
             ""
         };
         let from = ip.map_or_else(String::new, |ip| format!(" from {ip}"));
+        let server = self.settings.current().server_name.clone();
         self.mailer.send_later(
             Mail {
                 to: email,
                 to_name: Some(user.display_name.clone()),
-                subject: format!("Reset your {} password", self.server_name),
+                subject: format!("Reset your {server} password"),
                 body: format!(
                     "Someone{from} asked to reset the password of the {server} account \"{name}\".\n\n\
                      To choose a new password, open this link within 30 minutes:\n\n\
@@ -192,7 +196,6 @@ impl RecoveryService {
                      {pin_line}\
                      The link works once. If you did not ask for it, ignore this message: your \
                      password stays as it is.\n",
-                    server = self.server_name,
                     name = user.username,
                 ),
             },
@@ -351,16 +354,16 @@ impl RecoveryService {
             now + chrono::Duration::from_std(VERIFY_TOKEN_TTL).unwrap_or_default(),
         )
         .await?;
+        let server = self.settings.current().server_name.clone();
         self.mailer.send_later(
             Mail {
                 to: email.as_str().to_owned(),
                 to_name: Some(user.display_name.clone()),
-                subject: format!("Confirm your e-mail address for {}", self.server_name),
+                subject: format!("Confirm your e-mail address for {server}"),
                 body: format!(
                     "To confirm that this address belongs to the {server} account \"{name}\", open \
                      this link within 24 hours:\n\n{base}/verify-email#token={token}\n\n\
                      If you did not add this address, ignore this message.\n",
-                    server = self.server_name,
                     name = user.username,
                     base = link_base.trim_end_matches('/'),
                 ),

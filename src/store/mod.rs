@@ -14,6 +14,7 @@ pub mod messages;
 pub mod reports;
 pub mod roles;
 pub mod sessions;
+pub mod settings;
 pub mod tokens;
 pub mod user_admin;
 pub mod user_tokens;

@@ -33,6 +33,7 @@ mod review_fixes;
 mod room_moderation;
 mod seams;
 mod sessions;
+mod settings;
 mod shutdown;
 mod spec_check;
 mod startup;

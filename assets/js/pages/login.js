@@ -5,8 +5,14 @@ import { request } from '../api.js';
 import { showHttpsBanner } from '../ui/https-banner.js';
 import { reasonText } from '../session-end.js';
 import { bindForm, showNotice } from './form.js';
+import { loadServerInfo } from './server-info.js';
 
 showHttpsBanner();
+loadServerInfo('Log in').then((server) => {
+  // A closed server has nothing to register for; an invite-only one still shows the link (the
+  // register page explains that an invite link is needed).
+  if (server?.registration === 'closed') document.getElementById('register-switch')?.remove();
+});
 const reason = reasonText(new URLSearchParams(location.search).get('reason'));
 if (reason) showNotice(reason, document.getElementById('login-reason'));
 

@@ -34,6 +34,10 @@ pub struct RegisterRequest {
     pub password: Text<PasswordRule>,
     /// Optional e-mail address.
     pub email: OptText<EmailRule>,
+    /// The code of an invite link (`/register?invite=CODE`): required when the server's
+    /// registration is `invite_only` (403 `invite_required`, `invalid_invite`), ignored when it
+    /// is `open`.
+    pub invite: OptText<TokenRule>,
 }
 
 /// Body of `POST /auth/login`.
@@ -98,7 +102,9 @@ fn check_cookie_origin(
 
 #[OpenApi(prefix_path = "/auth", tag = "ApiTags::Auth")]
 impl AuthApi {
-    /// Creates an account (when registration is open and setup is done).
+    /// Creates an account (once setup is done) as the live registration mode allows: `open`,
+    /// `invite_only` (with `invite`; 403 `invite_required` / `invalid_invite`) or `closed` (403
+    /// `registration_closed`). See `GET /server` for the mode.
     #[oai(path = "/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
@@ -111,7 +117,13 @@ impl AuthApi {
         let Json(req) = body;
         let user = state
             .auth
-            .register(&req.username, req.password.0, req.email.into_inner(), ip)
+            .register(
+                &req.username,
+                req.password.0,
+                req.email.into_inner(),
+                req.invite.as_deref(),
+                ip,
+            )
             .await?;
         Ok(Registered::Created(Json(user)))
     }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod admin_roles;
 pub mod admin_rooms;
+pub mod admin_settings;
 pub mod admin_users;
 pub mod auth;
 pub mod blocks;
@@ -20,6 +21,7 @@ pub mod presence;
 pub mod recovery;
 pub mod reports;
 pub mod rooms;
+pub mod server_info;
 pub mod sessions;
 pub mod setup;
 pub mod strict;
@@ -63,7 +65,7 @@ pub enum ApiTags {
 
 /// Every API of the service, in tag order (nested tuples keep each one short).
 pub type Apis = (
-    health::HealthApi,
+    (health::HealthApi, server_info::ServerInfoApi),
     tls::TlsApi,
     setup::SetupApi,
     auth::AuthApi,
@@ -80,6 +82,7 @@ pub type Apis = (
         admin::AdminApi,
         admin_users::AdminUsersApi,
         admin_roles::AdminRolesApi,
+        admin_settings::AdminSettingsApi,
     ),
     presence::PresenceApi,
     (
@@ -93,7 +96,7 @@ pub type Apis = (
 /// Every API of the service, in tag order.
 pub fn apis() -> Apis {
     (
-        health::HealthApi,
+        (health::HealthApi, server_info::ServerInfoApi),
         tls::TlsApi,
         setup::SetupApi,
         auth::AuthApi,
@@ -110,6 +113,7 @@ pub fn apis() -> Apis {
             admin::AdminApi,
             admin_users::AdminUsersApi,
             admin_roles::AdminRolesApi,
+            admin_settings::AdminSettingsApi,
         ),
         presence::PresenceApi,
         (

@@ -104,11 +104,9 @@ pub struct ConversationService {
     presence: Arc<dyn PresenceDirectory>,
     /// Confusable skeletons of the official rooms' names, with the names.
     official: Arc<Vec<(String, String)>>,
-    /// Room creation, join and invite rates.
+    /// Room creation, join and invite rates, and the cap on pending invitations per recipient
+    /// (`limits.max_pending_invites_per_recipient`, live).
     limits: RateLimits,
-    /// Most pending invitations per recipient (`[limits] max_pending_invites_per_recipient`);
-    /// 0 = no cap.
-    max_pending_invites: u32,
 }
 
 /// Position of a conversation list page (ordered by conversation id).
@@ -120,8 +118,7 @@ struct ListPosition(ConversationId);
 struct MemberPosition(String);
 
 impl ConversationService {
-    /// Builds the service. `max_pending_invites` caps the pending invitations of one recipient
-    /// (0 = no cap).
+    /// Builds the service.
     pub fn new(
         db: Db,
         uow: UnitOfWork,
@@ -129,7 +126,6 @@ impl ConversationService {
         presence: Arc<dyn PresenceDirectory>,
         official_rooms: &[OfficialRoom],
         limits: RateLimits,
-        max_pending_invites: u32,
     ) -> Self {
         let official = official_rooms
             .iter()
@@ -142,7 +138,6 @@ impl ConversationService {
             presence,
             official: Arc::new(official),
             limits,
-            max_pending_invites,
         }
     }
 

@@ -406,7 +406,7 @@ impl ConversationService {
     /// allowed. There are no contacts yet, so the cap applies to every inviter. Errors: 409
     /// `too_many_pending_invites`.
     async fn check_pending_invites(&self, work: &Work, user: UserId) -> Result<(), DomainError> {
-        let max = u64::from(self.max_pending_invites);
+        let max = u64::from(self.limits.caps().max_pending_invites_per_recipient);
         if max > 0 && members::pending_invites(work.db(), user).await? >= max {
             return Err(DomainError::conflict(
                 ErrorCode::TooManyPendingInvites,
