@@ -422,6 +422,7 @@ async fn permissions_presence_bidi_and_topics_in_the_web_client() {
 
     // (b) The Admin panel's audit log has the room.created entry of the room made above.
     click(&admin_page, Locator::Id("admin-button"), "Admin button").await;
+    click(&admin_page, Locator::Id("admin-tab-audit"), "Audit tab").await;
     wait_xpath(
         &admin_page,
         "//*[@id='audit-log']/li[@data-action='room.created' and contains(., 'Topic Room')]",

@@ -3,15 +3,29 @@
 
 import { request } from '../api.js';
 import { showHttpsBanner } from '../ui/https-banner.js';
-import { reasonText } from '../session-end.js';
+import { reasonText, takeEndMessage } from '../session-end.js';
 import { bindForm, showNotice } from './form.js';
 
 showHttpsBanner();
-const reason = reasonText(new URLSearchParams(location.search).get('reason'));
-if (reason) showNotice(reason, document.getElementById('login-reason'));
+const reasonNotice = document.getElementById('login-reason');
+const given = new URLSearchParams(location.search).get('reason');
+const reason = reasonText(given);
+// A suspension / deactivation: the chat page kept the server's message (until when, and why).
+const details = reason ? takeEndMessage(given) : null;
+if (reason) showNotice(details ? `${reason} ${details}` : reason, reasonNotice);
+if (details) reasonNotice.dataset.reason = given;
 
 bindForm('login-form', async ({ username, password }) => {
-  await request('POST', '/auth/login', { username: username.trim(), password }, { auth: false });
+  try {
+    await request('POST', '/auth/login', { username: username.trim(), password }, { auth: false });
+  } catch (err) {
+    // 403 suspended / deactivated: the message says until when and why; shown as the notice too.
+    if (err?.status === 403 && (err.code === 'suspended' || err.code === 'deactivated')) {
+      showNotice(`${reasonText(err.code)} ${err.message}`, reasonNotice);
+      reasonNotice.dataset.reason = err.code;
+    }
+    throw err;
+  }
   location.assign('/');
 });
 

@@ -1,0 +1,539 @@
+//! The admin panel of the web client (issue 8) in real headless Chromium: the admin opens it with
+//! Ctrl+Alt+P, it keeps its (dragged) position and minimized state across a reload,
+//! Ctrl+Alt+Shift+P and `window.ECAP.reset()` put it back in its default place, `ECAP.toggle()`
+//! / `show()` work, the Audit tab lists entries; a member's page has no panel (the keys do
+//! nothing, `window.ECAP` is absent, no request to /api/v1/admin), gets it live when promoted and
+//! loses it live when demoted. The tests that need the issue-8 server routes (suspension seen on
+//! the login page, slowmode, broadcast banner) are separate and ignored until the lead merges
+//! them. SQLite only, like the other browser tests.
+
+use std::time::Duration;
+
+use fantoccini::{
+    Client, Locator,
+    actions::{InputSource, KeyAction, KeyActions, MouseActions, PointerAction},
+};
+use serde_json::{Value, json};
+
+use crate::{
+    browser::{WAIT, browser, chromedriver, click, log_in, wait_css, wait_online, wait_xpath},
+    helpers::{Backend, TestApp, spawn_ready_app},
+};
+
+const CTRL: char = '\u{E009}';
+const ALT: char = '\u{E00A}';
+const SHIFT: char = '\u{E008}';
+
+/// Presses Ctrl+Alt(+Shift)+P on the page (real key events through WebDriver actions).
+async fn press_panel_keys(c: &Client, shift: bool) {
+    let mut keys = KeyActions::new("keyboard".to_owned())
+        .then(KeyAction::Down { value: CTRL })
+        .then(KeyAction::Down { value: ALT });
+    if shift {
+        keys = keys.then(KeyAction::Down { value: SHIFT });
+    }
+    keys = keys
+        .then(KeyAction::Down { value: 'p' })
+        .then(KeyAction::Up { value: 'p' });
+    if shift {
+        keys = keys.then(KeyAction::Up { value: SHIFT });
+    }
+    keys = keys
+        .then(KeyAction::Up { value: ALT })
+        .then(KeyAction::Up { value: CTRL });
+    c.perform_actions(keys).await.expect("press the keys");
+    c.release_actions().await.expect("release");
+}
+
+/// Runs a script (`return …`) and gives its value.
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(script, vec![]).await.expect("script runs")
+}
+
+/// Polls a script until it returns `true`, at most [`WAIT`].
+async fn wait_js(c: &Client, script: &str, what: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if js(c, script).await == json!(true) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} within {WAIT:?} ({script})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The panel's top-left corner in viewport pixels.
+async fn panel_corner(c: &Client) -> (i64, i64) {
+    let v = js(
+        c,
+        "const r = document.getElementById('admin-window').getBoundingClientRect(); return [Math.round(r.left), Math.round(r.top)];",
+    )
+    .await;
+    (v[0].as_i64().expect("left"), v[1].as_i64().expect("top"))
+}
+
+/// Counts the keydown events the page has seen (a listener added after the app's), so a test
+/// can wait until a key press was handled before checking that nothing happened.
+async fn count_keys(c: &Client) {
+    js(
+        c,
+        "window.__keys = 0; document.addEventListener('keydown', () => { window.__keys += 1; }); return true;",
+    )
+    .await;
+}
+
+/// Requests the page made to /api/v1/admin (the browser's resource timing entries).
+async fn admin_requests(c: &Client) -> Vec<String> {
+    let v = js(
+        c,
+        "return performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('/api/v1/admin'));",
+    )
+    .await;
+    serde_json::from_value(v).expect("list of urls")
+}
+
+/// Drags the panel by its title bar.
+async fn drag_panel(c: &Client, dx: f64, dy: f64) {
+    let bar = wait_css(c, "#admin-window .admin-titlebar", "panel title bar").await;
+    let mouse = MouseActions::new("mouse".to_owned())
+        .then(PointerAction::MoveToElement {
+            element: bar,
+            duration: None,
+            x: -100.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down { button: 0 })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(150)),
+            x: dx / 2.0,
+            y: dy / 2.0,
+        })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(150)),
+            x: dx / 2.0,
+            y: dy / 2.0,
+        })
+        .then(PointerAction::Up { button: 0 });
+    c.perform_actions(mouse).await.expect("drag");
+    c.release_actions().await.expect("release");
+}
+
+async fn two_pages(
+    app: &TestApp,
+    driver: &crate::browser::Driver,
+    member: &str,
+) -> (Client, Client) {
+    let admin_page = browser(driver).await;
+    let member_page = browser(driver).await;
+    for page in [&admin_page, &member_page] {
+        page.set_window_size(1400, 900).await.expect("window size");
+    }
+    log_in(app, &admin_page, "admin").await;
+    log_in(app, &member_page, member).await;
+    wait_online(&admin_page).await;
+    wait_online(&member_page).await;
+    (admin_page, member_page)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_panel_opens_by_keys_remembers_its_place_and_is_absent_for_members() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = spawn_ready_app(Backend::Sqlite).await;
+    let admin = app.login("admin").await;
+    let carol = app.user("carol").await;
+    app.room(&admin, "Panel Room", "public").await;
+    let (admin_page, carol_page) = two_pages(&app, &driver, "carol").await;
+
+    // The admin: no panel until Ctrl+Alt+P; the Admin button is there.
+    wait_css(&admin_page, "#admin-button:not([hidden])", "Admin button").await;
+    assert_eq!(
+        js(
+            &admin_page,
+            "return document.getElementById('admin-window') === null;"
+        )
+        .await,
+        json!(true),
+        "the panel starts closed"
+    );
+    press_panel_keys(&admin_page, false).await;
+    wait_css(&admin_page, "#admin-window", "panel after Ctrl+Alt+P").await;
+    let default_corner = panel_corner(&admin_page).await;
+
+    // The Audit tab lists the room.created entry of the room made above.
+    click(&admin_page, Locator::Id("admin-tab-audit"), "Audit tab").await;
+    wait_xpath(
+        &admin_page,
+        "//*[@id='audit-log']/li[@data-action='room.created' and contains(., 'Panel Room')]",
+        "room.created in the audit tab",
+    )
+    .await;
+
+    // Dragged by its title bar, it keeps the new place (and the tab) across a reload.
+    drag_panel(&admin_page, -180.0, 90.0).await;
+    let moved = panel_corner(&admin_page).await;
+    assert!(
+        (moved.0 - (default_corner.0 - 180)).abs() <= 2
+            && (moved.1 - (default_corner.1 + 90)).abs() <= 2,
+        "dragged from {default_corner:?} by (-180, 90): now {moved:?}"
+    );
+    admin_page.refresh().await.expect("reload");
+    wait_online(&admin_page).await;
+    wait_css(
+        &admin_page,
+        "#admin-window[data-tab='audit']",
+        "panel after reload, on the Audit tab",
+    )
+    .await;
+    let after_reload = panel_corner(&admin_page).await;
+    assert!(
+        (after_reload.0 - moved.0).abs() <= 1 && (after_reload.1 - moved.1).abs() <= 1,
+        "position kept across the reload: {moved:?} → {after_reload:?}"
+    );
+
+    // Minimized, it stays minimized across a reload; Ctrl+Alt+P brings it back.
+    click(&admin_page, Locator::Id("admin-minimize"), "Minimize").await;
+    wait_css(
+        &admin_page,
+        "#admin-window[data-minimized='true']",
+        "minimized panel",
+    )
+    .await;
+    admin_page.refresh().await.expect("reload");
+    wait_online(&admin_page).await;
+    wait_css(
+        &admin_page,
+        "#admin-window[data-minimized='true']",
+        "still minimized after reload",
+    )
+    .await;
+    press_panel_keys(&admin_page, false).await;
+    wait_css(
+        &admin_page,
+        "#admin-window[data-minimized='false']",
+        "restored by Ctrl+Alt+P",
+    )
+    .await;
+
+    // Ctrl+Alt+Shift+P forgets the saved state: open again, in the default place.
+    press_panel_keys(&admin_page, true).await;
+    wait_js(
+        &admin_page,
+        &format!(
+            "const el = document.getElementById('admin-window'); if (!el) return false; const r = el.getBoundingClientRect(); return Math.abs(r.left - {}) <= 1 && Math.abs(r.top - {}) <= 1 && el.dataset.minimized === 'false';",
+            default_corner.0, default_corner.1
+        ),
+        "the panel back in its default place after Ctrl+Alt+Shift+P",
+    )
+    .await;
+
+    // Ctrl+Alt+P closes it; window.ECAP does the same from the console.
+    press_panel_keys(&admin_page, false).await;
+    wait_js(
+        &admin_page,
+        "return document.getElementById('admin-window') === null;",
+        "closed by Ctrl+Alt+P",
+    )
+    .await;
+    js(&admin_page, "window.ECAP.toggle(); return true;").await;
+    wait_css(&admin_page, "#admin-window", "opened by ECAP.toggle()").await;
+    drag_panel(&admin_page, 120.0, 40.0).await;
+    js(&admin_page, "window.ECAP.reset(); return true;").await;
+    wait_js(
+        &admin_page,
+        &format!(
+            "const el = document.getElementById('admin-window'); if (!el) return false; const r = el.getBoundingClientRect(); return Math.abs(r.left - {}) <= 1 && Math.abs(r.top - {}) <= 1;",
+            default_corner.0, default_corner.1
+        ),
+        "ECAP.reset() puts it back in its default place",
+    )
+    .await;
+    js(&admin_page, "window.ECAP.toggle(); return true;").await;
+    wait_js(
+        &admin_page,
+        "return document.getElementById('admin-window') === null;",
+        "closed by ECAP.toggle()",
+    )
+    .await;
+    js(&admin_page, "window.ECAP.show(); return true;").await;
+    wait_css(&admin_page, "#admin-window", "opened by ECAP.show()").await;
+    assert!(
+        !admin_requests(&admin_page).await.is_empty(),
+        "the admin's page did call /admin routes (the request log works)"
+    );
+
+    // The member: no Admin button, no ECAP, the keys do nothing, and no /admin request at all.
+    assert_eq!(
+        js(
+            &carol_page,
+            "return document.getElementById('admin-button').hidden;"
+        )
+        .await,
+        json!(true),
+        "no Admin button for a member"
+    );
+    count_keys(&carol_page).await;
+    press_panel_keys(&carol_page, false).await;
+    press_panel_keys(&carol_page, true).await;
+    wait_js(
+        &carol_page,
+        "return window.__keys >= 2;",
+        "the member's page handled both key presses",
+    )
+    .await;
+    assert_eq!(
+        js(
+            &carol_page,
+            "return [document.getElementById('admin-window') === null, typeof window.ECAP];"
+        )
+        .await,
+        json!([true, "undefined"]),
+        "no panel and no ECAP for a member"
+    );
+    assert_eq!(
+        admin_requests(&carol_page).await,
+        Vec::<String>::new(),
+        "a member's page calls no /admin route"
+    );
+
+    // Promoted live (user_updated), the member gets the panel; demoted, it closes at once.
+    let resp = app.set_role(&carol.id, "admin").await;
+    assert_eq!(resp.status(), 200, "promote carol");
+    wait_css(
+        &carol_page,
+        "#admin-button:not([hidden])",
+        "Admin button after promotion",
+    )
+    .await;
+    wait_js(
+        &carol_page,
+        "return typeof window.ECAP === 'object';",
+        "ECAP after promotion",
+    )
+    .await;
+    js(&carol_page, "window.ECAP.show(); return true;").await;
+    wait_css(&carol_page, "#admin-window", "carol's panel").await;
+    let resp = app.set_role(&carol.id, "member").await;
+    assert_eq!(resp.status(), 200, "demote carol");
+    wait_js(
+        &carol_page,
+        "return document.getElementById('admin-window') === null && typeof window.ECAP === 'undefined' && document.getElementById('admin-button').hidden;",
+        "the panel closes when the permission is lost",
+    )
+    .await;
+
+    admin_page.close().await.ok();
+    carol_page.close().await.ok();
+}
+
+/// Opens the panel (Ctrl+Alt+P) on a tab.
+async fn open_tab(c: &Client, tab: &str) {
+    press_panel_keys(c, false).await;
+    click(c, Locator::Id(&format!("admin-tab-{tab}")), "admin tab").await;
+}
+
+/// Fills the open form dialog's fields (CSS selector → text) and submits it.
+async fn fill_dialog(c: &Client, dialog: &str, fields: &[(&str, &str)]) {
+    for (css, text) in fields {
+        let el = wait_css(c, &format!("dialog.{dialog} {css}"), css).await;
+        el.clear().await.ok();
+        el.send_keys(text).await.expect("type");
+    }
+    click(
+        c,
+        Locator::Css(&format!("dialog.{dialog} .form-dialog-submit")),
+        "dialog submit",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs issue-8 server routes (lead merges)"]
+async fn a_suspended_users_open_page_lands_on_the_login_page_with_the_reason() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = spawn_ready_app(Backend::Sqlite).await;
+    app.user("dave").await;
+    let (admin_page, dave_page) = two_pages(&app, &driver, "dave").await;
+
+    open_tab(&admin_page, "users").await;
+    let search = wait_css(&admin_page, "#admin-user-search", "user search").await;
+    search.send_keys("dav").await.expect("type");
+    click(
+        &admin_page,
+        Locator::Css("#admin-user-list li[data-username='dave'] .admin-user-open"),
+        "dave in the list",
+    )
+    .await;
+    click(
+        &admin_page,
+        Locator::Css("#admin-user-detail [data-action='suspend']"),
+        "Suspend…",
+    )
+    .await;
+    fill_dialog(
+        &admin_page,
+        "suspend-dialog",
+        &[("textarea[name='reason']", "spamming the lobby")],
+    )
+    .await;
+    wait_css(
+        &admin_page,
+        "#admin-user-detail .tag-suspended",
+        "dave shown suspended",
+    )
+    .await;
+
+    // Dave's open page is signed out and the login page says why.
+    wait_xpath(
+        &dave_page,
+        "//*[@id='login-reason' and contains(., 'suspended') and contains(., 'spamming the lobby')]",
+        "the suspension and its reason on dave's login page",
+    )
+    .await;
+    // Logging in again is refused with the same details.
+    log_in_expecting_refusal(&app, &dave_page, "dave").await;
+    wait_xpath(
+        &dave_page,
+        "//*[@id='login-reason' and contains(., 'spamming the lobby')]",
+        "the reason after a refused login",
+    )
+    .await;
+    admin_page.close().await.ok();
+    dave_page.close().await.ok();
+}
+
+async fn log_in_expecting_refusal(app: &TestApp, c: &Client, name: &str) {
+    c.goto(&app.url("/login")).await.expect("login page");
+    wait_css(c, "#username", "username")
+        .await
+        .send_keys(name)
+        .await
+        .expect("type");
+    wait_css(c, "#password", "password")
+        .await
+        .send_keys(crate::helpers::PASSWORD)
+        .await
+        .expect("type");
+    click(c, Locator::Css("#login-form button[type=submit]"), "Log in").await;
+    wait_xpath(
+        c,
+        "//*[@role='alert' and string-length(normalize-space(.)) > 0]",
+        "the refusal",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs issue-8 server routes (lead merges)"]
+async fn slowmode_set_in_the_panel_stops_a_members_second_quick_message() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = spawn_ready_app(Backend::Sqlite).await;
+    let admin = app.login("admin").await;
+    let erin = app.user("erin").await;
+    let room = app.room(&admin, "Slow Room", "public").await;
+    app.join(&erin, &room).await;
+    let (admin_page, erin_page) = two_pages(&app, &driver, "erin").await;
+
+    open_tab(&admin_page, "rooms").await;
+    let row = format!("#admin-room-list li[data-conversation-id='{room}']");
+    let input = wait_css(
+        &admin_page,
+        &format!("{row} .slowmode-input"),
+        "slowmode input",
+    )
+    .await;
+    input.clear().await.expect("clear");
+    input.send_keys("30").await.expect("type");
+    click(
+        &admin_page,
+        Locator::Css(&format!("{row} [data-action='slowmode']")),
+        "Set",
+    )
+    .await;
+    wait_css(
+        &admin_page,
+        &format!("#admin-room-list li[data-conversation-id='{room}'] .tag-slowmode"),
+        "slowmode tag",
+    )
+    .await;
+
+    // Erin's room header shows it live; her second quick message is refused with the wait.
+    click(
+        &erin_page,
+        Locator::XPath("//button[contains(@class,'room-entry') and contains(., 'Slow Room')]"),
+        "Slow Room",
+    )
+    .await;
+    wait_css(
+        &erin_page,
+        "#room-badges .tag-slowmode",
+        "slowmode badge in the header",
+    )
+    .await;
+    for text in ["first quick one", "second quick one"] {
+        let compose = wait_css(&erin_page, "#room-compose", "compose").await;
+        compose.send_keys(text).await.expect("type");
+        compose.send_keys("\u{E007}").await.expect("Enter");
+    }
+    wait_css(
+        &erin_page,
+        ".compose-error[data-code='slowmode']",
+        "the slowmode error",
+    )
+    .await;
+    admin_page.close().await.ok();
+    erin_page.close().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs issue-8 server routes (lead merges)"]
+async fn a_broadcast_from_the_panel_is_a_banner_for_the_member() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = spawn_ready_app(Backend::Sqlite).await;
+    app.user("frank").await;
+    let (admin_page, frank_page) = two_pages(&app, &driver, "frank").await;
+
+    open_tab(&admin_page, "broadcast").await;
+    wait_css(&admin_page, "#broadcast-text", "broadcast text")
+        .await
+        .send_keys("Maintenance at 22:00")
+        .await
+        .expect("type");
+    click(
+        &admin_page,
+        Locator::Id("broadcast-send"),
+        "Send announcement",
+    )
+    .await;
+    wait_css(&admin_page, ".broadcast-status.ok", "sent").await;
+    wait_xpath(
+        &frank_page,
+        "//*[@id='announcements']/*[contains(@class,'announcement') and contains(., 'Maintenance at 22:00') and contains(., 'admin')]",
+        "the banner on frank's page",
+    )
+    .await;
+    click(
+        &frank_page,
+        Locator::Css(".announcement-dismiss"),
+        "Dismiss",
+    )
+    .await;
+    wait_js(
+        &frank_page,
+        "return document.querySelectorAll('.announcement').length === 0;",
+        "dismissed",
+    )
+    .await;
+    admin_page.close().await.ok();
+    frank_page.close().await.ok();
+}
