@@ -102,7 +102,7 @@ async function main() {
   createRoomView({ store, api, socket, timeline, social, moderation });
   createMemberList({ store, api, socket });
   createDmWindows({ store, socket, timeline, windows });
-  createGroupWindows({ store, api, socket, timeline, windows, social });
+  createGroupWindows({ store, api, socket, timeline, windows, social, moderation });
   createAdminPanel({ store, api });
   const account = createAccountMenu({ store, api, socket });
   createAccountSettings({ store, api, account });

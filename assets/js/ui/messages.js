@@ -65,7 +65,7 @@ function pendingEl(p, me, { onRetry, onDiscard }) {
  * `isBlocked(userId)`: messages from those users are collapsed (rooms and groups, not DMs).
  * `decorate(el, message)`: adds to a message's element (e.g. the moderation "⋯" button).
  */
-export function createMessageList({ store, conversationId: id, container, onNearTop, onRetry, onDiscard, isBlocked = () => false, decorate = () => {} }) {
+export function createMessageList({ store, conversationId: id, container, onNearTop, onRetry, onDiscard, isBlocked = () => false, decorate = null }) {
   const shown = new Map(); // seq -> element
   const pendingShown = new Map(); // client_id -> element
   const top = h('div', { class: 'log-top' });
@@ -117,7 +117,7 @@ export function createMessageList({ store, conversationId: id, container, onNear
 
   function build(m, meId, collapsible) {
     const el = messageEl(m, meId, collapsible && m.sender_id !== meId && isBlocked(m.sender_id));
-    decorate(el, m);
+    decorate?.(el, m);
     return el;
   }
 

@@ -1,4 +1,4 @@
-// Moderation in context (issue 8), for the room view:
+// Moderation in context (issue 8), for the room view and the group windows:
 // - each message gets a "⋯" button (.message-menu-button; right-click on the message body opens
 //   it too) with "Report message…" (everyone, on others' messages: POST …/messages/{seq}/report),
 //   "Delete message" (room owner / moderator or server `rooms.moderate`, and one's own messages:
