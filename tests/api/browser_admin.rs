@@ -537,3 +537,185 @@ async fn a_broadcast_from_the_panel_is_a_banner_for_the_member() {
     admin_page.close().await.ok();
     frank_page.close().await.ok();
 }
+
+/// Opens the "⋯" menu of the message with this text and returns the menu's item actions.
+async fn message_menu(c: &Client, text: &str) -> Vec<String> {
+    let message = wait_xpath(
+        c,
+        &format!("//*[@id='room-log']//*[contains(@class,'message') and @data-seq and .//*[contains(@class,'message-body') and contains(., '{text}')]]"),
+        "the message",
+    )
+    .await;
+    let hover = MouseActions::new("mouse".to_owned()).then(PointerAction::MoveToElement {
+        element: message.clone(),
+        duration: None,
+        x: 0.0,
+        y: 0.0,
+    });
+    c.perform_actions(hover).await.expect("hover");
+    message
+        .find(Locator::Css(".message-menu-button"))
+        .await
+        .expect("the message's menu button")
+        .click()
+        .await
+        .expect("open the menu");
+    menu_actions(c).await
+}
+
+/// The `data-action`s of the open popup menu.
+async fn menu_actions(c: &Client) -> Vec<String> {
+    wait_css(c, ".popup-menu[role=menu]", "a menu").await;
+    let v = js(
+        c,
+        "return [...document.querySelectorAll('.popup-menu[role=menu] [role=menuitem]')].map((b) => b.dataset.action);",
+    )
+    .await;
+    serde_json::from_value(v).expect("actions")
+}
+
+async fn close_menu(c: &Client) {
+    js(
+        c,
+        "document.querySelector('.popup-menu [role=menuitem]')?.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true})); return true;",
+    )
+    .await;
+    wait_js(
+        c,
+        "return document.querySelector('.popup-menu') === null;",
+        "menu closed",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderation_menus_follow_the_permissions_in_the_room() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = spawn_ready_app(Backend::Sqlite).await;
+    let admin = app.login("admin").await;
+    let gina = app.user("gina").await;
+    let room = app.room(&admin, "Mod Room", "public").await;
+    app.join(&gina, &room).await;
+    app.send(&admin, &room, "hello from admin").await;
+    app.send(&gina, &room, "hello from gina").await;
+    let (admin_page, gina_page) = two_pages(&app, &driver, "gina").await;
+    for page in [&admin_page, &gina_page] {
+        click(
+            page,
+            Locator::XPath("//button[contains(@class,'room-entry') and contains(., 'Mod Room')]"),
+            "Mod Room",
+        )
+        .await;
+    }
+
+    // A member: "Report message…" on others' messages, "Delete message" on her own, nothing more.
+    assert_eq!(
+        message_menu(&gina_page, "hello from admin").await,
+        vec!["report"],
+        "a member's menu on someone else's message"
+    );
+    close_menu(&gina_page).await;
+    assert_eq!(
+        message_menu(&gina_page, "hello from gina").await,
+        vec!["delete-message"],
+        "a member's menu on her own message"
+    );
+    close_menu(&gina_page).await;
+    // Reporting asks for the reason (an empty one is refused in the dialog itself).
+    message_menu(&gina_page, "hello from admin").await;
+    click(
+        &gina_page,
+        Locator::Css("[role=menuitem][data-action='report']"),
+        "Report message…",
+    )
+    .await;
+    click(
+        &gina_page,
+        Locator::Css("dialog.report-dialog .form-dialog-submit"),
+        "Report",
+    )
+    .await;
+    wait_xpath(
+        &gina_page,
+        "//dialog[contains(@class,'report-dialog')]//*[@role='alert' and contains(., 'required')]",
+        "the reason is required",
+    )
+    .await;
+    click(
+        &gina_page,
+        Locator::Css("dialog.report-dialog .form-dialog-cancel"),
+        "Cancel",
+    )
+    .await;
+    // No Kick / Ban in her user menu on the admin's name.
+    click(
+        &gina_page,
+        Locator::Css(&format!(
+            "#member-list .user-menu-button[data-user-menu='{}']",
+            admin.id
+        )),
+        "user menu on the admin",
+    )
+    .await;
+    let items = menu_actions(&gina_page).await;
+    assert!(
+        !items
+            .iter()
+            .any(|a| a.starts_with("room-") || a == "mute-author" || a == "open-admin-user"),
+        "no moderation items for a member: {items:?}"
+    );
+    close_menu(&gina_page).await;
+    assert_eq!(
+        admin_requests(&gina_page).await,
+        Vec::<String>::new(),
+        "a member's page calls no /admin route"
+    );
+
+    // The admin (rooms.moderate, users.moderate, users.view): every action on gina's message, and
+    // Kick / Ban in the member list; "Open user in admin panel" opens the Users tab on her.
+    assert_eq!(
+        message_menu(&admin_page, "hello from gina").await,
+        vec!["report", "delete-message", "mute-author", "open-admin-user"],
+        "the admin's menu on a member's message"
+    );
+    close_menu(&admin_page).await;
+    click(
+        &admin_page,
+        Locator::Css(&format!(
+            "#member-list .user-menu-button[data-user-menu='{}']",
+            gina.id
+        )),
+        "user menu on gina",
+    )
+    .await;
+    let items = menu_actions(&admin_page).await;
+    for expected in ["room-kick", "room-ban", "mute-author", "open-admin-user"] {
+        assert!(
+            items.iter().any(|a| a == expected),
+            "{expected} in {items:?}"
+        );
+    }
+    click(
+        &admin_page,
+        Locator::Css("[role=menuitem][data-action='open-admin-user']"),
+        "Open user in admin panel",
+    )
+    .await;
+    wait_css(
+        &admin_page,
+        "#admin-window[data-tab='users']",
+        "the panel on the Users tab",
+    )
+    .await;
+    wait_css(
+        &admin_page,
+        "#admin-user-detail:not([hidden])",
+        "the user's detail view",
+    )
+    .await;
+
+    admin_page.close().await.ok();
+    gina_page.close().await.ok();
+}
