@@ -26,6 +26,8 @@ const NOTICE_KEY = 'echochat.loginNotice';
 /** Keeps the server's text about a suspension / deactivation for the login page. */
 export function rememberEndMessage(reason, message) {
   if (!DETAILED.has(reason) || typeof message !== 'string' || !message) return;
+  // The plain "this session has ended (…)" text adds nothing to the login page's own sentence.
+  if (/^this session has ended\b/i.test(message)) return;
   try {
     sessionStorage.setItem(NOTICE_KEY, JSON.stringify({ reason, message }));
   } catch {

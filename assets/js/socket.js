@@ -214,7 +214,8 @@ export function createSocket({ store, api, timeline }) {
       store.emit('watching', { conversationId: f.conversation_id });
     },
     user_updated(f) {
-      store.setMe(f.user, f.permissions ?? []);
+      store.setMe(f.user, f.permissions); // absent: unchanged
+      if (!f.permissions) return;
       // Conversation permissions follow from the server role too: fetch them again.
       api.allPages('/conversations', 'conversations').then((list) => store.setConversations(list), report);
     },

@@ -178,7 +178,7 @@ export function createStore() {
   function markDeleted(id, seq) {
     const m = timelines.get(id)?.bySeq.get(seq);
     if (!m) return;
-    replaceMessage(id, seq, { ...m, body: '', deleted_at: m.deleted_at ?? new Date().toISOString() });
+    replaceMessage(id, seq, { ...m, body: '', deleted: true });
   }
   function replaceMessage(id, seq, m) {
     timelines.get(id).bySeq.set(seq, m);

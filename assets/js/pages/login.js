@@ -13,7 +13,11 @@ const reason = reasonText(given);
 // A suspension / deactivation: the chat page kept the server's message (until when, and why).
 const details = reason ? takeEndMessage(given) : null;
 if (reason) showNotice(details ? `${reason} ${details}` : reason, reasonNotice);
-if (details) reasonNotice.dataset.reason = given;
+if (given === 'suspended' || given === 'deactivated') {
+  reasonNotice.dataset.reason = given;
+  // Without the details, the refused login below shows them (until when, and why).
+  if (!details && given === 'suspended') reasonNotice.append(' Sign in to see until when and why.');
+}
 
 bindForm('login-form', async ({ username, password }) => {
   try {

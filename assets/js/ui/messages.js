@@ -15,7 +15,7 @@ const NEAR_PX = 60;
 function messageEl(m, meId, collapse) {
   const time = timeLabel(m.created_at);
   const author = userTarget(h('span', { class: 'message-author', dir: 'auto', tabindex: '0' }, m.sender_username), { id: m.sender_id, username: m.sender_username });
-  const deleted = Boolean(m.deleted_at);
+  const deleted = Boolean(m.deleted); // `deleted: true`, empty body
   const el = h(
     'div',
     {

@@ -91,7 +91,7 @@ export function createModeration({ store, api }) {
   function messageItems(convId, m) {
     const meId = store.me()?.id;
     const own = m.sender_id === meId;
-    const deleted = Boolean(m.deleted_at);
+    const deleted = Boolean(m.deleted);
     const author = { id: m.sender_id, username: m.sender_username };
     const moderator = canModerateRoom(store, convId);
     return [

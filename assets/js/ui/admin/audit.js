@@ -1,8 +1,8 @@
 // Audit tab (`audit.read`): GET /admin/audit, newest first, "Older" following next_cursor.
 // Filters: actor (a username — looked up with `users.view` — or a user id), action, target (an
-// id) go to the server; the date range (from / to) is applied to the entries as they arrive
-// (the route has no date parameters): entries after "to" are skipped, and paging stops at the
-// first entry before "from".
+// id) and the date range (`from` / `to`, RFC 3339) go to the server; the range is also applied
+// to the entries as they arrive (a server without the date parameters then still shows the
+// right ones: entries after "to" are skipped, paging stops at the first entry before "from").
 
 import { withQuery } from '../../api.js';
 import { h } from '../dom.js';
@@ -80,10 +80,11 @@ export function createAuditTab({ store, api }) {
     try {
       if (!more) actorId = await resolveActor();
       const t = target.value.trim();
-      const page = await api.get(withQuery('/admin/audit', { actor: actorId, action: action.value, target: t || undefined, cursor: more ? cursor : undefined, limit: PAGE }));
-      if (mine !== seq) return;
       const lo = stamp(from);
       const hi = stamp(to);
+      const iso = (ms) => (ms === null ? undefined : new Date(ms).toISOString());
+      const page = await api.get(withQuery('/admin/audit', { actor: actorId, action: action.value, target: t || undefined, from: iso(lo), to: iso(hi), cursor: more ? cursor : undefined, limit: PAGE }));
+      if (mine !== seq) return;
       const entries = page.entries ?? [];
       for (const e of entries) {
         if (!known.has(e.action)) {

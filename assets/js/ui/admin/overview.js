@@ -58,6 +58,7 @@ function whoamiBlock(w) {
       facts([
         ['Username', h('span', { class: 'whoami-username', dir: 'auto' }, w.username)],
         ['Roles', (w.roles ?? []).join(', ') || '—'],
+        typeof w.admin_panel === 'boolean' ? ['Admin panel', w.admin_panel ? 'yes' : 'no (the server says these permissions do not open it)'] : null,
       ]),
       h(
         'table',

@@ -111,10 +111,13 @@ export function createSettingsTab({ api }) {
       { class: 'admin-invite', dataset: { code: inv.code } },
       h('input', { type: 'text', readonly: true, value: inv.url, class: 'invite-url', 'aria-label': 'Invite link' }),
       h('span', { class: 'muted' }, ` ${inv.uses ?? 0}${inv.max_uses ? `/${inv.max_uses}` : ''} uses`, inv.expires_at ? ' · expires ' : '', inv.expires_at ? timeEl(inv.expires_at) : ''),
-      button('Revoke', async () => {
-        const res = await inviteStatus.run(() => api.del(`/admin/invites/${enc(inv.code)}`), 'Revoked.');
-        if (res !== undefined) loadInvites();
-      }, { action: 'revoke-invite' }),
+      inv.revoked_at ? h('span', { class: 'tag tag-muted' }, 'revoked') : inv.usable === false ? h('span', { class: 'tag tag-muted' }, 'used up or expired') : null,
+      inv.revoked_at
+        ? null
+        : button('Revoke', async () => {
+            const res = await inviteStatus.run(() => api.del(`/admin/invites/${enc(inv.code)}`), 'Revoked.');
+            if (res !== undefined) loadInvites();
+          }, { action: 'revoke-invite' }),
     );
   }
 
