@@ -720,3 +720,264 @@ async fn moderation_menus_follow_the_permissions_in_the_room() {
     admin_page.close().await.ok();
     gina_page.close().await.ok();
 }
+
+/// Clicks a button of the user detail view by its `data-action`.
+async fn detail_action(c: &Client, action: &str) {
+    click(
+        c,
+        Locator::Css(&format!("#admin-user-detail [data-action='{action}']")),
+        action,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs issue-8 server routes (lead merges)"]
+async fn the_users_roles_and_audit_tabs_act_through_the_panel() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = spawn_ready_app(Backend::Sqlite).await;
+    let hank = app.user("hank").await;
+    let (admin_page, _hank_page) = two_pages(&app, &driver, "hank").await;
+
+    // Users: search, open, and each action with its reason; the state tags follow.
+    open_tab(&admin_page, "users").await;
+    wait_css(&admin_page, "#admin-user-search", "user search")
+        .await
+        .send_keys("han")
+        .await
+        .expect("type");
+    click(
+        &admin_page,
+        Locator::Css("#admin-user-list li[data-username='hank'] .admin-user-open"),
+        "hank",
+    )
+    .await;
+    detail_action(&admin_page, "mute").await;
+    fill_dialog(
+        &admin_page,
+        "mute-dialog",
+        &[("textarea[name='reason']", "flooding")],
+    )
+    .await;
+    wait_css(
+        &admin_page,
+        "#admin-user-detail .tag-muted-user",
+        "muted tag",
+    )
+    .await;
+    detail_action(&admin_page, "unmute").await;
+    wait_css(
+        &admin_page,
+        "#admin-user-detail [data-action='mute']",
+        "mute again offered",
+    )
+    .await;
+    detail_action(&admin_page, "shadowban").await;
+    fill_dialog(
+        &admin_page,
+        "shadowban-dialog",
+        &[("textarea[name='reason']", "spam bot")],
+    )
+    .await;
+    wait_css(
+        &admin_page,
+        "#admin-user-detail .tag-shadowbanned",
+        "shadowbanned tag",
+    )
+    .await;
+    detail_action(&admin_page, "unshadowban").await;
+    wait_css(
+        &admin_page,
+        "#admin-user-detail [data-action='shadowban']",
+        "shadowban again offered",
+    )
+    .await;
+    detail_action(&admin_page, "deactivate").await;
+    fill_dialog(
+        &admin_page,
+        "deactivate-dialog",
+        &[("textarea[name='reason']", "left the team")],
+    )
+    .await;
+    wait_css(
+        &admin_page,
+        "#admin-user-detail .tag-deactivated",
+        "deactivated tag",
+    )
+    .await;
+    detail_action(&admin_page, "reactivate").await;
+    wait_css(
+        &admin_page,
+        "#admin-user-detail [data-action='deactivate']",
+        "active again",
+    )
+    .await;
+    // A reason is required: the dialog says so and nothing is sent.
+    detail_action(&admin_page, "mute").await;
+    click(
+        &admin_page,
+        Locator::Css("dialog.mute-dialog .form-dialog-submit"),
+        "Mute",
+    )
+    .await;
+    wait_xpath(
+        &admin_page,
+        "//dialog[contains(@class,'mute-dialog')]//*[@role='alert' and contains(., 'required')]",
+        "reason required",
+    )
+    .await;
+    click(
+        &admin_page,
+        Locator::Css("dialog.mute-dialog .form-dialog-cancel"),
+        "Cancel",
+    )
+    .await;
+    // The reset link is shown to copy.
+    detail_action(&admin_page, "reset-link").await;
+    let link = wait_css(
+        &admin_page,
+        "#admin-user-detail .reset-link-url",
+        "reset link",
+    )
+    .await;
+    let url = link.prop("value").await.expect("value").unwrap_or_default();
+    assert!(url.contains("reset"), "a reset link: {url}");
+    // Roles: grant moderator, then revoke it.
+    wait_css(
+        &admin_page,
+        "#admin-user-detail .grant-role-select",
+        "grant selector",
+    )
+    .await
+    .select_by_value("moderator")
+    .await
+    .expect("choose");
+    detail_action(&admin_page, "grant-role").await;
+    wait_css(
+        &admin_page,
+        "#admin-user-detail .role-chip[data-role='moderator']",
+        "moderator chip",
+    )
+    .await;
+    click(
+        &admin_page,
+        Locator::Css(
+            "#admin-user-detail .role-chip[data-role='moderator'] [data-action='revoke-role']",
+        ),
+        "revoke moderator",
+    )
+    .await;
+    wait_js(
+        &admin_page,
+        "return document.querySelector(\"#admin-user-detail .role-chip[data-role='moderator']\") === null && document.querySelector('#admin-user-detail .user-action-status.ok') !== null;",
+        "moderator revoked",
+    )
+    .await;
+
+    // The server's refusal is shown inline: the last admin cannot revoke their own admin role.
+    click(
+        &admin_page,
+        Locator::Css("#admin-user-detail [data-action='back']"),
+        "All users",
+    )
+    .await;
+    let search = wait_css(&admin_page, "#admin-user-search", "user search").await;
+    search.clear().await.expect("clear");
+    search.send_keys("admin").await.expect("type");
+    click(
+        &admin_page,
+        Locator::Css("#admin-user-list li[data-username='admin'] .admin-user-open"),
+        "admin",
+    )
+    .await;
+    click(
+        &admin_page,
+        Locator::Css(
+            "#admin-user-detail .role-chip[data-role='admin'] [data-action='revoke-role']",
+        ),
+        "revoke admin from myself",
+    )
+    .await;
+    wait_css(
+        &admin_page,
+        "#admin-user-detail .user-action-status.error[data-code]",
+        "the refusal inline",
+    )
+    .await;
+
+    // Roles tab: a custom role with one permission, then deleted after typing its name.
+    click(&admin_page, Locator::Id("admin-tab-roles"), "Roles tab").await;
+    wait_css(
+        &admin_page,
+        "#admin-role-list li[data-role='admin']",
+        "built-in roles",
+    )
+    .await;
+    click(
+        &admin_page,
+        Locator::Css(".admin-create-role summary"),
+        "Create a custom role",
+    )
+    .await;
+    wait_css(&admin_page, "#new-role-name", "role name")
+        .await
+        .send_keys("helpers")
+        .await
+        .expect("type");
+    click(
+        &admin_page,
+        Locator::Css("#create-role-form input[data-permission='reports.review']"),
+        "reports.review",
+    )
+    .await;
+    click(
+        &admin_page,
+        Locator::Css("#create-role-form button[type=submit]"),
+        "Create role",
+    )
+    .await;
+    wait_xpath(
+        &admin_page,
+        "//*[@id='admin-role-list']/li[@data-role='helpers' and contains(., 'reports.review')]",
+        "the new role",
+    )
+    .await;
+    click(
+        &admin_page,
+        Locator::Css("#admin-role-list li[data-role='helpers'] [data-action='delete-role']"),
+        "Delete…",
+    )
+    .await;
+    fill_dialog(
+        &admin_page,
+        "delete-role-dialog",
+        &[(".confirm-name", "helpers")],
+    )
+    .await;
+    wait_js(
+        &admin_page,
+        "return document.querySelector(\"#admin-role-list li[data-role='helpers']\") === null;",
+        "role deleted",
+    )
+    .await;
+
+    // Audit tab: filtered by actor (a username) it lists the mute with its reason.
+    click(&admin_page, Locator::Id("admin-tab-audit"), "Audit tab").await;
+    let actor = wait_css(&admin_page, "#audit-actor", "actor filter").await;
+    actor.send_keys("admin").await.expect("type");
+    wait_css(&admin_page, "#audit-target", "target")
+        .await
+        .send_keys(&hank.id)
+        .await
+        .expect("type");
+    click(&admin_page, Locator::Id("audit-refresh"), "Apply").await;
+    wait_xpath(
+        &admin_page,
+        "//*[@id='audit-log']/li[contains(., 'flooding')]",
+        "the mute in the filtered audit log",
+    )
+    .await;
+    admin_page.close().await.ok();
+}

@@ -62,10 +62,10 @@ export function openFormDialog({ title, text, fields = [], extra = null, submitL
       { class: 'form-dialog-form', novalidate: true },
       h('h2', { id: `${base}-title`, dir: 'auto' }, title),
       text ? h('p', { class: 'form-dialog-text', dir: 'auto' }, text) : null,
-      inputs.map(([f, el], i) =>
+      inputs.flatMap(([f, el], i) =>
         f.type === 'checkbox'
           ? h('label', { class: 'check-row', for: `${base}-${i}` }, el, ' ', f.label)
-          : [h('label', { for: `${base}-${i}` }, f.label, f.required ? '' : h('span', { class: 'muted' }, ' (optional)')), el, f.hint ? h('p', { id: `${base}-${i}-hint`, class: 'hint' }, f.hint) : null],
+          : [h('label', { for: `${base}-${i}` }, f.label, f.required ? '' : h('span', { class: 'muted' }, ' (optional)')), el, f.hint ? h('p', { id: `${base}-${i}-hint`, class: 'hint' }, f.hint) : null], // flatMap: h() flattens one level only
       ),
       extra,
       confirm ? [h('label', { for: confirm.id }, 'Type ', h('strong', { dir: 'auto' }, confirmName), ' to confirm'), confirm] : null,
