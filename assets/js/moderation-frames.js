@@ -18,6 +18,7 @@ export function createModerationFrames({ store, socket }) {
   });
   socket.on('conversation_deleted', (f) => {
     const conv = store.conversation(f.conversation_id);
+    store.emit('conversation-deleted', { conversationId: f.conversation_id }); // e.g. the directory
     if (!conv) return;
     store.removeConversation(f.conversation_id);
     store.resetTimeline(f.conversation_id);

@@ -11,7 +11,8 @@
 //   ready {frame} (each `ready` frame, for the social modules), friends, blocks, missed, prefs
 //   (the last four come from social.js and prefs.js), message-updated {conversationId, seq}
 //   (a message was deleted: its element is drawn again), announcement {text, by_username, at},
-//   admin-open-user {userId} (a moderation action asks the admin panel to show a user)
+//   admin-open-user {userId} (a moderation action asks the admin panel to show a user),
+//   conversation-deleted {conversationId} (conversation_deleted: also drop it from the directory)
 
 const TYPING_TTL_MS = 6000;
 

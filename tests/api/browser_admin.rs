@@ -981,3 +981,162 @@ async fn the_users_roles_and_audit_tabs_act_through_the_panel() {
     .await;
     admin_page.close().await.ok();
 }
+
+/// Clicks a button of one room's row in the Rooms tab.
+async fn room_action(c: &Client, room: &str, action: &str) {
+    click(
+        c,
+        Locator::Css(&format!(
+            "#admin-room-list li[data-conversation-id='{room}'] [data-action='{action}']"
+        )),
+        action,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs issue-8 server routes (lead merges)"]
+async fn room_moderation_from_the_panel_reaches_the_members_page_live() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = spawn_ready_app(Backend::Sqlite).await;
+    let admin = app.login("admin").await;
+    let ivy = app.user("ivy").await;
+    let room = app.room(&admin, "Live Room", "public").await;
+    app.join(&ivy, &room).await;
+    app.send(&admin, &room, "first words").await;
+    app.send(&ivy, &room, "rude words").await;
+    let (admin_page, ivy_page) = two_pages(&app, &driver, "ivy").await;
+    for page in [&admin_page, &ivy_page] {
+        click(
+            page,
+            Locator::XPath("//button[contains(@class,'room-entry') and contains(., 'Live Room')]"),
+            "Live Room",
+        )
+        .await;
+    }
+
+    // Ivy reports the admin's message; the Reports tab lists it and resolves it.
+    message_menu(&ivy_page, "first words").await;
+    click(
+        &ivy_page,
+        Locator::Css("[role=menuitem][data-action='report']"),
+        "Report message…",
+    )
+    .await;
+    fill_dialog(
+        &ivy_page,
+        "report-dialog",
+        &[("textarea[name='reason']", "off topic")],
+    )
+    .await;
+    wait_js(
+        &ivy_page,
+        "return document.querySelector('dialog.report-dialog') === null;",
+        "report sent",
+    )
+    .await;
+    open_tab(&admin_page, "reports").await;
+    wait_xpath(
+        &admin_page,
+        "//*[@id='admin-report-list']/li[contains(., 'off topic') and contains(., 'first words')]",
+        "the report in the queue",
+    )
+    .await;
+    click(
+        &admin_page,
+        Locator::Css("#admin-report-list li [data-action='resolve']"),
+        "Resolve…",
+    )
+    .await;
+    fill_dialog(
+        &admin_page,
+        "resolve-report-dialog",
+        &[("textarea[name='note']", "talked to them")],
+    )
+    .await;
+    wait_js(
+        &admin_page,
+        "return document.querySelectorAll('#admin-report-list li.admin-report').length === 0;",
+        "resolved",
+    )
+    .await;
+
+    // The panel floats over the room; close it to reach the messages.
+    click(&admin_page, Locator::Id("admin-close"), "close the panel").await;
+
+    // The admin deletes ivy's message from its menu: ivy sees "message deleted" live.
+    message_menu(&admin_page, "rude words").await;
+    click(
+        &admin_page,
+        Locator::Css("[role=menuitem][data-action='delete-message']"),
+        "Delete message",
+    )
+    .await;
+    fill_dialog(
+        &admin_page,
+        "delete-message-dialog",
+        &[("textarea[name='reason']", "rude")],
+    )
+    .await;
+    wait_css(
+        &ivy_page,
+        "#room-log .message.deleted",
+        "the deleted message on ivy's page",
+    )
+    .await;
+
+    // Lock and read-only from the Rooms tab: ivy's header shows them, her compose box is off.
+    open_tab(&admin_page, "rooms").await;
+    room_action(&admin_page, &room, "lock").await;
+    wait_css(&ivy_page, "#room-badges .tag-locked", "Locked badge").await;
+    room_action(&admin_page, &room, "read-only").await;
+    wait_css(&ivy_page, "#room-badges .tag-read-only", "Read-only badge").await;
+    wait_css(&ivy_page, "#room-compose:disabled", "disabled compose box").await;
+    wait_css(
+        &ivy_page,
+        "#room-compose-note:not([hidden])",
+        "the explanation",
+    )
+    .await;
+    room_action(&admin_page, &room, "writable").await;
+    wait_css(
+        &ivy_page,
+        "#room-compose:not(:disabled)",
+        "compose box back",
+    )
+    .await;
+
+    // Clear history: ivy's log empties live.
+    room_action(&admin_page, &room, "clear-history").await;
+    fill_dialog(
+        &admin_page,
+        "clear-history-dialog",
+        &[("textarea[name='reason']", "fresh start")],
+    )
+    .await;
+    wait_js(
+        &ivy_page,
+        "return document.querySelectorAll('#room-log .message[data-seq]').length === 0;",
+        "ivy's log cleared",
+    )
+    .await;
+
+    // Delete the room (typing its name): it disappears from ivy's page.
+    room_action(&admin_page, &room, "delete-room").await;
+    fill_dialog(
+        &admin_page,
+        "delete-room-dialog",
+        &[(".confirm-name", "Live Room")],
+    )
+    .await;
+    wait_js(
+        &ivy_page,
+        &format!("return document.querySelector(\"button.room-entry[data-conversation-id='{room}']\") === null && document.getElementById('room-title').textContent !== 'Live Room';"),
+        "the room gone from ivy's page",
+    )
+    .await;
+    admin_page.close().await.ok();
+    ivy_page.close().await.ok();
+}
