@@ -496,7 +496,12 @@ async fn permissions_presence_bidi_and_topics_in_the_web_client() {
 
     // Floating windows may cover the dock; close them (a person would drag or close them too).
     // The admin panel floats above the windows: close it first.
-    click(&admin_page, Locator::Id("admin-close"), "close the admin panel").await;
+    click(
+        &admin_page,
+        Locator::Id("admin-close"),
+        "close the admin panel",
+    )
+    .await;
     for page in [&admin_page, &carol_page] {
         for close in page
             .find_all(Locator::Css(".window button[aria-label='Close']"))
