@@ -4,7 +4,7 @@
 // retried: the page goes to /login?reason=<reason> so the login page can say why.
 // Tokens live in HttpOnly cookies; this module never sees or stores them.
 
-import { loginUrl } from './session-end.js';
+import { loginUrl, rememberEndMessage } from './session-end.js';
 
 const BASE = '/api/v1';
 
@@ -24,7 +24,10 @@ export class ApiError extends Error {
 }
 
 let refreshing = null;
-let onAuthLost = (reason) => location.assign(loginUrl(reason));
+let onAuthLost = (reason, message) => {
+  rememberEndMessage(reason, message); // a suspension's until + reason, for the login page
+  location.assign(loginUrl(reason));
+};
 
 /** Replace what happens when the session cannot be restored (default: go to /login[?reason=]). */
 export function setAuthLostHandler(fn) {
@@ -88,7 +91,7 @@ export async function request(method, path, body, { auth = true } = {}) {
   } catch (err) {
     if (!auth || !is401(err)) throw err;
     if (isEnded(err)) {
-      onAuthLost(err.reason);
+      onAuthLost(err.reason, err.message);
       throw err;
     }
   }
@@ -96,7 +99,7 @@ export async function request(method, path, body, { auth = true } = {}) {
     await refresh();
     return await raw(method, path, body);
   } catch (err) {
-    if (is401(err)) onAuthLost(err.reason);
+    if (is401(err)) onAuthLost(err.reason, err.message);
     throw err;
   }
 }

@@ -12,7 +12,40 @@ export const END_REASONS = {
   revoked_by_admin: 'An administrator ended your session.',
   token_reuse: 'For your safety this session was ended: the sign-in was used from two places.',
   account_deleted: 'This account was deleted.',
+  suspended: 'Your account was suspended by a moderator.',
+  deactivated: 'Your account was deactivated by an administrator.',
 };
+
+/**
+ * Reasons whose details (until when, and the moderator's reason) are in the server's message: the
+ * page that sees the session end keeps that message in sessionStorage for the login page.
+ */
+const DETAILED = new Set(['suspended', 'deactivated']);
+const NOTICE_KEY = 'echochat.loginNotice';
+
+/** Keeps the server's text about a suspension / deactivation for the login page. */
+export function rememberEndMessage(reason, message) {
+  if (!DETAILED.has(reason) || typeof message !== 'string' || !message) return;
+  // The plain "this session has ended (…)" text adds nothing to the login page's own sentence.
+  if (/^this session has ended\b/i.test(message)) return;
+  try {
+    sessionStorage.setItem(NOTICE_KEY, JSON.stringify({ reason, message }));
+  } catch {
+    // Storage disabled: the login page shows the general text.
+  }
+}
+
+/** The kept server text for `reason` (once: it is removed), or null. */
+export function takeEndMessage(reason) {
+  try {
+    const raw = sessionStorage.getItem(NOTICE_KEY);
+    sessionStorage.removeItem(NOTICE_KEY);
+    const kept = raw ? JSON.parse(raw) : null;
+    return kept && kept.reason === reason && typeof kept.message === 'string' ? kept.message : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Notices the client's own pages send to the login page (not session ends). */
 export const PAGE_NOTICES = {

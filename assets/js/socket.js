@@ -6,7 +6,7 @@
 
 import { ApiError } from './api.js';
 import { clientId } from './ids.js';
-import { isEndReason, loginUrl } from './session-end.js';
+import { isEndReason, loginUrl, rememberEndMessage } from './session-end.js';
 
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 10000;
@@ -15,6 +15,8 @@ const DEAD_AFTER_MS = 60000;
 const TYPING_EVERY_MS = 3000;
 const MAX_BODY_CHARS = 4000;
 const KEEP_PENDING = new Set(['shutting_down', 'rate_limited']);
+/** Send refusals shown above the compose box instead of a toast. */
+const COMPOSE_ERRORS = new Set(['muted', 'blocked', 'slowmode', 'read_only']);
 
 export function createSocket({ store, api, timeline }) {
   let ws = null;
@@ -60,12 +62,28 @@ export function createSocket({ store, api, timeline }) {
       // reconnect path, whose session check goes to /login when the session is gone.
       if (ev.code === 1008 && isEndReason(ev.reason)) {
         stop();
-        location.assign(loginUrl(ev.reason));
+        endSession(ev.reason);
         return;
       }
       if (ev.code !== 1000 && ev.code !== 1001 && ev.code !== 1006) console.warn(`WebSocket closed: ${ev.code} ${ev.reason}`);
       dropConnection();
     });
+  }
+
+  /**
+   * Goes to the login page for a session that ended. A suspension or deactivation carries its
+   * details (until when, the reason) in the message of the 401 the next request gets; it is kept
+   * for the login page (session-end.js).
+   */
+  async function endSession(reason) {
+    if (reason === 'suspended' || reason === 'deactivated') {
+      try {
+        await api.request('GET', '/users/me', undefined, { auth: false });
+      } catch (err) {
+        if (err instanceof ApiError) rememberEndMessage(err.reason ?? reason, err.message);
+      }
+    }
+    location.assign(loginUrl(reason));
   }
 
   function dropConnection() {
@@ -256,10 +274,11 @@ export function createSocket({ store, api, timeline }) {
         return;
       }
       const sent = f.client_id ? store.getPending(f.client_id) : null;
-      if (sent && (f.code === 'muted' || f.code === 'blocked')) {
-        // Shown next to that conversation's compose box (ui/compose.js), not as a toast.
+      if (sent && COMPOSE_ERRORS.has(f.code)) {
+        // Shown next to that conversation's compose box (ui/compose.js), not as a toast;
+        // a slowmode refusal carries the wait (`retry_after_ms`).
         store.setPendingStatus(f.client_id, 'failed', f.message);
-        store.emit('compose-error', { conversationId: sent.conversation_id, code: f.code, message: f.message || f.code });
+        store.emit('compose-error', { conversationId: sent.conversation_id, code: f.code, message: f.message || f.code, retryAfterMs: f.retry_after_ms });
         return;
       }
       if (f.client_id && store.getPending(f.client_id)) {

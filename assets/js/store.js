@@ -9,7 +9,10 @@
 //   active-room {conversationId}, incoming {message}, open-dm {conversationId},
 //   open-group {conversationId}, toast {message, kind}, compose-error {conversationId, code, message},
 //   ready {frame} (each `ready` frame, for the social modules), friends, blocks, missed, prefs
-//   (the last four come from social.js and prefs.js)
+//   (the last four come from social.js and prefs.js), message-updated {conversationId, seq}
+//   (a message was deleted: its element is drawn again), announcement {text, by_username, at},
+//   admin-open-user {userId} (a moderation action asks the admin panel to show a user),
+//   conversation-deleted {conversationId} (conversation_deleted: also drop it from the directory)
 
 const TYPING_TTL_MS = 6000;
 
@@ -95,6 +98,9 @@ export function createStore() {
     }
     if (typeof f.name === 'string') c.name = f.name;
     else if (c.kind === 'group') delete c.name; // rooms always have a name; a DM's is its peer's
+    // Moderation state of rooms (issue 8): present on every update of a room; absent = off.
+    for (const key of ['locked', 'read_only', 'official', 'auto_join']) if (key in f) c[key] = Boolean(f[key]);
+    if ('slowmode_secs' in f) c.slowmode_secs = Number(f.slowmode_secs) || 0;
     emit('conversation-updated', { conversationId: c.id });
     emit('conversations');
   }
@@ -140,6 +146,7 @@ export function createStore() {
     const added = [];
     for (const m of list) {
       if (!m || typeof m.seq !== 'number' || t.bySeq.has(m.seq)) continue;
+      if (t.clearedSeq && m.seq <= t.clearedSeq) continue; // an older page answered after history_cleared
       t.bySeq.set(m.seq, m);
       insertSorted(t.order, m.seq);
       added.push(m);
@@ -155,6 +162,28 @@ export function createStore() {
   function resetTimeline(id) {
     timelines.delete(id);
     emit('timeline-reset', { conversationId: id });
+  }
+  /**
+   * `history_cleared`: every message up to `clearedSeq` is gone for everyone; the history now
+   * starts after it (nothing older to load).
+   */
+  function clearHistory(id, clearedSeq) {
+    const t = timeline(id);
+    for (const seq of t.order) if (seq <= clearedSeq) t.bySeq.delete(seq);
+    t.order = t.order.filter((seq) => seq > clearedSeq);
+    t.hasMore = false;
+    t.clearedSeq = clearedSeq;
+    emit('timeline-reset', { conversationId: id });
+  }
+  /** `message_deleted`: the held message keeps its place, its body is gone. */
+  function markDeleted(id, seq) {
+    const m = timelines.get(id)?.bySeq.get(seq);
+    if (!m) return;
+    replaceMessage(id, seq, { ...m, body: '', deleted: true });
+  }
+  function replaceMessage(id, seq, m) {
+    timelines.get(id).bySeq.set(seq, m);
+    emit('message-updated', { conversationId: id, seq });
   }
   function setHistoryState(id, state) {
     Object.assign(timeline(id), state);
@@ -309,7 +338,7 @@ export function createStore() {
     connection: () => connection, setConnection,
     conversation: (id) => conversations.get(id), conversations: () => [...conversations.values()],
     setConversations, upsertConversation, patchConversation, removeConversation, applyConversationUpdate,
-    timeline, addMessages, resetTimeline, setHistoryState, messagesOf, lastSeq, firstSeq, heldConversationIds,
+    timeline, addMessages, resetTimeline, clearHistory, markDeleted, setHistoryState, messagesOf, lastSeq, firstSeq, heldConversationIds,
     addPending, resolvePending, setPendingStatus, pendingList, pendingFor, getPending,
     setOnline, setPresenceList, setPresence, presenceOf, statusTextOf, myPresence: () => myPresence, setMyPresence,
     setMembers, addMember, updateMember, removeMember, membersOf, membersCursor, forgetMembers,

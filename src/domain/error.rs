@@ -194,6 +194,15 @@ pub enum DomainError {
     /// `session_ended`, with the reason).
     #[error("this session has ended ({0})")]
     SessionEnded(super::SessionEndReason),
+    /// [`Self::SessionEnded`] with a message for the person: a suspension's end and reason, a
+    /// deactivation's reason (HTTP 401, code `session_ended`, with the reason).
+    #[error("{message}")]
+    SessionEndedWith {
+        /// Why the session ended.
+        reason: super::SessionEndReason,
+        /// Until when and why, for the login page.
+        message: String,
+    },
     /// Too many requests (HTTP 429 with `Retry-After`; WebSocket `retry_after_ms`), with the code
     /// `rate_limited` (a rate of `[limits]`) or `slowmode` (a room's slowmode).
     #[error("{message}")]
@@ -271,7 +280,7 @@ impl DomainError {
             | Self::Forbidden(code, _)
             | Self::Conflict(code, _) => *code,
             Self::NotFound(_) => ErrorCode::NotFound,
-            Self::SessionEnded(_) => ErrorCode::SessionEnded,
+            Self::SessionEnded(_) | Self::SessionEndedWith { .. } => ErrorCode::SessionEnded,
             Self::RateLimited { code, .. } => *code,
             Self::ShuttingDown => ErrorCode::ShuttingDown,
             Self::Unavailable(_) => ErrorCode::Unavailable,

@@ -107,6 +107,13 @@ impl From<DomainError> for ApiError {
                 message: format!("this session has ended ({reason}): sign in again"),
                 reason: Some(reason),
             })),
+            DomainError::SessionEndedWith { reason, message } => {
+                Self::Unauthorized(Json(ErrorBody {
+                    code: ErrorCode::SessionEnded,
+                    message,
+                    reason: Some(reason),
+                }))
+            }
             DomainError::RateLimited {
                 code,
                 message,

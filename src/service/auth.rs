@@ -448,7 +448,7 @@ impl AuthService {
         let owner = UserId(row.user_id);
         let session = sessions::by_id(&self.db.write, family).await?;
         if let Some(reason) = session.as_ref().and_then(|s| s.ended) {
-            return Err(DomainError::SessionEnded(reason));
+            return Err(self.ended(reason, owner).await);
         }
         if session.is_some_and(|s| self.sessions.is_idle(&s)) {
             self.sessions.end_as_idle(owner, family).await?;
@@ -533,15 +533,34 @@ impl AuthService {
         Ok(())
     }
 
+    /// Why a session of `user` ended, as an error: for a suspension or deactivation still in
+    /// force, its message says until when and why (the login page shows it).
+    async fn ended(&self, reason: SessionEndReason, user: UserId) -> DomainError {
+        if matches!(
+            reason,
+            SessionEndReason::Suspended | SessionEndReason::Deactivated
+        ) && let Ok(Some(facts)) = self.access.user(user).await
+            && let Some(refusal) = facts
+                .moderation
+                .sign_in_refusal(crate::domain::Timestamp::now())
+        {
+            return DomainError::SessionEndedWith {
+                reason,
+                message: refusal.to_string(),
+            };
+        }
+        DomainError::SessionEnded(reason)
+    }
+
     /// Verifies an access token, that its session was not ended and that the account is active.
     /// The returned actor has no IP yet (the HTTP layer sets it). Errors: 401 `unauthorized`.
     pub async fn authenticate(&self, access_token: &str) -> Result<Actor, DomainError> {
         let claims = self.keys.verify(access_token)?;
         let session = claims.sid;
-        if let Some(reason) = self.access.session_ended(session).await? {
-            return Err(DomainError::SessionEnded(reason));
-        }
         let user = claims.sub;
+        if let Some(reason) = self.access.session_ended(session).await? {
+            return Err(self.ended(reason, user).await);
+        }
         let facts = self.access.active_user(user).await?;
         Ok(Actor {
             user,

@@ -422,6 +422,7 @@ async fn permissions_presence_bidi_and_topics_in_the_web_client() {
 
     // (b) The Admin panel's audit log has the room.created entry of the room made above.
     click(&admin_page, Locator::Id("admin-button"), "Admin button").await;
+    click(&admin_page, Locator::Id("admin-tab-audit"), "Audit tab").await;
     wait_xpath(
         &admin_page,
         "//*[@id='audit-log']/li[@data-action='room.created' and contains(., 'Topic Room')]",
@@ -494,6 +495,13 @@ async fn permissions_presence_bidi_and_topics_in_the_web_client() {
     .await;
 
     // Floating windows may cover the dock; close them (a person would drag or close them too).
+    // The admin panel floats above the windows: close it first.
+    click(
+        &admin_page,
+        Locator::Id("admin-close"),
+        "close the admin panel",
+    )
+    .await;
     for page in [&admin_page, &carol_page] {
         for close in page
             .find_all(Locator::Css(".window button[aria-label='Close']"))

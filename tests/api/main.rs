@@ -9,6 +9,7 @@ mod bad_input;
 mod blocks;
 mod browser;
 mod browser_account;
+mod browser_admin;
 mod browser_social;
 mod conversations;
 mod friends;

@@ -103,12 +103,12 @@ fn every_operation_has_a_tag_a_snake_case_id_and_json_errors() {
 
 #[test]
 fn the_web_clients_audit_filter_offers_every_action() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/js/ui/admin.js");
-    let source = std::fs::read_to_string(path).expect("read admin.js");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/js/ui/admin/audit.js");
+    let source = std::fs::read_to_string(path).expect("read admin/audit.js");
     let line = source
         .lines()
         .find(|l| l.starts_with("const ACTIONS = ["))
-        .expect("admin.js declares ACTIONS");
+        .expect("admin/audit.js declares ACTIONS");
     let offered: Vec<&str> = line.split('\'').skip(1).step_by(2).collect();
     let actions: Vec<&str> = echochat::domain::AuditAction::ALL
         .iter()
@@ -116,6 +116,6 @@ fn the_web_clients_audit_filter_offers_every_action() {
         .collect();
     assert_eq!(
         offered, actions,
-        "ACTIONS in admin.js must list AuditAction, in order"
+        "ACTIONS in assets/js/ui/admin/audit.js must list AuditAction, in order"
     );
 }

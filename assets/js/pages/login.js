@@ -3,7 +3,7 @@
 
 import { request } from '../api.js';
 import { showHttpsBanner } from '../ui/https-banner.js';
-import { reasonText } from '../session-end.js';
+import { reasonText, takeEndMessage } from '../session-end.js';
 import { bindForm, showNotice } from './form.js';
 import { loadServerInfo } from './server-info.js';
 
@@ -13,11 +13,29 @@ loadServerInfo('Log in').then((server) => {
   // register page explains that an invite link is needed).
   if (server?.registration === 'closed') document.getElementById('register-switch')?.remove();
 });
-const reason = reasonText(new URLSearchParams(location.search).get('reason'));
-if (reason) showNotice(reason, document.getElementById('login-reason'));
+const reasonNotice = document.getElementById('login-reason');
+const given = new URLSearchParams(location.search).get('reason');
+const reason = reasonText(given);
+// A suspension / deactivation: the chat page kept the server's message (until when, and why).
+const details = reason ? takeEndMessage(given) : null;
+if (reason) showNotice(details ? `${reason} ${details}` : reason, reasonNotice);
+if (given === 'suspended' || given === 'deactivated') {
+  reasonNotice.dataset.reason = given;
+  // Without the details, the refused login below shows them (until when, and why).
+  if (!details && given === 'suspended') reasonNotice.append(' Sign in to see until when and why.');
+}
 
 bindForm('login-form', async ({ username, password }) => {
-  await request('POST', '/auth/login', { username: username.trim(), password }, { auth: false });
+  try {
+    await request('POST', '/auth/login', { username: username.trim(), password }, { auth: false });
+  } catch (err) {
+    // 403 suspended / deactivated: the message says until when and why; shown as the notice too.
+    if (err?.status === 403 && (err.code === 'suspended' || err.code === 'deactivated')) {
+      showNotice(`${reasonText(err.code)} ${err.message}`, reasonNotice);
+      reasonNotice.dataset.reason = err.code;
+    }
+    throw err;
+  }
   location.assign('/');
 });
 

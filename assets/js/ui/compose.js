@@ -38,23 +38,39 @@ export function createCompose({ id, label, onSend, onTyping }) {
 }
 
 /**
- * The line above a compose box that shows why a send was refused there (`muted`, `blocked`:
- * the socket's "compose-error" event). `conversationId()` says which conversation the box is
- * for; the line clears when that changes or when the person sends again.
+ * The line above a compose box that shows why a send was refused there (`muted`, `blocked`,
+ * `read_only`, `slowmode`: the socket's "compose-error" event). A slowmode refusal counts down
+ * its wait (`retryAfterMs`) and then clears. `conversationId()` says which conversation the box
+ * is for; the line clears when that changes or when the person sends again.
  */
 export function createComposeError({ store, conversationId, form }) {
   const el = h('p', { class: 'compose-error', role: 'alert', dataset: { code: '' } });
+  let timer = null;
   const clear = () => {
+    clearInterval(timer);
+    timer = null;
     el.textContent = '';
     el.dataset.code = '';
   };
-  const show = (code, message) => {
+  const show = (code, message, retryAfterMs) => {
+    clear();
     el.textContent = message;
     el.dataset.code = code;
+    if (!(retryAfterMs > 0)) return;
+    const until = Date.now() + retryAfterMs;
+    const tick = () => {
+      const left = Math.ceil((until - Date.now()) / 1000);
+      if (left <= 0) clear();
+      else el.textContent = code === 'slowmode' ? `Slowmode is on: you can send again in ${left} s.` : `${message} (${left} s)`;
+    };
+    tick();
+    timer = setInterval(tick, 500);
   };
-  store.on('compose-error', ({ conversationId: id, code, message }) => {
-    if (id === conversationId()) show(code, message);
+  store.on('compose-error', ({ conversationId: id, code, message, retryAfterMs }) => {
+    if (id === conversationId()) show(code, message, retryAfterMs);
   });
-  form.addEventListener('submit', clear);
+  form.addEventListener('submit', () => {
+    if (el.dataset.code !== 'slowmode') clear(); // the wait stays on screen until it is over
+  });
   return { el, clear, show, code: () => el.dataset.code };
 }

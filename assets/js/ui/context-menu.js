@@ -9,7 +9,11 @@ import { h } from './dom.js';
 import { showMenu } from './menu.js';
 import { STATUS_LABEL, openDm, presenceDot } from './people.js';
 
-export function createContextMenu({ store, api, social }) {
+/**
+ * `extras`: functions (user, opener element) → more menu items (e.g. ui/moderation.js adds Kick
+ * and Ban for room moderators); called each time the menu opens.
+ */
+export function createContextMenu({ store, api, social, extras = [] }) {
   const report = (err) => store.toast(errorMessage(err));
   const run = (fn, done) => async () => {
     try {
@@ -84,7 +88,8 @@ export function createContextMenu({ store, api, social }) {
   function open(el, at = {}) {
     const user = userOf(el);
     if (!user.id || !user.username) return;
-    showMenu({ label: `Actions for ${user.username}`, items: itemsFor(user), opener: el, ...at, className: 'user-menu' });
+    const items = [...itemsFor(user), ...extras.flatMap((fn) => fn(user, el) ?? [])];
+    showMenu({ label: `Actions for ${user.username}`, items, opener: el, ...at, className: 'user-menu' });
   }
 
   document.addEventListener('contextmenu', (ev) => {

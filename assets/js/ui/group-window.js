@@ -24,7 +24,7 @@ const MUTES = [
 
 const mutedNow = (m) => Boolean(m.muted_until) && new Date(m.muted_until).getTime() > Date.now();
 
-export function createGroupWindows({ store, api, socket, timeline, windows, social }) {
+export function createGroupWindows({ store, api, socket, timeline, windows, social, moderation }) {
   const open = new Map(); // conversation id -> { win, list, typingLine, textarea, render }
 
   const report = (err) => store.toast(errorMessage(err));
@@ -239,6 +239,7 @@ export function createGroupWindows({ store, api, socket, timeline, windows, soci
       onRetry: socket.retry,
       onDiscard: store.resolvePending,
       isBlocked: social.isBlocked,
+      decorate: moderation?.decorate(id), // Report message…, and the moderators' actions
     });
     open.set(id, { win, list, typingLine, textarea, render });
     render();

@@ -15,12 +15,21 @@ const NEAR_PX = 60;
 function messageEl(m, meId, collapse) {
   const time = timeLabel(m.created_at);
   const author = userTarget(h('span', { class: 'message-author', dir: 'auto', tabindex: '0' }, m.sender_username), { id: m.sender_id, username: m.sender_username });
+  const deleted = Boolean(m.deleted); // `deleted: true`, empty body
   const el = h(
     'div',
-    { class: `message${m.sender_id === meId ? ' mine' : ''}`, dataset: { seq: String(m.seq) } },
+    {
+      class: `message${m.sender_id === meId ? ' mine' : ''}${deleted ? ' deleted' : ''}${m.shadowed ? ' shadowed' : ''}`,
+      dataset: { seq: String(m.seq), senderId: m.sender_id },
+    },
     author,
     h('time', { class: 'message-time', datetime: m.created_at, title: time.full }, time.short),
-    h('div', { class: 'message-body', dir: 'auto' }, m.body),
+    // A deleted message keeps its place; its text is gone for everyone.
+    deleted ? h('div', { class: 'message-body message-deleted-note' }, 'message deleted') : h('div', { class: 'message-body', dir: 'auto' }, m.body),
+    // Listed to moderators only (and to the author, who must not be told).
+    m.shadowed && !deleted && m.sender_id !== meId
+      ? h('div', { class: 'shadowed-note', title: 'The author is shadowbanned: only they and moderators see this message.' }, 'shadowbanned — hidden from others')
+      : null,
   );
   if (!collapse) return el;
   el.classList.add('blocked');
@@ -52,8 +61,11 @@ function pendingEl(p, me, { onRetry, onDiscard }) {
   );
 }
 
-/** `isBlocked(userId)`: messages from those users are collapsed (rooms and groups, not DMs). */
-export function createMessageList({ store, conversationId: id, container, onNearTop, onRetry, onDiscard, isBlocked = () => false }) {
+/**
+ * `isBlocked(userId)`: messages from those users are collapsed (rooms and groups, not DMs).
+ * `decorate(el, message)`: adds to a message's element (e.g. the moderation "⋯" button).
+ */
+export function createMessageList({ store, conversationId: id, container, onNearTop, onRetry, onDiscard, isBlocked = () => false, decorate = null }) {
   const shown = new Map(); // seq -> element
   const pendingShown = new Map(); // client_id -> element
   const top = h('div', { class: 'log-top' });
@@ -89,7 +101,7 @@ export function createMessageList({ store, conversationId: id, container, onNear
     const collapsible = store.conversation(id)?.kind !== 'dm';
     for (const m of messages) {
       if (shown.has(m.seq)) continue;
-      const el = messageEl(m, meId, collapsible && m.sender_id !== meId && isBlocked(m.sender_id));
+      const el = build(m, meId, collapsible);
       const prev = previousOf(m.seq);
       if (prev) {
         prev.after(el);
@@ -101,6 +113,22 @@ export function createMessageList({ store, conversationId: id, container, onNear
     }
     if (stick) scrollToBottom();
     else if (prepended) container.scrollTop = oldTop + (container.scrollHeight - oldHeight);
+  }
+
+  function build(m, meId, collapsible) {
+    const el = messageEl(m, meId, collapsible && m.sender_id !== meId && isBlocked(m.sender_id));
+    decorate?.(el, m);
+    return el;
+  }
+
+  /** A held message changed (deleted): its element is drawn again in place. */
+  function redraw(seq) {
+    const old = shown.get(seq);
+    const m = store.timeline(id).bySeq.get(seq);
+    if (!old || !m) return;
+    const el = build(m, store.me()?.id, store.conversation(id)?.kind !== 'dm');
+    old.replaceWith(el);
+    shown.set(seq, el);
   }
 
   function syncPending() {
@@ -148,6 +176,7 @@ export function createMessageList({ store, conversationId: id, container, onNear
     store.on('pending', mine(syncPending)),
     store.on('history', mine(renderTop)),
     store.on('timeline-reset', mine(renderAll)),
+    store.on('message-updated', mine(({ seq }) => redraw(seq))),
     store.on('blocks', renderAll),
   ];
   container.addEventListener('scroll', onScroll, { passive: true });

@@ -168,6 +168,11 @@ export function createRoomBrowser({ store, api }) {
 
   store.on('conversations', render);
   store.on('active-room', render);
+  // A deleted room leaves the directory too (conversation_deleted).
+  store.on('conversation-deleted', ({ conversationId }) => {
+    directory = directory.filter((c) => c.id !== conversationId);
+    render();
+  });
   store.on('permissions', () => {
     render();
     loadDirectory(); // each room's permissions depend on my server role too

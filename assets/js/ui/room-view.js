@@ -9,7 +9,7 @@ import { createMessageList } from './messages.js';
 import { byId, describeTyping, h } from './dom.js';
 import { joinRoom } from './room-browser.js';
 
-export function createRoomView({ store, api, socket, timeline, social }) {
+export function createRoomView({ store, api, socket, timeline, social, moderation }) {
   const title = byId('room-title');
   const topic = byId('room-topic');
   const editTopic = byId('edit-topic');
@@ -35,6 +35,9 @@ export function createRoomView({ store, api, socket, timeline, social }) {
   });
   const composeError = createComposeError({ store, conversationId: () => current, form: composeForm });
   composeForm.before(composeError.el);
+  // Why the compose box is disabled (a read-only room), above it.
+  const composeNote = h('p', { id: 'room-compose-note', class: 'compose-note', hidden: true });
+  composeForm.before(composeNote);
 
   function closeTopicEditor() {
     topicForm.hidden = true;
@@ -48,6 +51,10 @@ export function createRoomView({ store, api, socket, timeline, social }) {
       conv?.official ? h('span', { class: 'tag' }, 'Official') : null,
       conv?.visibility === 'private' ? h('span', { class: 'tag' }, 'Private') : null,
       conv?.category ? h('span', { class: 'tag tag-muted', dir: 'auto' }, conv.category) : null,
+      // Moderation state (issue 8): locked (no new joins), read-only, slowmode.
+      conv?.locked ? h('span', { class: 'tag tag-mod tag-locked', title: 'Locked: nobody new can join' }, 'Locked') : null,
+      conv?.read_only ? h('span', { class: 'tag tag-mod tag-read-only', title: 'Read-only: only moderators can post' }, 'Read-only') : null,
+      conv?.slowmode_secs > 0 ? h('span', { class: 'tag tag-mod tag-slowmode', title: `Slowmode: one message every ${conv.slowmode_secs} s per person` }, `Slowmode ${conv.slowmode_secs} s`) : null,
     ];
     badges.replaceChildren(...tags.filter(Boolean));
 
@@ -60,7 +67,10 @@ export function createRoomView({ store, api, socket, timeline, social }) {
     inviteForm.hidden = !can('member.invite');
     joinButton.hidden = !(can('conversation.join') && !joined);
     leaveButton.disabled = !joined;
-    textarea.disabled = !can('message.send');
+    const readOnly = Boolean(conv?.read_only) && joined && !moderation.canModerate(current);
+    textarea.disabled = !can('message.send') || readOnly;
+    composeNote.hidden = !readOnly;
+    composeNote.textContent = readOnly ? 'This room is read-only: only moderators can post.' : '';
   }
 
   function show(id) {
@@ -85,6 +95,7 @@ export function createRoomView({ store, api, socket, timeline, social }) {
       onRetry: socket.retry,
       onDiscard: store.resolvePending,
       isBlocked: social.isBlocked,
+      decorate: moderation.decorate(id),
     });
     store.setVisible(id, true);
     timeline
@@ -171,6 +182,7 @@ export function createRoomView({ store, api, socket, timeline, social }) {
 
   store.on('active-room', ({ conversationId }) => show(conversationId));
   store.on('conversations', renderHeader);
+  store.on('permissions', renderHeader);
   store.on('typing', ({ conversationId }) => {
     if (conversationId === current) typingLine.replaceChildren(...describeTyping(store.typingNames(current)));
   });
