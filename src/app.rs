@@ -16,7 +16,7 @@ use crate::{
     service::{
         Access, AdminService, AuthService, BlockService, ConversationService, FriendService,
         MessageService, PresenceService, ProfileService, RateLimits, RecoveryService,
-        SessionService, UnitOfWork, UserService, passwords::PasswordHasher,
+        SessionService, SystemActions, UnitOfWork, UserService, passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
@@ -142,6 +142,13 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         sessions.clone(),
         limits.clone(),
     );
+    let system = SystemActions::new(
+        db.clone(),
+        uow.clone(),
+        access.clone(),
+        hasher.clone(),
+        conversations.clone(),
+    );
     let users = UserService::new(db.clone(), uow.clone(), access.clone(), hasher);
     let messages = MessageService::new(db.clone(), writer, access.clone(), limits.clone());
     let friends = FriendService::new(
@@ -164,6 +171,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         conversations,
         messages,
         admin,
+        system,
         friends,
         blocks,
         sessions,
@@ -245,7 +253,7 @@ fn spawn_auto_away(
 
 /// The base URL printed in links: `public_url`, else `http://<listen address>` with
 /// `localhost` standing in for an unspecified address.
-fn public_base(config: &Config, addr: SocketAddr) -> String {
+pub fn public_base(config: &Config, addr: SocketAddr) -> String {
     match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None if addr.ip().is_unspecified() => format!("http://localhost:{}", addr.port()),

@@ -11,7 +11,7 @@ use crate::{
     service::{
         Access, AdminService, AuthService, BlockService, ConversationService, FriendService,
         MessageService, PresenceService, ProfileService, RateLimits, RecoveryService,
-        SessionService, UserService,
+        SessionService, SystemActions, UserService,
     },
     store::Db,
     tls::TlsInfo,
@@ -60,6 +60,9 @@ pub struct AppStateInner {
     pub messages: MessageService,
     /// Roles and the audit log.
     pub admin: AdminService,
+    /// Account administration shared with the command line (roles, account creation, reset
+    /// links, the user list, the audit log's tail).
+    pub system: SystemActions,
     /// Friends and friend requests.
     pub friends: FriendService,
     /// Blocks.

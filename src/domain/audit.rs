@@ -67,6 +67,12 @@ text_enum!(
         MemberKicked = "member.kicked",
         /// A member left a group (`details`: `last`: true when nobody is left).
         MemberLeft = "member.left",
+        /// An administrator created an account (`details`: `username`, `role`, `via`: `cli` or
+        /// `api`).
+        UserCreated = "user.created",
+        /// An administrator made a one-time password reset link for an account (`details`:
+        /// `username`, `expires_at`, `via`).
+        ResetLinkCreated = "user.reset_link_created",
     }
 );
 

@@ -40,6 +40,6 @@ pub use social::{
 };
 pub use time::Timestamp;
 pub use views::{
-    AuditEntry, Conversation, Invitation, Member, Message, MissedDm, MyPresence, SessionInfo, User,
-    UserPresence,
+    AuditEntry, Conversation, DatabaseBackend, DatabaseIdentity, Invitation, Member, Message,
+    MissedDm, MyPresence, SessionInfo, User, UserPresence,
 };

@@ -18,6 +18,7 @@ pub mod presence;
 pub mod profile;
 pub mod recovery;
 pub mod sessions;
+pub mod system;
 pub mod tokens;
 pub mod uow;
 pub mod users;
@@ -35,6 +36,7 @@ pub use presence::{PresenceChange, PresenceDirectory, PresenceService, StartingP
 pub use profile::{ProfileChange, ProfileService};
 pub use recovery::RecoveryService;
 pub use sessions::SessionService;
+pub use system::SystemActions;
 pub use uow::UnitOfWork;
 pub use users::UserService;
 

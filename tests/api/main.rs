@@ -9,6 +9,7 @@ mod blocks;
 mod browser;
 mod browser_account;
 mod browser_social;
+mod cli;
 mod conversations;
 mod friends;
 mod groups;
