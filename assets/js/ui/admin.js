@@ -7,7 +7,7 @@ import { errorMessage, withQuery } from '../api.js';
 import { byId, h } from './dom.js';
 
 // AuditAction in openapi/openapi.json.
-const ACTIONS = ['setup.completed', 'user.role_changed', 'user.deleted', 'room.created', 'room.updated', 'room.invite', 'session.logout', 'session.revoked', 'session.idle', 'user.password_changed', 'user.password_reset_requested', 'user.password_reset', 'user.recovery_pin_failed', 'user.recovery_pin_changed', 'user.profile_updated', 'user.email_verified', 'user.blocked', 'user.unblocked', 'group.created', 'group.updated', 'member.invited', 'invitation.accepted', 'invitation.declined', 'member.role_changed', 'conversation.ownership_transferred', 'member.muted', 'member.unmuted', 'member.kicked', 'member.left'];
+const ACTIONS = ['setup.completed', 'user.role_changed', 'user.deleted', 'room.created', 'room.updated', 'room.invite', 'session.logout', 'session.revoked', 'session.idle', 'user.password_changed', 'user.password_reset_requested', 'user.password_reset', 'user.recovery_pin_failed', 'user.recovery_pin_changed', 'user.profile_updated', 'user.email_verified', 'user.blocked', 'user.unblocked', 'group.created', 'group.updated', 'member.invited', 'invitation.accepted', 'invitation.declined', 'member.role_changed', 'conversation.ownership_transferred', 'member.muted', 'member.unmuted', 'member.kicked', 'member.left', 'user.created', 'user.reset_link_created'];
 const PAGE = 50;
 
 const isAdmin = (store) => store.can('audit.read') || store.can('roles.manage');
