@@ -31,6 +31,10 @@ use crate::{
     store::{Db, conversations, identity},
 };
 
+/// Printed after a role change: a running server keeps roles in its permission cache.
+const CACHE_NOTE: &str = "note: a running server applies this role change within 10 minutes \
+     (its permission cache), or at once when restarted";
+
 /// `echochat admin` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -244,6 +248,7 @@ async fn execute(context: &AdminContext, command: &AdminCommand) -> anyhow::Resu
                     "granted {role} to {} (was {}; now {})",
                     account.user.username, account.user.role, change.account.user.role
                 );
+                println!("{CACHE_NOTE}");
             } else {
                 println!("{} already has the role {role}", account.user.username);
             }
@@ -259,6 +264,7 @@ async fn execute(context: &AdminContext, command: &AdminCommand) -> anyhow::Resu
                     "revoked {role} from {} (now {})",
                     account.user.username, change.account.user.role
                 );
+                println!("{CACHE_NOTE}");
             } else {
                 println!(
                     "{} does not have the role {role} (role {}): nothing changed",
