@@ -268,7 +268,7 @@ async fn execute(context: &AdminContext, command: &AdminCommand) -> anyhow::Resu
             } else {
                 println!(
                     "{} does not have the role {role} (role {}): nothing changed",
-                    account.user.username, account.user.role
+                    account.user.username, change.account.user.role
                 );
             }
         }

@@ -206,7 +206,7 @@ impl SystemActions {
         role: &str,
     ) -> Result<RoleChange, DomainError> {
         let role = builtin_role(role)?;
-        self.set_server_role(actor, target, role).await
+        self.set_server_role(actor, target, role, None).await
     }
 
     /// Takes the role `role` from the account `target`. Revoking `admin` or `moderator` makes
@@ -226,25 +226,19 @@ impl SystemActions {
                 "every account is a member: grant admin or moderator, or revoke those",
             ));
         }
-        self.require(actor, Permission::RolesManage).await?;
-        let current = self.record(&target.to_string()).await?;
-        if current.role != role {
-            return Ok(RoleChange {
-                account: current.into(),
-                changed: false,
-            });
-        }
-        self.set_server_role(actor, target, ServerRole::Member)
+        self.set_server_role(actor, target, ServerRole::Member, Some(role))
             .await
     }
 
     /// Sets the built-in server role, in one transaction with the admin rows locked (the last
-    /// admin cannot be demoted, not even by two requests at once).
+    /// admin cannot be demoted, not even by two requests at once). With `only_from`, nothing
+    /// changes unless the account has that role when the transaction reads it (a revoke).
     async fn set_server_role(
         &self,
         actor: Option<&Actor>,
         target: UserId,
         role: ServerRole,
+        only_from: Option<ServerRole>,
     ) -> Result<RoleChange, DomainError> {
         self.require(actor, Permission::RolesManage).await?;
         self.uow
@@ -277,7 +271,7 @@ impl SystemActions {
                     .await?
                     .filter(UserRecord::is_active)
                     .ok_or(DomainError::NotFound("user"))?;
-                if before.role == role {
+                if before.role == role || only_from.is_some_and(|from| before.role != from) {
                     return Ok(RoleChange {
                         account: before.into(),
                         changed: false,
