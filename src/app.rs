@@ -16,8 +16,8 @@ use crate::{
     service::{
         Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
         FriendService, MessageService, PresenceService, ProfileService, RateLimits,
-        RecoveryService, ReportService, RoleService, SessionService, SettingsService, UnitOfWork,
-        UserAdminService, UserService, passwords::PasswordHasher,
+        RecoveryService, ReportService, RoleService, SessionService, SettingsService,
+        SystemActions, UnitOfWork, UserAdminService, UserService, passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
@@ -157,6 +157,13 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         limits.clone(),
         settings.clone(),
     );
+    let system = SystemActions::new(
+        db.clone(),
+        uow.clone(),
+        access.clone(),
+        hasher.clone(),
+        conversations.clone(),
+    );
     let users = UserService::new(db.clone(), uow.clone(), access.clone(), hasher);
     let messages = MessageService::new(db.clone(), writer, access.clone(), limits.clone());
     let friends = FriendService::new(db.clone(), uow.clone(), access.clone(), limits.clone());
@@ -182,6 +189,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         roles,
         broadcast,
         started_at: crate::domain::Timestamp::now(),
+        system,
         friends,
         blocks,
         sessions,
@@ -265,7 +273,7 @@ fn spawn_auto_away(
 
 /// The base URL printed in links: `public_url`, else `http://<listen address>` with
 /// `localhost` standing in for an unspecified address.
-fn public_base(config: &Config, addr: SocketAddr) -> String {
+pub fn public_base(config: &Config, addr: SocketAddr) -> String {
     match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None if addr.ip().is_unspecified() => format!("http://localhost:{}", addr.port()),

@@ -1,5 +1,5 @@
-//! Command line: `echochat [serve]` (default), `echochat openapi`, `echochat asyncapi` and
-//! `echochat smtp-test --to ADDRESS`.
+//! Command line: `echochat [serve]` (default), `echochat openapi`, `echochat asyncapi`,
+//! `echochat smtp-test --to ADDRESS`, `echochat admin …` and `echochat doctor`.
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -44,6 +44,18 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Account administration on this server's database (same configuration as `serve`):
+    /// status, list, grant, revoke, create-user, reset-password, audit. Exit status 1 when
+    /// refused or failed.
+    Admin {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::admin_cli::AdminCommand,
+    },
+    /// Check the installation (configuration, database, migrations, admin account, secret
+    /// files, TLS certificate, SMTP, disk space): one `OK`/`WARN`/`FAIL` line per check, exit
+    /// status 1 when one failed. Changes nothing.
+    Doctor,
 }
 
 impl Cli {

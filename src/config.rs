@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
+    /// Where this configuration came from, in precedence order (set by [`Config::load`]; shown
+    /// by `GET /admin/server` and `echochat doctor`). Not a setting.
+    #[serde(skip)]
+    pub sources: Vec<String>,
     /// Address to listen on. Default `0.0.0.0:8080`.
     pub listen: SocketAddr,
     /// Public base URL (`https://chat.example.com`), used in printed links and as an allowed Origin.
@@ -392,6 +396,7 @@ pub struct OfficialRoom {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            sources: Vec::new(),
             listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
             public_url: None,
             database_url: None,
@@ -615,6 +620,7 @@ impl Config {
         if !cli.is_empty() {
             sources.push(format!("command line ({})", cli.join(", ")));
         }
+        config.sources = sources.clone();
         Ok(Loaded {
             config,
             sources,

@@ -4,9 +4,11 @@
 //! may use `domain` and `events`. Services publish domain events after commit; `realtime`
 //! subscribes to them (docs/architecture.md).
 
+pub mod admin_cli;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod domain;
 pub mod events;
 pub mod http;

@@ -31,6 +31,8 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Some(Command::Admin { ref command }) => echochat::admin_cli::run(&cli, command).await,
+        Some(Command::Doctor) => echochat::doctor::run(&cli).await,
         Some(Command::Serve) | None => {
             telemetry::init();
             match serve(&cli).await {

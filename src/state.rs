@@ -12,7 +12,7 @@ use crate::{
         Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
         FriendService, MessageService, PresenceService, ProfileService, RateLimits,
         RecoveryService, ReportService, RoleService, SessionService, SettingsService,
-        UserAdminService, UserService,
+        SystemActions, UserAdminService, UserService,
     },
     store::Db,
     tls::TlsInfo,
@@ -71,6 +71,9 @@ pub struct AppStateInner {
     pub started_at: crate::domain::Timestamp,
     /// Reported messages and the moderation queue.
     pub reports: ReportService,
+    /// Account administration shared with the command line (roles, account creation, reset
+    /// links, the user list, the audit log's tail).
+    pub system: SystemActions,
     /// Friends and friend requests.
     pub friends: FriendService,
     /// Blocks.

@@ -153,3 +153,41 @@ pub struct BroadcastOutcome {
     /// Official rooms it was also stored in, as a message.
     pub stored_in: u64,
 }
+
+/// How many of each thing the server holds (`GET /admin/server`).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct ServerCounts {
+    /// Accounts that are not deleted.
+    pub users: u64,
+    /// Accounts with a WebSocket connection to this instance now.
+    pub online: u64,
+    /// Rooms.
+    pub rooms: u64,
+    /// Groups.
+    pub groups: u64,
+    /// Direct message conversations.
+    pub dms: u64,
+    /// Messages committed since midnight UTC.
+    pub messages_today: u64,
+}
+
+/// The server's identity and statistics (`GET /admin/server`): the answer to "am I on the
+/// database I think I am?".
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct ServerStatus {
+    /// The EchoChat version (`CARGO_PKG_VERSION`).
+    pub version: String,
+    /// When this process started serving (RFC 3339).
+    pub started_at: Timestamp,
+    /// Seconds since then.
+    pub uptime_secs: u64,
+    /// The database this process uses (never a password).
+    pub database: super::DatabaseIdentity,
+    /// The data folder (absolute when it could be resolved).
+    pub data_dir: String,
+    /// Where the configuration came from, in precedence order (defaults, file, environment,
+    /// command line).
+    pub config_sources: Vec<String>,
+    /// Counts.
+    pub counts: ServerCounts,
+}

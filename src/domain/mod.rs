@@ -24,7 +24,7 @@ pub use account::{DisplayName, Email, RecoveryPin, SessionEndReason, TokenPurpos
 pub use actor::Actor;
 pub use admin_views::{
     AdminMembership, AdminUser, AdminUserDetail, AdminUserPage, BroadcastOutcome, PermissionSource,
-    RoleList, RoleView, WhoAmI,
+    RoleList, RoleView, ServerCounts, ServerStatus, WhoAmI,
 };
 pub use audit::{AuditAction, AuditFilter, AuditTarget, NewAuditEntry};
 pub use error::{DomainError, ErrorCode};
@@ -53,6 +53,6 @@ pub use social::{
 };
 pub use time::Timestamp;
 pub use views::{
-    AuditEntry, Conversation, Invitation, Member, Message, MissedDm, MyPresence, ServerInfo,
-    SessionInfo, User, UserPresence,
+    AuditEntry, Conversation, DatabaseBackend, DatabaseIdentity, Invitation, Member, Message,
+    MissedDm, MyPresence, ServerInfo, SessionInfo, User, UserPresence,
 };

@@ -260,6 +260,37 @@ pub struct ServerInfo {
     pub registration: RegistrationMode,
 }
 
+crate::domain::kinds::text_enum!(
+    /// The database engine a server runs on.
+    DatabaseBackend, "database backend" {
+        /// An embedded SQLite file in the data folder (or where `database_url` says).
+        Sqlite = "sqlite",
+        /// A PostgreSQL server.
+        Postgres = "postgres",
+    }
+);
+
+/// What database a server (or the `echochat` command line) is connected to: shown by
+/// `GET /admin/server`, `echochat admin …` and `echochat doctor`. Never contains a password.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct DatabaseIdentity {
+    /// `sqlite` or `postgres`.
+    pub backend: DatabaseBackend,
+    /// PostgreSQL: `host:port` from the database URL (the socket folder for a Unix socket);
+    /// absent for SQLite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// PostgreSQL: `current_database()`; SQLite: the file name (`echochat.db`).
+    pub name: String,
+    /// PostgreSQL: `version()` (e.g. `PostgreSQL 16.4 on x86_64-pc-linux-gnu, …`); SQLite:
+    /// `sqlite_version()` (e.g. `3.46.0`).
+    pub server_version: String,
+    /// SQLite: the absolute path of the database file; absent for PostgreSQL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     //! The REST encoder (poem-openapi `ToJSON`) and the WebSocket/bus encoder (serde) must
@@ -416,5 +447,17 @@ mod tests {
             ip: None,
             created_at: Timestamp::now(),
         });
+        let mut database = DatabaseIdentity {
+            backend: DatabaseBackend::Sqlite,
+            host: None,
+            name: "echochat.db".into(),
+            server_version: "3.46.0".into(),
+            path: Some("/var/lib/echochat/echochat.db".into()),
+        };
+        same(&database);
+        database.backend = DatabaseBackend::Postgres;
+        database.host = Some("db:5432".into());
+        database.path = None;
+        same(&database);
     }
 }

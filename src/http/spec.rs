@@ -146,6 +146,7 @@ pub const ERROR_STATUSES: &[(&str, &[u16])] = &[
     ),
     ("list_audit_log", &[400, 401, 403, 422, 500]),
     ("admin_whoami", &[401, 403, 500]),
+    ("admin_server_status", &[401, 403, 500]),
     (
         "admin_broadcast",
         &[400, 401, 403, 408, 413, 415, 422, 429, 500],

@@ -518,6 +518,11 @@ impl Hub {
         Self::deliver_to_user(&self.read(), user, frame);
     }
 
+    /// How many users have a connection to this process.
+    pub fn online_count(&self) -> usize {
+        self.read().users.len()
+    }
+
     /// How many connections this process holds.
     pub fn connection_count(&self) -> usize {
         self.read().conns.len()

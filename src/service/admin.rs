@@ -11,14 +11,14 @@ use super::{
 use crate::{
     domain::{
         Actor, AuditAction, AuditEntry, AuditFilter, AuditId, AuditTarget, DomainError, ErrorCode,
-        NewAuditEntry, Permission, PermissionSet, PermissionSource, ServerRole, Timestamp, User,
-        UserId, WhoAmI,
+        NewAuditEntry, Permission, PermissionSet, PermissionSource, ServerCounts, ServerRole,
+        ServerStatus, Timestamp, User, UserId, WhoAmI,
     },
     events::Event,
     store::{
         Db,
         audit::{self, AuditRecord},
-        roles,
+        identity, roles, user_admin,
         users::{self, UserRecord},
     },
 };
@@ -154,6 +154,48 @@ impl AdminService {
                     .view())
             })
             .await
+    }
+
+    /// The server's identity and statistics (`online` is 0: the HTTP layer knows who is
+    /// connected). Errors: 403 (needs `server.view`).
+    pub async fn server_status(
+        &self,
+        actor: &Actor,
+        config: &crate::config::Config,
+        started_at: Timestamp,
+    ) -> Result<ServerStatus, DomainError> {
+        self.access
+            .require(actor, Permission::ServerView, crate::domain::Scope::Server)
+            .await?;
+        let db = &self.db.read;
+        let database = identity::database_identity(&self.db, config).await?;
+        let (rooms, groups, dms) = user_admin::conversation_counts(db).await?;
+        let now = Timestamp::now();
+        let midnight = now
+            .0
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .map_or(now.0, |t| t.and_utc());
+        let data_dir = config
+            .data_dir
+            .canonicalize()
+            .unwrap_or(config.data_dir.clone());
+        Ok(ServerStatus {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            started_at,
+            uptime_secs: u64::try_from((now.0 - started_at.0).num_seconds()).unwrap_or_default(),
+            database,
+            data_dir: data_dir.display().to_string(),
+            config_sources: config.sources.clone(),
+            counts: ServerCounts {
+                users: user_admin::count_active(db).await?,
+                online: 0,
+                rooms,
+                groups,
+                dms,
+                messages_today: user_admin::messages_since(db, midnight).await?,
+            },
+        })
     }
 
     /// The caller's roles and effective server permissions with the roles granting each (any

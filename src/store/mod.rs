@@ -9,6 +9,7 @@ pub mod blocks;
 pub mod conversations;
 pub mod dialect;
 pub mod friends;
+pub mod identity;
 pub mod members;
 pub mod messages;
 pub mod reports;

@@ -329,6 +329,24 @@ pub async fn any(db: &impl ConnectionTrait) -> Result<bool, DomainError> {
     Ok(Entity::find().count(db).await? > 0)
 }
 
+/// Every account (deleted ones too, unless `active_only`), optionally only those with `role`,
+/// in username order (the command line's `admin list`; an installation has few enough).
+pub async fn list(
+    db: &impl ConnectionTrait,
+    role: Option<ServerRole>,
+    active_only: bool,
+) -> Result<Vec<UserRecord>, DomainError> {
+    use sea_orm::QueryOrder;
+    let mut query = Entity::find().order_by_asc(Column::Username);
+    if let Some(role) = role {
+        query = query.filter(Column::Role.eq(role.as_str()));
+    }
+    if active_only {
+        query = query.filter(Column::DeletedAt.is_null());
+    }
+    records(query.all(db).await?)
+}
+
 /// Usernames of these users, by id.
 pub async fn usernames(
     db: &impl ConnectionTrait,

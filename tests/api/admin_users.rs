@@ -81,6 +81,7 @@ db_test!(
         // (method, path with {t} = a fresh target, body, admin, moderator, member)
         let rows: Vec<(Method, &str, Value, u16, u16, u16)> = vec![
             (Method::GET, "/api/v1/admin/whoami", json!(null), 200, 200, 200),
+            (Method::GET, "/api/v1/admin/server", json!(null), 200, 403, 403),
             (Method::GET, "/api/v1/admin/users?q=t", json!(null), 200, 200, 403),
             (Method::GET, "/api/v1/admin/users/{t}", json!(null), 200, 200, 403),
             (Method::POST, "/api/v1/admin/users", json!({"username": "{n}", "password": PASSWORD}), 201, 403, 403),
@@ -397,5 +398,35 @@ db_test!(
         assert!(history["messages"].as_array().unwrap().iter().any(|m| m["body"] == "📢 Maintenance at 22:00"));
         let page = app.get_json("/api/v1/admin/audit?action=broadcast.sent", &admin.token).await;
         assert_eq!(page["entries"][0]["details"]["text"], "Maintenance at 22:00");
+    }
+);
+
+db_test!(
+    async fn the_server_tells_which_database_it_is_on_and_what_it_holds(app) {
+        let admin = app.login("admin").await;
+        let eve = app.user("eve").await;
+        let (_ws, _) = app.ws(&eve).await;
+        let lobby = app.lobby(&eve).await;
+        app.send(&eve, &lobby, "hello").await;
+        let status = app.get_json("/api/v1/admin/server", &admin.token).await;
+        assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
+        let db = &status["database"];
+        if app.on_postgres() {
+            assert_eq!(db["backend"], "postgres");
+            assert!(db["server_version"].as_str().unwrap().starts_with("PostgreSQL"));
+            assert!(db["host"].as_str().unwrap().contains("127.0.0.1"));
+            assert!(db.get("path").is_none());
+        } else {
+            assert_eq!(db["backend"], "sqlite");
+            assert_eq!(db["name"], "echochat.db");
+            assert!(db["path"].as_str().unwrap().ends_with("echochat.db"));
+        }
+        assert!(!status["data_dir"].as_str().unwrap().is_empty());
+        let counts = &status["counts"];
+        assert_eq!(counts["users"], 2);
+        assert_eq!(counts["online"], 1);
+        assert!(counts["rooms"].as_u64().unwrap() >= 1);
+        assert!(counts["messages_today"].as_u64().unwrap() >= 1);
+        assert!(status["uptime_secs"].as_u64().is_some());
     }
 );

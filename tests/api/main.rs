@@ -11,6 +11,7 @@ mod browser;
 mod browser_account;
 mod browser_admin;
 mod browser_social;
+mod cli;
 mod conversations;
 mod friends;
 mod groups;

@@ -10,7 +10,8 @@ use poem_openapi::{
 use super::{ApiTags, dto::AuditPage, strict::Limit};
 use crate::{
     domain::{
-        AuditAction, AuditFilter, BroadcastOutcome, ServerRole, Timestamp, User, UserId, WhoAmI,
+        AuditAction, AuditFilter, BroadcastOutcome, ServerRole, ServerStatus, Timestamp, User,
+        UserId, WhoAmI,
     },
     http::{error::ApiResult, security::Auth},
     state::AppState,
@@ -60,6 +61,19 @@ impl AdminApi {
                 .set_role(auth.actor(), id.0, body.0.role)
                 .await?,
         ))
+    }
+
+    /// The server's identity and statistics (needs `server.view`): version, uptime, the database
+    /// (backend, host, name, server version, file), the data folder, where the configuration
+    /// came from, and counts. The answer to "am I on the database I think I am?".
+    #[oai(path = "/server", method = "get", operation_id = "admin_server_status")]
+    async fn server(&self, auth: Auth, state: Data<&AppState>) -> ApiResult<Json<ServerStatus>> {
+        let mut status = state
+            .admin
+            .server_status(auth.actor(), &state.config, state.started_at)
+            .await?;
+        status.counts.online = state.hub.online_count() as u64;
+        Ok(Json(status))
     }
 
     /// My username, roles and effective server permissions with the roles granting each, and
