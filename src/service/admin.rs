@@ -104,7 +104,11 @@ pub(crate) async fn change_builtin_role(
     if before.role == ServerRole::Admin && admins.len() <= 1 {
         return Err(DomainError::conflict(
             ErrorCode::LastAdmin,
-            "the server needs at least one admin",
+            format!(
+                "{} is the last admin: the server needs at least one (make another account \
+                 admin first)",
+                before.username
+            ),
         ));
     }
     users::set_role(work.db(), target, role).await?;

@@ -319,7 +319,7 @@ impl SystemActions {
     /// Makes a one-time password reset link for the account `target` (it ends the account's
     /// earlier links; works for [`ADMIN_RESET_LINK_TTL`]; when the account has a recovery PIN,
     /// the reset asks for it too). `link_base` is the server's public base URL. Audited as
-    /// `user.reset_link_created` (`details`: `username`, `expires_at`, `via`). Errors: 403
+    /// `user.reset_link_issued` (`details`: `username`, `expires_at`, `via`). Errors: 403
     /// `permission_denied` (needs `users.manage`), 404 `user` (unknown or deleted).
     pub async fn reset_link(
         &self,

@@ -248,7 +248,7 @@ async fn admin_commands(backend: Backend) {
     // Unknown roles, users and usage.
     let role = cli.admin(&["grant", "carol", "wizard"]).await;
     assert_eq!(role.code, 1);
-    assert!(role.stderr.contains("invalid_role"), "{role:#?}");
+    assert!(role.stderr.contains("role not found"), "{role:#?}");
     let nobody = cli.admin(&["status", "nobody"]).await;
     assert_eq!(nobody.code, 1);
     assert!(nobody.stderr.contains("user not found"), "{nobody:#?}");
@@ -348,7 +348,7 @@ async fn admin_commands(backend: Backend) {
     };
     let created_at = position("user.created");
     let granted_at = position("user.role_changed");
-    let reset_at = position("user.reset_link_created");
+    let reset_at = position("user.reset_link_issued");
     let done_at = position("user.password_reset  ");
     assert!(created_at < granted_at && granted_at < reset_at && reset_at < done_at);
     assert!(

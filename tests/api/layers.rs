@@ -62,7 +62,14 @@ fn layers_import_only_downwards() {
                     let short = name.trim_start_matches("crate::");
                     let grouped =
                         short != *name && code.trim_start().starts_with(&format!("{short}::"));
-                    if code.contains(name) || grouped {
+                    // `entity::` must start a path, not end a word (`identity::`).
+                    let named = code.match_indices(name).any(|(at, _)| {
+                        !code[..at]
+                            .chars()
+                            .next_back()
+                            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    });
+                    if named || grouped {
                         broken.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
                     }
                 }
