@@ -266,30 +266,16 @@ pub fn no_control_chars(text: &str) -> bool {
 }
 
 /// Longest moderation or report reason, in characters.
-pub const REASON_MAX_CHARS: usize = 500;
+pub const REASON_MAX_CHARS: usize = super::REASON_MAX;
 
-/// A moderation or report reason: trimmed, 1–500 characters, no control characters but newline
-/// and tab. `None` (or blank) is allowed unless `required`. Errors: 422 `invalid_reason`.
+/// A moderation or report reason as text (see [`super::Reason`]: trimmed, 1–500 characters, no
+/// control characters but newline and tab). `None` (or blank) is allowed unless `required`.
+/// Errors: 422 `invalid_reason`.
 pub fn reason(raw: Option<&str>, required: bool) -> Result<Option<String>, DomainError> {
-    let text = raw.map(str::trim).filter(|t| !t.is_empty());
-    let invalid = || {
-        DomainError::invalid(
-            ErrorCode::InvalidReason,
-            format!(
-                "the reason must be 1 to {REASON_MAX_CHARS} characters without control characters"
-            ),
-        )
-    };
-    match text {
-        None if required => Err(invalid()),
+    match super::Reason::parse_optional(raw)? {
+        Some(reason) => Ok(Some(reason.as_str().to_owned())),
+        None if required => super::Reason::parse("").map(|r| Some(r.as_str().to_owned())),
         None => Ok(None),
-        Some(t)
-            if t.chars().count() > REASON_MAX_CHARS
-                || t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') =>
-        {
-            Err(invalid())
-        }
-        Some(t) => Ok(Some(t.to_owned())),
     }
 }
 

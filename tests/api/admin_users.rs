@@ -1,5 +1,5 @@
-//! Administration of accounts and roles: the role × route matrix of every `/admin` route of
-//! this module (admin, moderator, member, suspended, anonymous), and suspension, deactivation,
+//! Administration of accounts and roles: the role × route matrix of every `/admin` route
+//! (admin, moderator, member, suspended, anonymous), and suspension, deactivation,
 //! server-wide mute, shadowban, forced logout, custom roles, reset links and broadcasts
 //! enforced over REST and WebSocket, each audited in its transaction.
 
@@ -104,10 +104,28 @@ db_test!(
             (Method::POST, "/api/v1/admin/broadcast", json!({"text": "hello"}), 200, 403, 403),
             (Method::GET, "/api/v1/admin/audit", json!(null), 200, 403, 403),
             (Method::DELETE, "/api/v1/admin/roles/doomed", json!(null), 204, 403, 403),
+            // Rooms, reports, settings and invites (their behaviour: room_moderation.rs,
+            // reports.rs, settings.rs).
+            (Method::GET, "/api/v1/admin/rooms", json!(null), 200, 200, 403),
+            (Method::GET, "/api/v1/admin/rooms/{r}", json!(null), 200, 200, 403),
+            (Method::PATCH, "/api/v1/admin/rooms/{r}", json!({"slowmode_secs": 5}), 200, 200, 403),
+            (Method::PATCH, "/api/v1/admin/rooms/{r}", json!({"official": true}), 200, 403, 403),
+            (Method::POST, "/api/v1/admin/rooms/{r}/clear", json!({"reason": "r"}), 200, 200, 403),
+            (Method::PUT, "/api/v1/admin/categories/misc", json!({"name": "misc"}), 200, 403, 403),
+            (Method::DELETE, "/api/v1/admin/rooms/{r}", json!(null), 204, 403, 403),
+            (Method::GET, "/api/v1/admin/reports", json!(null), 200, 200, 403),
+            (Method::GET, "/api/v1/admin/settings", json!(null), 200, 403, 403),
+            (Method::PATCH, "/api/v1/admin/settings", json!({"general.motd": "hi"}), 200, 403, 403),
+            (Method::DELETE, "/api/v1/admin/settings/general.motd", json!(null), 200, 403, 403),
+            (Method::GET, "/api/v1/admin/invites", json!(null), 200, 403, 403),
+            (Method::POST, "/api/v1/admin/invites", json!({}), 201, 403, 403),
         ];
         for (i, (method, template, body, for_admin, for_mod, for_member)) in rows.iter().enumerate() {
             let target = app.user(&format!("tgt{i}")).await;
-            let fill = |s: &str, who: &str| s.replace("{t}", &target.id).replace("{n}", &format!("n{i}{who}"));
+            let room = app.room(&admin, &format!("room {i}"), "public").await;
+            let fill = |s: &str, who: &str| {
+                s.replace("{t}", &target.id).replace("{r}", &room).replace("{n}", &format!("n{i}{who}"))
+            };
             let body_for = |who: &str| serde_json::from_str::<Value>(&fill(&body.to_string(), who)).unwrap();
             for (who, token, expected) in [
                 ("x", None, 401),
