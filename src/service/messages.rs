@@ -247,13 +247,8 @@ impl MessageService {
             )
             .await?;
         let floor = facts.conversation.map_or(0, |c| c.cleared_seq);
-        let moderator = self
-            .access
-            .active_user(actor.user)
-            .await?
-            .permissions
-            .contains(Permission::UsersModerate);
-        let viewer = (!moderator).then_some(actor.user);
+        // Holders of `users.moderate` see shadowed messages (flagged); others only their own.
+        let viewer = (!facts.server.contains(Permission::UsersModerate)).then_some(actor.user);
         let page = messages::page(
             &self.db.read,
             conversation,
