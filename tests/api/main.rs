@@ -13,6 +13,7 @@ mod browser_admin;
 mod browser_social;
 mod cli;
 mod conversations;
+mod depth;
 mod friends;
 mod groups;
 mod health;
