@@ -34,7 +34,7 @@ pub use inputs::{
     no_control_chars, optional_text, reason, skeleton_of, status_text,
 };
 pub use kinds::{
-    ConversationKind, ConversationRole, LeaveReason, MembershipState, PresenceChoice,
+    ConversationKind, DirectorySort, ConversationRole, LeaveReason, MembershipState, PresenceChoice,
     PresenceStatus, RegistrationMode, ReportStatus, RoomFilter, ServerRole, UnknownValue,
     Visibility,
 };

@@ -14,8 +14,8 @@ use super::{
         AnnouncementFrame, BlockChangedFrame, ConversationAddedFrame, ConversationDeletedFrame,
         ConversationUpdatedFrame, FriendAddedFrame, FriendRemovedFrame, FriendRequestFrame,
         FriendRequestRemovedFrame, HistoryClearedFrame, MemberJoinedFrame, MemberLeftFrame,
-        MemberUpdatedFrame, MessageDeletedFrame, MessageFrame, ServerFrame, ServerUpdatedFrame,
-        UserUpdatedFrame,
+        MemberUpdatedFrame, MessageDeletedFrame, MessageFrame, RoomListedFrame, RoomUnlistedFrame,
+        ServerFrame, ServerUpdatedFrame, UserUpdatedFrame,
     },
 };
 use crate::{
@@ -227,6 +227,19 @@ pub fn handle(hub: &Hub, event: &Event) {
         Event::SettingsChanged { server, .. } => {
             let frame = ServerFrame::ServerUpdated(ServerUpdatedFrame {
                 server: server.clone(),
+            })
+            .encode();
+            hub.send_to_all(&frame);
+        }
+        // The public directory (every connection; services publish these for public rooms
+        // only). Member counts are coalesced by `realtime::directory`, not sent from here.
+        Event::RoomListed { room } => {
+            let frame = ServerFrame::RoomListed(RoomListedFrame { room: room.clone() }).encode();
+            hub.send_to_all(&frame);
+        }
+        Event::RoomUnlisted { conversation_id } => {
+            let frame = ServerFrame::RoomUnlisted(RoomUnlistedFrame {
+                room_id: *conversation_id,
             })
             .encode();
             hub.send_to_all(&frame);

@@ -441,6 +441,8 @@ impl Access {
             | Event::Announcement { .. }
             | Event::MessageDeleted { .. }
             | Event::SettingsChanged { .. }
+            | Event::RoomListed { .. }
+            | Event::RoomUnlisted { .. }
             | Event::PresenceChanged { .. }
             | Event::PresenceChosen { .. }
             | Event::FriendRequested { .. }

@@ -45,6 +45,7 @@ export function createDmWindows({ store, socket, timeline, windows }) {
       title: name,
       className: 'dm-window',
       dataset: { conversationId: id },
+      restoreKey: `dm:${id}`, // reopened after a reload (windows.js, app.js)
       onMinimize: () => store.setVisible(id, false),
       onRestore: () => show(id),
       onClose: () => {

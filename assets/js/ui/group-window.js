@@ -171,6 +171,7 @@ export function createGroupWindows({ store, api, socket, timeline, windows, soci
       title: name,
       className: 'group-window',
       dataset: { conversationId: id },
+      restoreKey: `group:${id}`, // reopened after a reload (windows.js, app.js)
       onMinimize: () => store.setVisible(id, false),
       onRestore: () => show(id),
       onClose: () => {
