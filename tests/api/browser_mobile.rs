@@ -232,6 +232,9 @@ async fn the_directory_is_live_and_dm_windows_come_back_after_a_reload() {
     wait_xpath(&alice_page, entry, "found by topic").await;
     wait_true(&alice_page, "return !document.evaluate(\"//*[@id='official-rooms']//button[contains(@class,'room-entry')]\", document, null, 9, null).singleNodeValue", "official rooms filtered out").await;
     search.clear().await.expect("clear");
+    // (clearing fires no input event: type and delete a character so the search runs again)
+    search.send_keys("x").await.expect("type");
+    search.send_keys(&Key::Backspace.to_string()).await.expect("backspace");
     wait_css(&alice_page, "#room-category", "category filter").await.select_by_value("Newsy").await.expect("pick Newsy");
     wait_xpath(&alice_page, entry, "found by category").await;
 

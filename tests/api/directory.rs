@@ -93,8 +93,11 @@ db_test!(
         }
         let frames = until(&mut ws, "room_stats", |f| f["room_id"] == room["id"] && f["member_count"] == 6).await;
         let stats: Vec<&Value> = frames.iter().filter(|f| f["type"] == "room_stats").collect();
-        assert!(stats.iter().all(|f| f["room_id"] == room["id"]), "only the public room is counted: {stats:?}");
-        assert!(stats.len() <= 2, "five joins within a second are coalesced: {stats:?}");
+        assert!(stats.iter().all(|f| f["room_id"] != private.as_str()), "a private room is never counted in public: {stats:?}");
+        // (the Lobby, public too, is counted when the test users register; the room's own
+        // creation may be counted after the socket connected)
+        let joins: Vec<&&Value> = stats.iter().filter(|f| f["room_id"] == room["id"] && f["member_count"].as_i64() > Some(1)).collect();
+        assert!(joins.len() <= 2, "five joins within a second are coalesced into one or two frames: {stats:?}");
 
         // A leave is counted too.
         let resp = app.post_auth(&format!("/api/v1/rooms/{room_id}/leave"), &joiners[4].token, &json!({})).await;

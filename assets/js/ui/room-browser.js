@@ -58,14 +58,14 @@ export function createRoomBrowser({ store, api, socket }) {
   const isJoined = (conv) => store.conversation(conv.id)?.membership === 'joined';
   const known = (conv) => ({ ...conv, ...store.conversation(conv.id) });
   const mayJoin = (conv) => conv.membership !== 'joined' && Boolean(conv.permissions?.includes('conversation.join'));
-  const item = (entry) => {
-    const conv = known(entry);
-    const entry = roomEntry(conv, { active: conv.id === store.activeRoomId() });
-    if (conv.category && !conv.official) entry.querySelector('.room-name').after(h('span', { class: 'room-category', dir: 'auto' }, conv.category));
+  const item = (listing) => {
+    const conv = known(listing);
+    const button = roomEntry(conv, { active: conv.id === store.activeRoomId() });
+    if (conv.category && !conv.official) button.querySelector('.room-name').after(h('span', { class: 'room-category', dir: 'auto' }, conv.category));
     return h(
       'li',
       { class: 'room-row' },
-      entry,
+      button,
       mayJoin(conv)
         ? h('button', { type: 'button', class: 'join-button small', dataset: { conversationId: conv.id }, 'aria-label': `Join ${conv.name ?? 'room'}` }, 'Join')
         : null,
