@@ -98,6 +98,8 @@ async fn flush(
             }
         }
         // Kept dirty: the next period tries again.
-        Err(err) => tracing::warn!(error = %err, rooms = ids.len(), "cannot read room member counts"),
+        Err(err) => {
+            tracing::warn!(error = %err, rooms = ids.len(), "cannot read room member counts")
+        }
     }
 }

@@ -341,7 +341,11 @@ pub async fn directory(
         cond = cond.add(
             Condition::any()
                 .add(Column::Official.lt(after.official))
-                .add(Condition::all().add(Column::Official.eq(after.official)).add(later)),
+                .add(
+                    Condition::all()
+                        .add(Column::Official.eq(after.official))
+                        .add(later),
+                ),
         );
     }
     let mut find = Entity::find().filter(cond).order_by_desc(Column::Official);

@@ -33,7 +33,12 @@ async fn phone(driver: &Driver) -> Client {
             "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3}}
         }
     });
-    let caps = caps.as_object().expect("object").clone().into_iter().collect();
+    let caps = caps
+        .as_object()
+        .expect("object")
+        .clone()
+        .into_iter()
+        .collect();
     ClientBuilder::rustls()
         .expect("rustls")
         .capabilities(caps)
@@ -93,13 +98,21 @@ async fn wait_true(c: &Client, script: &str, what: &str) {
         if c.execute(script, vec![]).await.ok() == Some(Value::Bool(true)) {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{what} within {WAIT:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} within {WAIT:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 async fn pane_is(c: &Client, pane: &str) {
-    wait_css(c, &format!("body[data-pane='{pane}'] #pane-{pane}[aria-current='page']"), &format!("the {pane} pane")).await;
+    wait_css(
+        c,
+        &format!("body[data-pane='{pane}'] #pane-{pane}[aria-current='page']"),
+        &format!("the {pane} pane"),
+    )
+    .await;
 }
 
 async fn api_post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
@@ -116,7 +129,9 @@ async fn the_mobile_layout_fits_390_by_844_and_leaving_asks_first() {
     let app = spawn_ready_app(Backend::Sqlite).await;
     let alice = app.user("mobi").await;
     let bob = app.user("bobile").await;
-    let room = app.room(&bob, "Phone Room With A Rather Long Name", "public").await;
+    let room = app
+        .room(&bob, "Phone Room With A Rather Long Name", "public")
+        .await;
     app.join(&alice, &room).await;
     let dm = api_post(&app, &bob.token, "/api/v1/dms", json!({"username": "mobi"})).await;
     let dm_id = dm["id"].as_str().expect("dm id").to_owned();
@@ -138,21 +153,58 @@ async fn the_mobile_layout_fits_390_by_844_and_leaving_asks_first() {
     )
     .await;
     pane_is(&page, "chat").await;
-    wait_xpath(&page, "//h2[@id='room-title' and contains(., 'Phone Room')]", "the room open").await;
+    wait_xpath(
+        &page,
+        "//h2[@id='room-title' and contains(., 'Phone Room')]",
+        "the room open",
+    )
+    .await;
     wait_css(&page, "#leave-room:not([disabled])", "Leave enabled").await;
     assert_fits(&page, "the room view").await;
 
     // The bar by keyboard: → moves focus, Enter shows the pane.
-    page.execute("document.getElementById('pane-chat').focus()", vec![]).await.expect("focus");
-    page.active_element().await.expect("focused").send_keys(&Key::Right.to_string()).await.expect("→");
-    wait_true(&page, "return document.activeElement.id === 'pane-dock'", "focus on Dock").await;
-    page.active_element().await.expect("focused").send_keys(&Key::Enter.to_string()).await.expect("Enter");
+    page.execute("document.getElementById('pane-chat').focus()", vec![])
+        .await
+        .expect("focus");
+    page.active_element()
+        .await
+        .expect("focused")
+        .send_keys(&Key::Right.to_string())
+        .await
+        .expect("→");
+    wait_true(
+        &page,
+        "return document.activeElement.id === 'pane-dock'",
+        "focus on Dock",
+    )
+    .await;
+    page.active_element()
+        .await
+        .expect("focused")
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .expect("Enter");
     pane_is(&page, "dock").await;
-    assert!(!page.find(Locator::Id("room-view")).await.expect("room view").is_displayed().await.expect("displayed"));
+    assert!(
+        !page
+            .find(Locator::Id("room-view"))
+            .await
+            .expect("room view")
+            .is_displayed()
+            .await
+            .expect("displayed")
+    );
     assert_fits(&page, "the dock").await;
 
     // A DM window is a full-screen sheet.
-    click(&page, Locator::Css(&format!("#dock-dms .dm-entry[data-conversation-id='{dm_id}']")), "the DM in the dock").await;
+    click(
+        &page,
+        Locator::Css(&format!(
+            "#dock-dms .dm-entry[data-conversation-id='{dm_id}']"
+        )),
+        "the DM in the dock",
+    )
+    .await;
     let sheet = format!(".window.dm-window[data-conversation-id='{dm_id}']");
     wait_css(&page, &sheet, "the DM window").await;
     wait_xpath(&page, "//*[contains(@class,'dm-window')]//*[contains(@class,'message-body') and contains(., 'hello from a phone')]", "the DM's message").await;
@@ -160,7 +212,11 @@ async fn the_mobile_layout_fits_390_by_844_and_leaving_asks_first() {
         .execute(&format!("const r = document.querySelector(\"{sheet}\").getBoundingClientRect(); return [r.left, r.top, r.width, r.height];"), vec![])
         .await
         .expect("rect");
-    assert_eq!(rect, json!([0, 0, 390, 844]), "the DM window fills the screen");
+    assert_eq!(
+        rect,
+        json!([0, 0, 390, 844]),
+        "the DM window fills the screen"
+    );
     assert_fits(&page, "the DM window").await;
 
     // After a reload the DM window is back (restored per account).
@@ -168,24 +224,67 @@ async fn the_mobile_layout_fits_390_by_844_and_leaving_asks_first() {
     wait_online(&page).await;
     wait_css(&page, &sheet, "the DM window after a reload").await;
     assert_fits(&page, "the DM window after a reload").await;
-    click(&page, Locator::Css(&format!("{sheet} button[aria-label='Close']")), "Close on the sheet").await;
-    wait_true(&page, &format!("return !document.querySelector(\"{sheet}\")"), "the sheet closed").await;
+    click(
+        &page,
+        Locator::Css(&format!("{sheet} button[aria-label='Close']")),
+        "Close on the sheet",
+    )
+    .await;
+    wait_true(
+        &page,
+        &format!("return !document.querySelector(\"{sheet}\")"),
+        "the sheet closed",
+    )
+    .await;
 
     // Leaving asks first, with the room's name, and then says it with the right name.
     click(&page, Locator::Id("pane-chat"), "Chat in the bottom bar").await;
     pane_is(&page, "chat").await;
-    wait_xpath(&page, "//h2[@id='room-title' and contains(., 'Phone Room')]", "the room still open").await;
+    wait_xpath(
+        &page,
+        "//h2[@id='room-title' and contains(., 'Phone Room')]",
+        "the room still open",
+    )
+    .await;
     click(&page, Locator::Id("leave-room"), "Leave").await;
     wait_xpath(&page, "//dialog[contains(@class,'leave-room-dialog')]//h2[.='Leave #Phone Room With A Rather Long Name?']", "the confirmation").await;
     assert_fits(&page, "the leave confirmation").await;
-    click(&page, Locator::Css(".leave-room-dialog .form-dialog-cancel"), "Cancel").await;
-    wait_true(&page, "return !document.querySelector('.leave-room-dialog')", "the dialog closed").await;
-    let still = app.get_json(&format!("/api/v1/conversations/{room}"), &alice.token).await;
+    click(
+        &page,
+        Locator::Css(".leave-room-dialog .form-dialog-cancel"),
+        "Cancel",
+    )
+    .await;
+    wait_true(
+        &page,
+        "return !document.querySelector('.leave-room-dialog')",
+        "the dialog closed",
+    )
+    .await;
+    let still = app
+        .get_json(&format!("/api/v1/conversations/{room}"), &alice.token)
+        .await;
     assert_eq!(still["membership"], "joined", "Cancel keeps the membership");
     click(&page, Locator::Id("leave-room"), "Leave again").await;
-    click(&page, Locator::Css(".leave-room-dialog .form-dialog-submit"), "Leave in the dialog").await;
-    wait_xpath(&page, "//*[@id='toasts']//*[.='You left #Phone Room With A Rather Long Name.']", "the toast with the room's name").await;
-    let toasts = page.find(Locator::Id("toasts")).await.expect("toasts").text().await.expect("text");
+    click(
+        &page,
+        Locator::Css(".leave-room-dialog .form-dialog-submit"),
+        "Leave in the dialog",
+    )
+    .await;
+    wait_xpath(
+        &page,
+        "//*[@id='toasts']//*[.='You left #Phone Room With A Rather Long Name.']",
+        "the toast with the room's name",
+    )
+    .await;
+    let toasts = page
+        .find(Locator::Id("toasts"))
+        .await
+        .expect("toasts")
+        .text()
+        .await
+        .expect("text");
     assert!(!toasts.contains("No room selected"), "{toasts}");
 }
 
@@ -210,21 +309,54 @@ async fn the_directory_is_live_and_dm_windows_come_back_after_a_reload() {
 
     // bob creates a room with topic and category in the form; alice sees it without a refresh.
     let form = |id: &str| format!("#create-room-form #{id}");
-    for (id, text) in [("new-room-name", "Fresh Room"), ("new-room-topic", "brand new things"), ("new-room-category", "Newsy")] {
-        wait_css(&bob_page, &form(id), id).await.send_keys(text).await.expect("type");
+    for (id, text) in [
+        ("new-room-name", "Fresh Room"),
+        ("new-room-topic", "brand new things"),
+        ("new-room-category", "Newsy"),
+    ] {
+        wait_css(&bob_page, &form(id), id)
+            .await
+            .send_keys(text)
+            .await
+            .expect("type");
     }
-    click(&bob_page, Locator::Css("#create-room-form button[type='submit']"), "Create room").await;
-    wait_xpath(&bob_page, "//h2[@id='room-title' and .='Fresh Room']", "bob in his new room").await;
+    click(
+        &bob_page,
+        Locator::Css("#create-room-form button[type='submit']"),
+        "Create room",
+    )
+    .await;
+    wait_xpath(
+        &bob_page,
+        "//h2[@id='room-title' and .='Fresh Room']",
+        "bob in his new room",
+    )
+    .await;
     let entry = "//*[@id='directory-rooms']//button[contains(@class,'room-entry') and contains(., 'Fresh Room')]";
-    wait_xpath(&alice_page, entry, "the new room in alice's directory, live").await;
-    wait_xpath(&alice_page, "//select[@id='room-category']/option[.='Newsy']", "its category in the filter").await;
+    wait_xpath(
+        &alice_page,
+        entry,
+        "the new room in alice's directory, live",
+    )
+    .await;
+    wait_xpath(
+        &alice_page,
+        "//select[@id='room-category']/option[.='Newsy']",
+        "its category in the filter",
+    )
+    .await;
     let room = app.get_json("/api/v1/rooms?q=fresh", &alice.token).await["rooms"][0].clone();
     assert_eq!(room["topic"], "brand new things");
     assert_eq!(room["category"], "Newsy");
 
     // The member count follows a join (room_stats, within about a second).
     app.join(&carol, room["id"].as_str().expect("id")).await;
-    wait_xpath(&alice_page, &format!("{entry}/span[contains(@class,'room-meta') and .='2']"), "the member count, live").await;
+    wait_xpath(
+        &alice_page,
+        &format!("{entry}/span[contains(@class,'room-meta') and .='2']"),
+        "the member count, live",
+    )
+    .await;
 
     // Search by topic and by category.
     let search = wait_css(&alice_page, "#room-search", "search").await;
@@ -234,27 +366,78 @@ async fn the_directory_is_live_and_dm_windows_come_back_after_a_reload() {
     search.clear().await.expect("clear");
     // (clearing fires no input event: type and delete a character so the search runs again)
     search.send_keys("x").await.expect("type");
-    search.send_keys(&Key::Backspace.to_string()).await.expect("backspace");
-    wait_css(&alice_page, "#room-category", "category filter").await.select_by_value("Newsy").await.expect("pick Newsy");
+    search
+        .send_keys(&Key::Backspace.to_string())
+        .await
+        .expect("backspace");
+    wait_css(&alice_page, "#room-category", "category filter")
+        .await
+        .select_by_value("Newsy")
+        .await
+        .expect("pick Newsy");
     wait_xpath(&alice_page, entry, "found by category").await;
 
     // DM windows come back after a reload: one open, one minimized.
-    let dm_bob = api_post(&app, &bob.token, "/api/v1/dms", json!({"username": "dalice"})).await["id"].as_str().expect("id").to_owned();
-    let dm_carol = api_post(&app, &carol.token, "/api/v1/dms", json!({"username": "dalice"})).await["id"].as_str().expect("id").to_owned();
+    let dm_bob = api_post(
+        &app,
+        &bob.token,
+        "/api/v1/dms",
+        json!({"username": "dalice"}),
+    )
+    .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let dm_carol = api_post(
+        &app,
+        &carol.token,
+        "/api/v1/dms",
+        json!({"username": "dalice"}),
+    )
+    .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     app.send(&bob, &dm_bob, "open me").await;
     app.send(&carol, &dm_carol, "minimize me").await;
     let win = |id: &str| format!(".window.dm-window[data-conversation-id='{id}']");
     wait_css(&alice_page, &win(&dm_bob), "bob's DM window").await;
     wait_css(&alice_page, &win(&dm_carol), "carol's DM window").await;
-    click(&alice_page, Locator::Css(&format!("{} button[aria-label='Minimize']", win(&dm_carol))), "Minimize").await;
-    wait_css(&alice_page, &format!("#taskbar .taskbar-item[data-conversation-id='{dm_carol}']"), "carol's DM in the taskbar").await;
+    click(
+        &alice_page,
+        Locator::Css(&format!("{} button[aria-label='Minimize']", win(&dm_carol))),
+        "Minimize",
+    )
+    .await;
+    wait_css(
+        &alice_page,
+        &format!("#taskbar .taskbar-item[data-conversation-id='{dm_carol}']"),
+        "carol's DM in the taskbar",
+    )
+    .await;
 
     alice_page.refresh().await.expect("reload");
     wait_online(&alice_page).await;
-    wait_css(&alice_page, &win(&dm_bob), "bob's DM window after the reload").await;
-    wait_css(&alice_page, &format!("#taskbar .taskbar-item[data-conversation-id='{dm_carol}']"), "carol's DM minimized after the reload").await;
+    wait_css(
+        &alice_page,
+        &win(&dm_bob),
+        "bob's DM window after the reload",
+    )
+    .await;
+    wait_css(
+        &alice_page,
+        &format!("#taskbar .taskbar-item[data-conversation-id='{dm_carol}']"),
+        "carol's DM minimized after the reload",
+    )
+    .await;
     let hidden = alice_page
-        .execute(&format!("return document.querySelector(\"{}\").hidden", win(&dm_carol)), vec![])
+        .execute(
+            &format!(
+                "return document.querySelector(\"{}\").hidden",
+                win(&dm_carol)
+            ),
+            vec![],
+        )
         .await
         .expect("hidden");
     assert_eq!(hidden, json!(true), "carol's window stays minimized");

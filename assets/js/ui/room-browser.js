@@ -196,7 +196,9 @@ export function createRoomBrowser({ store, api, socket }) {
     if (sort === 'newest') return 0; // newer than anything loaded: handled by the caller
     return lower(a.name).localeCompare(lower(b.name));
   }
-  function listed(room) {
+  function listed(listing) {
+    // The listing carries a plain member's permissions; room moderators may join locked rooms.
+    const room = store.can('rooms.moderate') && !listing.permissions?.includes('conversation.join') ? { ...listing, permissions: [...(listing.permissions ?? []), 'conversation.join'] } : listing;
     const at = directory.findIndex((c) => c.id === room.id);
     if (!matches(room) || !inCategory(room)) {
       if (at >= 0) directory.splice(at, 1);

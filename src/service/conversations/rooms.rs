@@ -4,10 +4,7 @@ use super::{
     ConversationService, NewRoomInput, RoomSettingsInput,
     views::{Caller, view_of},
 };
-use crate::service::{
-    limits::Limit,
-    uow::Work,
-};
+use crate::service::{limits::Limit, uow::Work};
 use crate::{
     domain::{
         Actor, AuditAction, AuditTarget, Conversation, ConversationId, ConversationKind,
