@@ -1,6 +1,6 @@
 //! Conversations: the service and what every kind shares (my list, one conversation, its
 //! members, what a connection subscribes to). Rooms are in `rooms`, direct messages in `dms`,
-//! and how a conversation looks to one user in `views`.
+//! the public room directory in `directory`, and how a conversation looks to one user in `views`.
 
 mod directory;
 mod dms;

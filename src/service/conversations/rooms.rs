@@ -1,4 +1,5 @@
-//! Rooms: the directory, creating, joining, leaving, invitations and settings.
+//! Rooms: creating, joining, leaving, invitations and settings (the public directory is in
+//! `directory`).
 
 use super::{
     ConversationService, NewRoomInput, RoomSettingsInput,
