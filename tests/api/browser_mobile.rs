@@ -8,8 +8,8 @@
 //!    and then says "You left #name.".
 //! 2. On a desktop window: a room created (with topic and category) in one browser appears in
 //!    another browser's directory without a refresh, with its category in the filter; its
-//!    member count follows a join live; DM windows (open and minimized) come back after a
-//!    reload. SQLite only, like the other browser tests.
+//!    member count follows a join live; DM windows (open and minimized) and a group window come
+//!    back after a reload. SQLite only, like the other browser tests.
 
 use std::time::Duration;
 
@@ -416,8 +416,32 @@ async fn the_directory_is_live_and_dm_windows_come_back_after_a_reload() {
     )
     .await;
 
+    // A group window too (opened from the Groups tab).
+    let group = api_post(
+        &app,
+        &alice.token,
+        "/api/v1/groups",
+        json!({"name": "Restorers"}),
+    )
+    .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    click(&alice_page, Locator::Id("tab-groups"), "the Groups tab").await;
+    click(
+        &alice_page,
+        Locator::Css(&format!(
+            "#group-list li[data-conversation-id='{group}'] button.group-entry"
+        )),
+        "the group",
+    )
+    .await;
+    let group_win = format!(".window.group-window[data-conversation-id='{group}']");
+    wait_css(&alice_page, &group_win, "the group window").await;
+
     alice_page.refresh().await.expect("reload");
     wait_online(&alice_page).await;
+    wait_css(&alice_page, &group_win, "the group window after the reload").await;
     wait_css(
         &alice_page,
         &win(&dm_bob),
