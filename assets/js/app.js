@@ -77,15 +77,16 @@ function pickInitialRoom(store) {
 
 /** Reopens the DM and group windows open before the reload that are still in my list. */
 function restoreWindows(store, windows) {
-  windows.restore(({ key }) => {
+  // Minimized ones open minimized: not shown, so neither loaded nor marked read.
+  windows.restore(({ key, minimized }) => {
     const [kind, id] = key.split(':');
     const conv = store.conversation(id);
     if (kind === 'dm' && conv?.kind === 'dm' && conv.membership !== 'invited') {
-      store.emit('open-dm', { conversationId: id });
+      store.emit('open-dm', { conversationId: id, minimized });
       return true;
     }
     if (kind === 'group' && conv?.kind === 'group' && conv.membership === 'joined') {
-      store.emit('open-group', { conversationId: id });
+      store.emit('open-group', { conversationId: id, minimized });
       return true;
     }
     return false;

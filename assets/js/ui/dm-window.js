@@ -24,7 +24,7 @@ export function createDmWindows({ store, socket, timeline, windows }) {
       .catch(report);
   }
 
-  function openWindow(id, { focus = true } = {}) {
+  function openWindow(id, { focus = true, minimized = false } = {}) {
     const existing = open.get(id);
     if (existing) {
       existing.win.restore();
@@ -66,8 +66,10 @@ export function createDmWindows({ store, socket, timeline, windows }) {
       onDiscard: store.resolvePending,
     });
     open.set(id, { win, list, typingLine, textarea });
-    show(id);
-    if (focus) textarea.focus();
+    // Restored minimized after a reload (windows.js): not shown, so not loaded or read yet.
+    if (minimized) win.minimize();
+    else show(id);
+    if (focus && !minimized) textarea.focus();
   }
 
   function refreshTitles() {
@@ -77,7 +79,7 @@ export function createDmWindows({ store, socket, timeline, windows }) {
     }
   }
 
-  store.on('open-dm', ({ conversationId }) => openWindow(conversationId));
+  store.on('open-dm', ({ conversationId, minimized }) => openWindow(conversationId, { minimized: Boolean(minimized) }));
   store.on('incoming', ({ message }) => {
     const conv = store.conversation(message.conversation_id);
     if (conv?.kind === 'dm' && !open.has(conv.id)) openWindow(conv.id, { focus: false });

@@ -139,7 +139,7 @@ export function createGroupWindows({ store, api, socket, timeline, windows, soci
     );
   }
 
-  function openWindow(id, { focus = true } = {}) {
+  function openWindow(id, { focus = true, minimized = false } = {}) {
     const existing = open.get(id);
     if (existing) {
       existing.win.restore();
@@ -245,8 +245,10 @@ export function createGroupWindows({ store, api, socket, timeline, windows, soci
     open.set(id, { win, list, typingLine, textarea, render });
     render();
     loadMembers(id);
-    show(id);
-    if (focus) textarea.focus();
+    // Restored minimized after a reload (windows.js): not shown, so not loaded or read yet.
+    if (minimized) win.minimize();
+    else show(id);
+    if (focus && !minimized) textarea.focus();
   }
 
   const renderAll = () => {
@@ -256,7 +258,7 @@ export function createGroupWindows({ store, api, socket, timeline, windows, soci
     }
   };
 
-  store.on('open-group', ({ conversationId }) => openWindow(conversationId));
+  store.on('open-group', ({ conversationId, minimized }) => openWindow(conversationId, { minimized: Boolean(minimized) }));
   store.on('incoming', ({ message }) => {
     const conv = store.conversation(message.conversation_id);
     if (conv?.kind === 'group' && conv.membership === 'joined' && !open.has(conv.id)) openWindow(conv.id, { focus: false });
