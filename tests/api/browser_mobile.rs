@@ -5,7 +5,8 @@
 //!    a DM window (a full-screen sheet), after a reload (the DM window comes back), and with the
 //!    leave confirmation open, every displayed button, input, select, textarea and link lies
 //!    inside the viewport and the page is not wider than 390 px. Leaving asks "Leave #name?"
-//!    and then says "You left #name.".
+//!    and then says "You left #name."; a DM arriving live waits minimized instead of covering
+//!    the screen.
 //! 2. On a desktop window: a room created (with topic and category) in one browser appears in
 //!    another browser's directory without a refresh, with its category in the filter; its
 //!    member count follows a join live; DM windows (open and minimized) and a group window come
@@ -286,6 +287,36 @@ async fn the_mobile_layout_fits_390_by_844_and_leaving_asks_first() {
         .await
         .expect("text");
     assert!(!toasts.contains("No room selected"), "{toasts}");
+
+    // A DM that arrives live does not throw a sheet over the screen: it waits minimized in the
+    // dock's taskbar.
+    let carol = app.user("carobile").await;
+    let dm2 = api_post(
+        &app,
+        &carol.token,
+        "/api/v1/dms",
+        json!({"username": "mobi"}),
+    )
+    .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.send(&carol, &dm2, "are you there?").await;
+    wait_css(
+        &page,
+        &format!("#taskbar .taskbar-item[data-conversation-id='{dm2}']"),
+        "the new DM minimized in the taskbar",
+    )
+    .await;
+    let hidden = page
+        .execute(
+            &format!("return document.querySelector(\".window.dm-window[data-conversation-id='{dm2}']\").hidden"),
+            vec![],
+        )
+        .await
+        .expect("hidden");
+    assert_eq!(hidden, json!(true), "no sheet pops up on mobile");
+    assert_fits(&page, "the chat pane with a DM waiting").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 
 import { createCompose, createComposeError } from './compose.js';
 import { createMessageList } from './messages.js';
+import { isMobileLayout } from './mobile.js';
 import { describeTyping, h } from './dom.js';
 
 export function createDmWindows({ store, socket, timeline, windows }) {
@@ -82,7 +83,7 @@ export function createDmWindows({ store, socket, timeline, windows }) {
   store.on('open-dm', ({ conversationId, minimized }) => openWindow(conversationId, { minimized: Boolean(minimized) }));
   store.on('incoming', ({ message }) => {
     const conv = store.conversation(message.conversation_id);
-    if (conv?.kind === 'dm' && !open.has(conv.id)) openWindow(conv.id, { focus: false });
+    if (conv?.kind === 'dm' && !open.has(conv.id)) openWindow(conv.id, { focus: false, minimized: isMobileLayout() }); // a sheet would cover the screen on mobile
   });
   store.on('typing', ({ conversationId }) => {
     const entry = open.get(conversationId);

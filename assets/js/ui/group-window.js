@@ -11,6 +11,7 @@ import { errorMessage, withQuery } from '../api.js';
 import { createCompose, createComposeError } from './compose.js';
 import { createGroupSettings } from './group-settings.js';
 import { createMessageList } from './messages.js';
+import { isMobileLayout } from './mobile.js';
 import { batched, describeTyping, h, replaceKeepingFocus } from './dom.js';
 import { showMenu } from './menu.js';
 import { presenceDot, userMenuButton, userTarget } from './people.js';
@@ -261,7 +262,7 @@ export function createGroupWindows({ store, api, socket, timeline, windows, soci
   store.on('open-group', ({ conversationId, minimized }) => openWindow(conversationId, { minimized: Boolean(minimized) }));
   store.on('incoming', ({ message }) => {
     const conv = store.conversation(message.conversation_id);
-    if (conv?.kind === 'group' && conv.membership === 'joined' && !open.has(conv.id)) openWindow(conv.id, { focus: false });
+    if (conv?.kind === 'group' && conv.membership === 'joined' && !open.has(conv.id)) openWindow(conv.id, { focus: false, minimized: isMobileLayout() }); // a sheet would cover the screen on mobile
   });
   store.on('typing', ({ conversationId }) => {
     const entry = open.get(conversationId);

@@ -4,11 +4,16 @@
 // bottom. The chosen pane is `body[data-pane]`; the bar's buttons say which one is shown with
 // aria-current="page" (← → Home End move between them). Opening a room switches to Chat; the
 // Dock button shows how many unread DM and group messages wait. DM and group windows are
-// full-screen sheets there (CSS only). Wider screens ignore all of this.
+// full-screen sheets there; one that would pop up by itself (a new DM or group message) opens
+// minimized instead, so it never covers what the person is typing — the Dock button's badge
+// and the taskbar say it is there. Wider screens ignore all of this.
 
 import { byId } from './dom.js';
 
 const QUERY = '(max-width: 700px)';
+
+/** Whether the mobile layout is on now (a window that pops up by itself opens minimized then). */
+export const isMobileLayout = () => window.matchMedia(QUERY).matches;
 const PANES = ['rooms', 'chat', 'dock'];
 const PANE_KEY = 'echochat.mobilePane';
 
