@@ -16,8 +16,8 @@ use crate::{
     service::{
         Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
         FriendService, MessageService, PresenceService, ProfileService, RateLimits,
-        RecoveryService, ReportService, RoleService, SessionService, SettingsService,
-        SystemActions, UnitOfWork, UserAdminService, UserService, passwords::PasswordHasher,
+        RecoveryService, ReportService, RoleService, SearchService, SessionService,
+        SettingsService, SystemActions, UnitOfWork, UserAdminService, UserService, passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
@@ -167,6 +167,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let users = UserService::new(db.clone(), uow.clone(), access.clone(), hasher);
     let messages = MessageService::new(db.clone(), writer, access.clone(), limits.clone());
     let friends = FriendService::new(db.clone(), uow.clone(), access.clone(), limits.clone());
+    let search = SearchService::new(db.clone(), access.clone(), limits.clone());
     let blocks = BlockService::new(db.clone(), uow.clone(), access.clone());
     let reports = ReportService::new(db.clone(), uow.clone(), access.clone());
     let admin = AdminService::new(db.clone(), uow.clone(), access.clone());
@@ -183,6 +184,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         users,
         conversations,
         messages,
+        search,
         admin,
         reports,
         user_admin,

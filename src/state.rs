@@ -11,8 +11,8 @@ use crate::{
     service::{
         Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
         FriendService, MessageService, PresenceService, ProfileService, RateLimits,
-        RecoveryService, ReportService, RoleService, SessionService, SettingsService,
-        SystemActions, UserAdminService, UserService,
+        RecoveryService, ReportService, RoleService, SearchService, SessionService,
+        SettingsService, SystemActions, UserAdminService, UserService,
     },
     store::Db,
     tls::TlsInfo,
@@ -59,6 +59,8 @@ pub struct AppStateInner {
     pub conversations: ConversationService,
     /// Messages.
     pub messages: MessageService,
+    /// Message search.
+    pub search: SearchService,
     /// Built-in roles, the audit log, who am I.
     pub admin: AdminService,
     /// Account administration and moderation.

@@ -16,6 +16,7 @@ pub(crate) mod kinds;
 mod moderation;
 mod permissions;
 mod room_moderation;
+mod search;
 mod social;
 mod time;
 mod views;
@@ -46,6 +47,7 @@ pub use permissions::{
     BlockSide, ConversationFacts, Facts, MemberFacts, Permission, PermissionSet, Scope,
     conversation_permissions, decide, moderates_rooms, server_permissions, slowmode_applies,
 };
+pub use search::SearchTerms;
 pub use room_moderation::{AdminRoom, Report, ReportConversation, ReportMessage, UserRef};
 pub use social::{
     BlockedUser, Friend, FriendList, FriendRequest, FriendRequestDirection, FriendRequestEndReason,

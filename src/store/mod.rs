@@ -13,6 +13,7 @@ pub mod identity;
 pub mod members;
 pub mod messages;
 pub mod reports;
+pub mod search;
 pub mod roles;
 pub mod sessions;
 pub mod settings;

@@ -21,6 +21,7 @@ pub mod presence;
 pub mod recovery;
 pub mod reports;
 pub mod rooms;
+pub mod search;
 pub mod server_info;
 pub mod sessions;
 pub mod setup;
@@ -61,6 +62,8 @@ pub enum ApiTags {
     Admin,
     /// My presence (online, away, busy, invisible) and custom status text.
     Presence,
+    /// Full-text search of the messages I may read.
+    Search,
 }
 
 /// Every API of the service, in tag order (nested tuples keep each one short).
@@ -77,7 +80,7 @@ pub type Apis = (
     dms::DmsApi,
     (friends::FriendsApi, blocks::BlocksApi),
     (groups::GroupsApi, invitations::InvitationsApi),
-    conversations::ConversationsApi,
+    (conversations::ConversationsApi, search::SearchApi),
     (
         admin::AdminApi,
         admin_users::AdminUsersApi,
@@ -108,7 +111,7 @@ pub fn apis() -> Apis {
         dms::DmsApi,
         (friends::FriendsApi, blocks::BlocksApi),
         (groups::GroupsApi, invitations::InvitationsApi),
-        conversations::ConversationsApi,
+        (conversations::ConversationsApi, search::SearchApi),
         (
             admin::AdminApi,
             admin_users::AdminUsersApi,
