@@ -14,8 +14,9 @@
 //!   index, so edits and deletes update it by construction. The text search configuration
 //!   `echochat_search` is a copy of `simple` (no stemming, no stop words: language-neutral, a
 //!   chat server's messages are in every language), with the `unaccent` dictionary in front when
-//!   that extension can be installed (then diacritics are folded as on SQLite). The entity does
-//!   not list the column: sea-orm never writes or reads it.
+//!   that extension can be installed (then diacritics are folded as on SQLite). `<` and `>` are
+//!   read as spaces, so text that looks like markup is indexed as words (as FTS5 does). The
+//!   entity does not list the column: sea-orm never writes or reads it.
 
 use sea_orm_migration::{prelude::*, sea_orm::DatabaseBackend};
 
@@ -74,8 +75,10 @@ const POSTGRES_UP: &[&str] = &[
              WITH unaccent, simple;
          END IF;
        END $$"#,
+    // `<` and `>` become spaces first: PostgreSQL's parser would otherwise take `<b>` or
+    // `<script>` for markup and leave the words inside out of the index (FTS5 indexes them).
     r#"ALTER TABLE "messages" ADD COLUMN "body_tsv" tsvector
-         GENERATED ALWAYS AS (to_tsvector('echochat_search'::regconfig, "body")) STORED"#,
+         GENERATED ALWAYS AS (to_tsvector('echochat_search'::regconfig, translate("body", '<>', '  '))) STORED"#,
     r#"CREATE INDEX "ix_messages_body_tsv" ON "messages" USING GIN ("body_tsv")"#,
 ];
 

@@ -5,7 +5,7 @@
 //! | index | `messages_fts` (FTS5, external content, `unicode61 remove_diacritics 2`), kept by triggers | `messages.body_tsv` (generated `tsvector`, config `echochat_search` = `simple` + `unaccent`), GIN index |
 //! | query | `"w1" "w2" "w3"*` (every word double-quoted) with `MATCH` | `'w1' & 'w2' & 'w3':*` with `to_tsquery` |
 //! | order / cursor | FTS rowid, descending (insertion order: no sort, stops at the page) | message id (UUIDv7), descending |
-//! | snippet | `snippet()` | `ts_headline()` |
+//! | snippet | `snippet()` | `ts_headline()` over the body with `<` `>` hidden (its parser drops markup) |
 //!
 //! The query is built from [`SearchTerms`] (words of letters and digits), never from the user's
 //! text, and every word is quoted for its syntax besides. Who may read what is decided in the
@@ -29,6 +29,10 @@ use crate::domain::{ConversationId, DomainError, SearchTerms, UserId};
 const HIT_START: char = '\u{2}';
 /// Where a hit ends: ETX (U+0003).
 const HIT_END: char = '\u{3}';
+/// `<` while PostgreSQL makes a headline (EOT, U+0004): its parser drops what looks like markup.
+const LT: char = '\u{4}';
+/// `>` while PostgreSQL makes a headline (ENQ, U+0005).
+const GT: char = '\u{5}';
 
 /// A position in the results (the last hit of a page), opaque to clients: the FTS rowid on
 /// SQLite, the message id on PostgreSQL.
@@ -257,8 +261,7 @@ fn postgres_statement(sql: &mut Sql, query: &SearchQuery<'_>) -> Result<String, 
     };
     let limit = sql.bind(page_limit(query.limit));
     let options = sql.bind(format!(
-        "StartSel={HIT_START}, StopSel={HIT_END}, MaxWords=24, MinWords=10, \
-         MaxFragments=2, FragmentDelimiter=\" … \""
+        "StartSel={HIT_START}, StopSel={HIT_END}, MaxWords=24, MinWords=10"
     ));
     Ok(format!(
         "WITH \"q\" AS (SELECT to_tsquery('echochat_search', {tsquery}) AS \"q\"), \
@@ -271,9 +274,12 @@ fn postgres_statement(sql: &mut Sql, query: &SearchQuery<'_>) -> Result<String, 
            ORDER BY m.\"id\" DESC LIMIT {limit}\
          ) \
          SELECT \"page\".*, \
-           ts_headline('echochat_search', \"page\".\"body\", (SELECT \"q\" FROM \"q\"), {options}) \
+           ts_headline('echochat_search', translate(\"page\".\"body\", '<>', chr({lt}) || chr({gt})), \
+             (SELECT \"q\" FROM \"q\"), {options}) \
              AS \"search_snippet\" \
-         FROM \"page\" ORDER BY \"page\".\"id\" DESC"
+         FROM \"page\" ORDER BY \"page\".\"id\" DESC",
+        lt = LT as u32,
+        gt = GT as u32,
     ))
 }
 
@@ -300,8 +306,8 @@ pub fn snippet_html(raw: &str) -> String {
             }
             HIT_START | HIT_END => {}
             '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
+            '<' | LT => out.push_str("&lt;"),
+            '>' | GT => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             c => out.push(c),
