@@ -43,14 +43,13 @@ use uuid::Uuid;
 
 const COMMON: &[&str] = &[
     "the", "be", "to", "of", "and", "a", "in", "that", "have", "i", "it", "for", "not", "on",
-    "with", "he", "as", "you", "do", "at", "this", "but", "his", "by", "from", "they", "we",
-    "say", "her", "she", "or", "an", "will", "my", "one", "all", "would", "there", "their",
-    "what", "so", "up", "out", "if", "about", "who", "get", "which", "go", "me", "when", "make",
-    "can", "like", "time", "no", "just", "him", "know", "take", "people", "into", "year",
-    "your", "good", "some", "could", "them", "see", "other", "than", "then", "now", "look",
-    "only", "come", "its", "over", "think", "also", "back", "after", "use", "two", "how", "our",
-    "work", "first", "well", "way", "even", "new", "want", "because", "any", "these", "give",
-    "day", "most", "us",
+    "with", "he", "as", "you", "do", "at", "this", "but", "his", "by", "from", "they", "we", "say",
+    "her", "she", "or", "an", "will", "my", "one", "all", "would", "there", "their", "what", "so",
+    "up", "out", "if", "about", "who", "get", "which", "go", "me", "when", "make", "can", "like",
+    "time", "no", "just", "him", "know", "take", "people", "into", "year", "your", "good", "some",
+    "could", "them", "see", "other", "than", "then", "now", "look", "only", "come", "its", "over",
+    "think", "also", "back", "after", "use", "two", "how", "our", "work", "first", "well", "way",
+    "even", "new", "want", "because", "any", "these", "give", "day", "most", "us",
 ];
 
 const VOCABULARY: usize = 20_000;
@@ -67,8 +66,8 @@ fn env(name: &str, default: usize) -> usize {
 /// The vocabulary: common English words, then pronounceable made-up words.
 fn vocabulary(rng: &mut StdRng) -> Vec<String> {
     const ONSETS: &[&str] = &[
-        "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w",
-        "z", "br", "ch", "cr", "dr", "fl", "gr", "pl", "sh", "sp", "st", "th", "tr",
+        "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z",
+        "br", "ch", "cr", "dr", "fl", "gr", "pl", "sh", "sp", "st", "th", "tr",
     ];
     const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "ai", "ea", "ou", "io"];
     const CODAS: &[&str] = &["", "", "n", "r", "s", "t", "l", "m", "nd", "st", "ck", "ng"];
@@ -404,7 +403,8 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 async fn run_searches(db: &Db, world: &World, rng: &mut StdRng, per_kind: usize) {
     let me = UserId(world.users[0]);
-    let pick = |rng: &mut StdRng, lo: usize, hi: usize| world.words[rng.random_range(lo..hi)].clone();
+    let pick =
+        |rng: &mut StdRng, lo: usize, hi: usize| world.words[rng.random_range(lo..hi)].clone();
     let mut kinds: Vec<(&str, Vec<(String, Option<ConversationId>)>)> = vec![
         ("common word", Vec::new()),
         ("medium word", Vec::new()),
@@ -417,9 +417,15 @@ async fn run_searches(db: &Db, world: &World, rng: &mut StdRng, per_kind: usize)
         kinds[0].1.push((pick(rng, 0, 20), None));
         kinds[1].1.push((pick(rng, 100, 500), None));
         kinds[2].1.push((pick(rng, 5_000, 15_000), None));
-        kinds[3].1.push((format!("{} {}", pick(rng, 0, 20), pick(rng, 100, 500)), None));
+        kinds[3].1.push((
+            format!("{} {}", pick(rng, 0, 20), pick(rng, 100, 500)),
+            None,
+        ));
         let room = world.searcher_rooms[rng.random_range(0..world.searcher_rooms.len())];
-        kinds[4].1.push((pick(rng, 0, 20), Some(ConversationId(world.conversations[room]))));
+        kinds[4].1.push((
+            pick(rng, 0, 20),
+            Some(ConversationId(world.conversations[room])),
+        ));
         let w = pick(rng, 100, 2_000);
         kinds[5].1.push((w.chars().take(3).collect(), None));
     }
@@ -548,7 +554,9 @@ async fn main() {
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
         let name = "echochat_search_bench";
         if !keep {
-            let admin = sea_orm::Database::connect(&admin_url).await.expect("connect to PostgreSQL");
+            let admin = sea_orm::Database::connect(&admin_url)
+                .await
+                .expect("connect to PostgreSQL");
             admin
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .await

@@ -47,8 +47,8 @@ pub use permissions::{
     BlockSide, ConversationFacts, Facts, MemberFacts, Permission, PermissionSet, Scope,
     conversation_permissions, decide, moderates_rooms, server_permissions, slowmode_applies,
 };
-pub use search::SearchTerms;
 pub use room_moderation::{AdminRoom, Report, ReportConversation, ReportMessage, UserRef};
+pub use search::SearchTerms;
 pub use social::{
     BlockedUser, Friend, FriendList, FriendRequest, FriendRequestDirection, FriendRequestEndReason,
     FriendRequestOutcome, FriendshipState,

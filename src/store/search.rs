@@ -110,7 +110,9 @@ pub async fn search(
         }
     };
     let results = db
-        .query_all_raw(Statement::from_sql_and_values(backend, statement, sql.values))
+        .query_all_raw(Statement::from_sql_and_values(
+            backend, statement, sql.values,
+        ))
         .await?;
     let mut rows = Vec::with_capacity(results.len());
     for row in &results {
@@ -364,10 +366,7 @@ mod tests {
             snippet_html("a \u{2}<script>\u{3} & \"b'"),
             "a <mark>&lt;script&gt;</mark> &amp; &quot;b&#39;"
         );
-        assert_eq!(
-            snippet_html("\u{3}x\u{2}\u{2}y"),
-            "x<mark>y</mark>"
-        );
+        assert_eq!(snippet_html("\u{3}x\u{2}\u{2}y"), "x<mark>y</mark>");
     }
 
     #[test]
