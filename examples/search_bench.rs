@@ -24,7 +24,13 @@
 //! ```
 //! The SQLite file is `$TMPDIR/echochat_search_bench/echochat.db`; the PostgreSQL database
 //! `echochat_search_bench` is dropped and created again (unless SEARCH_KEEP=1).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::needless_range_loop,
+    clippy::type_complexity
+)]
 
 use std::time::{Duration, Instant};
 
@@ -347,11 +353,7 @@ async fn fill(db: &Db, rng: &mut StdRng, messages: usize, rooms: usize, users: u
         .await
         .unwrap();
     }
-    let analyze = match backend {
-        DbBackend::Postgres => "ANALYZE",
-        _ => "ANALYZE",
-    };
-    conn.execute_unprepared(analyze).await.unwrap();
+    conn.execute_unprepared("ANALYZE").await.unwrap();
     println!(
         "  filled in {:.0} s ({} messages/s)",
         t.elapsed().as_secs_f64(),

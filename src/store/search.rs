@@ -250,8 +250,9 @@ fn sqlite_statement(sql: &mut Sql, query: &SearchQuery<'_>) -> Result<String, Do
     ))
 }
 
-/// PostgreSQL: the GIN index finds the candidates, the newest page is kept, and the headline
-/// is computed for that page only.
+/// PostgreSQL: the GIN index finds the candidates (or, for a common word, the id index is walked
+/// newest first until the page is full: the planner sees the query value, so it can choose),
+/// the newest page is kept, and the headline is computed for that page only.
 fn postgres_statement(sql: &mut Sql, query: &SearchQuery<'_>) -> Result<String, DomainError> {
     let columns = message_columns();
     let tsquery = sql.bind(tsquery(query.terms));
@@ -266,18 +267,17 @@ fn postgres_statement(sql: &mut Sql, query: &SearchQuery<'_>) -> Result<String, 
         "StartSel={HIT_START}, StopSel={HIT_END}, MaxWords=24, MinWords=10"
     ));
     Ok(format!(
-        "WITH \"q\" AS (SELECT to_tsquery('echochat_search', {tsquery}) AS \"q\"), \
-         \"page\" AS (\
+        "WITH \"page\" AS (\
            SELECT {columns} \
            FROM \"messages\" m \
            JOIN \"conversation_members\" cm ON cm.\"conversation_id\" = m.\"conversation_id\" \
            JOIN \"conversations\" c ON c.\"id\" = m.\"conversation_id\" \
-           WHERE m.\"body_tsv\" @@ (SELECT \"q\" FROM \"q\") AND {conditions}{after} \
+           WHERE m.\"body_tsv\" @@ to_tsquery('echochat_search', {tsquery}) AND {conditions}{after} \
            ORDER BY m.\"id\" DESC LIMIT {limit}\
          ) \
          SELECT \"page\".*, \
            ts_headline('echochat_search', translate(\"page\".\"body\", '<>', chr({lt}) || chr({gt})), \
-             (SELECT \"q\" FROM \"q\"), {options}) \
+             to_tsquery('echochat_search', {tsquery}), {options}) \
              AS \"search_snippet\" \
          FROM \"page\" ORDER BY \"page\".\"id\" DESC",
         lt = LT as u32,
