@@ -21,6 +21,7 @@
 //! SEARCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres   # the server; default shown
 //! SEARCH_ONLY=sqlite|postgres                                   # one engine only
 //! SEARCH_KEEP=1                                                 # reuse a filled database
+//! SEARCH_DROP=1                                                 # drop the PostgreSQL one at the end
 //! ```
 //! The SQLite file is `$TMPDIR/echochat_search_bench/echochat.db`; the PostgreSQL database
 //! `echochat_search_bench` is dropped and created again (unless SEARCH_KEEP=1).
