@@ -16,7 +16,8 @@ use crate::{
     service::{
         Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
         FriendService, MessageChangeService, MessageService, PresenceService, ProfileService,
-        RateLimits, ReceiptService, RecoveryService, ReportService, RoleService, SessionService,
+        RateLimits, ReceiptService, RecoveryService, ReportService, RoleService, SearchService,
+        SessionService,
         SettingsService, SystemActions, UnitOfWork, UserAdminService, UserService,
         passwords::PasswordHasher,
     },
@@ -184,6 +185,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     );
     let receipts = ReceiptService::new(db.clone(), uow.clone(), access.clone());
     let friends = FriendService::new(db.clone(), uow.clone(), access.clone(), limits.clone());
+    let search = SearchService::new(db.clone(), access.clone(), limits.clone());
     let blocks = BlockService::new(db.clone(), uow.clone(), access.clone());
     let reports = ReportService::new(db.clone(), uow.clone(), access.clone());
     let admin = AdminService::new(db.clone(), uow.clone(), access.clone());
@@ -202,6 +204,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         messages,
         message_changes,
         receipts,
+        search,
         admin,
         reports,
         user_admin,

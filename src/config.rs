@@ -364,6 +364,8 @@ pub struct LimitsConfig {
     /// Most pending outgoing friend requests one user may have; one more is refused with 409
     /// `too_many_pending_requests`. 0 = no cap. Default 100.
     pub max_pending_friend_requests: u32,
+    /// Message searches per user (`GET /search/messages`). Default 30/min, burst 10.
+    pub search_per_user: Rate,
 }
 
 impl Default for LimitsConfig {
@@ -384,6 +386,7 @@ impl Default for LimitsConfig {
             max_pending_invites_per_recipient: 20,
             friend_requests_per_minute: 10,
             max_pending_friend_requests: 100,
+            search_per_user: Rate::new(30, 60, 10),
         }
     }
 }

@@ -11,7 +11,8 @@ use crate::{
     service::{
         Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
         FriendService, MessageChangeService, MessageService, PresenceService, ProfileService,
-        RateLimits, ReceiptService, RecoveryService, ReportService, RoleService, SessionService,
+        RateLimits, ReceiptService, RecoveryService, ReportService, RoleService, SearchService,
+        SessionService,
         SettingsService, SystemActions, UserAdminService, UserService,
     },
     store::Db,
@@ -63,6 +64,8 @@ pub struct AppStateInner {
     pub message_changes: MessageChangeService,
     /// Read positions, read receipts, notification levels.
     pub receipts: ReceiptService,
+    /// Message search.
+    pub search: SearchService,
     /// Built-in roles, the audit log, who am I.
     pub admin: AdminService,
     /// Account administration and moderation.

@@ -30,6 +30,7 @@ import { createPrefsMenu } from './ui/prefs-menu.js';
 import { createPresenceControls } from './ui/presence.js';
 import { createRoomBrowser } from './ui/room-browser.js';
 import { createRoomView } from './ui/room-view.js';
+import { createSearch } from './ui/search.js'; // search
 import { createAccountSettings } from './ui/settings-account.js';
 import { createSessionSettings } from './ui/settings-sessions.js';
 import { createToasts } from './ui/toast.js';
@@ -132,6 +133,7 @@ async function main() {
   createDmWindows({ store, socket, timeline, windows });
   createGroupWindows({ store, api, socket, timeline, windows, social, moderation });
   createAdminPanel({ store, api });
+  createSearch({ store, api }); // search
   const account = createAccountMenu({ store, api, socket });
   createAccountSettings({ store, api, account });
   createSessionSettings({ api, socket });

@@ -18,6 +18,7 @@ pub mod markdown;
 mod moderation;
 mod permissions;
 mod room_moderation;
+mod search;
 mod social;
 mod time;
 mod views;
@@ -53,6 +54,7 @@ pub use permissions::{
     conversation_permissions, decide, moderates_rooms, server_permissions, slowmode_applies,
 };
 pub use room_moderation::{AdminRoom, Report, ReportConversation, ReportMessage, UserRef};
+pub use search::SearchTerms;
 pub use social::{
     BlockedUser, Friend, FriendList, FriendRequest, FriendRequestDirection, FriendRequestEndReason,
     FriendRequestOutcome, FriendshipState,

@@ -74,11 +74,13 @@ pub enum Limit {
     Invite,
     /// Friend requests sent per user (`friend_requests_per_minute`). Key: the user id.
     FriendRequest,
+    /// Message searches per user (`search_per_user`). Key: the user id.
+    Search,
 }
 
 impl Limit {
     /// Every kind, in declaration order.
-    pub const ALL: [Limit; 12] = [
+    pub const ALL: [Limit; 13] = [
         Limit::LoginIp,
         Limit::LoginAccount,
         Limit::Register,
@@ -91,6 +93,7 @@ impl Limit {
         Limit::Join,
         Limit::Invite,
         Limit::FriendRequest,
+        Limit::Search,
     ];
 
     /// What the client is told it did too often.
@@ -108,6 +111,7 @@ impl Limit {
             Limit::Join => "too many rooms joined",
             Limit::Invite => "too many invitations sent",
             Limit::FriendRequest => "too many friend requests",
+            Limit::Search => "too many searches",
         }
     }
 
@@ -209,6 +213,7 @@ fn rate_of(config: &LimitsConfig, limit: Limit) -> Rate {
             let n = config.friend_requests_per_minute;
             Rate::new(n, 60, n)
         }
+        Limit::Search => config.search_per_user,
     }
 }
 

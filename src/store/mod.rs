@@ -15,6 +15,7 @@ pub mod messages;
 pub mod reactions;
 pub mod reports;
 pub mod roles;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod tokens;

@@ -186,6 +186,7 @@ pub fn generous_limits() -> echochat::config::LimitsConfig {
         max_pending_invites_per_recipient: 0,
         friend_requests_per_minute: 0,
         max_pending_friend_requests: 0,
+        search_per_user: high,
     }
 }
 

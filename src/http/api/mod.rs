@@ -22,6 +22,7 @@ pub mod presence;
 pub mod recovery;
 pub mod reports;
 pub mod rooms;
+pub mod search;
 pub mod server_info;
 pub mod sessions;
 pub mod setup;
@@ -62,6 +63,8 @@ pub enum ApiTags {
     Admin,
     /// My presence (online, away, busy, invisible) and custom status text.
     Presence,
+    /// Full-text search of the messages I may read.
+    Search,
 }
 
 /// Every API of the service, in tag order (nested tuples keep each one short).
@@ -81,6 +84,7 @@ pub type Apis = (
     (
         conversations::ConversationsApi,
         message_actions::MessageActionsApi,
+        search::SearchApi,
     ),
     (
         admin::AdminApi,
@@ -115,6 +119,7 @@ pub fn apis() -> Apis {
         (
             conversations::ConversationsApi,
             message_actions::MessageActionsApi,
+            search::SearchApi,
         ),
         (
             admin::AdminApi,
