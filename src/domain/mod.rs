@@ -13,6 +13,7 @@ mod error;
 mod ids;
 mod inputs;
 pub(crate) mod kinds;
+pub mod markdown;
 mod moderation;
 mod permissions;
 mod room_moderation;

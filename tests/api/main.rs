@@ -24,6 +24,7 @@ mod invitations;
 mod layers;
 mod limits;
 mod lists;
+mod markdown;
 mod messages;
 mod missed;
 mod openapi_spec;
