@@ -351,6 +351,9 @@ export function createSocket({ store, api, timeline }) {
     }
     const p = { client_id: clientId(), conversation_id: conversationId, body: text, status: 'pending', error: null, created_at: new Date().toISOString() };
     // A reply (ui/reply.js): the quoted message's seq goes with the send, the bar closes.
+    // Sending from a window left by a jump (it does not reach the newest message): back to the
+    // latest page, where the message will show.
+    if (store.timeline(conversationId).hasNewer) timeline.resync(conversationId).catch(report);
     const replyTo = store.replyTo(conversationId);
     if (replyTo) {
       p.reply_to_seq = replyTo.seq;

@@ -20,6 +20,7 @@
 //   jump-to {conversationId, seq} (show that message: search, a reply's quote, a pin),
 //   jump-shown {conversationId, seq} (the timeline holds it now: scroll to it and flash it),
 //   at-bottom {conversationId} (a list on screen shows its newest message: mark it read),
+//   load-newer {conversationId} (a list scrolled to the end of a window left by a jump),
 //   message-menu {conversationId, message, items} (listeners push menu items for a message)
 
 const TYPING_TTL_MS = 6000;

@@ -10,6 +10,7 @@ mod blocks;
 mod browser;
 mod browser_account;
 mod browser_admin;
+mod browser_messages;
 mod browser_social;
 mod cli;
 mod conversations;

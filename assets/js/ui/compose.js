@@ -98,8 +98,15 @@ export function insertAtCursor(textarea, text) {
 function addComposeExtras({ store, conversationId, form }) {
   const textarea = form.querySelector('textarea');
   if (!textarea || form.querySelector('.emoji-button')) return;
-  const reply = createReplyBar({ store, conversationId, textarea });
-  form.before(reply.el);
+  // DM and group windows build the form before putting it in the page: the bar goes above it
+  // once it is there (at the latest when a reply starts).
+  let reply = null;
+  const place = () => {
+    if (reply && !reply.el.parentNode && form.parentNode) form.before(reply.el);
+  };
+  store.on('reply', place);
+  reply = createReplyBar({ store, conversationId, textarea });
+  place();
   const emoji = h('button', { type: 'button', class: 'emoji-button', title: 'Insert an emoji', 'aria-label': 'Insert an emoji', 'aria-haspopup': 'dialog' }, '🙂');
   emoji.addEventListener('click', () => {
     if (textarea.disabled) return;
