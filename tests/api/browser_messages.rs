@@ -286,3 +286,105 @@ async fn edit_reply_react_markdown_mentions_and_delete_in_the_web_client() {
     alice_page.close().await.ok();
     bob_page.close().await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emoji_picker_inserts_into_the_compose_box_by_keyboard() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = spawn_ready_app(Backend::Sqlite).await;
+    let carl = app.user("carl").await;
+    app.room(&carl, "Emoji Room", "public").await;
+    let page = browser(&driver).await;
+    page.set_window_size(1400, 900).await.expect("window size");
+    log_in(&app, &page, "carl").await;
+    wait_online(&page).await;
+    click(
+        &page,
+        Locator::XPath("//button[contains(@class,'room-entry') and contains(., 'Emoji Room')]"),
+        "Emoji Room",
+    )
+    .await;
+    let textarea = wait_css(&page, "#room-compose:not([disabled])", "the compose box").await;
+    textarea.send_keys("hi ").await.expect("type");
+
+    // 🙂 opens the picker with the search focused; ↓ enters the grid, → moves, Enter picks.
+    click(
+        &page,
+        Locator::Css("#room-compose-form .emoji-button"),
+        "the emoji button",
+    )
+    .await;
+    wait_css(
+        &page,
+        ".emoji-picker .emoji-section[data-group='0']",
+        "the picker",
+    )
+    .await;
+    wait_js(
+        &page,
+        "return document.activeElement?.classList.contains('emoji-search') === true;",
+        "the search box focused",
+    )
+    .await;
+    let search = wait_css(&page, ".emoji-picker .emoji-search", "search").await;
+    search.send_keys("\u{E015}").await.expect("ArrowDown");
+    wait_js(
+        &page,
+        "return document.activeElement?.dataset.emoji === '😀';",
+        "the first emoji focused",
+    )
+    .await;
+    js(
+        &page,
+        "document.activeElement.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowRight', bubbles: true})); return true;",
+    )
+    .await;
+    wait_js(
+        &page,
+        "return document.activeElement?.dataset.emoji === '😃';",
+        "the second emoji focused",
+    )
+    .await;
+    js(
+        &page,
+        "document.activeElement.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true})); return true;",
+    )
+    .await;
+    wait_js(
+        &page,
+        "return document.querySelector('.emoji-picker') === null && document.getElementById('room-compose').value === 'hi 😃' && document.activeElement?.id === 'room-compose';",
+        "the emoji inserted, the picker closed, the compose box focused",
+    )
+    .await;
+
+    // Recently used comes first next time; a search finds by name; Escape closes.
+    click(
+        &page,
+        Locator::Css("#room-compose-form .emoji-button"),
+        "the emoji button",
+    )
+    .await;
+    wait_css(
+        &page,
+        ".emoji-picker .emoji-section[data-group='recent'] .emoji-option[data-emoji='😃']",
+        "😃 recently used",
+    )
+    .await;
+    let search = wait_css(&page, ".emoji-picker .emoji-search", "search").await;
+    search.send_keys("red heart").await.expect("type");
+    wait_css(
+        &page,
+        ".emoji-picker .emoji-option[data-emoji='❤️']",
+        "❤️ found",
+    )
+    .await;
+    search.send_keys("\u{E00C}").await.expect("Escape");
+    wait_js(
+        &page,
+        "return document.querySelector('.emoji-picker') === null;",
+        "closed",
+    )
+    .await;
+    page.close().await.ok();
+}
