@@ -14,6 +14,7 @@ mod browser_messages;
 mod browser_social;
 mod cli;
 mod conversations;
+mod depth;
 mod friends;
 mod groups;
 mod health;

@@ -16,6 +16,7 @@ pub mod friends;
 pub mod groups;
 pub mod health;
 pub mod invitations;
+pub mod message_actions;
 pub mod moderation;
 pub mod presence;
 pub mod recovery;
@@ -77,7 +78,10 @@ pub type Apis = (
     dms::DmsApi,
     (friends::FriendsApi, blocks::BlocksApi),
     (groups::GroupsApi, invitations::InvitationsApi),
-    conversations::ConversationsApi,
+    (
+        conversations::ConversationsApi,
+        message_actions::MessageActionsApi,
+    ),
     (
         admin::AdminApi,
         admin_users::AdminUsersApi,
@@ -108,7 +112,10 @@ pub fn apis() -> Apis {
         dms::DmsApi,
         (friends::FriendsApi, blocks::BlocksApi),
         (groups::GroupsApi, invitations::InvitationsApi),
-        conversations::ConversationsApi,
+        (
+            conversations::ConversationsApi,
+            message_actions::MessageActionsApi,
+        ),
         (
             admin::AdminApi,
             admin_users::AdminUsersApi,
