@@ -2,7 +2,9 @@
 //! a reply's quote jumps to an original older than the loaded history (a page around it is
 //! loaded), markdown renders bold and links with rel and title, a mention of bob is highlighted
 //! for him, alice edits her message inline and bob sees "(edited)", bob reacts from the emoji
-//! picker and alice sees the count, alice deletes a message and bob sees the placeholder.
+//! picker and alice sees the count, alice deletes a message and bob sees the placeholder. In a
+//! DM: the "New messages" divider, "Seen", pinning from the menu and jumping from the pins
+//! panel. And the emoji picker by keyboard in a compose box.
 //! SQLite only, like the other browser tests.
 
 use std::time::Duration;
@@ -387,4 +389,109 @@ async fn the_emoji_picker_inserts_into_the_compose_box_by_keyboard() {
     )
     .await;
     page.close().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dm_unread_divider_seen_receipt_and_pins_in_the_web_client() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let app = spawn_ready_app(Backend::Sqlite).await;
+    let alice = app.user("alice").await;
+    app.user("bob").await;
+    let resp = app
+        .post_auth("/api/v1/dms", &alice.token, &json!({"username": "bob"}))
+        .await;
+    assert!(resp.status() == 200 || resp.status() == 201, "open the DM");
+    let dm: Value = resp.json().await.expect("json");
+    let dm = dm["id"].as_str().expect("id").to_owned();
+    let first = app.send(&alice, &dm, "first unread").await["seq"]
+        .as_i64()
+        .expect("seq");
+    let second = app.send(&alice, &dm, "second unread").await["seq"]
+        .as_i64()
+        .expect("seq");
+
+    let alice_page = browser(&driver).await;
+    let bob_page = browser(&driver).await;
+    for page in [&alice_page, &bob_page] {
+        page.set_window_size(1400, 900).await.expect("window size");
+    }
+    log_in(&app, &alice_page, "alice").await;
+    log_in(&app, &bob_page, "bob").await;
+    wait_online(&alice_page).await;
+    wait_online(&bob_page).await;
+    let win = format!(".dm-window[data-conversation-id='{dm}']");
+
+    // Bob opens the DM with two unread messages: the divider sits before the first one.
+    click(
+        &bob_page,
+        Locator::Css(&format!(
+            "#dock-dms button.dm-entry[data-conversation-id='{dm}']"
+        )),
+        "bob's DM entry",
+    )
+    .await;
+    wait_js(
+        &bob_page,
+        &format!("const d = document.querySelector(\"{win} .unread-divider\"); return d !== null && d.nextElementSibling?.dataset.seq === '{first}';"),
+        "the divider before the first unread message",
+    )
+    .await;
+
+    // Bob has read them: alice sees "Seen" under her latest message.
+    click(
+        &alice_page,
+        Locator::Css(&format!(
+            "#dock-dms button.dm-entry[data-conversation-id='{dm}']"
+        )),
+        "alice's DM entry",
+    )
+    .await;
+    wait_css(
+        &alice_page,
+        &format!("{win} .message[data-seq='{second}'] .receipt-seen"),
+        "Seen for alice",
+    )
+    .await;
+
+    // Alice pins the first message from its menu; bob sees the pin and finds it in the panel.
+    press(
+        &alice_page,
+        &format!("{win} .message[data-seq='{first}'] .message-menu-button"),
+        "⋯",
+    )
+    .await;
+    click(
+        &alice_page,
+        Locator::Css("[role=menuitem][data-action='pin']"),
+        "Pin",
+    )
+    .await;
+    wait_css(
+        &bob_page,
+        &format!("{win} .message[data-seq='{first}'] .message-pinned"),
+        "the pin for bob",
+    )
+    .await;
+    click(
+        &bob_page,
+        Locator::Css(&format!("{win} .pins-button")),
+        "bob's pins button",
+    )
+    .await;
+    click(
+        &bob_page,
+        Locator::Css(&format!(".pins-panel .pin-entry[data-seq='{first}']")),
+        "the pinned entry",
+    )
+    .await;
+    wait_css(
+        &bob_page,
+        &format!("{win} .message[data-seq='{first}'].flash"),
+        "the pinned message, flashed",
+    )
+    .await;
+    alice_page.close().await.ok();
+    bob_page.close().await.ok();
 }
