@@ -443,6 +443,8 @@ impl Access {
             | Event::MessageUpdated { .. }
             | Event::ReadMoved { .. }
             | Event::SettingsChanged { .. }
+            | Event::RoomListed { .. }
+            | Event::RoomUnlisted { .. }
             | Event::PresenceChanged { .. }
             | Event::PresenceChosen { .. }
             | Event::FriendRequested { .. }
