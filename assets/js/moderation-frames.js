@@ -2,7 +2,7 @@
 //   announcement {text, by_username, at}          → store event `announcement` (ui/announcement.js)
 //   history_cleared {conversation_id, cleared_seq} → the held timeline drops everything up to it
 //   conversation_deleted {conversation_id}        → the room / group disappears (its view closes)
-//   message_deleted {conversation_id, seq}        → the message shows a "message deleted" line
+//   message_deleted {conversation_id, seq, change_seq} → the message shows a "message deleted" line
 // Registered with socket.on(), so socket.js stays about the connection itself.
 
 export function createModerationFrames({ store, socket }) {
@@ -25,6 +25,6 @@ export function createModerationFrames({ store, socket }) {
     store.toast(`${conv.name ?? 'A conversation'} was deleted.`, 'info');
   });
   socket.on('message_deleted', (f) => {
-    if (f.conversation_id && typeof f.seq === 'number') store.markDeleted(f.conversation_id, f.seq);
+    if (f.conversation_id && typeof f.seq === 'number') store.markDeleted(f.conversation_id, f.seq, f.change_seq);
   });
 }

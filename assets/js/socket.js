@@ -204,8 +204,9 @@ export function createSocket({ store, api, timeline }) {
       store.setConversations(list);
       store.setConnection('online');
       const member = new Set(list.filter((c) => c.membership === 'joined').map((c) => c.id));
+      // after_change: edits, deletions, reactions and pins of older messages missed meanwhile.
       for (const id of store.heldConversationIds()) {
-        if (member.has(id)) sendFrame({ type: 'resume', conversation_id: id, after_seq: store.lastSeq(id) });
+        if (member.has(id)) sendFrame({ type: 'resume', conversation_id: id, after_seq: store.lastSeq(id), after_change: store.maxChange(id) });
       }
       for (const id of store.visibleIds()) if (isSeen(id)) markRead(id);
     },
@@ -228,6 +229,21 @@ export function createSocket({ store, api, timeline }) {
     ack(f) {
       store.resolvePending(f.client_id);
       receive(f.message);
+    },
+    // --- conversations in depth (issue 9) ---
+    /** An edit, a reaction change, a pin or unpin: the full Message now. */
+    message_updated(f) {
+      store.updateMessage(f.message);
+    },
+    /** Another member's shared read position (DMs and groups). */
+    read_receipt(f) {
+      if (f.user_id !== store.me()?.id) store.setReceipt(f.conversation_id, f.user_id, f.seq);
+    },
+    /** My read position moved, from this or another tab or device. */
+    read_position(f) {
+      const mine = (readSent.get(f.conversation_id) ?? 0) >= f.seq;
+      if (!mine) readSent.set(f.conversation_id, f.seq);
+      store.setReadPosition(f.conversation_id, f.seq, f.unread_count, { elsewhere: !mine });
     },
     typing(f) {
       if (f.user_id !== store.me()?.id) store.setTyping(f.conversation_id, f.user_id, f.username);
@@ -309,6 +325,13 @@ export function createSocket({ store, api, timeline }) {
     const held = store.lastSeq(id);
     if (m.client_id) store.resolvePending(m.client_id);
     if (!mine) store.clearTyping(id, m.sender_id);
+    const t = store.timeline(id);
+    if (t.hasNewer && m.seq > held + 1) {
+      // A jump left a window that does not reach the newest message: "load newer" fetches it.
+      if (conv && m.seq > (conv.last_seq ?? 0)) conv.last_seq = m.seq;
+      if (isNew && !mine) store.patchConversation(id, { unread_count: (conv.unread_count ?? 0) + 1 });
+      return;
+    }
     if (!store.addMessages(id, [m]).length) return;
     if (held && m.seq > held + 1 && store.timeline(id).loaded) {
       sendFrame({ type: 'resume', conversation_id: id, after_seq: held }); // fill a gap we just noticed
@@ -327,13 +350,24 @@ export function createSocket({ store, api, timeline }) {
       return false;
     }
     const p = { client_id: clientId(), conversation_id: conversationId, body: text, status: 'pending', error: null, created_at: new Date().toISOString() };
+    // A reply (ui/reply.js): the quoted message's seq goes with the send, the bar closes.
+    // Sending from a window left by a jump (it does not reach the newest message): back to the
+    // latest page, where the message will show.
+    if (store.timeline(conversationId).hasNewer) timeline.resync(conversationId).catch(report);
+    const replyTo = store.replyTo(conversationId);
+    if (replyTo) {
+      p.reply_to_seq = replyTo.seq;
+      store.setReplyTo(conversationId, null);
+    }
     store.addPending(p);
     transmit(p);
     return true;
   }
 
   function transmit(p) {
-    sendFrame({ type: 'send', conversation_id: p.conversation_id, client_id: p.client_id, body: p.body });
+    const frame = { type: 'send', conversation_id: p.conversation_id, client_id: p.client_id, body: p.body };
+    if (p.reply_to_seq) frame.reply_to_seq = p.reply_to_seq;
+    sendFrame(frame);
   }
 
   /** Send a failed message again with the same client_id. */
@@ -359,7 +393,13 @@ export function createSocket({ store, api, timeline }) {
     if (!sendFrame({ type: 'read', conversation_id: id, seq })) {
       api.post(`/conversations/${encodeURIComponent(id)}/read`, { seq }).catch(() => readSent.delete(id));
     }
+    store.setReadPosition(id, seq, 0, { elsewhere: false });
   }
+
+  // A message list on screen shows its newest message (ui/messages.js): mark it read.
+  store.on('at-bottom', ({ conversationId }) => {
+    if (isSeen(conversationId) && !store.timeline(conversationId).hasNewer) markRead(conversationId);
+  });
 
   /** Report that the person is active (resets the server's idle timer); false when offline. */
   function activity() {

@@ -13,13 +13,27 @@
 //   (a message was deleted: its element is drawn again), announcement {text, by_username, at},
 //   admin-open-user {userId} (a moderation action asks the admin panel to show a user),
 //   conversation-deleted {conversationId} (conversation_deleted: also drop it from the directory)
+//   --- conversations in depth (issue 9) ---
+//   message-updated {conversationId, seq} also for edits, reactions and pins (message_updated),
+//   reply {conversationId} (the message being replied to changed), receipts {conversationId},
+//   read-position {conversationId, elsewhere} (my read position moved; elsewhere: another tab or device),
+//   jump-to {conversationId, seq} (show that message: search, a reply's quote, a pin),
+//   jump-shown {conversationId, seq} (the timeline holds it now: scroll to it and flash it),
+//   at-bottom {conversationId} (a list on screen shows its newest message: mark it read),
+//   load-newer {conversationId} (a list scrolled to the end of a window left by a jump),
+//   message-menu {conversationId, message, items} (listeners push menu items for a message)
 
 const TYPING_TTL_MS = 6000;
 
 export function createStore() {
   const listeners = new Map();
   const conversations = new Map(); // id -> conversation
-  const timelines = new Map(); // id -> { bySeq: Map(seq -> message), order: [seq...], loaded, hasMore }
+  // id -> { bySeq: Map(seq -> message), order: [seq...], loaded, hasMore, hasNewer, maxChange }
+  // hasNewer: the held window does not reach the newest message (after a jump); maxChange: the
+  // highest change_seq seen (for resume's after_change).
+  const timelines = new Map();
+  const replies = new Map(); // conversation id -> the message my next send replies to
+  const receipts = new Map(); // conversation id -> Map(user_id -> { user_id, username, seq })
   const pending = new Map(); // client_id -> { client_id, conversation_id, body, status, error, created_at }
   const presence = new Map(); // user_id -> 'online' | 'away' | 'busy' | 'offline'
   const statusTexts = new Map(); // user_id -> custom status text (absent: none)
@@ -121,7 +135,7 @@ export function createStore() {
   function timeline(id) {
     let t = timelines.get(id);
     if (!t) {
-      t = { bySeq: new Map(), order: [], loaded: false, hasMore: false };
+      t = { bySeq: new Map(), order: [], loaded: false, hasMore: false, hasNewer: false, maxChange: 0 };
       timelines.set(id, t);
     }
     return t;
@@ -149,6 +163,7 @@ export function createStore() {
       if (t.clearedSeq && m.seq <= t.clearedSeq) continue; // an older page answered after history_cleared
       t.bySeq.set(m.seq, m);
       insertSorted(t.order, m.seq);
+      noteChange(t, m.change_seq);
       added.push(m);
     }
     if (!added.length) return added;
@@ -175,15 +190,89 @@ export function createStore() {
     t.clearedSeq = clearedSeq;
     emit('timeline-reset', { conversationId: id });
   }
-  /** `message_deleted`: the held message keeps its place, its body is gone. */
-  function markDeleted(id, seq) {
-    const m = timelines.get(id)?.bySeq.get(seq);
+  /**
+   * `message_deleted`: the held message keeps its place, its body is gone. `changeSeq` (the
+   * frame's change_seq) counts towards the highest change seen.
+   */
+  function markDeleted(id, seq, changeSeq) {
+    const t = timelines.get(id);
+    if (t) noteChange(t, changeSeq);
+    const m = t?.bySeq.get(seq);
     if (!m) return;
-    replaceMessage(id, seq, { ...m, body: '', deleted: true });
+    replaceMessage(id, seq, { ...m, body: '', html: '', deleted: true, reactions: undefined, pinned: undefined, change_seq: changeSeq ?? m.change_seq });
   }
   function replaceMessage(id, seq, m) {
     timelines.get(id).bySeq.set(seq, m);
     emit('message-updated', { conversationId: id, seq });
+  }
+
+  // --- conversations in depth (issue 9): updates, jumps, replies, receipts, read position ---
+  function noteChange(t, changeSeq) {
+    if (typeof changeSeq === 'number' && changeSeq > t.maxChange) t.maxChange = changeSeq;
+  }
+  /**
+   * A full Message from `message_updated` (or a PATCH/PUT answer): replaces the held one, unless
+   * what is held is newer (a higher change_seq). Not held: only its change_seq is noted.
+   */
+  function updateMessage(m) {
+    const t = timelines.get(m?.conversation_id);
+    if (!t) return;
+    noteChange(t, m.change_seq);
+    const old = t.bySeq.get(m.seq);
+    if (!old || (old.change_seq ?? 0) > (m.change_seq ?? 0)) return;
+    replaceMessage(m.conversation_id, m.seq, m);
+  }
+  /**
+   * Replaces the held window with one page (a jump to `around_seq`): older pages load with
+   * before_seq as usual, newer ones with after_seq while `hasNewer`.
+   */
+  function replaceWindow(id, list, { hasMore, hasNewer }) {
+    const old = timelines.get(id);
+    const t = { bySeq: new Map(), order: [], loaded: true, hasMore, hasNewer, maxChange: old?.maxChange ?? 0, clearedSeq: old?.clearedSeq };
+    for (const m of list) {
+      if (!m || typeof m.seq !== 'number' || t.bySeq.has(m.seq)) continue;
+      t.bySeq.set(m.seq, m);
+      t.order.push(m.seq);
+      noteChange(t, m.change_seq);
+    }
+    t.order.sort((a, b) => a - b);
+    timelines.set(id, t);
+    emit('timeline-reset', { conversationId: id });
+  }
+  const maxChange = (id) => timelines.get(id)?.maxChange ?? 0;
+  /** The message my next send in this conversation replies to (null: none). */
+  function setReplyTo(id, m) {
+    if (m) replies.set(id, m);
+    else replies.delete(id);
+    emit('reply', { conversationId: id });
+  }
+  const replyTo = (id) => replies.get(id) ?? null;
+  /** GET …/receipts: the members' shared read positions (replaces what is held). */
+  function setReceipts(id, list) {
+    const map = new Map();
+    for (const r of list ?? []) map.set(r.user_id, { ...r });
+    receipts.set(id, map);
+    emit('receipts', { conversationId: id });
+  }
+  /** A `read_receipt` frame: one member's read position moved (never backwards). */
+  function setReceipt(id, userId, seq) {
+    if (!receipts.has(id)) receipts.set(id, new Map());
+    const map = receipts.get(id);
+    const old = map.get(userId);
+    if (old && old.seq >= seq) return;
+    const username = old?.username ?? members.get(id)?.byId.get(userId)?.username ?? (conversations.get(id)?.peer?.id === userId ? conversations.get(id).peer.username : '');
+    map.set(userId, { user_id: userId, username, seq });
+    emit('receipts', { conversationId: id });
+  }
+  const receiptsOf = (id) => [...(receipts.get(id)?.values() ?? [])];
+  /** My read position moved (a `read_position` frame, or my own read): badge and divider follow. */
+  function setReadPosition(id, seq, unreadCount, { elsewhere = true } = {}) {
+    const c = conversations.get(id);
+    if (!c) return;
+    if (seq > (c.read_seq ?? 0)) c.read_seq = seq;
+    if (typeof unreadCount === 'number') c.unread_count = unreadCount;
+    emit('read-position', { conversationId: id, elsewhere });
+    emit('conversations');
   }
   function setHistoryState(id, state) {
     Object.assign(timeline(id), state);
@@ -345,5 +434,7 @@ export function createStore() {
     setTyping, clearTyping, typingNames,
     activeRoomId: () => activeRoomId, setActiveRoom,
     setVisible, isVisible: (id) => visible.has(id), visibleIds: () => [...visible],
+    // conversations in depth (issue 9)
+    updateMessage, replaceWindow, maxChange, setReplyTo, replyTo, setReceipts, setReceipt, receiptsOf, setReadPosition,
   };
 }

@@ -16,9 +16,8 @@ use super::{
 use crate::{
     domain::{Actor, ConversationId, DomainError, Message, SearchTerms, UserId},
     store::{
-        Db,
+        Db, messages,
         search::{self, SearchPosition, SearchQuery},
-        messages,
     },
 };
 

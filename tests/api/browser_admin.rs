@@ -557,7 +557,12 @@ async fn message_menu(c: &Client, text: &str) -> Vec<String> {
         .click()
         .await
         .expect("open the menu");
-    menu_actions(c).await
+    // Only the moderation items: Reply, React, Edit, Pin and Copy (issue 9) are everyone's.
+    menu_actions(c)
+        .await
+        .into_iter()
+        .filter(|a| !["reply", "react", "edit", "pin", "unpin", "copy"].contains(&a.as_str()))
+        .collect()
 }
 
 /// The `data-action`s of the open popup menu.

@@ -1,7 +1,11 @@
 // A compose box: Enter sends, Shift+Enter inserts a newline, typing is reported upstream
-// (the socket throttles it).
+// (the socket throttles it). Every compose box (room, DM, group) also gets, through
+// createComposeError, the reply bar above it (ui/reply.js) and a 🙂 button that inserts an emoji
+// from the picker (ui/emoji-picker.js) at the cursor.
 
 import { h } from './dom.js';
+import { openEmojiPicker } from './emoji-picker.js';
+import { createReplyBar } from './reply.js';
 
 /** Wires an existing <form> + <textarea>. onSend(text) returns false to keep the text. */
 export function bindCompose(form, textarea, { onSend, onTyping }) {
@@ -72,5 +76,43 @@ export function createComposeError({ store, conversationId, form }) {
   form.addEventListener('submit', () => {
     if (el.dataset.code !== 'slowmode') clear(); // the wait stays on screen until it is over
   });
+  addComposeExtras({ store, conversationId, form });
   return { el, clear, show, code: () => el.dataset.code };
+}
+
+/** Inserts `text` at the textarea's cursor (replacing the selection) and keeps the focus. */
+export function insertAtCursor(textarea, text) {
+  const start = textarea.selectionStart ?? textarea.value.length;
+  const end = textarea.selectionEnd ?? start;
+  textarea.value = textarea.value.slice(0, start) + text + textarea.value.slice(end);
+  const at = start + text.length;
+  textarea.focus();
+  textarea.setSelectionRange(at, at);
+  textarea.dispatchEvent(new Event('input', { bubbles: true }));
+}
+
+/**
+ * The reply bar above the form and the 🙂 emoji button before its Send button (issue 9).
+ * Called once per compose box (from createComposeError, which every compose box has).
+ */
+function addComposeExtras({ store, conversationId, form }) {
+  const textarea = form.querySelector('textarea');
+  if (!textarea || form.querySelector('.emoji-button')) return;
+  // DM and group windows build the form before putting it in the page: the bar goes above it
+  // once it is there (at the latest when a reply starts).
+  let reply = null;
+  const place = () => {
+    if (reply && !reply.el.parentNode && form.parentNode) form.before(reply.el);
+  };
+  store.on('reply', place);
+  reply = createReplyBar({ store, conversationId, textarea });
+  place();
+  const emoji = h('button', { type: 'button', class: 'emoji-button', title: 'Insert an emoji', 'aria-label': 'Insert an emoji', 'aria-haspopup': 'dialog' }, '🙂');
+  emoji.addEventListener('click', () => {
+    if (textarea.disabled) return;
+    openEmojiPicker({ opener: emoji, label: 'Insert an emoji', onPick: (e) => insertAtCursor(textarea, e) });
+  });
+  const send = form.querySelector('[type="submit"]');
+  if (send) send.before(emoji);
+  else form.append(emoji);
 }

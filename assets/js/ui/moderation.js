@@ -1,16 +1,15 @@
 // Moderation in context (issue 8), for the room view and the group windows:
-// - each message gets a "⋯" button (.message-menu-button; right-click on the message body opens
-//   it too) with "Report message…" (everyone, on others' messages: POST …/messages/{seq}/report),
-//   "Delete message" (room owner / moderator or server `rooms.moderate`, and one's own messages:
-//   DELETE /conversations/{id}/messages/{seq}), "Mute author…" (`users.moderate`: PUT
-//   /admin/users/{id}/mute) and "Open user in admin panel" (`users.view`);
+// - the message menu (ui/message-actions.js: the "⋯" button and right-click on a message, in
+//   rooms, DMs and groups) gets, through the store's `message-menu` event, "Report message…"
+//   (everyone, on others' messages: POST …/messages/{seq}/report), "Delete message" (one's own
+//   messages, room owner / moderator or server `rooms.moderate`, or `message.delete` in the
+//   conversation's permissions: DELETE /conversations/{id}/messages/{seq}), "Mute author…"
+//   (`users.moderate`: PUT /admin/users/{id}/mute) and "Open user in admin panel" (`users.view`);
 // - the user menu of a member (member list, message authors) in a room I moderate gains "Kick
 //   from room…" and "Ban from room…" (POST /rooms/{id}/members/{user}/kick|ban).
 // Nothing here calls an /admin route unless the server permission for it is held.
 
-import { h } from './dom.js';
 import { openFormDialog, reasonField } from './form-dialog.js';
-import { showMenu } from './menu.js';
 
 const enc = encodeURIComponent;
 
@@ -93,7 +92,7 @@ export function createModeration({ store, api }) {
     const own = m.sender_id === meId;
     const deleted = Boolean(m.deleted);
     const author = { id: m.sender_id, username: m.sender_username };
-    const moderator = canModerateRoom(store, convId);
+    const moderator = canModerateRoom(store, convId) || store.canIn(convId, 'message.delete');
     return [
       !own && !deleted ? { label: 'Report message…', action: 'report', onSelect: () => reportMessage(convId, m) } : null,
       (moderator || own) && !deleted ? { label: 'Delete message', action: 'delete-message', danger: true, onSelect: () => deleteMessage(convId, m) } : null,
@@ -102,29 +101,15 @@ export function createModeration({ store, api }) {
     ].filter(Boolean);
   }
 
-  /** For createMessageList's `decorate` in a room: the message's "⋯" button. */
-  function decorate(convId) {
-    return (el, m) => {
-      const button = h(
-        'button',
-        { type: 'button', class: 'message-menu-button', 'aria-haspopup': 'menu', 'aria-label': `Actions for the message by ${m.sender_username}`, title: 'Message actions' },
-        '⋯',
-      );
-      const open = (at = {}) => {
-        const items = messageItems(convId, store.timeline(convId).bySeq.get(m.seq) ?? m);
-        if (!items.length) {
-          store.toast('No actions for this message.', 'info');
-          return;
-        }
-        showMenu({ label: 'Message actions', items, opener: button, ...at, className: 'message-menu' });
-      };
-      button.addEventListener('click', () => open());
-      el.querySelector('.message-body')?.addEventListener('contextmenu', (ev) => {
-        ev.preventDefault();
-        open({ x: ev.clientX, y: ev.clientY });
-      });
-      el.append(button);
-    };
+  // The message menu (ui/message-actions.js) asks every module for its items.
+  store.on('message-menu', ({ conversationId, message, items }) => items.push(...messageItems(conversationId, message)));
+
+  /**
+   * Formerly the rooms' "⋯" button; ui/message-actions.js now gives every message its toolbar
+   * and menu (with the items above), so there is nothing to add: kept for the callers' API.
+   */
+  function decorate() {
+    return null;
   }
 
   /** Extra user-menu items (ui/context-menu.js) for names shown in the open room. */

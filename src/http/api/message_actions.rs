@@ -1,9 +1,13 @@
-//! Conversations in depth: one message, edits, reactions, pins, read receipts and my
-//! notification level. (Sending and history are in `conversations.rs`; deleting is in
-//! `moderation.rs`.)
+//! Conversations in depth: one message, edits, deletions, reactions, pins, read receipts and my
+//! notification level. (Sending and history are in `conversations.rs`; every method of one path
+//! must live in one API type, or the spec keeps only one of them.)
 
 use poem::web::Data;
-use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 
 use super::{
     ApiTags,
@@ -54,6 +58,14 @@ pub struct ReceiptList {
     pub receipts: Vec<Receipt>,
 }
 
+/// A message was deleted.
+#[derive(ApiResponse)]
+pub enum Deleted {
+    /// Deleted (or it already was).
+    #[oai(status = 204)]
+    NoContent,
+}
+
 /// Message actions API.
 pub struct MessageActionsApi;
 
@@ -97,6 +109,32 @@ impl MessageActionsApi {
                 .edit(auth.actor(), id.0, seq.0, body.0.body.as_str())
                 .await?,
         ))
+    }
+
+    /// Deletes a message: my own while I am a member; anyone's as a room's owner or moderator,
+    /// a holder of `rooms.moderate` (rooms), or a group's owner or moderator. The text,
+    /// mentions, reactions and pin are erased and history shows it with `deleted: true`; members
+    /// get `message_deleted` in order with other changes; a moderator deletion is audited as
+    /// `message.deleted` with the old text. Deleting a deleted message is a no-op.
+    #[oai(
+        path = "/:id/messages/:seq",
+        method = "delete",
+        operation_id = "delete_message"
+    )]
+    async fn delete(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        id: Path<ConversationId>,
+        seq: Path<i64>,
+        /// Why (1–500 characters; kept in the audit log).
+        reason: Query<Option<String>>,
+    ) -> ApiResult<Deleted> {
+        state
+            .message_changes
+            .delete(auth.actor(), id.0, seq.0, reason.0.as_deref())
+            .await?;
+        Ok(Deleted::NoContent)
     }
 
     /// Adds my reaction (one Unicode emoji, URL-encoded in the path); idempotent. At most 20

@@ -1,12 +1,7 @@
-//! Moderation inside conversations: kicking and banning in rooms, deleting messages, and
-//! reporting them.
+//! Moderation inside conversations: kicking and banning in rooms, and reporting messages.
 
 use poem::web::Data;
-use poem_openapi::{
-    ApiResponse, Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 
 use super::{
     ApiTags,
@@ -130,36 +125,11 @@ impl RoomModerationApi {
     }
 }
 
-/// Message moderation API (delete, report).
+/// Message moderation API (report; deleting is in `message_actions.rs`).
 pub struct MessageModerationApi;
 
 #[OpenApi(prefix_path = "/conversations", tag = "ApiTags::Conversations")]
 impl MessageModerationApi {
-    /// Deletes a message: my own anywhere I am a member; anyone's as a room's owner or
-    /// moderator, a holder of `rooms.moderate` (rooms), or a group's owner or moderator. The
-    /// body is emptied and history shows it with `deleted: true`; members get
-    /// `message_deleted`; audited as `message.deleted` (with the old text).
-    #[oai(
-        path = "/:id/messages/:seq",
-        method = "delete",
-        operation_id = "delete_message"
-    )]
-    async fn delete(
-        &self,
-        auth: Auth,
-        state: Data<&AppState>,
-        id: Path<ConversationId>,
-        seq: Path<i64>,
-        /// Why (1–500 characters; kept in the audit log).
-        reason: Query<Option<String>>,
-    ) -> ApiResult<Done> {
-        state
-            .message_changes
-            .delete(auth.actor(), id.0, seq.0, reason.0.as_deref())
-            .await?;
-        Ok(Done::NoContent)
-    }
-
     /// Reports a message to the moderators (anyone who can read it; not my own). Reporting it
     /// again while my report is open returns that report.
     #[oai(
