@@ -14,7 +14,7 @@ use crate::{
     realtime::{Hub, dispatch},
     secrets,
     service::{
-        Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
+        AccountSettingsService, Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
         FriendService, MessageService, PresenceService, ProfileService, RateLimits,
         RecoveryService, ReportService, RoleService, SessionService, SettingsService,
         SystemActions, UnitOfWork, UserAdminService, UserService, passwords::PasswordHasher,
@@ -172,6 +172,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let admin = AdminService::new(db.clone(), uow.clone(), access.clone());
     let user_admin = UserAdminService::new(db.clone(), uow.clone(), access.clone(), auth.clone());
     let roles = RoleService::new(db.clone(), uow.clone(), access.clone());
+    let account_settings = AccountSettingsService::new(db.clone(), uow.clone(), limits.clone());
     let broadcast = BroadcastService::new(db.clone(), uow, access.clone(), messages.clone());
     let state = AppState::new(AppStateInner {
         config: config.clone(),
@@ -198,6 +199,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         presence,
         limits,
         settings,
+        account_settings,
         shutdown,
         ws_tasks: TaskTracker::new(),
         tls: tls_info.clone(),

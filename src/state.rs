@@ -9,7 +9,7 @@ use crate::{
     events::EventBus,
     realtime::Hub,
     service::{
-        Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
+        AccountSettingsService, Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
         FriendService, MessageService, PresenceService, ProfileService, RateLimits,
         RecoveryService, ReportService, RoleService, SessionService, SettingsService,
         SystemActions, UserAdminService, UserService,
@@ -90,6 +90,8 @@ pub struct AppStateInner {
     pub limits: RateLimits,
     /// Live settings (server name, MOTD, registration, invisible, limits) and invite links.
     pub settings: SettingsService,
+    /// My account settings (theme, notifications, read receipts, …).
+    pub account_settings: AccountSettingsService,
     /// Fires when shutdown begins.
     pub shutdown: CancellationToken,
     /// WebSocket session tasks, awaited on shutdown.

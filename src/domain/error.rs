@@ -167,6 +167,10 @@ text_enum!(
         InviteRequired = "invite_required",
         /// The invite code is unknown, revoked, expired or used up (403).
         InvalidInvite = "invalid_invite",
+        /// Account settings (`PUT /users/me/settings`): an unknown key, a `null`, a value of the
+        /// wrong type or out of its set, or an accent that is not `#rrggbb`; the message names
+        /// the key (422).
+        InvalidSettings = "invalid_settings",
     }
 );
 

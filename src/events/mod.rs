@@ -12,7 +12,7 @@ pub use bus::{EventBus, InProcessBus, Subscription};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Conversation, ConversationId, ConversationKind, ConversationRole, FriendRequestEndReason,
+    AccountSettings, Conversation, ConversationId, ConversationKind, ConversationRole, FriendRequestEndReason,
     LeaveReason, MembershipState, Message, PermissionSet, PresenceChoice, PresenceStatus,
     ServerInfo, SessionEndReason, SessionId, Timestamp, User, UserId, Visibility,
 };
@@ -254,6 +254,14 @@ pub enum Event {
         /// The keys that changed.
         keys: Vec<String>,
     },
+    /// A user changed their account settings (`PUT /users/me/settings`): all their connections
+    /// get `settings_updated`.
+    AccountSettingsChanged {
+        /// Whose.
+        user: UserId,
+        /// The whole settings object now.
+        settings: AccountSettings,
+    },
 }
 
 /// The default reason of a `MemberLeft` from before reasons existed.
@@ -311,6 +319,7 @@ impl Event {
             Self::MessageDeleted { .. } => "message_deleted",
             Self::MemberBanChanged { .. } => "member_ban_changed",
             Self::SettingsChanged { .. } => "settings_changed",
+            Self::AccountSettingsChanged { .. } => "account_settings_changed",
         }
     }
 }

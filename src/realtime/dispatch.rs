@@ -15,6 +15,7 @@ use super::{
         ConversationUpdatedFrame, FriendAddedFrame, FriendRemovedFrame, FriendRequestFrame,
         FriendRequestRemovedFrame, HistoryClearedFrame, MemberJoinedFrame, MemberLeftFrame,
         MemberUpdatedFrame, MessageDeletedFrame, MessageFrame, ServerFrame, ServerUpdatedFrame,
+        SettingsUpdatedFrame,
         UserUpdatedFrame,
     },
 };
@@ -230,6 +231,13 @@ pub fn handle(hub: &Hub, event: &Event) {
             })
             .encode();
             hub.send_to_all(&frame);
+        }
+        Event::AccountSettingsChanged { user, settings } => {
+            let frame = ServerFrame::SettingsUpdated(SettingsUpdatedFrame {
+                settings: settings.clone(),
+            })
+            .encode();
+            hub.send_to_user(*user, &frame);
         }
         Event::ConversationCreated { .. } | Event::MemberBanChanged { .. } => {}
         Event::FriendRequested { .. }

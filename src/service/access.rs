@@ -441,6 +441,7 @@ impl Access {
             | Event::Announcement { .. }
             | Event::MessageDeleted { .. }
             | Event::SettingsChanged { .. }
+            | Event::AccountSettingsChanged { .. }
             | Event::PresenceChanged { .. }
             | Event::PresenceChosen { .. }
             | Event::FriendRequested { .. }

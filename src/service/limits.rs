@@ -74,11 +74,15 @@ pub enum Limit {
     Invite,
     /// Friend requests sent per user (`friend_requests_per_minute`). Key: the user id.
     FriendRequest,
+    /// Account settings changes per user (`PUT /users/me/settings`): a fixed 60 a minute with
+    /// bursts of 30, not configurable (a settings screen sends one change per click). Key: the
+    /// user id.
+    SettingsUpdate,
 }
 
 impl Limit {
     /// Every kind, in declaration order.
-    pub const ALL: [Limit; 12] = [
+    pub const ALL: [Limit; 13] = [
         Limit::LoginIp,
         Limit::LoginAccount,
         Limit::Register,
@@ -91,6 +95,7 @@ impl Limit {
         Limit::Join,
         Limit::Invite,
         Limit::FriendRequest,
+        Limit::SettingsUpdate,
     ];
 
     /// What the client is told it did too often.
@@ -108,6 +113,7 @@ impl Limit {
             Limit::Join => "too many rooms joined",
             Limit::Invite => "too many invitations sent",
             Limit::FriendRequest => "too many friend requests",
+            Limit::SettingsUpdate => "too many settings changes",
         }
     }
 
@@ -209,6 +215,7 @@ fn rate_of(config: &LimitsConfig, limit: Limit) -> Rate {
             let n = config.friend_requests_per_minute;
             Rate::new(n, 60, n)
         }
+        Limit::SettingsUpdate => Rate::new(60, 60, 30),
     }
 }
 

@@ -2,6 +2,7 @@
 //! and back; `operation_id`s are stable once released.
 
 pub mod account;
+pub mod account_settings;
 pub mod admin;
 pub mod admin_roles;
 pub mod admin_rooms;
@@ -72,7 +73,7 @@ pub type Apis = (
     recovery::RecoveryApi,
     sessions::SessionsApi,
     users::UsersApi,
-    account::AccountApi,
+    (account::AccountApi, account_settings::AccountSettingsApi),
     rooms::RoomsApi,
     dms::DmsApi,
     (friends::FriendsApi, blocks::BlocksApi),
@@ -103,7 +104,7 @@ pub fn apis() -> Apis {
         recovery::RecoveryApi,
         sessions::SessionsApi,
         users::UsersApi,
-        account::AccountApi,
+        (account::AccountApi, account_settings::AccountSettingsApi),
         rooms::RoomsApi,
         dms::DmsApi,
         (friends::FriendsApi, blocks::BlocksApi),
