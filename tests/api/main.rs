@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
 
+mod account_settings;
 mod accounts;
 mod admin_users;
 mod bad_input;
