@@ -14,9 +14,9 @@ use crate::{
     realtime::{Hub, dispatch},
     secrets,
     service::{
-        AccountSettingsService, Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
-        FriendService, MessageService, PresenceService, ProfileService, RateLimits,
-        RecoveryService, ReportService, RoleService, SessionService, SettingsService,
+        Access, AccountSettingsService, AdminService, AuthService, BlockService, BroadcastService,
+        ConversationService, FriendService, MessageService, PresenceService, ProfileService,
+        RateLimits, RecoveryService, ReportService, RoleService, SessionService, SettingsService,
         SystemActions, UnitOfWork, UserAdminService, UserService, passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},

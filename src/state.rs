@@ -9,9 +9,9 @@ use crate::{
     events::EventBus,
     realtime::Hub,
     service::{
-        AccountSettingsService, Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
-        FriendService, MessageService, PresenceService, ProfileService, RateLimits,
-        RecoveryService, ReportService, RoleService, SessionService, SettingsService,
+        Access, AccountSettingsService, AdminService, AuthService, BlockService, BroadcastService,
+        ConversationService, FriendService, MessageService, PresenceService, ProfileService,
+        RateLimits, RecoveryService, ReportService, RoleService, SessionService, SettingsService,
         SystemActions, UserAdminService, UserService,
     },
     store::Db,

@@ -137,8 +137,8 @@ impl AccountSettingsPatch {
         if let Some((key, _)) = map.iter().find(|(_, v)| v.is_null()) {
             return Err(invalid(format!("{key}: null is not a value")));
         }
-        let mut patch: Self = serde_json::from_value(body)
-            .map_err(|e| invalid(format!("invalid settings: {e}")))?;
+        let mut patch: Self =
+            serde_json::from_value(body).map_err(|e| invalid(format!("invalid settings: {e}")))?;
         if let Some(raw) = patch.accent.take() {
             patch.accent = Some(
                 parse_accent(&raw)
@@ -238,9 +238,18 @@ mod tests {
 
     #[test]
     fn defaults_when_nothing_or_garbage_is_stored() {
-        assert_eq!(AccountSettings::from_stored("{}"), AccountSettings::default());
-        assert_eq!(AccountSettings::from_stored("not json"), AccountSettings::default());
-        assert_eq!(AccountSettings::from_stored("[1]"), AccountSettings::default());
+        assert_eq!(
+            AccountSettings::from_stored("{}"),
+            AccountSettings::default()
+        );
+        assert_eq!(
+            AccountSettings::from_stored("not json"),
+            AccountSettings::default()
+        );
+        assert_eq!(
+            AccountSettings::from_stored("[1]"),
+            AccountSettings::default()
+        );
     }
 
     #[test]
@@ -277,7 +286,11 @@ mod tests {
         assert_eq!(s.accent, "#a0b0c0");
         assert!(!s.sounds);
         assert_eq!(s.theme, Theme::System);
-        assert!(AccountSettingsPatch::parse(json!({})).expect("empty").is_empty());
+        assert!(
+            AccountSettingsPatch::parse(json!({}))
+                .expect("empty")
+                .is_empty()
+        );
     }
 
     #[test]

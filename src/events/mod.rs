@@ -12,9 +12,9 @@ pub use bus::{EventBus, InProcessBus, Subscription};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AccountSettings, Conversation, ConversationId, ConversationKind, ConversationRole, FriendRequestEndReason,
-    LeaveReason, MembershipState, Message, PermissionSet, PresenceChoice, PresenceStatus,
-    ServerInfo, SessionEndReason, SessionId, Timestamp, User, UserId, Visibility,
+    AccountSettings, Conversation, ConversationId, ConversationKind, ConversationRole,
+    FriendRequestEndReason, LeaveReason, MembershipState, Message, PermissionSet, PresenceChoice,
+    PresenceStatus, ServerInfo, SessionEndReason, SessionId, Timestamp, User, UserId, Visibility,
 };
 
 /// Something that happened, as told to the rest of the system after commit.

@@ -15,8 +15,7 @@ use super::{
         ConversationUpdatedFrame, FriendAddedFrame, FriendRemovedFrame, FriendRequestFrame,
         FriendRequestRemovedFrame, HistoryClearedFrame, MemberJoinedFrame, MemberLeftFrame,
         MemberUpdatedFrame, MessageDeletedFrame, MessageFrame, ServerFrame, ServerUpdatedFrame,
-        SettingsUpdatedFrame,
-        UserUpdatedFrame,
+        SettingsUpdatedFrame, UserUpdatedFrame,
     },
 };
 use crate::{

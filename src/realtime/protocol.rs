@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::domain::{
-    AccountSettings, Conversation, ConversationId, ConversationRole, ErrorCode, Friend, FriendRequestDirection,
-    FriendRequestEndReason, LeaveReason, Message, MissedDm, MyPresence, Permission, PresenceChoice,
-    PresenceStatus, ServerInfo, Timestamp, User, UserId, UserPresence,
+    AccountSettings, Conversation, ConversationId, ConversationRole, ErrorCode, Friend,
+    FriendRequestDirection, FriendRequestEndReason, LeaveReason, Message, MissedDm, MyPresence,
+    Permission, PresenceChoice, PresenceStatus, ServerInfo, Timestamp, User, UserId, UserPresence,
 };
 
 /// First frame of every connection.

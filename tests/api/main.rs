@@ -11,6 +11,7 @@ mod blocks;
 mod browser;
 mod browser_account;
 mod browser_admin;
+mod browser_settings;
 mod browser_social;
 mod cli;
 mod conversations;
