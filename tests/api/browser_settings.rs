@@ -300,6 +300,98 @@ async fn settings_follow_the_account_and_notifications_reach_a_background_conver
     .await;
     assert_eq!(js(&page, "return window.__notes.length;").await, json!(1));
 
+    // This device: saving DM history locally stores what the page holds, the export has it,
+    // clearing empties it. Downloads are caught (no file is written): the anchor's click and
+    // the Blob handed to it are recorded.
+    js(
+        &page,
+        r#"window.__downloads = [];
+        const createUrl = URL.createObjectURL;
+        URL.createObjectURL = (blob) => { const url = createUrl(blob); blob.text().then((text) => window.__downloads.push({ url, text })); return url; };
+        HTMLAnchorElement.prototype.click = function () { window.__downloads.push({ name: this.download, href: this.href }); };
+        window.confirm = () => true;
+        return true;"#,
+    )
+    .await;
+    open_settings(&page).await;
+    click(
+        &page,
+        Locator::Id("settings-local-history"),
+        "Save DMs in this browser",
+    )
+    .await;
+    click(&page, Locator::Id("settings-close"), "Close").await;
+    open_settings(&page).await;
+    wait_js(
+        &page,
+        "return document.getElementById('settings-history-count').textContent;",
+        "two messages saved",
+        |v| v.as_str() == Some("2 messages saved on this device."),
+    )
+    .await;
+    click(
+        &page,
+        Locator::Id("settings-download-json"),
+        "Download (JSON)",
+    )
+    .await;
+    click(
+        &page,
+        Locator::Id("settings-download-text"),
+        "Download (text)",
+    )
+    .await;
+    let downloads = wait_js(
+        &page,
+        "return window.__downloads;",
+        "two files built",
+        |v| v.as_array().is_some_and(|a| a.len() == 4),
+    )
+    .await;
+    let downloads = downloads.as_array().expect("list");
+    let names: Vec<&str> = downloads
+        .iter()
+        .filter_map(|d| d["name"].as_str())
+        .collect();
+    assert!(
+        names.len() == 2 && names[0].ends_with(".json") && names[1].ends_with(".txt"),
+        "{names:?}"
+    );
+    let texts: Vec<&str> = downloads
+        .iter()
+        .filter_map(|d| d["text"].as_str())
+        .collect();
+    let json_doc: Value = serde_json::from_str(texts[0]).expect("the JSON export parses");
+    let bodies: Vec<&str> = json_doc["conversations"][0]["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .collect();
+    assert_eq!(bodies, ["ping from **bob**", "second one"]);
+    assert_eq!(json_doc["conversations"][0]["peer"], "bob");
+    assert!(
+        texts[1].starts_with("== Direct messages with bob ==")
+            && texts[1].contains("bob: ping from **bob**")
+            && texts[1].contains("bob: second one"),
+        "{}",
+        texts[1]
+    );
+    click(
+        &page,
+        Locator::Id("settings-clear-history"),
+        "Clear local history",
+    )
+    .await;
+    wait_js(
+        &page,
+        "return document.getElementById('settings-history-count').textContent;",
+        "nothing saved after clearing",
+        |v| v.as_str() == Some("0 messages saved on this device."),
+    )
+    .await;
+    click(&page, Locator::Id("settings-close"), "Close").await;
+
     // The tab title counts unread messages: bob posts in a room alice joined but is not
     // looking at.
     let side = app.room(&bob, "side-room", "public").await;
