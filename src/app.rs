@@ -15,9 +15,10 @@ use crate::{
     secrets,
     service::{
         Access, AccountSettingsService, AdminService, AuthService, BlockService, BroadcastService,
-        ConversationService, FriendService, MessageService, PresenceService, ProfileService,
-        RateLimits, RecoveryService, ReportService, RoleService, SessionService, SettingsService,
-        SystemActions, UnitOfWork, UserAdminService, UserService, passwords::PasswordHasher,
+        ConversationService, FriendService, MessageChangeService, MessageService, PresenceService,
+        ProfileService, RateLimits, ReceiptService, RecoveryService, ReportService, RoleService,
+        SessionService, SettingsService, SystemActions, UnitOfWork, UserAdminService, UserService,
+        passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
@@ -96,7 +97,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     tracing::info!(delivery = %mailer.describe(), "e-mail");
     let uow = UnitOfWork::new(db.clone(), bus.clone(), access.clone());
     let (writer, committed, writer_task) = MessageWriter::spawn(db.write.clone(), shutdown.clone());
-    let publisher_task = MessageService::spawn_publisher(committed, uow.clone());
+    let publisher_task = MessageService::spawn_publisher(db.clone(), committed, uow.clone());
     // Rate limits are per process; a janitor forgets idle keys every minute so their memory
     // stays bounded by the recently active clients.
     let limits = RateLimits::new(&config.limits);
@@ -165,7 +166,16 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         conversations.clone(),
     );
     let users = UserService::new(db.clone(), uow.clone(), access.clone(), hasher);
-    let messages = MessageService::new(db.clone(), writer, access.clone(), limits.clone());
+    let messages = MessageService::new(db.clone(), writer.clone(), access.clone(), limits.clone());
+    let message_changes = MessageChangeService::new(
+        db.clone(),
+        writer,
+        access.clone(),
+        limits.clone(),
+        messages.clone(),
+        config.messages.edit_window_secs,
+    );
+    let receipts = ReceiptService::new(db.clone(), uow.clone(), access.clone());
     let friends = FriendService::new(db.clone(), uow.clone(), access.clone(), limits.clone());
     let blocks = BlockService::new(db.clone(), uow.clone(), access.clone());
     let reports = ReportService::new(db.clone(), uow.clone(), access.clone());
@@ -184,6 +194,8 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         users,
         conversations,
         messages,
+        message_changes,
+        receipts,
         admin,
         reports,
         user_admin,

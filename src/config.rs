@@ -54,6 +54,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Presence: auto-away and whether invisible is allowed.
     pub presence: PresenceConfig,
+    /// Messages: the edit window.
+    pub messages: MessagesConfig,
     /// Official rooms created at start-up; replaces the default list when given.
     pub official_rooms: Vec<OfficialRoom>,
     /// The data folder (database, secrets). Set from `--data-dir`, not from the file.
@@ -117,6 +119,15 @@ impl AuthConfig {
         (minutes.is_finite() && minutes > 0.0)
             .then(|| Duration::from_secs_f64((minutes * 60.0).min(1e9)))
     }
+}
+
+/// `[messages]`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MessagesConfig {
+    /// How long after sending its author may edit a message, in seconds; an edit later is
+    /// refused with 403 `edit_window_closed`. 0 = no limit (default). Deleting is never limited.
+    pub edit_window_secs: u64,
 }
 
 /// `[presence]`.
@@ -443,6 +454,7 @@ impl Default for Config {
                 allow_invisible: true,
                 auto_away_minutes: 10.0,
             },
+            messages: MessagesConfig::default(),
             official_rooms: default_official_rooms(),
             data_dir: PathBuf::from("echochat-data"),
         }

@@ -10,9 +10,9 @@ use crate::{
     realtime::Hub,
     service::{
         Access, AccountSettingsService, AdminService, AuthService, BlockService, BroadcastService,
-        ConversationService, FriendService, MessageService, PresenceService, ProfileService,
-        RateLimits, RecoveryService, ReportService, RoleService, SessionService, SettingsService,
-        SystemActions, UserAdminService, UserService,
+        ConversationService, FriendService, MessageChangeService, MessageService, PresenceService,
+        ProfileService, RateLimits, ReceiptService, RecoveryService, ReportService, RoleService,
+        SessionService, SettingsService, SystemActions, UserAdminService, UserService,
     },
     store::Db,
     tls::TlsInfo,
@@ -59,6 +59,10 @@ pub struct AppStateInner {
     pub conversations: ConversationService,
     /// Messages.
     pub messages: MessageService,
+    /// Edits, deletions, reactions and pins.
+    pub message_changes: MessageChangeService,
+    /// Read positions, read receipts, notification levels.
+    pub receipts: ReceiptService,
     /// Built-in roles, the audit log, who am I.
     pub admin: AdminService,
     /// Account administration and moderation.

@@ -19,6 +19,11 @@ pub struct Model {
     pub muted_until: Option<DateTimeUtc>,
     /// Who sent the (pending) invitation, when known.
     pub invited_by: Option<Uuid>,
+    /// The read position other members may see (read receipts); moves only while the member
+    /// sends receipts and is not invisible.
+    pub receipt_seq: i64,
+    /// Notification level here: `all`, `mentions` or `none` (CHECK constraint).
+    pub notify: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -33,6 +33,9 @@ pub struct Model {
     pub slowmode_secs: i32,
     /// History was cleared up to this seq (0 = never).
     pub cleared_seq: i64,
+    /// The change sequence: bumped by every message change (create, edit, delete, reaction,
+    /// pin); `messages.change_seq` holds the value of each message's latest change.
+    pub last_change: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

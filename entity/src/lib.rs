@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod conversation_members;
 pub mod conversations;
 pub mod friendships;
+pub mod message_reactions;
 pub mod messages;
 pub mod refresh_tokens;
 pub mod reports;

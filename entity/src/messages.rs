@@ -16,6 +16,17 @@ pub struct Model {
     pub deleted_at: Option<DateTimeUtc>,
     /// Sent while the sender was shadowbanned: shown to the sender (and to moderators) only.
     pub shadowed: bool,
+    /// The conversation's change sequence at this message's latest change (create, edit,
+    /// delete, reaction, pin).
+    pub change_seq: i64,
+    /// The message this one replies to (same conversation).
+    pub reply_to_seq: Option<i64>,
+    /// JSON `[[user_id, username], …]` of resolved mentions; NULL = none.
+    pub mentions: Option<String>,
+    /// When it was pinned (NULL = not pinned).
+    pub pinned_at: Option<DateTimeUtc>,
+    /// Who pinned it.
+    pub pinned_by: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,6 +22,7 @@ mod m20261203_000010_presence;
 mod m20261204_000011_administration;
 mod m20261204_000012_room_moderation;
 mod m20261204_000013_settings;
+mod m20261205_000014_conversation_depth;
 mod m20261205_000016_account_settings;
 
 /// The ordered list of migrations.
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000011_administration::Migration),
             Box::new(m20261204_000012_room_moderation::Migration),
             Box::new(m20261204_000013_settings::Migration),
+            Box::new(m20261205_000014_conversation_depth::Migration),
             Box::new(m20261205_000016_account_settings::Migration),
         ]
     }

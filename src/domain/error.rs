@@ -167,6 +167,18 @@ text_enum!(
         InviteRequired = "invite_required",
         /// The invite code is unknown, revoked, expired or used up (403).
         InvalidInvite = "invalid_invite",
+        /// A reaction must be exactly one Unicode emoji (422).
+        InvalidEmoji = "invalid_emoji",
+        /// A message already carries the most distinct emojis allowed (20) (409).
+        TooManyReactions = "too_many_reactions",
+        /// `reply_to_seq` names no readable message of the same conversation (422).
+        InvalidReply = "invalid_reply",
+        /// Only the author may edit a message (403).
+        NotYourMessage = "not_your_message",
+        /// The edit window (`[messages] edit_window_secs`) of this message has passed (403).
+        EditWindowClosed = "edit_window_closed",
+        /// The message was deleted: it cannot be edited, reacted to or pinned (409).
+        MessageDeleted = "message_deleted",
         /// Account settings (`PUT /users/me/settings`): an unknown key, a `null`, a value of the
         /// wrong type or out of its set, or an accent that is not `#rrggbb`; the message names
         /// the key (422).

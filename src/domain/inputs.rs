@@ -113,6 +113,11 @@ impl MessageBody {
     pub fn into_inner(self) -> String {
         self.0
     }
+
+    /// The text, borrowed.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A client-chosen idempotency key for a send: 1–64 printable ASCII characters.

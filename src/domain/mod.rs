@@ -10,10 +10,12 @@ mod account_settings;
 mod actor;
 mod admin_views;
 mod audit;
+mod depth;
 mod error;
 mod ids;
 mod inputs;
 pub(crate) mod kinds;
+pub mod markdown;
 mod moderation;
 mod permissions;
 mod room_moderation;
@@ -32,6 +34,10 @@ pub use admin_views::{
     RoleList, RoleView, ServerCounts, ServerStatus, WhoAmI,
 };
 pub use audit::{AuditAction, AuditFilter, AuditTarget, NewAuditEntry};
+pub use depth::{
+    EXCERPT_CHARS, Emoji, MAX_EMOJIS_PER_MESSAGE, MAX_MENTIONS, NotifyLevel, PinInfo,
+    REACTION_USERS_SHOWN, Reaction, ReactionUsers, Receipt, ReplyPreview, excerpt,
+};
 pub use error::{DomainError, ErrorCode};
 pub use ids::{AuditId, ConversationId, MessageId, ReportId, SessionId, UserId};
 pub use inputs::{

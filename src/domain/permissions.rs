@@ -77,6 +77,9 @@ text_enum!(
         /// Room: ban a user (and lift a ban): owner, moderators and holders of
         /// `rooms.moderate`.
         MemberBan = "member.ban",
+        /// Conversation: pin and unpin messages (rooms: owner, moderators and holders of
+        /// `rooms.moderate`; groups: owner and moderators; DMs: both people).
+        MessagePin = "message.pin",
     }
 );
 
@@ -366,7 +369,10 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
             && moderates_rooms(facts)
             && matches!(
                 permission,
-                Permission::MemberKick | Permission::MemberBan | Permission::MessageDelete
+                Permission::MemberKick
+                    | Permission::MemberBan
+                    | Permission::MessageDelete
+                    | Permission::MessagePin
             ))
         .then(|| MemberFacts {
             user_id: UserId(uuid::Uuid::nil()),
@@ -456,6 +462,11 @@ pub fn decide(permission: Permission, facts: &Facts) -> Result<(), DomainError> 
         Permission::MemberBan => {
             conversation.kind == ConversationKind::Room && (staff || moderates)
         }
+        Permission::MessagePin => match conversation.kind {
+            ConversationKind::Room => staff || moderates,
+            ConversationKind::Group => staff,
+            ConversationKind::Dm => true,
+        },
         Permission::AuditRead
         | Permission::RolesManage
         | Permission::RoomsCreate

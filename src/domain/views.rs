@@ -70,6 +70,17 @@ pub struct Conversation {
     pub last_seq: i64,
     /// Messages after the caller's read position (0 unless joined).
     pub unread_count: i64,
+    /// The change sequence: the highest `change_seq` of the conversation's messages (bumped by
+    /// every send, edit, deletion, reaction and pin).
+    #[serde(default)]
+    pub last_change: i64,
+    /// The caller's read position: every message up to this seq is read (0 unless joined).
+    #[serde(default)]
+    pub read_seq: i64,
+    /// The caller's notification level here (`all`, `mentions`, `none` = muted); `all` unless
+    /// joined.
+    #[serde(default = "super::depth::default_notify")]
+    pub notify: super::NotifyLevel,
     /// The caller's membership: `joined` or `invited`; absent when the caller is not a member.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub membership: Option<MembershipState>,
@@ -183,6 +194,28 @@ pub struct Message {
     /// True once the message was deleted (by its author or a moderator): `body` is empty then.
     #[serde(default)]
     pub deleted: bool,
+    /// The conversation's change sequence at this message's latest change (its creation, an
+    /// edit, its deletion, a reaction or a pin). Clients keep the highest they saw and pass it
+    /// as `after_change` to `resume`.
+    #[serde(default)]
+    pub change_seq: i64,
+    /// `body` rendered from the markdown subset (bold, italic, strikethrough, code, code blocks,
+    /// links, block quotes, mentions) and sanitized: safe to insert as HTML. Empty when deleted.
+    #[serde(default)]
+    pub html: String,
+    /// The message this one replies to; absent when it is not a reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<super::ReplyPreview>,
+    /// The users mentioned with `@username` who could read the conversation when it was sent;
+    /// absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentions: Option<Vec<UserId>>,
+    /// Reactions, by emoji in order of first use; absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reactions: Option<Vec<super::Reaction>>,
+    /// Who pinned the message and when; absent when not pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<super::PinInfo>,
 }
 
 /// One entry of the audit log.
@@ -368,6 +401,9 @@ mod tests {
             member_count: 2,
             last_seq: 7,
             unread_count: 1,
+            last_change: 9,
+            read_seq: 6,
+            notify: crate::domain::NotifyLevel::Mentions,
             membership: None,
             role: None,
             permissions: vec![],
@@ -396,8 +432,32 @@ mod tests {
             edited_at: None,
             shadowed: None,
             deleted: false,
+            change_seq: 1,
+            html: "<p>hi</p>".into(),
+            reply_to: None,
+            mentions: None,
+            reactions: None,
+            pinned: None,
         };
         same(&message);
+        message.reply_to = Some(crate::domain::ReplyPreview {
+            seq: 1,
+            sender_id: UserId::new(),
+            sender_username: "bob".into(),
+            excerpt: "yo".into(),
+            deleted: false,
+        });
+        message.mentions = Some(vec![UserId::new()]);
+        message.reactions = Some(vec![crate::domain::Reaction {
+            emoji: "👍".into(),
+            count: 1,
+            user_ids: vec![UserId::new()],
+        }]);
+        message.pinned = Some(crate::domain::PinInfo {
+            by: UserId::new(),
+            by_username: "bob".into(),
+            at: Timestamp::now(),
+        });
         message.client_id = Some("c1".into());
         message.edited_at = Some(Timestamp::now());
         message.shadowed = Some(true);

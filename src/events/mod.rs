@@ -224,14 +224,39 @@ pub enum Event {
         /// them, connections drop the room.
         members: Vec<UserId>,
     },
-    /// A message was deleted (body emptied, `deleted_at` set).
+    /// A message was deleted (body emptied, `deleted_at` set). Published in change_seq order
+    /// with the conversation's other message events.
     MessageDeleted {
         /// Where.
         conversation_id: ConversationId,
         /// Which message.
         seq: i64,
+        /// The conversation's change sequence of the deletion.
+        change_seq: i64,
         /// Who deleted it.
         by: UserId,
+        /// The author, when the message was shadowed (only they were told it exists).
+        shadowed_sender: Option<UserId>,
+    },
+    /// A message was edited, reacted to, pinned or unpinned: the message now. Published in
+    /// change_seq order with the conversation's other message events.
+    MessageUpdated {
+        /// The message now.
+        message: Message,
+    },
+    /// A member's read position moved (`read`, `POST …/read`).
+    ReadMoved {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Whose.
+        user_id: UserId,
+        /// The new read position.
+        seq: i64,
+        /// Messages after it (the member's unread count now).
+        unread_count: i64,
+        /// Whether the other members are told (a read receipt: DMs and groups only, and only
+        /// while the member sends read receipts and is not invisible).
+        share: bool,
     },
     /// A user was banned from a room, or the ban was lifted (no frame; caches forget the
     /// membership). A banned member's leaving is told by `MemberLeft` with reason `banned`.
@@ -317,6 +342,8 @@ impl Event {
             Self::HistoryCleared { .. } => "history_cleared",
             Self::ConversationDeleted { .. } => "conversation_deleted",
             Self::MessageDeleted { .. } => "message_deleted",
+            Self::MessageUpdated { .. } => "message_updated",
+            Self::ReadMoved { .. } => "read_moved",
             Self::MemberBanChanged { .. } => "member_ban_changed",
             Self::SettingsChanged { .. } => "settings_changed",
             Self::AccountSettingsChanged { .. } => "account_settings_changed",

@@ -30,8 +30,9 @@ use tokio_tungstenite::{
 use super::{
     hub::{ConnId, WatchRefused},
     protocol::{
-        AckFrame, ClientFrame, MessageFrame, PongFrame, ReadyFrame, ReadyNotice,
-        ResyncRequiredFrame, ServerFrame, TypingFrame, WatchingFrame, parse_client_frame,
+        AckFrame, ClientFrame, MessageDeletedFrame, MessageFrame, MessageUpdatedFrame, PongFrame,
+        ReadyFrame, ReadyNotice, ResyncRequiredFrame, ServerFrame, TypingFrame, WatchingFrame,
+        parse_client_frame,
     },
 };
 use crate::{
@@ -425,6 +426,7 @@ impl Session {
                         send.conversation_id,
                         &send.body,
                         Some(&send.client_id),
+                        send.reply_to_seq,
                     )
                     .await;
                 let pending = match submitted {
@@ -454,12 +456,29 @@ impl Session {
                 match self
                     .state
                     .messages
-                    .resume(&self.actor, conversation_id, resume.after_seq, max)
+                    .resume(
+                        &self.actor,
+                        conversation_id,
+                        resume.after_seq,
+                        resume.after_change,
+                        max,
+                    )
                     .await
                 {
-                    Ok(Resume::Messages(messages)) => {
+                    Ok(Resume::Messages { messages, changed }) => {
                         for message in messages {
                             self.reply(&ServerFrame::Message(MessageFrame { message }));
+                        }
+                        for message in changed {
+                            self.reply(&if message.deleted {
+                                ServerFrame::MessageDeleted(MessageDeletedFrame {
+                                    conversation_id,
+                                    seq: message.seq,
+                                    change_seq: message.change_seq,
+                                })
+                            } else {
+                                ServerFrame::MessageUpdated(MessageUpdatedFrame { message })
+                            });
                         }
                     }
                     Ok(Resume::ResyncRequired) => {
@@ -507,7 +526,7 @@ impl Session {
             ClientFrame::Read(read) => {
                 if let Err(err) = self
                     .state
-                    .messages
+                    .receipts
                     .mark_read(&self.actor, read.conversation_id, read.seq)
                     .await
                 {

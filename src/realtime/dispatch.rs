@@ -14,8 +14,9 @@ use super::{
         AnnouncementFrame, BlockChangedFrame, ConversationAddedFrame, ConversationDeletedFrame,
         ConversationUpdatedFrame, FriendAddedFrame, FriendRemovedFrame, FriendRequestFrame,
         FriendRequestRemovedFrame, HistoryClearedFrame, MemberJoinedFrame, MemberLeftFrame,
-        MemberUpdatedFrame, MessageDeletedFrame, MessageFrame, ServerFrame, ServerUpdatedFrame,
-        SettingsUpdatedFrame, UserUpdatedFrame,
+        MemberUpdatedFrame, MessageDeletedFrame, MessageFrame, MessageUpdatedFrame,
+        ReadPositionFrame, ReadReceiptFrame, ServerFrame, ServerUpdatedFrame, SettingsUpdatedFrame,
+        UserUpdatedFrame,
     },
 };
 use crate::{
@@ -176,14 +177,56 @@ pub fn handle(hub: &Hub, event: &Event) {
         Event::MessageDeleted {
             conversation_id,
             seq,
+            change_seq,
+            shadowed_sender,
             ..
         } => {
             let frame = ServerFrame::MessageDeleted(MessageDeletedFrame {
                 conversation_id: *conversation_id,
                 seq: *seq,
+                change_seq: *change_seq,
             })
             .encode();
-            hub.publish(*conversation_id, &frame, None);
+            match shadowed_sender {
+                Some(sender) => hub.send_to_user(*sender, &frame),
+                None => hub.publish(*conversation_id, &frame, None),
+            }
+        }
+        Event::MessageUpdated { message } => {
+            let frame = ServerFrame::MessageUpdated(MessageUpdatedFrame {
+                message: message.clone(),
+            })
+            .encode();
+            if message.shadowed == Some(true) {
+                hub.send_to_user(message.sender_id, &frame);
+            } else {
+                hub.publish(message.conversation_id, &frame, None);
+            }
+        }
+        Event::ReadMoved {
+            conversation_id,
+            user_id,
+            seq,
+            unread_count,
+            share,
+        } => {
+            let mine = ServerFrame::ReadPosition(ReadPositionFrame {
+                conversation_id: *conversation_id,
+                seq: *seq,
+                unread_count: *unread_count,
+            })
+            .encode();
+            hub.send_to_user(*user_id, &mine);
+            // The service decided from the stored settings; an invisible user is never shown.
+            if *share && !hub.is_hidden(*user_id) {
+                let receipt = ServerFrame::ReadReceipt(ReadReceiptFrame {
+                    conversation_id: *conversation_id,
+                    user_id: *user_id,
+                    seq: *seq,
+                })
+                .encode();
+                hub.publish(*conversation_id, &receipt, Some(*user_id));
+            }
         }
         Event::SessionEnded { session_id, .. } => hub.close_session(*session_id),
         Event::PresenceChanged {

@@ -204,13 +204,47 @@ pub struct ConversationDeletedFrame {
 }
 
 /// A message was deleted (by its author or a moderator): show it as deleted (history returns it
-/// with `deleted: true` and an empty body).
+/// with `deleted: true` and an empty body). Ordered with `message` and `message_updated` frames.
 #[derive(Clone, Debug, Serialize, Object)]
 pub struct MessageDeletedFrame {
     /// Where.
     pub conversation_id: ConversationId,
     /// Which message.
     pub seq: i64,
+    /// The conversation's change sequence of the deletion (keep the highest seen for `resume`).
+    pub change_seq: i64,
+}
+
+/// A message was edited, reacted to, pinned or unpinned: the message now (replace the one held).
+/// Ordered with `message` and `message_deleted` frames by the conversation's change sequence.
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct MessageUpdatedFrame {
+    /// The message now.
+    pub message: Message,
+}
+
+/// Another member's shared read position moved (DMs and groups; never from members who turned
+/// read receipts off or are invisible).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct ReadReceiptFrame {
+    /// Where.
+    pub conversation_id: ConversationId,
+    /// Who.
+    pub user_id: UserId,
+    /// They have read every message up to this seq.
+    pub seq: i64,
+}
+
+/// My own read position moved (in this tab, another tab or another device): update the unread
+/// count and the "new messages" divider.
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct ReadPositionFrame {
+    /// Where.
+    pub conversation_id: ConversationId,
+    /// I have read every message up to this seq.
+    pub seq: i64,
+    /// Messages after it.
+    pub unread_count: i64,
 }
 
 /// My account changed (e.g. my server role): my permissions now.
@@ -415,6 +449,15 @@ pub enum ServerFrame {
     /// `message_deleted`
     #[oai(mapping = "message_deleted")]
     MessageDeleted(MessageDeletedFrame),
+    /// `message_updated`
+    #[oai(mapping = "message_updated")]
+    MessageUpdated(MessageUpdatedFrame),
+    /// `read_receipt`
+    #[oai(mapping = "read_receipt")]
+    ReadReceipt(ReadReceiptFrame),
+    /// `read_position`
+    #[oai(mapping = "read_position")]
+    ReadPosition(ReadPositionFrame),
     /// `server_updated`
     #[oai(mapping = "server_updated")]
     ServerUpdated(ServerUpdatedFrame),
@@ -470,6 +513,9 @@ pub struct SendFrame {
     /// Text: 1–4000 characters after trailing whitespace is trimmed.
     #[oai(validator(min_length = 1, max_length = 4000))]
     pub body: String,
+    /// Reply to this message of the same conversation (422 `invalid_reply` otherwise).
+    #[serde(default)]
+    pub reply_to_seq: Option<i64>,
 }
 
 /// Ask for the messages after `after_seq`.
@@ -481,6 +527,11 @@ pub struct ResumeFrame {
     pub conversation_id: ConversationId,
     /// Highest seq the client has.
     pub after_seq: i64,
+    /// Highest `change_seq` the client has seen (from `message`, `message_updated`,
+    /// `message_deleted` frames and history): with it, edits, deletions, reactions and pins of
+    /// older messages that came later are sent too, as `message_updated` / `message_deleted`.
+    #[serde(default)]
+    pub after_change: Option<i64>,
 }
 
 /// I am typing (send at most every few seconds).

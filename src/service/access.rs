@@ -440,6 +440,8 @@ impl Access {
             Event::MessageCreated { .. }
             | Event::Announcement { .. }
             | Event::MessageDeleted { .. }
+            | Event::MessageUpdated { .. }
+            | Event::ReadMoved { .. }
             | Event::SettingsChanged { .. }
             | Event::AccountSettingsChanged { .. }
             | Event::PresenceChanged { .. }

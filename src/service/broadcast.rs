@@ -66,7 +66,7 @@ impl BroadcastService {
             let body = format!("📢 {text}");
             if self
                 .messages
-                .send(actor, room.id, &body, None)
+                .send(actor, room.id, &body, None, None)
                 .await
                 .is_ok()
             {

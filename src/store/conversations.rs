@@ -50,6 +50,8 @@ pub struct ConversationRecord {
     pub slowmode_secs: i32,
     /// History cleared up to this seq.
     pub cleared_seq: i64,
+    /// The change sequence (highest `change_seq` of its messages).
+    pub last_change: i64,
 }
 
 impl TryFrom<conversations::Model> for ConversationRecord {
@@ -72,6 +74,7 @@ impl TryFrom<conversations::Model> for ConversationRecord {
             read_only: m.read_only,
             slowmode_secs: m.slowmode_secs,
             cleared_seq: m.cleared_seq,
+            last_change: m.last_change,
         })
     }
 }
@@ -129,6 +132,7 @@ pub async fn insert_room(
         created_by: Set(Some(room.created_by.0)),
         created_at: Set(room.now),
         last_seq: Set(0),
+        last_change: Set(0),
         locked: Set(false),
         read_only: Set(false),
         slowmode_secs: Set(0),
@@ -196,6 +200,7 @@ pub async fn ensure_official(
                     created_by: Set(None),
                     created_at: Set(now),
                     last_seq: Set(0),
+                    last_change: Set(0),
                     locked: Set(false),
                     read_only: Set(false),
                     slowmode_secs: Set(0),
@@ -345,6 +350,7 @@ pub async fn insert_dm(
         created_by: Set(Some(a.0)),
         created_at: Set(now),
         last_seq: Set(0),
+        last_change: Set(0),
         locked: Set(false),
         read_only: Set(false),
         slowmode_secs: Set(0),
@@ -395,6 +401,7 @@ pub async fn insert_group(
         created_by: Set(Some(created_by.0)),
         created_at: Set(now),
         last_seq: Set(0),
+        last_change: Set(0),
         locked: Set(false),
         read_only: Set(false),
         slowmode_secs: Set(0),

@@ -13,7 +13,8 @@ use sea_orm::{
 
 use super::users::UserRecord;
 use crate::domain::{
-    ConversationId, ConversationRole, DomainError, MemberFacts, MembershipState, Timestamp, UserId,
+    ConversationId, ConversationRole, DomainError, MemberFacts, MembershipState, NotifyLevel,
+    Timestamp, UserId,
 };
 
 /// A stored membership.
@@ -36,6 +37,10 @@ pub struct MemberRecord {
     pub muted_until: Option<DateTime<Utc>>,
     /// Who sent the invitation (pending invitations; `None` when unknown).
     pub invited_by: Option<UserId>,
+    /// The read position other members may see (read receipts).
+    pub receipt_seq: i64,
+    /// Notification level here.
+    pub notify: NotifyLevel,
 }
 
 impl TryFrom<conversation_members::Model> for MemberRecord {
@@ -51,6 +56,8 @@ impl TryFrom<conversation_members::Model> for MemberRecord {
             updated_at: m.updated_at,
             muted_until: m.muted_until,
             invited_by: m.invited_by.map(UserId),
+            receipt_seq: m.receipt_seq,
+            notify: m.notify.parse()?,
         })
     }
 }
@@ -105,6 +112,8 @@ pub async fn upsert(
         updated_at: Set(m.updated_at),
         muted_until: Set(m.muted_until),
         invited_by: Set(m.invited_by.map(|u| u.0)),
+        receipt_seq: Set(m.receipt_seq),
+        notify: Set(m.notify.as_str().to_owned()),
     };
     Entity::insert(model)
         .on_conflict(
@@ -474,4 +483,83 @@ pub async fn delete_all(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Moves the shared read position (read receipts) forward to `seq` (never backwards).
+pub async fn share_read(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+    user: UserId,
+    seq: i64,
+) -> Result<(), DomainError> {
+    Entity::update_many()
+        .col_expr(Column::ReceiptSeq, Expr::value(seq))
+        .filter(Column::ConversationId.eq(conversation.0))
+        .filter(Column::UserId.eq(user.0))
+        .filter(Column::ReceiptSeq.lt(seq))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Sets `user`'s notification level in `conversation`.
+pub async fn set_notify(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+    user: UserId,
+    level: NotifyLevel,
+) -> Result<(), DomainError> {
+    Entity::update_many()
+        .col_expr(Column::Notify, Expr::value(level.as_str()))
+        .filter(Column::ConversationId.eq(conversation.0))
+        .filter(Column::UserId.eq(user.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The joined members' shared read positions `(user, receipt_seq)`, where above 0.
+pub async fn receipts(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+) -> Result<Vec<(UserId, i64)>, DomainError> {
+    let rows: Vec<(uuid::Uuid, i64)> = Entity::find()
+        .select_only()
+        .column(Column::UserId)
+        .column(Column::ReceiptSeq)
+        .filter(Column::ConversationId.eq(conversation.0))
+        .filter(Column::State.eq(MembershipState::Joined.as_str()))
+        .filter(Column::ReceiptSeq.gt(0))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(u, s)| (UserId(u), s)).collect())
+}
+
+/// Of these canonical usernames, the joined members of `conversation`: `(id, username)`.
+pub async fn joined_named(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+    usernames: &[String],
+) -> Result<Vec<(UserId, String)>, DomainError> {
+    if usernames.is_empty() {
+        return Ok(Vec::new());
+    }
+    use entity::users;
+    let joined = Query::select()
+        .column(Column::UserId)
+        .from(Entity)
+        .and_where(Expr::col(Column::ConversationId).eq(conversation.0))
+        .and_where(Expr::col(Column::State).eq(MembershipState::Joined.as_str()))
+        .to_owned();
+    let rows: Vec<(uuid::Uuid, String)> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::Username)
+        .filter(users::Column::Username.is_in(usernames.iter().cloned()))
+        .filter(users::Column::Id.in_subquery(joined))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(u, n)| (UserId(u), n)).collect())
 }

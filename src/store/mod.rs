@@ -13,6 +13,7 @@ pub mod friends;
 pub mod identity;
 pub mod members;
 pub mod messages;
+pub mod reactions;
 pub mod reports;
 pub mod roles;
 pub mod sessions;

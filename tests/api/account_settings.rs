@@ -202,3 +202,46 @@ db_test!(
         assert!(at >= 30, "the burst is 30: limited after {at}");
     }
 );
+
+db_test!(
+    async fn receipts_are_not_sent_with_send_read_receipts_off(app) {
+        let ann = app.user("ann").await;
+        let bob = app.user("bob").await;
+        let dm: Value = app
+            .post_auth("/api/v1/dms", &ann.token, &json!({"username": "bob"}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let dm = dm["id"].as_str().unwrap().to_owned();
+        let first = app.send(&ann, &dm, "one").await;
+        let second = app.send(&ann, &dm, "two").await;
+        let (mut wa, _) = app.ws(&ann).await;
+        let (mut wb, _) = app.ws(&bob).await;
+        // Receipts on (the default): ann learns bob's position.
+        wb.send_json(json!({"type": "read", "conversation_id": dm, "seq": first["seq"]}))
+            .await;
+        assert_eq!(wa.expect("read_receipt").await["seq"], first["seq"]);
+
+        // Off: bob's own tabs still learn his position, ann is told nothing.
+        assert_eq!(put(&app, &bob, &json!({"send_read_receipts": false})).await.0, 200);
+        wb.expect("settings_updated").await;
+        wb.send_json(json!({"type": "read", "conversation_id": dm, "seq": second["seq"]}))
+            .await;
+        assert_eq!(wb.expect("read_position").await["seq"], second["seq"]);
+        // The marker: ann's own message after it.
+        wa.send_json(json!({"type": "send", "conversation_id": dm, "client_id": "marker", "body": "marker"}))
+            .await;
+        loop {
+            let frame = wa.next_json().await;
+            assert_ne!(frame["type"], "read_receipt", "a receipt with receipts off: {frame}");
+            if frame["type"] == "ack" {
+                break;
+            }
+        }
+        let list = app
+            .get_json(&format!("/api/v1/conversations/{dm}/receipts"), &ann.token)
+            .await;
+        assert_eq!(list["receipts"][0]["seq"], first["seq"], "{list}");
+    }
+);

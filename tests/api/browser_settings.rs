@@ -402,11 +402,44 @@ async fn settings_follow_the_account_and_notifications_reach_a_background_conver
         "the joined room in alice's list",
     )
     .await;
-    let base = js(&page, "return document.title;").await;
-    assert!(
-        base.as_str().is_some_and(|t| !t.starts_with('(')),
-        "nothing unread yet: {base}"
-    );
+    // Per conversation: "Notify only for mentions" from the room header's 🔔 (PUT
+    // /conversations/{id}/notifications), then back to the Lobby.
+    click(
+        &page,
+        Locator::Css(&format!("button.room-entry[data-conversation-id='{side}']")),
+        "the side room",
+    )
+    .await;
+    click(&page, Locator::Id("room-notify"), "the room's 🔔").await;
+    click(
+        &page,
+        Locator::Css(".popup-menu button[data-action='notify-mentions']"),
+        "Notify only for mentions",
+    )
+    .await;
+    wait_css(
+        &page,
+        "#room-notify[data-level='mentions']",
+        "the level shown",
+    )
+    .await;
+    let conv = app
+        .get_json(&format!("/api/v1/conversations/{side}"), &alice.token)
+        .await;
+    assert_eq!(conv["notify"], "mentions");
+    let lobby = app.lobby(&alice).await;
+    click(
+        &page,
+        Locator::Css(&format!(
+            "button.room-entry[data-conversation-id='{lobby}']"
+        )),
+        "the Lobby",
+    )
+    .await;
+    let base = wait_js(&page, "return document.title;", "nothing unread yet", |v| {
+        v.as_str().is_some_and(|t| !t.starts_with('('))
+    })
+    .await;
     app.send(&bob, &side, "room news").await;
     app.send(&bob, &side, "more room news").await;
     let title = wait_js(
@@ -420,21 +453,57 @@ async fn settings_follow_the_account_and_notifications_reach_a_background_conver
         title.as_str().map(|t| t.trim_start_matches("(2) ")),
         base.as_str()
     );
-    // Rooms notify only for mentions by default: no popup for these.
-    assert_eq!(js(&page, "return window.__notes.length;").await, json!(1));
-    // Opening the room reads it: the count goes.
+    // A mention of me notifies; the two before it did not (mentions only).
+    app.send(&bob, &side, "@alice look at this").await;
+    let notes = wait_js(
+        &page,
+        "return window.__notes;",
+        "a notification for the mention",
+        |v| v.as_array().is_some_and(|a| a.len() >= 2),
+    )
+    .await;
+    assert_eq!(
+        notes[1],
+        json!({"title": "bob in #side-room", "body": "@alice look at this"}),
+        "{notes}"
+    );
+    assert_eq!(notes.as_array().map(Vec::len), Some(2), "{notes}");
+
+    // Muted: left out of the title's count.
     click(
         &page,
         Locator::Css(&format!("button.room-entry[data-conversation-id='{side}']")),
         "the side room",
     )
     .await;
-    wait_js(
+    click(&page, Locator::Id("room-notify"), "the room's 🔔").await;
+    click(
         &page,
-        "return document.title;",
-        "the title without a count",
-        |v| v.as_str().is_some_and(|t| !t.starts_with('(')),
+        Locator::Css(".popup-menu button[data-action='notify-none']"),
+        "Mute notifications",
     )
     .await;
+    wait_css(&page, "#room-notify[data-level='none']", "muted").await;
+    click(
+        &page,
+        Locator::Css(&format!(
+            "button.room-entry[data-conversation-id='{lobby}']"
+        )),
+        "the Lobby",
+    )
+    .await;
+    app.send(&bob, &side, "muted news").await;
+    // The marker: bob's DM arrives (a notification) after the muted room's message.
+    app.send(&bob, &dm_id, "after the muted one").await;
+    crate::browser::wait_xpath(
+        &page,
+        &format!(
+            "//*[contains(@class,'dm-window') and @data-conversation-id='{dm_id}']//*[contains(@class,'message-body') and contains(., 'after the muted one')]"
+        ),
+        "the marker DM",
+    )
+    .await;
+    assert_eq!(js(&page, "return document.title;").await, base);
+    assert_eq!(js(&page, "return window.__notes.length;").await, json!(2));
     page.close().await.ok();
 }

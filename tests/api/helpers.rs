@@ -648,4 +648,21 @@ impl TestApp {
         )
         .await
     }
+
+    /// `method /api/v1<path>` as `user` with a JSON `body`: the status and the JSON answer
+    /// (`Null` when there is none).
+    pub async fn api(
+        &self,
+        user: &TestUser,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let resp = self
+            .send_auth(method, &format!("/api/v1{path}"), &user.token, &body)
+            .await;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
 }

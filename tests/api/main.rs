@@ -15,6 +15,7 @@ mod browser_settings;
 mod browser_social;
 mod cli;
 mod conversations;
+mod depth;
 mod friends;
 mod groups;
 mod health;

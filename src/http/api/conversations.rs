@@ -26,6 +26,8 @@ pub struct SendMessageRequest {
     pub body: Text<MessageBodyRule>,
     /// Idempotency key (1–64 printable ASCII): a resend returns the original message.
     pub client_id: OptText<ClientIdRule>,
+    /// Reply to this message of the same conversation (422 `invalid_reply` otherwise).
+    pub reply_to_seq: Option<i64>,
 }
 
 /// Body of `POST /conversations/{id}/read`.
@@ -113,6 +115,7 @@ impl ConversationsApi {
     /// History by sequence number (members only). `after_seq`: the first `limit` messages after
     /// it; otherwise the last `limit` before `before_seq` (or the latest).
     #[oai(path = "/:id/messages", method = "get", operation_id = "list_messages")]
+    #[allow(clippy::too_many_arguments)] // one per query parameter
     async fn history(
         &self,
         auth: Auth,
@@ -122,12 +125,22 @@ impl ConversationsApi {
         before_seq: Query<Option<i64>>,
         /// Only messages with a larger seq (oldest first).
         after_seq: Query<Option<i64>>,
+        /// A page centred on this seq (to jump to a quoted message); `has_more` then tells
+        /// whether older messages exist. Ignores `before_seq` and `after_seq`.
+        around_seq: Query<Option<i64>>,
         /// Page size.
         limit: Query<Limit<50, 100>>,
     ) -> ApiResult<Json<MessagePage>> {
         let page = state
             .messages
-            .history(auth.actor(), id.0, before_seq.0, after_seq.0, limit.0.0)
+            .history(
+                auth.actor(),
+                id.0,
+                before_seq.0,
+                after_seq.0,
+                around_seq.0,
+                limit.0.0,
+            )
             .await?;
         Ok(Json(MessagePage {
             messages: page.messages,
@@ -148,7 +161,13 @@ impl ConversationsApi {
         let Json(req) = body;
         let sent = state
             .messages
-            .send(auth.actor(), id.0, &req.body, req.client_id.as_deref())
+            .send(
+                auth.actor(),
+                id.0,
+                &req.body,
+                req.client_id.as_deref(),
+                req.reply_to_seq,
+            )
             .await?;
         Ok(if sent.duplicate {
             MessageSent::Duplicate(Json(sent.message))
@@ -167,7 +186,7 @@ impl ConversationsApi {
         body: Json<ReadRequest>,
     ) -> ApiResult<ReadSaved> {
         state
-            .messages
+            .receipts
             .mark_read(auth.actor(), id.0, body.0.seq)
             .await?;
         Ok(ReadSaved::NoContent)

@@ -17,6 +17,7 @@ pub mod friends;
 pub mod groups;
 pub mod health;
 pub mod invitations;
+pub mod message_actions;
 pub mod moderation;
 pub mod presence;
 pub mod recovery;
@@ -78,7 +79,10 @@ pub type Apis = (
     dms::DmsApi,
     (friends::FriendsApi, blocks::BlocksApi),
     (groups::GroupsApi, invitations::InvitationsApi),
-    conversations::ConversationsApi,
+    (
+        conversations::ConversationsApi,
+        message_actions::MessageActionsApi,
+    ),
     (
         admin::AdminApi,
         admin_users::AdminUsersApi,
@@ -109,7 +113,10 @@ pub fn apis() -> Apis {
         dms::DmsApi,
         (friends::FriendsApi, blocks::BlocksApi),
         (groups::GroupsApi, invitations::InvitationsApi),
-        conversations::ConversationsApi,
+        (
+            conversations::ConversationsApi,
+            message_actions::MessageActionsApi,
+        ),
         (
             admin::AdminApi,
             admin_users::AdminUsersApi,

@@ -154,8 +154,8 @@ impl MessageModerationApi {
         reason: Query<Option<String>>,
     ) -> ApiResult<Done> {
         state
-            .conversations
-            .delete_message(auth.actor(), id.0, seq.0, reason.0.as_deref())
+            .message_changes
+            .delete(auth.actor(), id.0, seq.0, reason.0.as_deref())
             .await?;
         Ok(Done::NoContent)
     }

@@ -83,6 +83,8 @@ impl ConversationService {
                         updated_at: work.now(),
                         muted_until: None,
                         invited_by: None,
+                        receipt_seq: 0,
+                        notify: crate::domain::NotifyLevel::All,
                     };
                     members::upsert(work.db(), &membership).await?;
                     let caller = Caller {

@@ -98,6 +98,8 @@ impl ConversationService {
                     last_read_seq: conversation.last_seq,
                     updated_at: work.now(),
                     invited_by: None,
+                    receipt_seq: 0,
+                    notify: crate::domain::NotifyLevel::All,
                     ..invitation.clone()
                 };
                 let membership = members::upsert(work.db(), &membership).await?;

@@ -504,6 +504,8 @@ impl ConversationService {
                         updated_at: work.now(),
                         muted_until: None,
                         invited_by: None,
+                        receipt_seq: 0,
+                        notify: crate::domain::NotifyLevel::All,
                     },
                 )
                 .await?;
@@ -570,78 +572,6 @@ impl ConversationService {
                     conversation_id: id,
                     user_id: user,
                     banned: false,
-                    by: actor.user,
-                });
-                Ok(())
-            })
-            .await
-    }
-
-    /// Deletes the message `seq` of conversation `id`: its body is emptied and `deleted_at`
-    /// set; history shows it with `deleted: true`. Authors may delete their own messages
-    /// anywhere they are members; room owners and moderators, holders of `rooms.moderate`
-    /// (rooms) and group owners and moderators may delete anyone's. Deleting a deleted message
-    /// changes nothing. Audited as `message.deleted` (the details keep the old text); members
-    /// get `message_deleted`. Errors: 404 (conversation or message, also a message before a
-    /// cleared history), 403 `permission_denied`/`not_a_member`, 422 `invalid_reason`.
-    pub async fn delete_message(
-        &self,
-        actor: &Actor,
-        id: ConversationId,
-        seq: i64,
-        why: Option<&str>,
-    ) -> Result<(), DomainError> {
-        let moderator = match self
-            .access
-            .require_in(actor, Permission::MessageDelete, id)
-            .await
-        {
-            Ok(()) => true,
-            Err(_) => {
-                self.access
-                    .require_in(actor, Permission::ConversationRead, id)
-                    .await?;
-                false
-            }
-        };
-        let why = reason(why, false)?;
-        self.uow
-            .run(async |work| {
-                let conversation = conversations::by_id(work.db(), id)
-                    .await?
-                    .ok_or(DomainError::NotFound("conversation"))?;
-                let message = messages::by_seq(work.db(), id, seq)
-                    .await?
-                    .filter(|m| m.seq > conversation.cleared_seq)
-                    .ok_or(DomainError::NotFound("message"))?;
-                let own = message.sender_id == actor.user;
-                if !own && !moderator {
-                    return Err(DomainError::forbidden(
-                        ErrorCode::PermissionDenied,
-                        "you can only delete your own messages here",
-                    ));
-                }
-                if message.deleted_at.is_some() {
-                    return Ok(());
-                }
-                messages::soft_delete(work.db(), message.id, work.now()).await?;
-                work.audit(
-                    Some(actor),
-                    AuditAction::MessageDeleted,
-                    Some(AuditTarget::Conversation(id)),
-                    json!({
-                        "seq": seq,
-                        "message_id": message.id,
-                        "sender_id": message.sender_id,
-                        "body": message.body,
-                        "own": own,
-                        "reason": why,
-                    }),
-                )
-                .await?;
-                work.publish(Event::MessageDeleted {
-                    conversation_id: id,
-                    seq,
                     by: actor.user,
                 });
                 Ok(())

@@ -49,6 +49,8 @@ impl ConversationService {
                 updated_at: work.now(),
                 muted_until: None,
                 invited_by: None,
+                receipt_seq: 0,
+                notify: crate::domain::NotifyLevel::All,
             };
             members::upsert(work.db(), &membership).await?;
             let count = self.count(work.db(), room.id).await?;
@@ -179,6 +181,8 @@ impl ConversationService {
             updated_at: work.now(),
             muted_until: None,
             invited_by: None,
+            receipt_seq: 0,
+            notify: crate::domain::NotifyLevel::All,
         };
         members::upsert(work.db(), &membership).await?;
         work.audit(
@@ -252,6 +256,8 @@ impl ConversationService {
                     updated_at: work.now(),
                     muted_until: None,
                     invited_by: None,
+                    receipt_seq: 0,
+                    notify: crate::domain::NotifyLevel::All,
                 };
                 // A re-join keeps the old read position: the stored row has it.
                 let membership = members::upsert(work.db(), &membership).await?;
@@ -366,6 +372,8 @@ impl ConversationService {
                             updated_at: work.now(),
                             muted_until: None,
                             invited_by: Some(actor.user),
+                            receipt_seq: 0,
+                            notify: crate::domain::NotifyLevel::All,
                         };
                         members::upsert(work.db(), &m).await?;
                         m

@@ -79,6 +79,11 @@ fn view_with_block(
         member_count,
         last_seq: row.last_seq,
         unread_count: unread,
+        last_change: row.last_change,
+        read_seq: member
+            .filter(|m| m.state == MembershipState::Joined)
+            .map_or(0, |m| m.last_read_seq),
+        notify: member.map_or(crate::domain::NotifyLevel::All, |m| m.notify),
         membership: member.map(|m| m.state),
         role: member.map(|m| m.role),
         permissions: conversation_permissions(&facts),
