@@ -11,7 +11,7 @@ use crate::{
     events::{EventBus, InProcessBus},
     http,
     mail::Mailer,
-    realtime::{Hub, dispatch},
+    realtime::{Hub, directory, dispatch},
     secrets,
     service::{
         Access, AccountSettingsService, AdminService, AuthService, BlockService, BroadcastService,
@@ -35,6 +35,8 @@ pub struct App {
     writer_task: JoinHandle<()>,
     publisher_task: JoinHandle<()>,
     dispatcher_task: JoinHandle<()>,
+    /// `room_stats` coalescing (realtime::directory).
+    directory_task: JoinHandle<()>,
     sweeper_task: JoinHandle<()>,
     limits_task: JoinHandle<()>,
     away_task: JoinHandle<()>,
@@ -120,6 +122,11 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         Arc::new(hub.clone()),
         &config.official_rooms,
         limits.clone(),
+    );
+    let directory_task = directory::spawn(
+        hub.clone(),
+        conversations.clone(),
+        bus.subscribe("directory"),
     );
     let hasher = PasswordHasher::new()?;
     let sessions = SessionService::new(db.clone(), uow.clone(), &config);
@@ -252,6 +259,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         writer_task,
         publisher_task,
         dispatcher_task,
+        directory_task,
         sweeper_task: sweeper,
         limits_task,
         away_task,
@@ -345,6 +353,7 @@ impl App {
             writer_task,
             publisher_task,
             dispatcher_task,
+            directory_task,
             sweeper_task,
             limits_task,
             away_task,
@@ -393,6 +402,7 @@ impl App {
         // The writer is done, so the publisher drains the last committed messages and ends.
         let _ = publisher_task.await;
         dispatcher_task.abort();
+        directory_task.abort();
         let _ = sweeper_task.await;
         limits_task.abort();
         away_task.abort();

@@ -29,6 +29,7 @@ import { createMemberList } from './ui/members.js';
 import { createModeration } from './ui/moderation.js';
 import { createModerationFrames } from './moderation-frames.js';
 import { createMissedList } from './ui/missed.js';
+import { createMobileBar } from './ui/mobile.js';
 import { createMotd } from './ui/motd.js';
 import { createPrefsMenu } from './ui/prefs-menu.js';
 import { createPresenceControls } from './ui/presence.js';
@@ -79,6 +80,24 @@ function pickInitialRoom(store) {
   if (pick) store.setActiveRoom(pick.id);
 }
 
+/** Reopens the DM and group windows open before the reload that are still in my list. */
+function restoreWindows(store, windows) {
+  // Minimized ones open minimized: not shown, so neither loaded nor marked read.
+  windows.restore(({ key, minimized }) => {
+    const [kind, id] = key.split(':');
+    const conv = store.conversation(id);
+    if (kind === 'dm' && conv?.kind === 'dm' && conv.membership !== 'invited') {
+      store.emit('open-dm', { conversationId: id, minimized });
+      return true;
+    }
+    if (kind === 'group' && conv?.kind === 'group' && conv.membership === 'joined') {
+      store.emit('open-group', { conversationId: id, minimized });
+      return true;
+    }
+    return false;
+  });
+}
+
 async function main() {
   showHttpsBanner();
   const store = createStore();
@@ -88,7 +107,14 @@ async function main() {
 
   const timeline = createTimeline({ api, store });
   const socket = createSocket({ store, api, timeline });
-  const windows = createWindowManager({ layer: byId('windows'), taskbar: byId('taskbar'), rightInset: byId('dock').offsetWidth });
+  // Open DM and group windows are remembered per account and reopened after a reload.
+  const windows = createWindowManager({
+    layer: byId('windows'),
+    taskbar: byId('taskbar'),
+    rightInset: byId('dock').offsetWidth,
+    storageKey: `echochat.windows.${session.user.id}`,
+  });
+  createMobileBar({ store });
 
   const prefs = createPrefs({ store, api, socket });
   // settings9: before the DM windows, which open themselves on `incoming` (see notifications.js).
@@ -112,7 +138,7 @@ async function main() {
   createModerationFrames({ store, socket });
   createAnnouncements({ store });
   createContextMenu({ store, api, social, extras: [moderation.memberItems] });
-  createRoomBrowser({ store, api });
+  createRoomBrowser({ store, api, socket });
   createRoomView({ store, api, socket, timeline, social, moderation });
   createMemberList({ store, api, socket });
   createDmWindows({ store, socket, timeline, windows, notifyButton: bell });
@@ -123,13 +149,17 @@ async function main() {
   createSessionSettings({ api, socket });
   createIdleWarning({ store, socket, idleSecs: session.idle_timeout_secs });
 
+  let listed = false;
   try {
     store.setConversations(await api.allPages('/conversations', 'conversations'));
+    listed = true;
   } catch (err) {
     store.toast(api.errorMessage(err));
   }
   store.on('active-room', ({ conversationId }) => remember(conversationId));
   pickInitialRoom(store);
+  // Without the list we cannot tell which windows still apply: keep the saved ones for later.
+  if (listed) restoreWindows(store, windows);
 
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible') return;

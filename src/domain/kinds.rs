@@ -237,3 +237,16 @@ text_enum!(
         Closed = "closed",
     }
 );
+
+text_enum!(
+    /// The order of the public room directory (`GET /rooms?sort=`); official rooms come first in
+    /// every order.
+    DirectorySort, "directory sort" {
+        /// By name, A to Z (the default).
+        Name = "name",
+        /// Most joined members first (ties by name).
+        Members = "members",
+        /// Newest first (by creation time).
+        Newest = "newest",
+    }
+);

@@ -45,9 +45,9 @@ pub use inputs::{
     no_control_chars, optional_text, reason, skeleton_of, status_text,
 };
 pub use kinds::{
-    ConversationKind, ConversationRole, LeaveReason, MembershipState, PresenceChoice,
-    PresenceStatus, RegistrationMode, ReportStatus, RoomFilter, ServerRole, UnknownValue,
-    Visibility,
+    ConversationKind, ConversationRole, DirectorySort, LeaveReason, MembershipState,
+    PresenceChoice, PresenceStatus, RegistrationMode, ReportStatus, RoomFilter, ServerRole,
+    UnknownValue, Visibility,
 };
 pub use moderation::{
     AccountModeration, DURATION_MAX_SECS, ModerationDuration, REASON_MAX, Reason, RoleName,

@@ -270,6 +270,20 @@ pub enum Event {
         /// Who did it.
         by: UserId,
     },
+    // --- directory (issue 9, mobile helper) ---
+    /// A public room appeared in the directory or its entry changed (created, topic, category,
+    /// name, official, lock, read-only or slowmode changed). Never published for private rooms.
+    RoomListed {
+        /// The directory entry as a user who is not a member sees it (no `membership`, `role`
+        /// or unread count; `permissions` as a plain user's), like an entry of `GET /rooms`.
+        room: Conversation,
+    },
+    /// A public room left the directory (it was deleted). Never published for private rooms.
+    RoomUnlisted {
+        /// Which room.
+        conversation_id: ConversationId,
+    },
+    // --- end directory ---
     /// Live settings changed (`PATCH` / `DELETE /admin/settings`). Every instance re-reads the
     /// settings from the database; connections are told the server's name and MOTD
     /// (`server_updated`).
@@ -347,6 +361,8 @@ impl Event {
             Self::MemberBanChanged { .. } => "member_ban_changed",
             Self::SettingsChanged { .. } => "settings_changed",
             Self::AccountSettingsChanged { .. } => "account_settings_changed",
+            Self::RoomListed { .. } => "room_listed",
+            Self::RoomUnlisted { .. } => "room_unlisted",
         }
     }
 }

@@ -15,8 +15,8 @@ use super::{
         ConversationUpdatedFrame, FriendAddedFrame, FriendRemovedFrame, FriendRequestFrame,
         FriendRequestRemovedFrame, HistoryClearedFrame, MemberJoinedFrame, MemberLeftFrame,
         MemberUpdatedFrame, MessageDeletedFrame, MessageFrame, MessageUpdatedFrame,
-        ReadPositionFrame, ReadReceiptFrame, ServerFrame, ServerUpdatedFrame, SettingsUpdatedFrame,
-        UserUpdatedFrame,
+        ReadPositionFrame, ReadReceiptFrame, RoomListedFrame, RoomUnlistedFrame, ServerFrame,
+        ServerUpdatedFrame, SettingsUpdatedFrame, UserUpdatedFrame,
     },
 };
 use crate::{
@@ -280,6 +280,19 @@ pub fn handle(hub: &Hub, event: &Event) {
             })
             .encode();
             hub.send_to_user(*user, &frame);
+        }
+        // The public directory (every connection; services publish these for public rooms
+        // only). Member counts are coalesced by `realtime::directory`, not sent from here.
+        Event::RoomListed { room } => {
+            let frame = ServerFrame::RoomListed(RoomListedFrame { room: room.clone() }).encode();
+            hub.send_to_all(&frame);
+        }
+        Event::RoomUnlisted { conversation_id } => {
+            let frame = ServerFrame::RoomUnlisted(RoomUnlistedFrame {
+                room_id: *conversation_id,
+            })
+            .encode();
+            hub.send_to_all(&frame);
         }
         Event::ConversationCreated { .. } | Event::MemberBanChanged { .. } => {}
         Event::FriendRequested { .. }

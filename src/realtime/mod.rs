@@ -1,10 +1,12 @@
 //! Realtime delivery over WebSockets. Sits above the services, like the HTTP handlers:
 //! - [`dispatch`] subscribes to the event bus and turns domain events into frames;
+//! - [`directory`] coalesces the public directory's member counts into `room_stats` frames;
 //! - [`hub`] holds this process's connections, subscriptions, member-list watchers and presence;
 //! - [`connection`] is one WebSocket session;
 //! - [`protocol`] defines the frames, and [`schema`] publishes them as an AsyncAPI document.
 
 pub mod connection;
+pub mod directory;
 pub mod dispatch;
 pub mod hub;
 pub mod protocol;

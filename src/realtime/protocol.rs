@@ -270,6 +270,39 @@ pub struct AnnouncementFrame {
     pub at: Timestamp,
 }
 
+// --- directory frames (issue 9, mobile helper): sent to every connection ---
+
+/// A public room appeared in the directory or its entry changed (created, renamed, topic,
+/// category, official, lock…): add or replace it in the room browser. Never sent for private
+/// rooms. `room` is the entry as a non-member sees it (as in `GET /rooms` for someone not in
+/// it: no `membership`, `role` or unread count); a client keeps its own membership and
+/// permissions for rooms it is in.
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct RoomListedFrame {
+    /// The directory entry.
+    pub room: Conversation,
+}
+
+/// A public room left the directory (it was deleted): drop it from the room browser.
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct RoomUnlistedFrame {
+    /// Which room.
+    pub room_id: ConversationId,
+}
+
+/// A public room's joined member count changed. Coalesced: at most one per room per second,
+/// carrying the count at sending time (a join and a leave within the same second may send
+/// nothing new). Never sent for private rooms.
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct RoomStatsFrame {
+    /// Which room.
+    pub room_id: ConversationId,
+    /// Its joined members now.
+    pub member_count: i64,
+}
+
+// --- end directory frames ---
+
 /// The answer to `watch`: presence changes of that conversation's members follow.
 #[derive(Clone, Debug, Serialize, Object)]
 pub struct WatchingFrame {
@@ -464,6 +497,15 @@ pub enum ServerFrame {
     /// `settings_updated`
     #[oai(mapping = "settings_updated")]
     SettingsUpdated(SettingsUpdatedFrame),
+    /// `room_listed`
+    #[oai(mapping = "room_listed")]
+    RoomListed(RoomListedFrame),
+    /// `room_unlisted`
+    #[oai(mapping = "room_unlisted")]
+    RoomUnlisted(RoomUnlistedFrame),
+    /// `room_stats`
+    #[oai(mapping = "room_stats")]
+    RoomStats(RoomStatsFrame),
 }
 
 impl ServerFrame {

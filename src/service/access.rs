@@ -444,6 +444,8 @@ impl Access {
             | Event::ReadMoved { .. }
             | Event::SettingsChanged { .. }
             | Event::AccountSettingsChanged { .. }
+            | Event::RoomListed { .. }
+            | Event::RoomUnlisted { .. }
             | Event::PresenceChanged { .. }
             | Event::PresenceChosen { .. }
             | Event::FriendRequested { .. }

@@ -12,8 +12,8 @@ use super::{conflict_on_unique, dialect, is_unique_violation};
 use crate::{
     config::OfficialRoom,
     domain::{
-        ConversationFacts, ConversationId, ConversationKind, DomainError, ErrorCode, RoomName,
-        UserId, Visibility,
+        ConversationFacts, ConversationId, ConversationKind, DirectorySort, DomainError, ErrorCode,
+        RoomName, UserId, Visibility,
     },
 };
 
@@ -263,50 +263,130 @@ pub async fn auto_join(db: &impl ConnectionTrait) -> Result<Vec<ConversationReco
     )
 }
 
-/// Position in the room directory, which is ordered official first, then by lower-cased name.
+/// Filters and order of a directory page (`GET /rooms`).
+#[derive(Clone, Copy, Debug)]
+pub struct DirectoryQuery<'a> {
+    /// Only rooms whose name, topic or category contains this text (case-insensitive, matched
+    /// literally: `%` and `_` are not wildcards).
+    pub q: Option<&'a str>,
+    /// Only rooms of this category (case-insensitive, whole value).
+    pub category: Option<&'a str>,
+    /// The order after "official first".
+    pub sort: DirectorySort,
+}
+
+/// Position in the room directory: the sort keys of the last room of a page.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirectoryPosition {
     /// The official flag of the last room seen.
     pub official: bool,
     /// Its lower-cased name.
     pub name_key: String,
+    /// Its joined member count (sort `members`).
+    pub members: i64,
+    /// Its creation time (sort `newest`).
+    pub created_at: DateTime<Utc>,
+    /// Its id (sort `newest`: ties of creation time).
+    pub id: ConversationId,
 }
 
-/// One page of public rooms whose lower-cased name contains `q` (matched literally: `%` and `_`
-/// are not wildcards), official first, then by name, starting after `after`. Returns up to
-/// `limit + 1` rows so the caller can tell whether more exist.
+/// The number of joined members of the row's room, as an SQL expression (same on both backends).
+fn joined_count_expr() -> Expr {
+    Expr::cust(
+        "(SELECT COUNT(*) FROM conversation_members cm \
+         WHERE cm.conversation_id = conversations.id AND cm.state = 'joined')",
+    )
+}
+
+/// One page of public rooms matching `query`, official first, then in the query's order,
+/// starting after `after`. Returns up to `limit + 1` rows so the caller can tell whether more
+/// exist.
 pub async fn directory(
     db: &impl ConnectionTrait,
-    q: Option<&str>,
+    query: &DirectoryQuery<'_>,
     after: Option<&DirectoryPosition>,
     limit: u64,
 ) -> Result<Vec<ConversationRecord>, DomainError> {
+    use sea_orm::{Order, sea_query::Func};
+    let lower = |c: Column| Expr::expr(Func::lower(Expr::col(c)));
     let mut cond = Condition::all()
         .add(Column::Kind.eq(ConversationKind::Room.as_str()))
         .add(Column::Visibility.eq(Visibility::Public.as_str()));
-    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
-        cond = cond.add(Expr::col(Column::NameKey).like(dialect::contains(&q.to_lowercase())));
+    if let Some(q) = query.q.map(str::trim).filter(|q| !q.is_empty()) {
+        let q = q.to_lowercase();
+        cond = cond.add(
+            Condition::any()
+                .add(Expr::col(Column::NameKey).like(dialect::contains(&q)))
+                .add(lower(Column::Topic).like(dialect::contains(&q)))
+                .add(lower(Column::Category).like(dialect::contains(&q))),
+        );
+    }
+    if let Some(category) = query.category.map(str::trim).filter(|c| !c.is_empty()) {
+        cond = cond.add(lower(Column::Category).eq(category.to_lowercase()));
     }
     if let Some(after) = after {
+        // Rows after the position: a lower official flag, or the same one and later in the order.
+        let later = match query.sort {
+            DirectorySort::Name => Condition::all().add(Column::NameKey.gt(after.name_key.clone())),
+            DirectorySort::Members => Condition::any()
+                .add(joined_count_expr().lt(after.members))
+                .add(
+                    Condition::all()
+                        .add(joined_count_expr().eq(after.members))
+                        .add(Column::NameKey.gt(after.name_key.clone())),
+                ),
+            DirectorySort::Newest => Condition::any()
+                .add(Column::CreatedAt.lt(after.created_at))
+                .add(
+                    Condition::all()
+                        .add(Column::CreatedAt.eq(after.created_at))
+                        .add(Column::Id.lt(after.id.0)),
+                ),
+        };
         cond = cond.add(
             Condition::any()
                 .add(Column::Official.lt(after.official))
                 .add(
                     Condition::all()
                         .add(Column::Official.eq(after.official))
-                        .add(Column::NameKey.gt(after.name_key.clone())),
+                        .add(later),
                 ),
         );
     }
-    records(
-        Entity::find()
-            .filter(cond)
-            .order_by_desc(Column::Official)
-            .order_by_asc(Column::NameKey)
-            .limit(limit + 1)
-            .all(db)
-            .await?,
-    )
+    let mut find = Entity::find().filter(cond).order_by_desc(Column::Official);
+    find = match query.sort {
+        DirectorySort::Name => find.order_by_asc(Column::NameKey),
+        DirectorySort::Members => find
+            .order_by(joined_count_expr(), Order::Desc)
+            .order_by_asc(Column::NameKey),
+        DirectorySort::Newest => find
+            .order_by_desc(Column::CreatedAt)
+            .order_by_desc(Column::Id),
+    };
+    records(find.limit(limit + 1).all(db).await?)
+}
+
+/// The categories of public rooms with how many public rooms each has, by name
+/// (case-sensitive values as stored; rooms without a category are not counted).
+pub async fn directory_categories(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(String, i64)>, DomainError> {
+    let rows: Vec<(Option<String>, i64)> = Entity::find()
+        .select_only()
+        .column(Column::Category)
+        .column_as(Column::Id.count(), "n")
+        .filter(Column::Kind.eq(ConversationKind::Room.as_str()))
+        .filter(Column::Visibility.eq(Visibility::Public.as_str()))
+        .filter(Column::Category.is_not_null())
+        .group_by(Column::Category)
+        .order_by_asc(Column::Category)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(c, n)| c.map(|c| (c, n)))
+        .collect())
 }
 
 /// The DM key of a pair: `<smaller id>:<larger id>`, so a pair has exactly one DM.

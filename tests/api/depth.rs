@@ -409,3 +409,61 @@ db_test!(
         assert_eq!(app.api(&eve, Method::PUT, &path, json!({"level": "all"})).await.0, 403);
     }
 );
+
+async fn edit_window(backend: crate::helpers::Backend) {
+    let app =
+        crate::helpers::spawn_ready_app_with(backend, |c| c.messages.edit_window_secs = 1).await;
+    let ann = app.user("ann").await;
+    let room = room_with(&app, &ann, "Window", &[]).await;
+    let m = app.send(&ann, &room, "quick").await;
+    let (status, _) = app
+        .api(
+            &ann,
+            Method::PATCH,
+            &msg(&room, &m["seq"]),
+            json!({"body": "quick fix"}),
+        )
+        .await;
+    assert_eq!(status, 200, "inside the window");
+    // The window is measured from the send: wait until it has passed (a positive condition).
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, body) = app
+        .api(
+            &ann,
+            Method::PATCH,
+            &msg(&room, &m["seq"]),
+            json!({"body": "too late"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("edit_window_closed"))
+    );
+    // Deleting is never limited.
+    assert_eq!(
+        app.api(&ann, Method::DELETE, &msg(&room, &m["seq"]), Value::Null)
+            .await
+            .0,
+        204
+    );
+}
+crate::both_backends!(the_edit_window_closes => super::edit_window);
+
+db_test!(
+    async fn a_mention_reaches_a_muted_member_flagged(app) {
+        let ann = app.user("ann").await;
+        let bob = app.user("bob").await;
+        let room = room_with(&app, &ann, "Muted", &[&bob]).await;
+        let (status, conv) = app.api(&bob, Method::PUT, &format!("/conversations/{room}/notifications"), json!({"level": "none"})).await;
+        assert_eq!((status, conv["notify"].as_str()), (200, Some("none")));
+        let (mut wb, ready) = app.ws(&bob).await;
+        let listed = ready["conversations"].as_array().unwrap().iter().find(|c| c["id"] == room.as_str()).unwrap().clone();
+        assert_eq!(listed["notify"], "none", "the level follows the account to every connection");
+        app.send(&ann, &room, "plain chatter").await;
+        app.send(&ann, &room, "@bob look at this").await;
+        let first = wb.expect("message").await;
+        assert!(first["message"].get("mentions").is_none());
+        let second = wb.expect("message").await;
+        assert_eq!(second["message"]["mentions"], json!([bob.id]), "clients notify a mention even when muted");
+    }
+);

@@ -4,6 +4,7 @@
 
 import { createCompose, createComposeError } from './compose.js';
 import { createMessageList } from './messages.js';
+import { isMobileLayout } from './mobile.js';
 import { describeTyping, h } from './dom.js';
 
 export function createDmWindows({ store, socket, timeline, windows, notifyButton }) {
@@ -24,7 +25,7 @@ export function createDmWindows({ store, socket, timeline, windows, notifyButton
       .catch(report);
   }
 
-  function openWindow(id, { focus = true } = {}) {
+  function openWindow(id, { focus = true, minimized = false } = {}) {
     const existing = open.get(id);
     if (existing) {
       existing.win.restore();
@@ -45,6 +46,7 @@ export function createDmWindows({ store, socket, timeline, windows, notifyButton
       title: name,
       className: 'dm-window',
       dataset: { conversationId: id },
+      restoreKey: `dm:${id}`, // reopened after a reload (windows.js, app.js)
       onMinimize: () => store.setVisible(id, false),
       onRestore: () => show(id),
       onClose: () => {
@@ -67,8 +69,10 @@ export function createDmWindows({ store, socket, timeline, windows, notifyButton
       onDiscard: store.resolvePending,
     });
     open.set(id, { win, list, typingLine, textarea });
-    show(id);
-    if (focus) textarea.focus();
+    // Restored minimized after a reload (windows.js): not shown, so not loaded or read yet.
+    if (minimized) win.minimize();
+    else show(id);
+    if (focus && !minimized) textarea.focus();
   }
 
   function refreshTitles() {
@@ -78,10 +82,10 @@ export function createDmWindows({ store, socket, timeline, windows, notifyButton
     }
   }
 
-  store.on('open-dm', ({ conversationId }) => openWindow(conversationId));
+  store.on('open-dm', ({ conversationId, minimized }) => openWindow(conversationId, { minimized: Boolean(minimized) }));
   store.on('incoming', ({ message }) => {
     const conv = store.conversation(message.conversation_id);
-    if (conv?.kind === 'dm' && !open.has(conv.id)) openWindow(conv.id, { focus: false });
+    if (conv?.kind === 'dm' && !open.has(conv.id)) openWindow(conv.id, { focus: false, minimized: isMobileLayout() }); // a sheet would cover the screen on mobile
   });
   store.on('typing', ({ conversationId }) => {
     const entry = open.get(conversationId);

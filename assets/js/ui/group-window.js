@@ -11,6 +11,7 @@ import { errorMessage, withQuery } from '../api.js';
 import { createCompose, createComposeError } from './compose.js';
 import { createGroupSettings } from './group-settings.js';
 import { createMessageList } from './messages.js';
+import { isMobileLayout } from './mobile.js';
 import { batched, describeTyping, h, replaceKeepingFocus } from './dom.js';
 import { showMenu } from './menu.js';
 import { presenceDot, userMenuButton, userTarget } from './people.js';
@@ -139,7 +140,7 @@ export function createGroupWindows({ store, api, socket, timeline, windows, soci
     );
   }
 
-  function openWindow(id, { focus = true } = {}) {
+  function openWindow(id, { focus = true, minimized = false } = {}) {
     const existing = open.get(id);
     if (existing) {
       existing.win.restore();
@@ -171,6 +172,7 @@ export function createGroupWindows({ store, api, socket, timeline, windows, soci
       title: name,
       className: 'group-window',
       dataset: { conversationId: id },
+      restoreKey: `group:${id}`, // reopened after a reload (windows.js, app.js)
       onMinimize: () => store.setVisible(id, false),
       onRestore: () => show(id),
       onClose: () => {
@@ -246,8 +248,10 @@ export function createGroupWindows({ store, api, socket, timeline, windows, soci
     open.set(id, { win, list, typingLine, textarea, render });
     render();
     loadMembers(id);
-    show(id);
-    if (focus) textarea.focus();
+    // Restored minimized after a reload (windows.js): not shown, so not loaded or read yet.
+    if (minimized) win.minimize();
+    else show(id);
+    if (focus && !minimized) textarea.focus();
   }
 
   const renderAll = () => {
@@ -257,10 +261,10 @@ export function createGroupWindows({ store, api, socket, timeline, windows, soci
     }
   };
 
-  store.on('open-group', ({ conversationId }) => openWindow(conversationId));
+  store.on('open-group', ({ conversationId, minimized }) => openWindow(conversationId, { minimized: Boolean(minimized) }));
   store.on('incoming', ({ message }) => {
     const conv = store.conversation(message.conversation_id);
-    if (conv?.kind === 'group' && conv.membership === 'joined' && !open.has(conv.id)) openWindow(conv.id, { focus: false });
+    if (conv?.kind === 'group' && conv.membership === 'joined' && !open.has(conv.id)) openWindow(conv.id, { focus: false, minimized: isMobileLayout() }); // a sheet would cover the screen on mobile
   });
   store.on('typing', ({ conversationId }) => {
     const entry = open.get(conversationId);

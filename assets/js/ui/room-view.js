@@ -7,6 +7,7 @@ import { errorMessage } from '../api.js';
 import { bindCompose, createComposeError } from './compose.js';
 import { createMessageList } from './messages.js';
 import { byId, describeTyping, h } from './dom.js';
+import { openFormDialog } from './form-dialog.js';
 import { joinRoom } from './room-browser.js';
 
 export function createRoomView({ store, api, socket, timeline, social, moderation }) {
@@ -106,17 +107,24 @@ export function createRoomView({ store, api, socket, timeline, social, moderatio
       .catch(report);
   }
 
+  // Leaving asks first ("Leave #name?"), then says "You left #name." — the name is taken when
+  // the button is pressed: once the room is gone (our removal, or the member_left frame that
+  // may arrive before the answer) the header shows "No room selected".
   leaveButton.addEventListener('click', async () => {
     const id = current;
     if (!id) return;
-    const name = store.conversation(id)?.name ?? 'the room';
-    try {
-      await api.post(`/rooms/${encodeURIComponent(id)}/leave`);
-      store.removeConversation(id);
-      store.toast(`You left ${name}.`, 'info');
-    } catch (err) {
-      report(err);
-    }
+    const label = `#${store.conversation(id)?.name ?? 'room'}`;
+    const left = await openFormDialog({
+      title: `Leave ${label}?`,
+      text: store.conversation(id)?.visibility === 'private' ? 'It is private: you need a new invitation to come back.' : 'You can join it again from the room browser.',
+      submitLabel: 'Leave',
+      danger: true,
+      className: 'leave-room-dialog',
+      onSubmit: () => api.post(`/rooms/${encodeURIComponent(id)}/leave`),
+    });
+    if (!left) return;
+    store.removeConversation(id);
+    store.toast(`You left ${label}.`, 'info');
   });
 
   joinButton.addEventListener('click', async () => {

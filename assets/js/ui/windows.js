@@ -1,5 +1,12 @@
 // Floating windows: a title bar to drag by, minimize to the dock's taskbar, close, and
 // bring-to-front on click. Knows nothing about chat; dm-window.js fills the body.
+//
+// Remembering open windows across a reload: with `storageKey` (app.js: one per account), every
+// window opened with a `restoreKey` (e.g. "dm:<conversation id>") is saved in localStorage with
+// its minimized state, on every open, minimize, restore and close. `restore(reopen)` (called once
+// the conversation list is known) hands each saved entry to `reopen(entry)`, which reopens it
+// (or returns false to forget it); saving is off until then, so an early window cannot
+// overwrite the list.
 
 import { h } from './dom.js';
 
@@ -9,9 +16,49 @@ const STEP = 28;
 
 const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
 
-export function createWindowManager({ layer, taskbar, rightInset = 320 }) {
+export function createWindowManager({ layer, taskbar, rightInset = 320, storageKey = null }) {
   let z = 100;
   let count = 0;
+  const keyed = new Map(); // restoreKey -> win, in opening order
+  let restored = false;
+
+  function save() {
+    if (!storageKey || !restored) return;
+    const entries = [...keyed].map(([key, win]) => ({ key, minimized: win.isMinimized() }));
+    try {
+      localStorage.setItem(storageKey, JSON.stringify(entries));
+    } catch {
+      // Storage disabled or full: windows are simply not restored.
+    }
+  }
+
+  function saved() {
+    try {
+      const list = JSON.parse(localStorage.getItem(storageKey) ?? '[]');
+      return Array.isArray(list) ? list.filter((e) => e && typeof e.key === 'string').slice(0, 20) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Reopens the saved windows: `reopen({ key, minimized })` opens one (with its restoreKey) and
+   * returns true, or false when it no longer applies. Minimized ones are minimized again.
+   */
+  function restore(reopen) {
+    const entries = storageKey ? saved() : [];
+    for (const entry of entries) {
+      let ok = false;
+      try {
+        ok = reopen(entry);
+      } catch (err) {
+        console.error('could not restore a window', err);
+      }
+      if (ok && entry.minimized) keyed.get(entry.key)?.minimize();
+    }
+    restored = true;
+    save();
+  }
 
   function moveTo(el, x, y) {
     const maxX = Math.max(0, window.innerWidth - el.offsetWidth);
@@ -45,7 +92,7 @@ export function createWindowManager({ layer, taskbar, rightInset = 320 }) {
    * Opens a window. Callbacks: onMinimize, onRestore, onClose. Returns
    * { el, body, setTitle(text, extra?), minimize, restore, close, focus, isMinimized }.
    */
-  function open({ title, className = '', dataset = {}, onMinimize, onRestore, onClose }) {
+  function open({ title, className = '', dataset = {}, restoreKey = null, onMinimize, onRestore, onClose }) {
     count += 1;
     const titleId = `window-title-${count}`;
     const titleText = h('span', { class: 'window-title-text', id: titleId, dir: 'auto' }, title);
@@ -78,6 +125,7 @@ export function createWindowManager({ layer, taskbar, rightInset = 320 }) {
         taskButton.addEventListener('click', () => win.restore());
         taskbar.append(taskButton);
         onMinimize?.();
+        save();
       },
       restore() {
         if (minimized) {
@@ -86,13 +134,16 @@ export function createWindowManager({ layer, taskbar, rightInset = 320 }) {
           taskButton?.remove();
           taskButton = null;
           onRestore?.();
+          save();
         }
         win.focus();
       },
       close() {
         taskButton?.remove();
         el.remove();
+        if (restoreKey && keyed.get(restoreKey) === win) keyed.delete(restoreKey);
         onClose?.();
+        save();
       },
       isMinimized: () => minimized,
     };
@@ -111,8 +162,12 @@ export function createWindowManager({ layer, taskbar, rightInset = 320 }) {
     const y = window.innerHeight - HEIGHT - 110 - slot * STEP; // clear of the room's compose box
     moveTo(el, x, Math.max(56, y));
     win.focus();
+    if (restoreKey) {
+      keyed.set(restoreKey, win);
+      save();
+    }
     return win;
   }
 
-  return { open };
+  return { open, restore };
 }

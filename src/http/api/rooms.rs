@@ -13,9 +13,9 @@ use super::{
     strict::{CategoryRule, Limit, OptText, RoomNameRule, Text, TopicRule, UsernameRule},
 };
 use crate::{
-    domain::{Conversation, ConversationId, User, Visibility},
+    domain::{Conversation, ConversationId, DirectorySort, User, Visibility},
     http::{error::ApiResult, security::Auth},
-    service::conversations::{NewRoomInput, RoomSettingsInput},
+    service::conversations::{DirectoryFilter, NewRoomInput, RoomSettingsInput},
     state::AppState,
 };
 
@@ -61,6 +61,22 @@ pub struct Invite {
     pub user: User,
 }
 
+/// One category of the public room directory.
+#[derive(Debug, Object)]
+pub struct RoomCategory {
+    /// The category as stored.
+    pub name: String,
+    /// How many public rooms have it.
+    pub room_count: i64,
+}
+
+/// Body of `GET /rooms/categories`.
+#[derive(Debug, Object)]
+pub struct RoomCategories {
+    /// Categories of public rooms, by name (rooms without a category are not counted).
+    pub categories: Vec<RoomCategory>,
+}
+
 /// Room created.
 #[derive(ApiResponse)]
 pub enum RoomCreated {
@@ -90,25 +106,64 @@ pub struct RoomsApi;
 
 #[OpenApi(prefix_path = "/rooms", tag = "ApiTags::Rooms")]
 impl RoomsApi {
-    /// Public room directory, official rooms first, then by name; `q` filters by name
-    /// (case-insensitive, matched literally). Paged: pass `next_cursor` back as `cursor`.
+    /// Public room directory, official rooms first, then by name (`sort=name`, the default),
+    /// by joined member count, most first (`sort=members`, ties by name), or newest first
+    /// (`sort=newest`). `q` keeps rooms whose name, topic or category contains it
+    /// (case-insensitive, matched literally); `category` keeps one category (case-insensitive,
+    /// whole value). Paged: pass `next_cursor` back as `cursor` with the same `q`, `category`
+    /// and `sort`. Errors: 400 (an unknown `sort`), 422 `invalid_query` (`q` or `category` over
+    /// 64 characters or with control characters), `invalid_limit`, `invalid_cursor`.
     #[oai(path = "/", method = "get", operation_id = "list_rooms")]
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         auth: Auth,
         state: Data<&AppState>,
-        /// Text the room name contains (≤ 64 characters).
+        /// Text the room's name, topic or category contains (≤ 64 characters).
         q: Query<Option<String>>,
+        /// Only rooms of this category (≤ 64 characters).
+        category: Query<Option<String>>,
+        /// Order after "official first": `name` (default), `members` or `newest`.
+        sort: Query<Option<DirectorySort>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
         /// Page size.
         limit: Query<Limit<50, 100>>,
     ) -> ApiResult<Json<RoomPage>> {
+        let filter = DirectoryFilter {
+            q: q.0.as_deref(),
+            category: category.0.as_deref(),
+            sort: sort.0,
+        };
         let page = state
             .conversations
-            .directory(auth.actor(), q.0.as_deref(), cursor.0.as_deref(), limit.0.0)
+            .directory(auth.actor(), filter, cursor.0.as_deref(), limit.0.0)
             .await?;
         Ok(Json(page.into()))
+    }
+
+    /// The categories of public rooms, by name, with how many public rooms each has (for the
+    /// directory's category filter).
+    #[oai(
+        path = "/categories",
+        method = "get",
+        operation_id = "list_room_categories"
+    )]
+    async fn categories(
+        &self,
+        _auth: Auth,
+        state: Data<&AppState>,
+    ) -> ApiResult<Json<RoomCategories>> {
+        let categories = state.conversations.directory_categories().await?;
+        Ok(Json(RoomCategories {
+            categories: categories
+                .into_iter()
+                .map(|c| RoomCategory {
+                    name: c.name,
+                    room_count: c.room_count,
+                })
+                .collect(),
+        }))
     }
 
     /// Creates a room; the caller joins it as owner.

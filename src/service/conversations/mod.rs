@@ -1,7 +1,8 @@
 //! Conversations: the service and what every kind shares (my list, one conversation, its
 //! members, what a connection subscribes to). Rooms are in `rooms`, direct messages in `dms`,
-//! and how a conversation looks to one user in `views`.
+//! the public room directory in `directory`, and how a conversation looks to one user in `views`.
 
+mod directory;
 mod dms;
 mod groups;
 mod invitations;
@@ -35,6 +36,7 @@ use crate::{
     },
 };
 
+pub use directory::{DirectoryCategory, DirectoryFilter};
 pub use missed::{MISSED_COUNT_CAP, MISSED_MAX};
 pub use moderation::MUTE_MAX_SECS;
 pub use room_moderation::AdminRoomInput;

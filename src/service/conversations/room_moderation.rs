@@ -229,6 +229,7 @@ impl ConversationService {
                     read_only: after.read_only,
                     slowmode_secs: after.slowmode_secs,
                 });
+                self.publish_listing(work, id).await?;
                 let count = self.count(work.db(), id).await?;
                 Ok(admin_view(&after, count))
             })
@@ -317,6 +318,11 @@ impl ConversationService {
                     conversation_id: id,
                     members: everyone,
                 });
+                if room.visibility == crate::domain::Visibility::Public {
+                    work.publish(Event::RoomUnlisted {
+                        conversation_id: id,
+                    });
+                }
                 Ok(())
             })
             .await
@@ -370,6 +376,7 @@ impl ConversationService {
                         read_only: room.read_only,
                         slowmode_secs: room.slowmode_secs,
                     });
+                    self.publish_listing(work, room.id).await?;
                 }
                 Ok(n)
             })

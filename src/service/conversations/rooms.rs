@@ -1,25 +1,20 @@
-//! Rooms: the directory, creating, joining, leaving, invitations and settings.
-
-use serde::{Deserialize, Serialize};
+//! Rooms: creating, joining, leaving, invitations and settings (the public directory is in
+//! `directory`).
 
 use super::{
     ConversationService, NewRoomInput, RoomSettingsInput,
     views::{Caller, view_of},
 };
-use crate::service::{
-    limits::Limit,
-    paging::{self, Page},
-    uow::Work,
-};
+use crate::service::{limits::Limit, uow::Work};
 use crate::{
     domain::{
         Actor, AuditAction, AuditTarget, Conversation, ConversationId, ConversationKind,
         ConversationRole, DomainError, ErrorCode, MembershipState, Permission, RoomName, Scope,
-        User, UserId, Username, no_control_chars, optional_text,
+        User, UserId, Username, optional_text,
     },
     events::Event,
     store::{
-        conversations::{self, ConversationRecord, DirectoryPosition},
+        conversations::{self, ConversationRecord},
         members::{self, MemberRecord},
         users::{self, UserRecord},
     },
@@ -31,10 +26,6 @@ pub const TOPIC_MAX_CHARS: usize = 512;
 pub const CATEGORY_MAX_CHARS: usize = 64;
 /// Longest directory search, in characters.
 pub const QUERY_MAX_CHARS: usize = 64;
-
-/// Position of a room directory page.
-#[derive(Serialize, Deserialize)]
-struct DirectoryCursor(bool, String);
 
 impl ConversationService {
     /// Joins a new account to the auto-join rooms, inside the registration's unit of work.
@@ -66,41 +57,6 @@ impl ConversationService {
             });
         }
         Ok(())
-    }
-
-    /// One page of public rooms whose name contains `q` (literally), official first, then by
-    /// name. Errors: 422 `invalid_query` (over 64 characters or control characters),
-    /// `invalid_limit`, `invalid_cursor`.
-    pub async fn directory(
-        &self,
-        actor: &Actor,
-        q: Option<&str>,
-        cursor: Option<&str>,
-        limit: Option<u64>,
-    ) -> Result<Page<Conversation>, DomainError> {
-        if q.is_some_and(|q| q.chars().count() > QUERY_MAX_CHARS || !no_control_chars(q)) {
-            return Err(DomainError::invalid(
-                ErrorCode::InvalidQuery,
-                "q must be at most 64 characters without control characters",
-            ));
-        }
-        let limit = paging::limit(limit, 50, 100)?;
-        let after = cursor
-            .map(paging::decode::<DirectoryCursor>)
-            .transpose()?
-            .map(|DirectoryCursor(official, name_key)| DirectoryPosition { official, name_key });
-        let rows = conversations::directory(&self.db.read, q, after.as_ref(), limit).await?;
-        let page = paging::page(rows, limit, |r: &ConversationRecord| {
-            DirectoryCursor(
-                r.official,
-                r.name.as_deref().unwrap_or_default().to_lowercase(),
-            )
-        });
-        let views = self.views(actor, page.items).await?;
-        Ok(Page {
-            items: views,
-            next_cursor: page.next_cursor,
-        })
     }
 
     /// Creates a room; the creator joins as owner. One unit of work: the room, the owner's
@@ -147,15 +103,19 @@ impl ConversationService {
                     },
                 )
                 .await?;
-                self.start_with_owner(
-                    work,
-                    actor,
-                    &owner,
-                    &room,
-                    AuditAction::RoomCreated,
-                    serde_json::json!({"name": name.as_str(), "visibility": input.visibility}),
-                )
-                .await
+                let view = self
+                    .start_with_owner(
+                        work,
+                        actor,
+                        &owner,
+                        &room,
+                        AuditAction::RoomCreated,
+                        serde_json::json!({"name": name.as_str(), "visibility": input.visibility}),
+                    )
+                    .await?;
+                // A public room shows up in everyone's directory (`room_listed`).
+                self.publish_listing(work, room.id).await?;
+                Ok(view)
             })
             .await
     }
@@ -476,6 +436,7 @@ impl ConversationService {
                     read_only: room.read_only,
                     slowmode_secs: room.slowmode_secs,
                 });
+                self.publish_listing(work, id).await?;
                 Ok(())
             })
             .await?;
