@@ -14,11 +14,11 @@ use crate::{
     realtime::{Hub, directory, dispatch},
     secrets,
     service::{
-        Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
-        FriendService, MessageChangeService, MessageService, PresenceService, ProfileService,
-        RateLimits, ReceiptService, RecoveryService, ReportService, RoleService, SearchService,
-        SessionService, SettingsService, SystemActions, UnitOfWork, UserAdminService, UserService,
-        passwords::PasswordHasher,
+        Access, AccountSettingsService, AdminService, AuthService, BlockService, BroadcastService,
+        ConversationService, FriendService, MessageChangeService, MessageService, PresenceService,
+        ProfileService, RateLimits, ReceiptService, RecoveryService, ReportService, RoleService,
+        SearchService, SessionService, SettingsService, SystemActions, UnitOfWork,
+        UserAdminService, UserService, passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
     store::{Db, DbIdentity, conversations, writer::MessageWriter},
@@ -190,6 +190,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let admin = AdminService::new(db.clone(), uow.clone(), access.clone());
     let user_admin = UserAdminService::new(db.clone(), uow.clone(), access.clone(), auth.clone());
     let roles = RoleService::new(db.clone(), uow.clone(), access.clone());
+    let account_settings = AccountSettingsService::new(db.clone(), uow.clone(), limits.clone());
     let broadcast = BroadcastService::new(db.clone(), uow, access.clone(), messages.clone());
     let state = AppState::new(AppStateInner {
         config: config.clone(),
@@ -219,6 +220,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         presence,
         limits,
         settings,
+        account_settings,
         shutdown,
         ws_tasks: TaskTracker::new(),
         tls: tls_info.clone(),

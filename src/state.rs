@@ -9,10 +9,11 @@ use crate::{
     events::EventBus,
     realtime::Hub,
     service::{
-        Access, AdminService, AuthService, BlockService, BroadcastService, ConversationService,
-        FriendService, MessageChangeService, MessageService, PresenceService, ProfileService,
-        RateLimits, ReceiptService, RecoveryService, ReportService, RoleService, SearchService,
-        SessionService, SettingsService, SystemActions, UserAdminService, UserService,
+        Access, AccountSettingsService, AdminService, AuthService, BlockService, BroadcastService,
+        ConversationService, FriendService, MessageChangeService, MessageService, PresenceService,
+        ProfileService, RateLimits, ReceiptService, RecoveryService, ReportService, RoleService,
+        SearchService, SessionService, SettingsService, SystemActions, UserAdminService,
+        UserService,
     },
     store::Db,
     tls::TlsInfo,
@@ -96,6 +97,8 @@ pub struct AppStateInner {
     pub limits: RateLimits,
     /// Live settings (server name, MOTD, registration, invisible, limits) and invite links.
     pub settings: SettingsService,
+    /// My account settings (theme, notifications, read receipts, …).
+    pub account_settings: AccountSettingsService,
     /// Fires when shutdown begins.
     pub shutdown: CancellationToken,
     /// WebSocket session tasks, awaited on shutdown.

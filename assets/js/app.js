@@ -6,6 +6,11 @@ import { createSocket } from './socket.js';
 import { createStore } from './store.js';
 import { createTimeline } from './timeline.js';
 import { createPrefs } from './prefs.js';
+// settings9: notifications, local DM history, the settings modal, per-conversation levels.
+import { createNotifications } from './notifications.js';
+import { createLocalHistory } from './local-history.js';
+import { createSettingsModal } from './ui/settings-modal.js';
+import { createRoomNotifyButton, notifyButton } from './ui/notify-level.js';
 import { createSocial } from './social.js';
 import { createAccountMenu } from './ui/account.js';
 import { createAdminPanel } from './ui/admin/panel.js';
@@ -112,7 +117,14 @@ async function main() {
   });
   createMobileBar({ store });
 
-  const prefs = createPrefs({ store });
+  const prefs = createPrefs({ store, api, socket });
+  // settings9: before the DM windows, which open themselves on `incoming` (see notifications.js).
+  const notifications = createNotifications({ store, prefs });
+  const history = createLocalHistory({ store });
+  const settingsModal = createSettingsModal({ store, prefs, notifications, history, opener: byId('settings-button') });
+  byId('open-settings').addEventListener('click', () => settingsModal.open());
+  createRoomNotifyButton({ store, api });
+  const bell = (id) => notifyButton({ store, api }, id);
   const social = createSocial({ store, api, socket });
 
   createDock({ store, api, socket });
@@ -130,8 +142,8 @@ async function main() {
   createRoomBrowser({ store, api, socket });
   createRoomView({ store, api, socket, timeline, social, moderation });
   createMemberList({ store, api, socket });
-  createDmWindows({ store, socket, timeline, windows });
-  createGroupWindows({ store, api, socket, timeline, windows, social, moderation });
+  createDmWindows({ store, socket, timeline, windows, notifyButton: bell });
+  createGroupWindows({ store, api, socket, timeline, windows, social, moderation, notifyButton: bell });
   createAdminPanel({ store, api });
   createSearch({ store, api }); // search
   const account = createAccountMenu({ store, api, socket });

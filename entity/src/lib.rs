@@ -15,5 +15,6 @@ pub mod server_invites;
 pub mod sessions;
 pub mod settings;
 pub mod user_roles;
+pub mod user_settings;
 pub mod user_tokens;
 pub mod users;

@@ -24,6 +24,7 @@ mod m20261204_000012_room_moderation;
 mod m20261204_000013_settings;
 mod m20261205_000014_conversation_depth;
 mod m20261205_000015_search;
+mod m20261205_000016_account_settings;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000013_settings::Migration),
             Box::new(m20261205_000014_conversation_depth::Migration),
             Box::new(m20261205_000015_search::Migration),
+            Box::new(m20261205_000016_account_settings::Migration),
         ]
     }
 }

@@ -179,6 +179,10 @@ text_enum!(
         EditWindowClosed = "edit_window_closed",
         /// The message was deleted: it cannot be edited, reacted to or pinned (409).
         MessageDeleted = "message_deleted",
+        /// Account settings (`PUT /users/me/settings`): an unknown key, a `null`, a value of the
+        /// wrong type or out of its set, or an accent that is not `#rrggbb`; the message names
+        /// the key (422).
+        InvalidSettings = "invalid_settings",
     }
 );
 

@@ -6,6 +6,7 @@
 //! concept (see docs/architecture.md, "One representation per concept").
 
 mod account;
+mod account_settings;
 mod actor;
 mod admin_views;
 mod audit;
@@ -24,6 +25,10 @@ mod time;
 mod views;
 
 pub use account::{DisplayName, Email, RecoveryPin, SessionEndReason, TokenPurpose};
+pub use account_settings::{
+    AccountSettings, AccountSettingsPatch, DEFAULT_ACCENT, StatusDisplay, TextSize, Theme,
+    parse_accent,
+};
 pub use actor::Actor;
 pub use admin_views::{
     AdminMembership, AdminUser, AdminUserDetail, AdminUserPage, BroadcastOutcome, PermissionSource,

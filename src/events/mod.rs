@@ -12,9 +12,9 @@ pub use bus::{EventBus, InProcessBus, Subscription};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Conversation, ConversationId, ConversationKind, ConversationRole, FriendRequestEndReason,
-    LeaveReason, MembershipState, Message, PermissionSet, PresenceChoice, PresenceStatus,
-    ServerInfo, SessionEndReason, SessionId, Timestamp, User, UserId, Visibility,
+    AccountSettings, Conversation, ConversationId, ConversationKind, ConversationRole,
+    FriendRequestEndReason, LeaveReason, MembershipState, Message, PermissionSet, PresenceChoice,
+    PresenceStatus, ServerInfo, SessionEndReason, SessionId, Timestamp, User, UserId, Visibility,
 };
 
 /// Something that happened, as told to the rest of the system after commit.
@@ -293,6 +293,14 @@ pub enum Event {
         /// The keys that changed.
         keys: Vec<String>,
     },
+    /// A user changed their account settings (`PUT /users/me/settings`): all their connections
+    /// get `settings_updated`.
+    AccountSettingsChanged {
+        /// Whose.
+        user: UserId,
+        /// The whole settings object now.
+        settings: AccountSettings,
+    },
 }
 
 /// The default reason of a `MemberLeft` from before reasons existed.
@@ -352,6 +360,7 @@ impl Event {
             Self::ReadMoved { .. } => "read_moved",
             Self::MemberBanChanged { .. } => "member_ban_changed",
             Self::SettingsChanged { .. } => "settings_changed",
+            Self::AccountSettingsChanged { .. } => "account_settings_changed",
             Self::RoomListed { .. } => "room_listed",
             Self::RoomUnlisted { .. } => "room_unlisted",
         }

@@ -212,7 +212,7 @@ async fn start(
         }
     }
     // Independent reads, concurrently (on PostgreSQL each is a round trip).
-    let (me, start, (friends, blocked), page, mut missed) = tokio::try_join!(
+    let (me, start, (friends, blocked), page, mut missed, settings) = tokio::try_join!(
         state.users.me(actor),
         state.presence.for_connection(actor.user),
         state.friends.graph(actor.user),
@@ -220,6 +220,7 @@ async fn start(
             .conversations
             .list(actor, None, Some(READY_CONVERSATIONS)),
         state.conversations.missed_dms(actor),
+        state.account_settings.get(actor),
     )?;
     state.hub.set_profile(
         actor.user,
@@ -252,6 +253,7 @@ async fn start(
             missed: missed.clone(),
             notices: notices.clone(),
             server: server.clone(),
+            settings: settings.clone(),
         })
         .encode();
         if frame.len() <= READY_MAX_BYTES || shown <= 1 {

@@ -16,7 +16,7 @@ use super::{
         FriendRequestRemovedFrame, HistoryClearedFrame, MemberJoinedFrame, MemberLeftFrame,
         MemberUpdatedFrame, MessageDeletedFrame, MessageFrame, MessageUpdatedFrame,
         ReadPositionFrame, ReadReceiptFrame, RoomListedFrame, RoomUnlistedFrame, ServerFrame,
-        ServerUpdatedFrame, UserUpdatedFrame,
+        ServerUpdatedFrame, SettingsUpdatedFrame, UserUpdatedFrame,
     },
 };
 use crate::{
@@ -273,6 +273,13 @@ pub fn handle(hub: &Hub, event: &Event) {
             })
             .encode();
             hub.send_to_all(&frame);
+        }
+        Event::AccountSettingsChanged { user, settings } => {
+            let frame = ServerFrame::SettingsUpdated(SettingsUpdatedFrame {
+                settings: settings.clone(),
+            })
+            .encode();
+            hub.send_to_user(*user, &frame);
         }
         // The public directory (every connection; services publish these for public rooms
         // only). Member counts are coalesced by `realtime::directory`, not sent from here.

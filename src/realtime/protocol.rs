@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::domain::{
-    Conversation, ConversationId, ConversationRole, ErrorCode, Friend, FriendRequestDirection,
-    FriendRequestEndReason, LeaveReason, Message, MissedDm, MyPresence, Permission, PresenceChoice,
-    PresenceStatus, ServerInfo, Timestamp, User, UserId, UserPresence,
+    AccountSettings, Conversation, ConversationId, ConversationRole, ErrorCode, Friend,
+    FriendRequestDirection, FriendRequestEndReason, LeaveReason, Message, MissedDm, MyPresence,
+    Permission, PresenceChoice, PresenceStatus, ServerInfo, Timestamp, User, UserId, UserPresence,
 };
 
 /// First frame of every connection.
@@ -45,6 +45,9 @@ pub struct ReadyFrame {
     /// The server's name, message of the day and registration mode (as `GET /server`); a
     /// `server_updated` frame tells changes.
     pub server: ServerInfo,
+    /// My account settings (as `GET /users/me/settings`); a `settings_updated` frame tells
+    /// changes.
+    pub settings: AccountSettings,
 }
 
 crate::domain::kinds::text_enum!(
@@ -391,6 +394,14 @@ pub struct ServerUpdatedFrame {
     pub server: ServerInfo,
 }
 
+/// My account settings changed (in this tab, another one or another device): the whole
+/// settings object now. Sent to every connection of mine.
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct SettingsUpdatedFrame {
+    /// My settings now (as `GET /users/me/settings`).
+    pub settings: AccountSettings,
+}
+
 /// Every server → client frame, discriminated by `type`.
 #[derive(Clone, Debug, Serialize, Union)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -483,6 +494,9 @@ pub enum ServerFrame {
     /// `server_updated`
     #[oai(mapping = "server_updated")]
     ServerUpdated(ServerUpdatedFrame),
+    /// `settings_updated`
+    #[oai(mapping = "settings_updated")]
+    SettingsUpdated(SettingsUpdatedFrame),
     /// `room_listed`
     #[oai(mapping = "room_listed")]
     RoomListed(RoomListedFrame),

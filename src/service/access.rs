@@ -443,6 +443,7 @@ impl Access {
             | Event::MessageUpdated { .. }
             | Event::ReadMoved { .. }
             | Event::SettingsChanged { .. }
+            | Event::AccountSettingsChanged { .. }
             | Event::RoomListed { .. }
             | Event::RoomUnlisted { .. }
             | Event::PresenceChanged { .. }

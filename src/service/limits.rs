@@ -76,11 +76,15 @@ pub enum Limit {
     FriendRequest,
     /// Message searches per user (`search_per_user`). Key: the user id.
     Search,
+    /// Account settings changes per user (`PUT /users/me/settings`): a fixed 60 a minute with
+    /// bursts of 30, not configurable (a settings screen sends one change per click). Key: the
+    /// user id.
+    SettingsUpdate,
 }
 
 impl Limit {
     /// Every kind, in declaration order.
-    pub const ALL: [Limit; 13] = [
+    pub const ALL: [Limit; 14] = [
         Limit::LoginIp,
         Limit::LoginAccount,
         Limit::Register,
@@ -94,6 +98,7 @@ impl Limit {
         Limit::Invite,
         Limit::FriendRequest,
         Limit::Search,
+        Limit::SettingsUpdate,
     ];
 
     /// What the client is told it did too often.
@@ -112,6 +117,7 @@ impl Limit {
             Limit::Invite => "too many invitations sent",
             Limit::FriendRequest => "too many friend requests",
             Limit::Search => "too many searches",
+            Limit::SettingsUpdate => "too many settings changes",
         }
     }
 
@@ -214,6 +220,7 @@ fn rate_of(config: &LimitsConfig, limit: Limit) -> Rate {
             Rate::new(n, 60, n)
         }
         Limit::Search => config.search_per_user,
+        Limit::SettingsUpdate => Rate::new(60, 60, 30),
     }
 }
 

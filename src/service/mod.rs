@@ -5,6 +5,7 @@
 //! Every use case starts with the one permission function, [`access::Access::require`].
 
 pub mod access;
+pub mod account_settings;
 pub mod admin;
 pub mod auth;
 pub mod blocks;
@@ -33,6 +34,7 @@ pub mod user_admin;
 pub mod users;
 
 pub use access::Access;
+pub use account_settings::AccountSettingsService;
 pub use admin::AdminService;
 pub use auth::{AuthService, ClientInfo, Session};
 pub use blocks::BlockService;

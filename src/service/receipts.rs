@@ -146,7 +146,10 @@ impl ReceiptService {
         if invisible {
             return Ok(false);
         }
-        // MERGE: the account setting `send_read_receipts` (store::account_settings::load).
-        Ok(true)
+        Ok(
+            crate::store::account_settings::load(&self.db.read, actor.user)
+                .await?
+                .send_read_receipts,
+        )
     }
 }

@@ -4,6 +4,7 @@
 //! writer at a time; a single connection avoids `SQLITE_BUSY` storms). PostgreSQL uses one pool
 //! for both. Every SQLite-vs-PostgreSQL difference lives in [`dialect`].
 
+pub mod account_settings;
 pub mod audit;
 pub mod blocks;
 pub mod conversations;

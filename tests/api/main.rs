@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
 
+mod account_settings;
 mod accounts;
 mod admin_users;
 mod bad_input;
@@ -13,6 +14,7 @@ mod browser_admin;
 mod browser_messages;
 mod browser_mobile;
 mod browser_search;
+mod browser_settings;
 mod browser_social;
 mod cli;
 mod conversations;

@@ -7,7 +7,7 @@ import { createMessageList } from './messages.js';
 import { isMobileLayout } from './mobile.js';
 import { describeTyping, h } from './dom.js';
 
-export function createDmWindows({ store, socket, timeline, windows }) {
+export function createDmWindows({ store, socket, timeline, windows, notifyButton }) {
   const open = new Map(); // conversation id -> { win, list, typingLine }
 
   const report = (err) => store.toast(err?.message ?? 'Could not load messages');
@@ -56,6 +56,8 @@ export function createDmWindows({ store, socket, timeline, windows }) {
       },
     });
     win.setTitle(name, presenceDot(conv));
+    // settings9: the 🔔 notifications menu (ui/notify-level.js) in the title bar.
+    if (notifyButton) win.el.querySelector('.window-buttons')?.prepend(notifyButton(id));
     const composeError = createComposeError({ store, conversationId: () => id, form });
     win.body.append(log, typingLine, composeError.el, form);
     const list = createMessageList({

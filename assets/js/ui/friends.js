@@ -63,7 +63,7 @@ export function createFriendsPanel({ store, api, social, prefs }) {
     const { user } = friend;
     const state = store.presenceOf(user.id);
     const text = store.statusTextOf(user.id);
-    const inline = prefs.get('statusInline');
+    const inline = prefs.get('status_display') !== 'hover';
     const open = h(
       'button',
       {

@@ -25,7 +25,7 @@ const MUTES = [
 
 const mutedNow = (m) => Boolean(m.muted_until) && new Date(m.muted_until).getTime() > Date.now();
 
-export function createGroupWindows({ store, api, socket, timeline, windows, social, moderation }) {
+export function createGroupWindows({ store, api, socket, timeline, windows, social, moderation, notifyButton }) {
   const open = new Map(); // conversation id -> { win, list, typingLine, textarea, render }
 
   const report = (err) => store.toast(errorMessage(err));
@@ -183,6 +183,8 @@ export function createGroupWindows({ store, api, socket, timeline, windows, soci
       },
     });
     win.body.append(head, h('div', { class: 'group-main' }, log, aside), typingLine, composeError.el, form);
+    // settings9: the 🔔 notifications menu (ui/notify-level.js) in the title bar.
+    if (notifyButton) win.el.querySelector('.window-buttons')?.prepend(notifyButton(id));
 
     let unmuteTimer = null;
     const render = batched(() => {

@@ -33,7 +33,7 @@ export function createMissedList({ store, social, prefs }) {
     if (toasted) return;
     toasted = true;
     const missed = social.missed();
-    if (!missed.length || !prefs.get('missedToast')) return;
+    if (!missed.length || !prefs.get('missed_toast')) return;
     const total = missed.reduce((sum, m) => sum + m.count, 0);
     const from = missed.length === 1 ? missed[0].peer.username : `${missed.length} people`;
     store.toast(`${total} message${total === 1 ? '' : 's'} from ${from} while you were away.`, 'info');

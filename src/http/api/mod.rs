@@ -2,6 +2,7 @@
 //! and back; `operation_id`s are stable once released.
 
 pub mod account;
+pub mod account_settings;
 pub mod admin;
 pub mod admin_roles;
 pub mod admin_rooms;
@@ -76,7 +77,7 @@ pub type Apis = (
     recovery::RecoveryApi,
     sessions::SessionsApi,
     users::UsersApi,
-    account::AccountApi,
+    (account::AccountApi, account_settings::AccountSettingsApi),
     rooms::RoomsApi,
     dms::DmsApi,
     (friends::FriendsApi, blocks::BlocksApi),
@@ -111,7 +112,7 @@ pub fn apis() -> Apis {
         recovery::RecoveryApi,
         sessions::SessionsApi,
         users::UsersApi,
-        account::AccountApi,
+        (account::AccountApi, account_settings::AccountSettingsApi),
         rooms::RoomsApi,
         dms::DmsApi,
         (friends::FriendsApi, blocks::BlocksApi),
