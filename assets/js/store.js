@@ -6,8 +6,8 @@
 //   conversation-updated {conversationId}, messages {conversationId, added},
 //   timeline-reset {conversationId}, history {conversationId}, pending {conversationId},
 //   presence, my-presence, members {conversationId}, typing {conversationId},
-//   active-room {conversationId}, incoming {message}, open-dm {conversationId},
-//   open-group {conversationId}, toast {message, kind}, compose-error {conversationId, code, message},
+//   active-room {conversationId}, incoming {message}, open-dm {conversationId, minimized?},
+//   open-group {conversationId, minimized?}, toast {message, kind}, compose-error {conversationId, code, message},
 //   ready {frame} (each `ready` frame, for the social modules), friends, blocks, missed, prefs
 //   (the last four come from social.js and prefs.js), message-updated {conversationId, seq}
 //   (a message was deleted: its element is drawn again), announcement {text, by_username, at},
