@@ -18,7 +18,7 @@ use super::{
 use crate::{
     domain::{
         Actor, AuditAction, AuditTarget, ConversationId, DomainError, Emoji, Message, MessageBody,
-        NewAuditEntry, Permission, ReactionUsers, Scope, reason,
+        NewAuditEntry, Permission, ReactionUsers, reason,
     },
     store::{
         Db, messages, reactions, users,
@@ -220,20 +220,11 @@ impl MessageChangeService {
         actor: &Actor,
         conversation: ConversationId,
     ) -> Result<Vec<Message>, DomainError> {
-        let facts = self
-            .access
-            .require_with_facts(
-                actor,
-                Permission::ConversationRead,
-                Scope::Conversation(conversation),
-            )
-            .await?;
-        let floor = facts.conversation.map_or(0, |c| c.cleared_seq);
-        let rows = messages::pinned(&self.db.read, conversation, floor, PINS_MAX).await?;
-        let moderator = facts.server.contains(Permission::UsersModerate);
-        let rows: Vec<_> = rows
+        let (floor, viewer) = self.messages.read_scope(actor, conversation).await?;
+        let rows: Vec<_> = messages::pinned(&self.db.read, conversation, floor, PINS_MAX)
+            .await?
             .into_iter()
-            .filter(|r| !r.shadowed || moderator || r.sender_id == actor.user)
+            .filter(|r| !r.shadowed || viewer.is_none_or(|me| r.sender_id == me))
             .collect();
         messages::views(&self.db.read, &rows).await
     }

@@ -355,7 +355,7 @@ impl MessageService {
 
     /// The cleared-history floor and the shadow filter of `actor` in `conversation`
     /// (`conversation.read` required).
-    async fn read_scope(
+    pub(super) async fn read_scope(
         &self,
         actor: &Actor,
         conversation: ConversationId,

@@ -429,11 +429,22 @@ pub async fn mark_read(
     user: UserId,
     seq: i64,
 ) -> Result<(), DomainError> {
+    move_forward(db, conversation, user, Column::LastReadSeq, seq).await
+}
+
+/// Sets a position column of one membership to `seq` if it is below it.
+async fn move_forward(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+    user: UserId,
+    column: Column,
+    seq: i64,
+) -> Result<(), DomainError> {
     Entity::update_many()
-        .col_expr(Column::LastReadSeq, Expr::value(seq))
+        .col_expr(column, Expr::value(seq))
         .filter(Column::ConversationId.eq(conversation.0))
         .filter(Column::UserId.eq(user.0))
-        .filter(Column::LastReadSeq.lt(seq))
+        .filter(column.lt(seq))
         .exec(db)
         .await?;
     Ok(())
@@ -492,14 +503,7 @@ pub async fn share_read(
     user: UserId,
     seq: i64,
 ) -> Result<(), DomainError> {
-    Entity::update_many()
-        .col_expr(Column::ReceiptSeq, Expr::value(seq))
-        .filter(Column::ConversationId.eq(conversation.0))
-        .filter(Column::UserId.eq(user.0))
-        .filter(Column::ReceiptSeq.lt(seq))
-        .exec(db)
-        .await?;
-    Ok(())
+    move_forward(db, conversation, user, Column::ReceiptSeq, seq).await
 }
 
 /// Sets `user`'s notification level in `conversation`.
