@@ -7,6 +7,7 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
+    cluster,
     config::Config,
     events::{EventBus, InProcessBus},
     http,
@@ -56,6 +57,9 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let db = Db::connect(&config).await?;
     let identity = db.identity(&config).await?;
     tracing::info!(%identity, "database connected");
+    // Before anything is written: refuse Redis on SQLite, fail fast on an unreachable Redis.
+    let cluster = cluster::connect(&config, db.backend).await?;
+    tracing::info!(instance = %cluster.instance(), shared = cluster.is_shared(), "instance");
     db.migrate().await?;
     conversations::ensure_official(&db.write, &config.official_rooms, chrono::Utc::now()).await?;
 
@@ -224,6 +228,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         shutdown,
         ws_tasks: TaskTracker::new(),
         tls: tls_info.clone(),
+        cluster: cluster.clone(),
     });
 
     tracing::info!(listen = %local_addr, "listening");

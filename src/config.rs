@@ -56,6 +56,10 @@ pub struct Config {
     pub presence: PresenceConfig,
     /// Messages: the edit window.
     pub messages: MessagesConfig,
+    /// Redis: the event bus and shared state of several instances (off without `url`).
+    pub redis: RedisConfig,
+    /// This instance among several: its id and the periodic jobs' schedule.
+    pub cluster: ClusterConfig,
     /// Official rooms created at start-up; replaces the default list when given.
     pub official_rooms: Vec<OfficialRoom>,
     /// The data folder (database, secrets). Set from `--data-dir`, not from the file.
@@ -128,6 +132,63 @@ pub struct MessagesConfig {
     /// How long after sending its author may edit a message, in seconds; an edit later is
     /// refused with 403 `edit_window_closed`. 0 = no limit (default). Deleting is never limited.
     pub edit_window_secs: u64,
+}
+
+/// `[redis]`: several EchoChat instances share one Redis for the event bus (pub/sub), presence,
+/// rate-limit counters, the setup token and the leases of periodic jobs (see docs/scaling.md).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]` (also `REDIS_URL`). `None` (default): one
+    /// instance, everything in process. Needs PostgreSQL: the server refuses to start with Redis
+    /// on SQLite, and when Redis cannot be reached at start.
+    pub url: Option<String>,
+    /// Prefix of every key and channel this server uses in Redis, so that several EchoChat
+    /// clusters (or tests) can share one Redis. Default `echochat`. Instances of one cluster
+    /// must use the same prefix.
+    pub key_prefix: String,
+    /// How long connecting to Redis and each command may take, in milliseconds. Default 2000.
+    pub timeout_ms: u64,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            key_prefix: "echochat".to_owned(),
+            timeout_ms: 2000,
+        }
+    }
+}
+
+impl RedisConfig {
+    /// [`Self::timeout_ms`] as a duration (at least 50 ms).
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms.max(50))
+    }
+}
+
+/// `[cluster]`: this instance's identity and the schedule of the jobs that run on one instance
+/// at a time.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClusterConfig {
+    /// This instance's id in logs, the admin panel and Redis (1–64 of `A-Z a-z 0-9 . _ -`).
+    /// `None` (default): `<hostname>-<6 random hex digits>`, new at every start.
+    pub instance_id: Option<String>,
+    /// How often the janitor deletes expired refresh tokens and expired one-time tokens
+    /// (password reset, e-mail verification), in seconds. With Redis, one instance per period
+    /// does it (a lease). Default 3600.
+    pub janitor_interval_secs: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            instance_id: None,
+            janitor_interval_secs: 3600,
+        }
+    }
 }
 
 /// `[presence]`.
@@ -458,6 +519,8 @@ impl Default for Config {
                 auto_away_minutes: 10.0,
             },
             messages: MessagesConfig::default(),
+            redis: RedisConfig::default(),
+            cluster: ClusterConfig::default(),
             official_rooms: default_official_rooms(),
             data_dir: PathBuf::from("echochat-data"),
         }
@@ -606,6 +669,14 @@ impl Config {
                     .map(|_| "database_url".into()),
             );
             sources.push("env DATABASE_URL".to_owned());
+        }
+        if std::env::var_os("REDIS_URL").is_some() {
+            figment = figment.merge(
+                Env::raw()
+                    .only(&["REDIS_URL"])
+                    .map(|_| "redis.url".into()),
+            );
+            sources.push("env REDIS_URL".to_owned());
         }
         let env = Env::prefixed("ECHOCHAT_")
             .split("__")

@@ -7,6 +7,7 @@
 pub mod admin_cli;
 pub mod app;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod doctor;
 pub mod domain;

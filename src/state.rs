@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
+    cluster::Cluster,
     config::Config,
     events::EventBus,
     realtime::Hub,
@@ -105,4 +106,6 @@ pub struct AppStateInner {
     pub ws_tasks: TaskTracker,
     /// HTTPS facts (`None` when `[tls] mode = "off"`).
     pub tls: Option<TlsInfo>,
+    /// This instance's id and, with several instances, the shared Redis.
+    pub cluster: Cluster,
 }

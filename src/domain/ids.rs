@@ -83,3 +83,50 @@ id_type!(
     /// A report's id (UUIDv7, so the moderation queue can page by it).
     ReportId
 );
+
+/// The id of one EchoChat instance among several sharing a database and Redis (`[cluster]
+/// instance_id`, else `<hostname>-<6 hex digits>` made at start): 1–64 characters of
+/// `A-Z a-z 0-9 . _ -`. Shown in logs and the admin panel; carried by bus messages.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct InstanceId(String);
+
+impl InstanceId {
+    /// Checks `raw`. Errors: a message naming the rule it breaks.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if raw.is_empty() || raw.len() > 64 || !raw.chars().all(ok_char) {
+            return Err(format!(
+                "instance id {raw:?} must be 1-64 characters of A-Z a-z 0-9 . _ -"
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// A new id: this machine's host name (cut to 40 characters of the allowed ones) and six
+    /// random hex digits, e.g. `chat-1-3fa9c2`.
+    pub fn generate() -> Self {
+        let host: String = hostname::get()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            .take(40)
+            .collect();
+        let suffix = &Uuid::new_v4().simple().to_string()[..6];
+        let host = if host.is_empty() { "echochat".to_owned() } else { host };
+        Self(format!("{host}-{suffix}"))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

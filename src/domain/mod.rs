@@ -40,7 +40,7 @@ pub use depth::{
     REACTION_USERS_SHOWN, Reaction, ReactionUsers, Receipt, ReplyPreview, excerpt,
 };
 pub use error::{DomainError, ErrorCode};
-pub use ids::{AuditId, ConversationId, MessageId, ReportId, SessionId, UserId};
+pub use ids::{AuditId, ConversationId, InstanceId, MessageId, ReportId, SessionId, UserId};
 pub use inputs::{
     ClientId, MessageBody, Password, REASON_MAX_CHARS, RoomName, STATUS_TEXT_MAX_CHARS, Username,
     no_control_chars, optional_text, reason, skeleton_of, status_text,
