@@ -145,7 +145,7 @@ impl AdminContext {
             access.clone(),
             Arc::new(NoPresence),
             &config.official_rooms,
-            RateLimits::new(&config.limits),
+            RateLimits::new(&config.limits, crate::cluster::Cluster::local()),
         );
         let system = SystemActions::new(
             db.clone(),

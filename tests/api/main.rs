@@ -17,6 +17,7 @@ mod browser_search;
 mod browser_settings;
 mod browser_social;
 mod cli;
+mod cluster_shared;
 mod conversations;
 mod depth;
 mod directory;
