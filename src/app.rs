@@ -22,7 +22,7 @@ use crate::{
         UserAdminService, UserService, janitor::Janitor, passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
-    store::{Db, DbIdentity, conversations, writer::MessageWriter},
+    store::{Db, DbIdentity, writer::MessageWriter},
     tls::Tls,
 };
 
@@ -63,7 +63,8 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let cluster = cluster::connect(&config, db.backend).await?;
     tracing::info!(instance = %cluster.instance(), shared = cluster.is_shared(), "instance");
     db.migrate().await?;
-    conversations::ensure_official(&db.write, &config.official_rooms, chrono::Utc::now()).await?;
+    // (Issue 10: under the start-up lock, so instances starting together create the rooms once.)
+    db.ensure_official_rooms(&config.official_rooms).await?;
 
     let listener = TcpListener::bind(config.listen)
         .await

@@ -241,6 +241,30 @@ impl Db {
         Ok(())
     }
 
+    /// Creates or updates the official rooms of `[[official_rooms]]` (see
+    /// [`conversations::ensure_official`]) in one transaction that, on PostgreSQL, first takes
+    /// the same advisory lock as the migrations ([`MIGRATION_LOCK_KEY`]): instances starting
+    /// together would otherwise both see no Lobby and both insert it (a unique violation that
+    /// stops the second). Errors: the database's.
+    pub async fn ensure_official_rooms(
+        &self,
+        rooms: &[crate::config::OfficialRoom],
+    ) -> anyhow::Result<()> {
+        let txn = self.write.begin().await?;
+        if self.backend == Backend::Postgres {
+            txn.execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+            ))
+            .await
+            .context("waiting for the start-up lock (another instance may be starting)")?;
+        }
+        conversations::ensure_official(&txn, rooms, chrono::Utc::now()).await?;
+        txn.commit()
+            .await
+            .context("committing the official rooms")?;
+        Ok(())
+    }
+
     /// Whether the database answers `SELECT 1` within `timeout` (the health check).
     pub async fn ping(&self, timeout: Duration) -> Result<(), String> {
         match tokio::time::timeout(timeout, self.read.ping()).await {
