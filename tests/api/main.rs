@@ -18,6 +18,7 @@ mod browser_settings;
 mod browser_social;
 mod cli;
 mod cluster_bus;
+mod cluster_shared;
 mod conversations;
 mod depth;
 mod directory;
