@@ -164,6 +164,15 @@ async fn the_admin_panel_opens_by_keys_remembers_its_place_and_is_absent_for_mem
     wait_css(&admin_page, "#admin-window", "panel after Ctrl+Alt+P").await;
     let default_corner = panel_corner(&admin_page).await;
 
+    // The Overview tab names this instance (one instance, no Redis: the only one listed).
+    click(&admin_page, Locator::Id("admin-tab-overview"), "Overview tab").await;
+    wait_xpath(
+        &admin_page,
+        "//*[@id='admin-cluster']//tr[@data-instance and contains(., '(this one)')]",
+        "this instance in the Instances block",
+    )
+    .await;
+
     // The Audit tab lists the room.created entry of the room made above.
     click(&admin_page, Locator::Id("admin-tab-audit"), "Audit tab").await;
     wait_xpath(
