@@ -17,6 +17,8 @@ mod browser_search;
 mod browser_settings;
 mod browser_social;
 mod cli;
+mod cluster;
+mod cluster_harness;
 mod conversations;
 mod depth;
 mod directory;
