@@ -7,7 +7,7 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    cluster,
+    cluster::{self, bus::RedisBus, instances},
     config::Config,
     events::{EventBus, InProcessBus},
     http,
@@ -42,6 +42,8 @@ pub struct App {
     limits_task: JoinHandle<()>,
     away_task: JoinHandle<()>,
     settings_task: JoinHandle<()>,
+    /// The Redis bus, the presence announcer, the instance registry, the caches' listener.
+    cluster_tasks: Vec<JoinHandle<()>>,
     identity: DbIdentity,
 }
 
@@ -91,14 +93,36 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
 
     // The seams, bottom up: the bus and the permission caches; the unit of work that commits,
     // then applies and publishes events; the services; the realtime layer subscribed to the bus.
-    let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new());
-    let hub = Hub::new(
+    // With Redis the bus reaches every instance (cluster::bus); without, it stays in process.
+    let mut cluster_tasks = Vec::new();
+    let bus: Arc<dyn EventBus> = match RedisBus::start(&cluster, shutdown.clone()) {
+        Some((bus, tasks)) => {
+            cluster_tasks.extend(tasks);
+            Arc::new(bus)
+        }
+        None => Arc::new(InProcessBus::new()),
+    };
+    let mut hub = Hub::new(
         config.realtime.outgoing_queue_frames,
         config.presence.auto_away(),
     );
+    if cluster.is_shared() {
+        hub = hub.shared_as(cluster.instance().clone());
+    }
     let away_task = spawn_auto_away(hub.clone(), config.presence.auto_away(), shutdown.clone());
     let dispatcher_task = dispatch::spawn(hub.clone(), bus.subscribe("realtime"));
+    cluster_tasks.push(dispatch::spawn_announcer(&hub, bus.clone()));
     let access = Access::new(db.clone());
+    if cluster.is_shared() {
+        // Events of other instances reach the permission caches too.
+        cluster_tasks.push(access.spawn_listener(bus.subscribe("access")));
+    }
+    let started_at = crate::domain::Timestamp::now();
+    cluster_tasks.extend(instances::spawn_registration(
+        &cluster,
+        started_at,
+        shutdown.clone(),
+    ));
     let mailer = Mailer::from_config(&config)?;
     tracing::info!(delivery = %mailer.describe(), "e-mail");
     let uow = UnitOfWork::new(db.clone(), bus.clone(), access.clone());
@@ -214,7 +238,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         user_admin,
         roles,
         broadcast,
-        started_at: crate::domain::Timestamp::now(),
+        started_at,
         system,
         friends,
         blocks,
@@ -271,6 +295,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         limits_task,
         away_task,
         settings_task,
+        cluster_tasks,
         identity,
     })
 }
@@ -365,6 +390,7 @@ impl App {
             limits_task,
             away_task,
             settings_task,
+            cluster_tasks,
             ..
         } = self;
         let shutdown = state.shutdown.clone();
@@ -414,6 +440,9 @@ impl App {
         limits_task.abort();
         away_task.abort();
         settings_task.abort();
+        for task in cluster_tasks {
+            task.abort();
+        }
         db.close().await;
         tracing::info!("stopped");
         Ok(())

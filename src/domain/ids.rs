@@ -88,8 +88,22 @@ id_type!(
 /// instance_id`, else `<hostname>-<6 hex digits>` made at start): 1–64 characters of
 /// `A-Z a-z 0-9 . _ -`. Shown in logs and the admin panel; carried by bus messages.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct InstanceId(String);
+
+impl TryFrom<String> for InstanceId {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<InstanceId> for String {
+    fn from(id: InstanceId) -> String {
+        id.0
+    }
+}
 
 impl InstanceId {
     /// Checks `raw`. Errors: a message naming the rule it breaks.

@@ -4,7 +4,7 @@
 //! `service::uow`); nothing in `service/` talks to WebSocket connections. `realtime` subscribes and
 //! turns events into frames for the connections allowed to see them; `service::access` subscribes
 //! to keep its permission caches current. Events serialize (serde, tagged by `event`), so a bus
-//! between several instances (Redis pub/sub, a later issue) can carry them unchanged.
+//! between several instances (`cluster::bus`, Redis pub/sub) carries them unchanged.
 
 mod bus;
 
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     AccountSettings, Conversation, ConversationId, ConversationKind, ConversationRole,
-    FriendRequestEndReason, LeaveReason, MembershipState, Message, PermissionSet, PresenceChoice,
+    FriendRequestEndReason, InstanceId, LeaveReason, MembershipState, Message, PermissionSet, PresenceChoice,
     PresenceStatus, ServerInfo, SessionEndReason, SessionId, Timestamp, User, UserId, Visibility,
 };
 
@@ -125,8 +125,43 @@ pub enum Event {
         user_id: UserId,
         /// Their username, for the frame.
         username: String,
-        /// New status.
+        /// New status: `online` (connected there; `home.active` tells whether idle) or
+        /// `offline` (no connection there any more).
         status: PresenceStatus,
+        /// With several instances: which instance announces this and what the others need to
+        /// show the user (absent with one instance).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        home: Option<PresenceHome>,
+    },
+    /// Someone is typing in a conversation (relayed at most once a second per connection; never
+    /// from an invisible user). Realtime publishes it so that members on every instance see it.
+    Typing {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Who.
+        user_id: UserId,
+        /// Their username, for the frame.
+        username: String,
+    },
+    /// An instance (re)joined the bus and asks every instance to announce the presence of its
+    /// connected users again (`PresenceChanged` with `home`).
+    PresenceSyncRequested {
+        /// Who asks.
+        instance: InstanceId,
+    },
+    /// An instance has not been heard on the bus for a while (it died or lost Redis): the
+    /// presence it announced is dropped. Local only: never sent to other instances.
+    InstanceGone {
+        /// Which.
+        instance: InstanceId,
+    },
+    /// Events from other instances may have been missed (a gap in an instance's bus sequence, or
+    /// this instance's bus subscription reconnected): caches are dropped, settings re-read, and
+    /// WebSockets closed with 1012 so that clients reconnect and resume by sequence number.
+    /// Local only: never sent to other instances.
+    BusInterrupted {
+        /// What happened, for logs.
+        reason: String,
     },
     /// A user chose a presence or custom status text (stored in `users`). The realtime layer
     /// tells their connections (`my_presence`) and, when what others see changed, those who may
@@ -303,6 +338,27 @@ pub enum Event {
     },
 }
 
+/// What other instances need to show a user connected to the announcing instance: published with
+/// each of that instance's presence announcements (`PresenceChanged`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PresenceHome {
+    /// The announcing instance.
+    pub instance: InstanceId,
+    /// Whether the user was active there (not idle for `[presence] auto_away_minutes`).
+    pub active: bool,
+    /// Their chosen presence.
+    pub choice: PresenceChoice,
+    /// Their custom status text.
+    pub status_text: Option<String>,
+    /// Their friends (who see their presence).
+    pub friends: Vec<UserId>,
+    /// Users with a block between them and this user (either way).
+    pub blocked: Vec<UserId>,
+    /// The conversations they are a member of, each with whether its members see each other's
+    /// presence (DMs, groups, private rooms) or only those watching its member list.
+    pub conversations: Vec<(ConversationId, bool)>,
+}
+
 /// The default reason of a `MemberLeft` from before reasons existed.
 fn left() -> LeaveReason {
     LeaveReason::Left
@@ -363,6 +419,15 @@ impl Event {
             Self::AccountSettingsChanged { .. } => "account_settings_changed",
             Self::RoomListed { .. } => "room_listed",
             Self::RoomUnlisted { .. } => "room_unlisted",
+            Self::Typing { .. } => "typing",
+            Self::PresenceSyncRequested { .. } => "presence_sync_requested",
+            Self::InstanceGone { .. } => "instance_gone",
+            Self::BusInterrupted { .. } => "bus_interrupted",
         }
+    }
+
+    /// Whether the event concerns this instance only and never travels to other instances.
+    pub fn is_local_only(&self) -> bool {
+        matches!(self, Self::InstanceGone { .. } | Self::BusInterrupted { .. })
     }
 }

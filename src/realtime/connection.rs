@@ -31,12 +31,12 @@ use super::{
     hub::{ConnId, WatchRefused},
     protocol::{
         AckFrame, ClientFrame, MessageDeletedFrame, MessageFrame, MessageUpdatedFrame, PongFrame,
-        ReadyFrame, ReadyNotice, ResyncRequiredFrame, ServerFrame, TypingFrame, WatchingFrame,
+        ReadyFrame, ReadyNotice, ResyncRequiredFrame, ServerFrame, WatchingFrame,
         parse_client_frame,
     },
 };
 use crate::{
-    domain::{Actor, ConversationId, DomainError, ErrorCode, Permission, PresenceStatus},
+    domain::{Actor, ConversationId, DomainError, ErrorCode, Permission},
     events::Event,
     service::messages::Resume,
     state::AppState,
@@ -80,14 +80,8 @@ pub async fn serve(state: AppState, actor: Actor, mut ws: WebSocketStream<Upgrad
         }
     };
     if reg.came_online {
-        state
-            .bus
-            .publish(Event::PresenceChanged {
-                user_id: uid,
-                username: actor.username.clone(),
-                status: PresenceStatus::Online,
-            })
-            .await;
+        // Through the hub, so that this announcement is ordered with the user's later ones.
+        state.hub.announce_online(uid);
     }
 
     let (mut sink, mut stream) = ws.split();
@@ -127,6 +121,10 @@ pub async fn serve(state: AppState, actor: Actor, mut ws: WebSocketStream<Upgrad
                 open = false;
             }
             () = reg.overflow.cancelled() => break,
+            () = reg.resync.cancelled() => {
+                reason = close(CloseCode::Restart, "events may have been missed: reconnect and resume");
+                break;
+            }
             () = reg.kick.cancelled() => {
                 // The close reason is the `SessionEndReason` (`idle`, `logged_out_elsewhere`…),
                 // so the client can tell the person why.
@@ -273,19 +271,12 @@ fn finish(state: &AppState, actor: &Actor, conn: ConnId) {
     let Some(generation) = state.hub.unregister(conn) else {
         return;
     };
-    let (hub, bus) = (state.hub.clone(), state.bus.clone());
+    let hub = state.hub.clone();
     let grace = state.config.realtime.presence_grace();
-    let (user, username) = (actor.user, actor.username.clone());
+    let user = actor.user;
     tokio::spawn(async move {
         tokio::time::sleep(grace).await;
-        if hub.is_idle(user, generation) {
-            bus.publish(Event::PresenceChanged {
-                user_id: user,
-                username,
-                status: PresenceStatus::Offline,
-            })
-            .await;
-        }
+        hub.announce_offline_if_idle(user, generation);
     });
 }
 
@@ -515,13 +506,15 @@ impl Session {
                     return;
                 }
                 self.typing.insert(conversation_id, now);
-                let frame = ServerFrame::Typing(TypingFrame {
-                    conversation_id,
-                    user_id: uid,
-                    username: self.actor.username.clone(),
-                })
-                .encode();
-                self.state.hub.publish_from(conversation_id, &frame, uid);
+                // Over the bus: members connected to other instances see it too.
+                self.state
+                    .bus
+                    .publish(Event::Typing {
+                        conversation_id,
+                        user_id: uid,
+                        username: self.actor.username.clone(),
+                    })
+                    .await;
             }
             ClientFrame::Read(read) => {
                 if let Err(err) = self

@@ -1,22 +1,26 @@
 //! The realtime layer's subscription to the event bus: turns each domain event into frames for
 //! the connections allowed to see it, and keeps the hub's subscriptions current.
 //!
-//! One task handles events in bus order, so a conversation's messages are fanned out in `seq`
-//! order. Handling never awaits: every step is an in-memory hub operation, and a slow
+//! One task handles events in bus order; message events pass through a [`Sequencer`] first, so a
+//! conversation's messages are fanned out in change order even when several instances publish
+//! to it. Handling never awaits: every step is an in-memory hub operation, and a slow
 //! connection is dropped (1013) rather than waited for.
 
-use tokio::task::JoinHandle;
+use std::{sync::Arc, time::Duration};
+
+use tokio::{task::JoinHandle, time::Instant};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{
     hub::{Hub, members_see_presence},
+    sequencer::{Sequencer, position},
     protocol::{
         AnnouncementFrame, BlockChangedFrame, ConversationAddedFrame, ConversationDeletedFrame,
         ConversationUpdatedFrame, FriendAddedFrame, FriendRemovedFrame, FriendRequestFrame,
         FriendRequestRemovedFrame, HistoryClearedFrame, MemberJoinedFrame, MemberLeftFrame,
         MemberUpdatedFrame, MessageDeletedFrame, MessageFrame, MessageUpdatedFrame,
         ReadPositionFrame, ReadReceiptFrame, RoomListedFrame, RoomUnlistedFrame, ServerFrame,
-        ServerUpdatedFrame, SettingsUpdatedFrame, UserUpdatedFrame,
+        ServerUpdatedFrame, SettingsUpdatedFrame, TypingFrame, UserUpdatedFrame,
     },
 };
 use crate::{
@@ -30,16 +34,56 @@ use crate::{
 /// Most members a conversation may have for a new member to get everyone's presence at once.
 const PRESENCE_ON_JOIN_MAX: usize = 100;
 
+/// How often idle conversations are forgotten by the sequencer.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
 /// Starts the dispatcher; it ends when the bus is gone.
 pub fn spawn(hub: Hub, mut events: Subscription) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(256);
-        while events.recv_many(&mut batch, 256).await > 0 {
-            for event in batch.drain(..) {
-                handle(&hub, &event);
+        let mut order = Sequencer::default();
+        loop {
+            let wake = order
+                .next_deadline()
+                .unwrap_or_else(|| Instant::now() + SWEEP_EVERY);
+            tokio::select! {
+                n = events.recv_many(&mut batch, 256) => {
+                    if n == 0 {
+                        break;
+                    }
+                    let now = Instant::now();
+                    for event in batch.drain(..) {
+                        match position(&event) {
+                            Some((conversation, change_seq)) => {
+                                for ready in order.push(conversation, change_seq, event, now) {
+                                    handle(&hub, &ready);
+                                }
+                            }
+                            None => handle(&hub, &event),
+                        }
+                    }
+                }
+                () = tokio::time::sleep_until(wake) => {
+                    for ready in order.flush_due(Instant::now()) {
+                        handle(&hub, &ready);
+                    }
+                }
             }
         }
         tracing::debug!("realtime dispatcher stopped");
+    })
+}
+
+/// Publishes the hub's presence announcements on the bus, in order, until the hub is gone.
+pub fn spawn_announcer(hub: &Hub, bus: Arc<dyn crate::events::EventBus>) -> JoinHandle<()> {
+    let announcements = hub.take_announcements();
+    tokio::spawn(async move {
+        let Some(mut announcements) = announcements else {
+            return;
+        };
+        while let Some(event) = announcements.recv().await {
+            bus.publish(event).await;
+        }
     })
 }
 
@@ -230,13 +274,44 @@ pub fn handle(hub: &Hub, event: &Event) {
         }
         Event::SessionEnded { session_id, .. } => hub.close_session(*session_id),
         Event::PresenceChanged {
-            user_id, status, ..
-        } => {
-            if *status == PresenceStatus::Offline {
+            user_id,
+            username,
+            status,
+            home,
+        } => match home {
+            Some(home) if !hub.is_this_instance(&home.instance) => {
+                hub.apply_home(*user_id, username, *status, home);
+            }
+            _ if *status == PresenceStatus::Offline => {
                 hub.go_offline(*user_id);
-            } else {
+            }
+            _ => {
                 hub.refresh_presence(*user_id);
             }
+        },
+        Event::Typing {
+            conversation_id,
+            user_id,
+            username,
+        } => {
+            let frame = ServerFrame::Typing(TypingFrame {
+                conversation_id: *conversation_id,
+                user_id: *user_id,
+                username: username.clone(),
+            })
+            .encode();
+            hub.publish_from(*conversation_id, &frame, *user_id);
+        }
+        Event::PresenceSyncRequested { .. } => {
+            hub.announce_all();
+        }
+        Event::InstanceGone { instance } => {
+            hub.drop_instance(instance);
+        }
+        Event::BusInterrupted { reason } => {
+            let replicas = hub.forget_other_instances();
+            let closed = hub.close_all_for_resync();
+            tracing::warn!(%reason, replicas, closed, "events may have been missed: WebSockets closed with 1012 so that clients resume");
         }
         Event::PresenceChosen {
             user_id,

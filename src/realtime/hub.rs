@@ -25,9 +25,12 @@ use tokio::{sync::mpsc, time::Instant};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::{
-    ConversationFacts, ConversationId, ConversationKind, PresenceChoice, PresenceStatus, SessionId,
-    UserId, Visibility,
+use crate::{
+    domain::{
+        ConversationFacts, ConversationId, ConversationKind, InstanceId, PresenceChoice,
+        PresenceStatus, SessionId, UserId, Visibility,
+    },
+    events::Event,
 };
 
 mod presence;
@@ -44,6 +47,7 @@ struct Conn {
     tx: mpsc::Sender<Utf8Bytes>,
     overflow: CancellationToken,
     kick: CancellationToken,
+    resync: CancellationToken,
     watching: Vec<ConversationId>,
     /// The person's latest activity on this connection (input reported by the client, a send).
     last_activity: Instant,
@@ -52,8 +56,11 @@ struct Conn {
 /// The local view of one conversation.
 #[derive(Default)]
 struct Room {
-    /// Online members subscribed here.
+    /// Online members subscribed here (connected to this instance, or in its grace period).
     users: HashSet<UserId>,
+    /// Members online only on other instances (presence replicas): they see nothing from here,
+    /// but their presence is shown to the members here.
+    remote: HashSet<UserId>,
     /// Members see each other's presence (DMs, groups, private rooms); else only watchers do.
     members_see_presence: bool,
     /// Connections watching the member list.
@@ -63,7 +70,12 @@ struct Room {
 impl Room {
     /// Nobody online is subscribed and nobody watches: the entry can go.
     fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.watchers.is_empty()
+        self.users.is_empty() && self.remote.is_empty() && self.watchers.is_empty()
+    }
+
+    /// Every online member, here or elsewhere.
+    fn members(&self) -> impl Iterator<Item = &UserId> {
+        self.users.iter().chain(self.remote.iter())
     }
 }
 
@@ -85,7 +97,11 @@ fn add_member(
     online.conversations.insert(conversation);
     let room = rooms.entry(conversation).or_default();
     room.members_see_presence = members_see_presence(facts);
-    room.users.insert(user);
+    if online.local {
+        room.users.insert(user);
+    } else {
+        room.remote.insert(user);
+    }
 }
 
 /// When a presence refresh sends `my_presence` to the user's own connections.
@@ -130,6 +146,14 @@ struct Online {
     shown: PresenceStatus,
     /// The status text their audience was last told.
     shown_text: Option<String>,
+    /// Connected to this instance (or in the grace period after the last connection here
+    /// closed). False for a replica: a user known only from other instances' announcements.
+    local: bool,
+    /// Other instances where the user is connected, each with whether they are active there
+    /// (empty with one instance).
+    homes: HashMap<InstanceId, bool>,
+    /// What this instance last announced of the user's activity here (with several instances).
+    announced_active: Option<bool>,
 }
 
 impl Online {
@@ -178,6 +202,9 @@ pub struct Registration {
     pub tx: mpsc::Sender<Utf8Bytes>,
     /// Fires when the session was ended (logout, token theft): close with 1008.
     pub kick: CancellationToken,
+    /// Fires when events may have been missed (a gap on the bus between instances): close with
+    /// 1012 so the client reconnects and resumes.
+    pub resync: CancellationToken,
 }
 
 /// Whether a conversation's members see each other's presence.
@@ -193,18 +220,48 @@ pub struct Hub {
     next_id: Arc<AtomicU64>,
     /// `[presence] auto_away_minutes` (None: never away by itself).
     auto_away: Option<Duration>,
+    /// Presence announcements (`PresenceChanged`), in the order the changes happened under the
+    /// state lock; `presence::spawn_announcer` publishes them on the bus.
+    announce: mpsc::UnboundedSender<Event>,
+    announcements: Arc<std::sync::Mutex<Option<mpsc::UnboundedReceiver<Event>>>>,
+    /// With several instances: this instance's id (announcements carry a `PresenceHome`).
+    instance: Option<InstanceId>,
 }
 
 impl Hub {
     /// A hub whose connections queue at most `queue_frames` frames each and whose users show
     /// as away after `auto_away` without activity (`None`: never by themselves).
     pub fn new(queue_frames: usize, auto_away: Option<Duration>) -> Self {
+        let (announce, rx) = mpsc::unbounded_channel();
         Self {
             state: Arc::default(),
             queue_frames: queue_frames.max(1),
             next_id: Arc::new(AtomicU64::new(1)),
             auto_away,
+            announce,
+            announcements: Arc::new(std::sync::Mutex::new(Some(rx))),
+            instance: None,
         }
+    }
+
+    /// The same hub as one instance among several, `instance`: its presence announcements carry
+    /// what other instances need to show its users, and it keeps replicas of theirs.
+    pub fn shared_as(mut self, instance: InstanceId) -> Self {
+        self.instance = Some(instance);
+        self
+    }
+
+    /// Whether `instance` is this one.
+    pub fn is_this_instance(&self, instance: &InstanceId) -> bool {
+        self.instance.as_ref() == Some(instance)
+    }
+
+    /// The presence announcements to publish on the bus (once; `None` afterwards).
+    pub fn take_announcements(&self) -> Option<mpsc::UnboundedReceiver<Event>> {
+        self.announcements
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -226,6 +283,7 @@ impl Hub {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.queue_frames);
         let (overflow, kick) = (CancellationToken::new(), CancellationToken::new());
+        let resync = CancellationToken::new();
         let mut state = self.write();
         state.conns.insert(
             id,
@@ -235,18 +293,36 @@ impl Hub {
                 tx: tx.clone(),
                 overflow: overflow.clone(),
                 kick: kick.clone(),
+                resync: resync.clone(),
                 watching: Vec::new(),
                 last_activity: Instant::now(),
             },
         );
-        let (came_online, subscribed) = match state.users.get_mut(&user) {
+        let State { users, rooms, .. } = &mut *state;
+        let (came_online, subscribed) = match users.get_mut(&user) {
+            Some(online) if !online.local => {
+                // Known as a replica (connected elsewhere): now connected here too. Its
+                // subscriptions are loaded from the database like any first connection's.
+                for conversation in online.conversations.drain() {
+                    if let Some(room) = rooms.get_mut(&conversation) {
+                        room.remote.remove(&user);
+                    }
+                    prune(rooms, &conversation);
+                }
+                online.local = true;
+                online.loaded = false;
+                online.version += 1;
+                online.conns.push(id);
+                online.generation += 1;
+                (true, false)
+            }
             Some(online) => {
                 online.conns.push(id);
                 online.generation += 1;
                 (false, online.loaded)
             }
             None => {
-                state.users.insert(
+                users.insert(
                     user,
                     Online {
                         username: username.to_owned(),
@@ -262,6 +338,9 @@ impl Hub {
                         blocked: HashSet::new(),
                         shown: PresenceStatus::Offline,
                         shown_text: None,
+                        local: true,
+                        homes: HashMap::new(),
+                        announced_active: None,
                     },
                 );
                 (true, false)
@@ -275,6 +354,7 @@ impl Hub {
             subscribed,
             tx,
             kick,
+            resync,
         }
     }
 
@@ -300,6 +380,16 @@ impl Hub {
             .users
             .get(&user)
             .is_some_and(|o| o.conns.is_empty() && o.generation == generation)
+    }
+
+    /// Closes every connection of this instance with 1012 (events may have been missed: the
+    /// clients reconnect and resume). Returns how many.
+    pub fn close_all_for_resync(&self) -> usize {
+        let state = self.read();
+        for conn in state.conns.values() {
+            conn.resync.cancel();
+        }
+        state.conns.len()
     }
 
     /// Closes every connection of a session (logout, refresh-token theft) with 1008.
@@ -368,6 +458,7 @@ impl Hub {
         online.conversations.remove(&conversation);
         if let Some(room) = rooms.get_mut(&conversation) {
             room.users.remove(&user);
+            room.remote.remove(&user);
             for id in &online.conns {
                 room.watchers.remove(id);
                 if let Some(conn) = conns.get_mut(id) {
@@ -518,7 +609,8 @@ impl Hub {
         Self::deliver_to_user(&self.read(), user, frame);
     }
 
-    /// How many users have a connection to this process.
+    /// How many users are online: connected to this process or, with several instances, to
+    /// any instance.
     pub fn online_count(&self) -> usize {
         self.read().users.len()
     }

@@ -1,5 +1,6 @@
 //! Realtime delivery over WebSockets. Sits above the services, like the HTTP handlers:
 //! - [`dispatch`] subscribes to the event bus and turns domain events into frames;
+//! - [`sequencer`] keeps each conversation's message events in change order;
 //! - [`directory`] coalesces the public directory's member counts into `room_stats` frames;
 //! - [`hub`] holds this process's connections, subscriptions, member-list watchers and presence;
 //! - [`connection`] is one WebSocket session;
@@ -11,5 +12,6 @@ pub mod dispatch;
 pub mod hub;
 pub mod protocol;
 pub mod schema;
+pub mod sequencer;
 
 pub use hub::Hub;

@@ -451,8 +451,36 @@ impl Access {
             | Event::FriendRequested { .. }
             | Event::FriendAccepted { .. }
             | Event::FriendRequestEnded { .. }
-            | Event::FriendRemoved { .. } => {}
+            | Event::FriendRemoved { .. }
+            | Event::Typing { .. }
+            | Event::PresenceSyncRequested { .. }
+            | Event::InstanceGone { .. } => {}
+            Event::BusInterrupted { .. } => {
+                // Events from other instances may have been missed: every cached fact may be
+                // stale; the database answers again.
+                inner.epoch.fetch_add(1, Ordering::SeqCst);
+                inner.users.invalidate_all();
+                inner.conversations.invalidate_all();
+                inner.members.invalidate_all();
+                inner.sessions.invalidate_all();
+                inner.blocks.invalidate_all();
+            }
         }
+    }
+
+    /// Keeps the caches current with events from other instances (with several instances):
+    /// applies every event of `events` (applying a local event twice is harmless) until the bus
+    /// is gone.
+    pub fn spawn_listener(
+        &self,
+        mut events: crate::events::Subscription,
+    ) -> tokio::task::JoinHandle<()> {
+        let access = self.clone();
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                access.apply(&event);
+            }
+        })
     }
 
     /// Why the session ended, `None` while it is live: from memory (kept current by

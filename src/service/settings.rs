@@ -405,8 +405,10 @@ impl SettingsService {
         let service = self.clone();
         tokio::spawn(async move {
             while let Some(event) = events.recv().await {
-                if matches!(*event, Event::SettingsChanged { .. })
-                    && let Err(err) = service.reload().await
+                if matches!(
+                    *event,
+                    Event::SettingsChanged { .. } | Event::BusInterrupted { .. }
+                ) && let Err(err) = service.reload().await
                 {
                     tracing::error!(error = %err, "cannot re-read the live settings");
                 }

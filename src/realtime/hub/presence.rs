@@ -2,14 +2,15 @@
 //! minus blocks), what each connected user is shown as (choice, auto-away, invisible), and the
 //! frames that tell the audience when that changes. See the module docs of `hub`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{ConnId, Hub, Online, State, TellSelf, prune};
 use crate::{
-    domain::{ConversationId, PresenceChoice, PresenceStatus, UserId, UserPresence},
+    domain::{ConversationId, InstanceId, PresenceChoice, PresenceStatus, UserId, UserPresence},
+    events::{Event, PresenceHome},
     realtime::protocol::{MyPresenceFrame, PresenceFrame, ServerFrame},
     service::PresenceDirectory,
 };
@@ -20,7 +21,7 @@ impl Hub {
     fn peers(state: &State, user: UserId) -> HashSet<UserId> {
         let mut out = HashSet::new();
         for room in Self::rooms_of(state, user).filter(|r| r.members_see_presence) {
-            out.extend(room.users.iter().filter(|u| **u != user));
+            out.extend(room.members().filter(|u| **u != user));
         }
         if let Some(online) = state.users.get(&user) {
             out.extend(
@@ -58,11 +59,14 @@ impl Hub {
 
     /// What `user`'s audience should see now, from their choice and activity. While they have
     /// no connection (the grace period) nothing changes: what was shown stays.
+    ///
+    /// With several instances the user may be connected to others too (`homes`): they are away
+    /// only when idle everywhere.
     fn effective(&self, state: &State, online: &Online) -> PresenceStatus {
         if !online.profiled {
             return PresenceStatus::Offline;
         }
-        if online.conns.is_empty() {
+        if online.conns.is_empty() && online.homes.is_empty() {
             return online.shown;
         }
         match online.choice {
@@ -70,20 +74,86 @@ impl Hub {
             PresenceChoice::Busy => PresenceStatus::Busy,
             PresenceChoice::Away => PresenceStatus::Away,
             PresenceChoice::Online => {
-                let idle = self.auto_away.is_some_and(|after| {
-                    online.conns.iter().all(|c| {
-                        state
-                            .conns
-                            .get(c)
-                            .is_none_or(|c| c.last_activity.elapsed() >= after)
-                    })
-                });
-                if idle {
-                    PresenceStatus::Away
-                } else {
+                let here = !online.conns.is_empty() && self.locally_active(state, online);
+                if here || online.homes.values().any(|active| *active) {
                     PresenceStatus::Online
+                } else {
+                    PresenceStatus::Away
                 }
             }
+        }
+    }
+
+    /// Whether the person was active on one of their connections here within
+    /// `[presence] auto_away_minutes` (always, when auto-away is off).
+    fn locally_active(&self, state: &State, online: &Online) -> bool {
+        !self.auto_away.is_some_and(|after| {
+            online.conns.iter().all(|c| {
+                state
+                    .conns
+                    .get(c)
+                    .is_none_or(|c| c.last_activity.elapsed() >= after)
+            })
+        })
+    }
+
+    /// `user`'s presence as this instance announces it: `online` (connected here) or `offline`,
+    /// with a [`PresenceHome`] when there are several instances.
+    fn announcement(&self, state: &State, user: UserId, status: PresenceStatus) -> Option<Event> {
+        let online = state.users.get(&user)?;
+        let home = self.instance.as_ref().map(|instance| PresenceHome {
+            instance: instance.clone(),
+            active: status != PresenceStatus::Offline && self.locally_active(state, online),
+            choice: online.choice,
+            status_text: online.status_text.clone(),
+            friends: online.friends.iter().copied().collect(),
+            blocked: online.blocked.iter().copied().collect(),
+            conversations: online
+                .conversations
+                .iter()
+                .map(|c| (*c, state.rooms.get(c).is_none_or(|r| r.members_see_presence)))
+                .collect(),
+        });
+        Some(Event::PresenceChanged {
+            user_id: user,
+            username: online.username.clone(),
+            status,
+            home,
+        })
+    }
+
+    /// Queues `user`'s announcement (see [`Self::announcement`]) and remembers what it said.
+    fn announce(&self, state: &mut State, user: UserId, status: PresenceStatus) {
+        let Some(event) = self.announcement(state, user, status) else {
+            return;
+        };
+        let active = match &event {
+            Event::PresenceChanged {
+                home: Some(home), ..
+            } => Some(home.active),
+            _ => None,
+        };
+        if let Some(online) = state.users.get_mut(&user) {
+            online.announced_active = active.filter(|_| status != PresenceStatus::Offline);
+        }
+        let _ = self.announce.send(event);
+    }
+
+    /// With several instances: announces `user` again when their activity here changed since
+    /// the last announcement (auto-away here, or back).
+    fn announce_activity(&self, state: &mut State, user: UserId) {
+        if self.instance.is_none() {
+            return;
+        }
+        let Some(online) = state.users.get(&user) else {
+            return;
+        };
+        if online.conns.is_empty() || online.announced_active.is_none() {
+            return;
+        }
+        let active = self.locally_active(state, online);
+        if online.announced_active != Some(active) {
+            self.announce(state, user, PresenceStatus::Online);
         }
     }
 
@@ -120,6 +190,7 @@ impl Hub {
             .encode();
             Self::deliver_to_user(state, user, &frame);
         }
+        self.announce_activity(state, user);
         queued
     }
 
@@ -175,11 +246,11 @@ impl Hub {
         };
         c.last_activity = Instant::now();
         let user = c.user;
-        if state
-            .users
-            .get(&user)
-            .is_some_and(|o| o.shown == PresenceStatus::Away && o.choice == PresenceChoice::Online)
-        {
+        let stale = state.users.get(&user).is_some_and(|o| {
+            (o.shown == PresenceStatus::Away && o.choice == PresenceChoice::Online)
+                || o.announced_active == Some(false)
+        });
+        if stale {
             self.refresh(&mut state, user, TellSelf::OnChange);
         }
     }
@@ -194,24 +265,26 @@ impl Hub {
         let due: Vec<UserId> = state
             .users
             .iter()
+            .filter(|(_, o)| o.profiled && !o.conns.is_empty())
             .filter(|(_, o)| {
-                o.profiled
-                    && o.choice == PresenceChoice::Online
+                let away = o.choice == PresenceChoice::Online
                     && o.shown == PresenceStatus::Online
-                    && !o.conns.is_empty()
+                    && self.effective(&state, o) == PresenceStatus::Away;
+                // With several instances, idleness here is announced even when the user shows
+                // as online thanks to another instance.
+                away || (o.announced_active == Some(true) && !self.locally_active(&state, o))
             })
             .map(|(u, _)| *u)
-            .filter(|u| {
-                state
-                    .users
-                    .get(u)
-                    .is_some_and(|o| self.effective(&state, o) == PresenceStatus::Away)
-            })
             .collect();
+        let mut changed = 0;
         for user in &due {
+            let before = state.users.get(user).map(|o| o.shown);
             self.refresh(&mut state, *user, TellSelf::OnChange);
+            if state.users.get(user).map(|o| o.shown) != before {
+                changed += 1;
+            }
         }
-        due.len()
+        changed
     }
 
     /// Recomputes `user`'s presence (a connection came back within the grace period, or came
@@ -231,12 +304,25 @@ impl Hub {
         if !online.conns.is_empty() {
             return 0;
         }
+        if !online.homes.is_empty() && online.local {
+            // Still connected to other instances: a replica from now on.
+            return self.become_replica(&mut state, user);
+        }
+        self.remove_user(&mut state, user)
+    }
+
+    /// Tells `user`'s audience they are offline (unless they already show as offline) and
+    /// forgets them. Returns the frames queued.
+    fn remove_user(&self, state: &mut State, user: UserId) -> usize {
+        let Some(online) = state.users.get(&user) else {
+            return 0;
+        };
         let mut queued = 0;
         if online.shown != PresenceStatus::Offline {
             let frame = presence_frame(user, &online.username, PresenceStatus::Offline, None);
-            let audience = Self::audience(&state, user);
+            let audience = Self::audience(state, user);
             for conn in &audience {
-                Self::deliver(&state, *conn, &frame);
+                Self::deliver(state, *conn, &frame);
             }
             queued = audience.len();
         }
@@ -244,11 +330,177 @@ impl Hub {
             for conversation in &online.conversations {
                 if let Some(room) = state.rooms.get_mut(conversation) {
                     room.users.remove(&user);
+                    room.remote.remove(&user);
                 }
                 prune(&mut state.rooms, conversation);
             }
         }
         queued
+    }
+
+    /// `user`, whose last connection here closed, is still connected to other instances: kept
+    /// as a replica (their presence as those instances announce it).
+    fn become_replica(&self, state: &mut State, user: UserId) -> usize {
+        let State { users, rooms, .. } = state;
+        let Some(online) = users.get_mut(&user) else {
+            return 0;
+        };
+        online.local = false;
+        online.announced_active = None;
+        for conversation in &online.conversations {
+            if let Some(room) = rooms.get_mut(conversation) {
+                room.users.remove(&user);
+                room.remote.insert(user);
+            }
+        }
+        self.refresh(state, user, TellSelf::Never)
+    }
+
+    /// Another instance announced `user`'s presence there (`status` `offline`: no connection
+    /// there any more). A user not connected here becomes (or stays) a replica built from the
+    /// announcement; their audience here learns any change. Returns the frames queued.
+    pub fn apply_home(
+        &self,
+        user: UserId,
+        username: &str,
+        status: PresenceStatus,
+        home: &PresenceHome,
+    ) -> usize {
+        let mut state = self.write();
+        let gone = status == PresenceStatus::Offline;
+        let State { users, rooms, .. } = &mut *state;
+        match users.get_mut(&user) {
+            None if gone => return 0,
+            None => {
+                users.insert(
+                    user,
+                    Online {
+                        username: username.to_owned(),
+                        conns: Vec::new(),
+                        generation: 0,
+                        conversations: HashSet::new(),
+                        version: 0,
+                        loaded: true,
+                        profiled: true,
+                        choice: home.choice,
+                        status_text: home.status_text.clone(),
+                        friends: HashSet::new(),
+                        blocked: HashSet::new(),
+                        shown: PresenceStatus::Offline,
+                        shown_text: None,
+                        local: false,
+                        homes: HashMap::from([(home.instance.clone(), home.active)]),
+                        announced_active: None,
+                    },
+                );
+                replicate(users, rooms, user, home);
+            }
+            Some(online) => {
+                if gone {
+                    online.homes.remove(&home.instance);
+                } else {
+                    online.homes.insert(home.instance.clone(), home.active);
+                    if !online.local {
+                        replicate(users, rooms, user, home);
+                    }
+                }
+            }
+        }
+        self.settle(&mut state, user)
+    }
+
+    /// After `user`'s homes changed: a replica with no home left goes offline; anyone else is
+    /// refreshed.
+    fn settle(&self, state: &mut State, user: UserId) -> usize {
+        let orphan = state
+            .users
+            .get(&user)
+            .is_some_and(|o| !o.local && o.homes.is_empty());
+        if orphan {
+            self.remove_user(state, user)
+        } else {
+            self.refresh(state, user, TellSelf::OnChange)
+        }
+    }
+
+    /// `instance` is gone (not heard on the bus): every presence it announced is dropped, and
+    /// users connected only there go offline. Returns how many users it concerned.
+    pub fn drop_instance(&self, instance: &InstanceId) -> usize {
+        let mut state = self.write();
+        let concerned: Vec<UserId> = state
+            .users
+            .iter_mut()
+            .filter_map(|(user, o)| o.homes.remove(instance).map(|_| *user))
+            .collect();
+        for user in &concerned {
+            self.settle(&mut state, *user);
+        }
+        concerned.len()
+    }
+
+    /// Forgets every other instance's presence without telling anyone (the connections here are
+    /// being closed for a resync; the instances announce again). Returns the replicas dropped.
+    pub fn forget_other_instances(&self) -> usize {
+        let mut state = self.write();
+        let replicas: Vec<UserId> = state
+            .users
+            .iter_mut()
+            .filter_map(|(user, o)| {
+                o.homes.clear();
+                (!o.local).then_some(*user)
+            })
+            .collect();
+        let State { users, rooms, .. } = &mut *state;
+        for user in &replicas {
+            if let Some(online) = users.remove(user) {
+                for conversation in &online.conversations {
+                    if let Some(room) = rooms.get_mut(conversation) {
+                        room.remote.remove(user);
+                    }
+                    prune(rooms, conversation);
+                }
+            }
+        }
+        replicas.len()
+    }
+
+    /// `user`'s first connection here is ready (profile loaded): announces them online.
+    pub fn announce_online(&self, user: UserId) {
+        let mut state = self.write();
+        self.announce(&mut state, user, PresenceStatus::Online);
+    }
+
+    /// After the grace period: when `user` has had no connection here since `generation`,
+    /// announces them offline here (and returns true).
+    pub fn announce_offline_if_idle(&self, user: UserId, generation: u64) -> bool {
+        let mut state = self.write();
+        let idle = state
+            .users
+            .get(&user)
+            .is_some_and(|o| o.local && o.conns.is_empty() && o.generation == generation);
+        if idle {
+            self.announce(&mut state, user, PresenceStatus::Offline);
+        }
+        idle
+    }
+
+    /// With several instances: announces every user connected here again (another instance
+    /// joined the bus or resynchronises). Returns how many.
+    pub fn announce_all(&self) -> usize {
+        if self.instance.is_none() {
+            return 0;
+        }
+        let mut state = self.write();
+        let here: Vec<UserId> = state
+            .users
+            .iter()
+            .filter(|(_, o)| o.local && o.profiled && !o.conns.is_empty())
+            .map(|(u, _)| *u)
+            .collect();
+        for user in &here {
+            self.announce(&mut state, *user, PresenceStatus::Online);
+        }
+        here.len()
     }
 
     /// `a` and `b` became friends (`true`) or stopped being friends: each one's entry here
@@ -368,10 +620,10 @@ impl Hub {
         let Some(room) = state.rooms.get(&conversation) else {
             return;
         };
-        if room.users.len() > max {
+        if room.users.len() + room.remote.len() > max {
             return;
         }
-        for peer in room.users.iter().filter(|p| **p != user) {
+        for peer in room.members().filter(|p| **p != user) {
             Self::show_to(&state, user, *peer);
             Self::show_to(&state, *peer, user);
         }
@@ -420,6 +672,36 @@ impl Hub {
         }
         out
     }
+}
+
+/// Makes `user`'s replica match `home`: choice, status text, friends, blocks and conversations
+/// as the announcing instance knows them.
+fn replicate(
+    users: &mut HashMap<UserId, Online>,
+    rooms: &mut HashMap<ConversationId, super::Room>,
+    user: UserId,
+    home: &PresenceHome,
+) {
+    let Some(online) = users.get_mut(&user) else {
+        return;
+    };
+    online.choice = home.choice;
+    online.status_text = home.status_text.clone();
+    online.friends = home.friends.iter().copied().collect();
+    online.blocked = home.blocked.iter().copied().collect();
+    let now: HashSet<ConversationId> = home.conversations.iter().map(|(c, _)| *c).collect();
+    for gone in online.conversations.difference(&now) {
+        if let Some(room) = rooms.get_mut(gone) {
+            room.remote.remove(&user);
+        }
+        prune(rooms, gone);
+    }
+    for (conversation, see) in &home.conversations {
+        let room = rooms.entry(*conversation).or_default();
+        room.members_see_presence = *see;
+        room.remote.insert(user);
+    }
+    online.conversations = now;
 }
 
 /// A `presence` frame.
