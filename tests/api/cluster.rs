@@ -18,11 +18,11 @@ use serde_json::{Value, json};
 
 use crate::{
     cluster_harness::{
-        ClusterSpec, Control, Instance, LIVE, READY, RedisServer, TrafficClient, api,
-        eventually, expect_where, history, join, room, run_until_exit, setup_admin, status_of,
-        user, wait_ready, ws,
+        ClusterSpec, Control, Instance, LIVE, READY, RedisServer, TrafficClient, api, eventually,
+        expect_where, history, join, room, run_until_exit, setup_admin, status_of, user,
+        wait_ready, ws,
     },
-    helpers::{TestUser, WsClient, fresh_postgres_database, drop_postgres_database, postgres},
+    helpers::{TestUser, WsClient, drop_postgres_database, fresh_postgres_database, postgres},
 };
 
 /// How long a cluster may take to become ready after its processes listen.
@@ -43,7 +43,10 @@ async fn cluster(
         let line = instance
             .wait_for("Redis connected", Duration::from_secs(10))
             .await;
-        assert!(line.contains(&format!("instance={}", instance.id)), "{line}");
+        assert!(
+            line.contains(&format!("instance={}", instance.id)),
+            "{line}"
+        );
     }
     setup_admin(&mut instances).await;
     wait_ready(&instances, READY_WITHIN).await;
@@ -95,10 +98,7 @@ async fn unusable_redis_stops_start_up_with_a_clear_message() {
     let db = database_url.as_str();
 
     // Nothing listens there.
-    let closed = format!(
-        "redis://127.0.0.1:{}",
-        crate::cluster_harness::free_port()
-    );
+    let closed = format!("redis://127.0.0.1:{}", crate::cluster_harness::free_port());
     let exited = run_until_exit(
         &[("DATABASE_URL", db), ("REDIS_URL", &closed)],
         Duration::from_secs(30),
@@ -271,9 +271,11 @@ async fn users_on_three_instances_chat_with_typing_and_presence() {
 
     // A marker after everything: nothing (no late duplicate) arrives before it.
     let (_, wa) = &mut clients[0];
-    wa.send_json(json!({"type": "send", "conversation_id": room_id, "client_id": "marker",
-        "body": "the end"}))
-        .await;
+    wa.send_json(
+        json!({"type": "send", "conversation_id": room_id, "client_id": "marker",
+        "body": "the end"}),
+    )
+    .await;
     let last = totals[&room_id] + 1;
     for (name, ws) in &mut clients {
         let frame = expect_where(ws, "the marker", CROSS, |f| f["type"] == "message").await;
@@ -323,8 +325,7 @@ async fn exchange(
         .map(|c| (c.clone(), Vec::new()))
         .collect();
     let complete = |got: &BTreeMap<String, Vec<(i64, String)>>| {
-        got.iter()
-            .all(|(c, m)| m.len() as i64 >= totals[c])
+        got.iter().all(|(c, m)| m.len() as i64 >= totals[c])
     };
     while !pending.is_empty() || !complete(&got) {
         let frame = ws.next_json().await;
@@ -477,7 +478,9 @@ fn start_traffic(
         let client = TrafficClient::new(name, &u.token, urls, room_id, Duration::from_millis(60));
         traffic.pending.push(client.pending.clone());
         traffic.opened.push(client.opened.clone());
-        traffic.tasks.push(tokio::spawn(client.run(control.clone())));
+        traffic
+            .tasks
+            .push(tokio::spawn(client.run(control.clone())));
     }
     traffic
 }
@@ -488,7 +491,9 @@ async fn grows_by(instance: &Instance, reader: &TestUser, room_id: &str, more: u
     eventually(
         &format!("{more} more messages in the room"),
         Duration::from_secs(20),
-        || async { (history(instance, reader, room_id).await.len() >= before + more).then_some(()) },
+        || async {
+            (history(instance, reader, room_id).await.len() >= before + more).then_some(())
+        },
     )
     .await;
 }
@@ -552,9 +557,14 @@ async fn finish_traffic(
             );
         }
     }
-    assert_eq!(acked, stored.len(), "every stored message was acked to its sender");
+    assert_eq!(
+        acked,
+        stored.len(),
+        "every stored message was acked to its sender"
+    );
 
     // Delivery: each client got 1..N; no duplicate on one connection outside a resume window.
+    let mut failures = Vec::new();
     for client in &clients {
         let summary: Vec<String> = client
             .connections
@@ -571,22 +581,22 @@ async fn finish_traffic(
             .collect();
         eprintln!("{}: {summary:?}", client.name);
         for connection in &client.connections {
-            assert!(
-                connection.duplicates.is_empty(),
-                "{}: duplicates on one connection to {}: {:?}",
-                client.name,
-                connection.url,
-                connection.duplicates
-            );
+            if !connection.duplicates.is_empty() {
+                failures.push(format!(
+                    "{}: duplicates on one connection to {}: {:#?}",
+                    client.name, connection.url, connection.duplicates
+                ));
+            }
         }
         let missing: Vec<i64> = (1..=n).filter(|s| !client.have.contains(s)).collect();
-        assert!(
-            client.gap_free_to(n),
-            "{}: missing {missing:?} of 1..={n}",
-            client.name
-        );
-        assert!(client.errors.is_empty(), "{}: {:?}", client.name, client.errors);
+        if !client.gap_free_to(n) {
+            failures.push(format!("{}: missing {missing:?} of 1..={n}", client.name));
+        }
+        if !client.errors.is_empty() {
+            failures.push(format!("{}: error frames {:?}", client.name, client.errors));
+        }
     }
+    assert!(failures.is_empty(), "{failures:#?}");
     clients
 }
 
@@ -615,7 +625,12 @@ async fn kill_9_mid_traffic_loses_and_duplicates_nothing() {
     let clients = finish_traffic(&control, traffic, &instances[1], &b_user, &room_id).await;
     for client in &clients[..2] {
         let last = client.connections.last().unwrap();
-        assert_eq!(last.url, instances[1].ws_url(), "{} moved to B", client.name);
+        assert_eq!(
+            last.url,
+            instances[1].ws_url(),
+            "{} moved to B",
+            client.name
+        );
         assert!(client.reconnects() >= 1, "{}", client.name);
     }
     eprintln!(
@@ -647,11 +662,19 @@ async fn a_redis_restart_mid_traffic_loses_and_duplicates_nothing() {
             || async { (status_of(instance, READY).await == 503).then_some(()) },
         )
         .await;
-        assert_eq!(status_of(instance, LIVE).await, 200, "{} is alive", instance.id);
+        assert_eq!(
+            status_of(instance, LIVE).await,
+            200,
+            "{} is alive",
+            instance.id
+        );
     }
     let resp = crate::cluster_harness::get(&instances[0], READY, None).await;
     let body: Value = resp.json().await.unwrap_or(Value::Null);
-    eprintln!("readiness without Redis ({:?} after the stop): {body}", down.elapsed());
+    eprintln!(
+        "readiness without Redis ({:?} after the stop): {body}",
+        down.elapsed()
+    );
     // The instances keep serving their own connections meanwhile.
     grows_by(&instances[1], &b_user, &room_id, 10).await;
 
@@ -672,7 +695,11 @@ async fn a_redis_restart_mid_traffic_loses_and_duplicates_nothing() {
                 .any(|c| c.close_code == Some(1012)),
             "{}: closed with 1012 to reconnect and resume: {:?}",
             client.name,
-            client.connections.iter().map(|c| &c.end).collect::<Vec<_>>()
+            client
+                .connections
+                .iter()
+                .map(|c| &c.end)
+                .collect::<Vec<_>>()
         );
     }
 }
@@ -693,7 +720,11 @@ async fn a_periodic_job_runs_once_per_period_not_once_per_instance() {
     eventually("janitor runs recorded", Duration::from_secs(15), || {
         let (mut conn, runs) = (conn.clone(), runs.clone());
         async move {
-            let len: i64 = redis::cmd("LLEN").arg(&runs).query_async(&mut conn).await.ok()?;
+            let len: i64 = redis::cmd("LLEN")
+                .arg(&runs)
+                .query_async(&mut conn)
+                .await
+                .ok()?;
             (len >= 2).then_some(())
         }
     })
@@ -773,7 +804,10 @@ async fn malformed_messages_on_the_bus_are_ignored() {
             .query_async(&mut conn)
             .await
             .unwrap();
-        assert!(receivers >= 2, "both instances subscribe to {channel}: {receivers}");
+        assert!(
+            receivers >= 2,
+            "both instances subscribe to {channel}: {receivers}"
+        );
     }
 
     // After the noise (same channel, so it was read first) messages still cross, both ways,
@@ -788,4 +822,8 @@ async fn malformed_messages_on_the_bus_are_ignored() {
         assert!(panicked.is_none(), "{}: {panicked:?}", instance.id);
     }
     wait_ready(&instances, READY_WITHIN).await;
+    for instance in &mut instances {
+        let status = instance.terminate().await;
+        assert!(status.success(), "{} stops cleanly: {status}", instance.id);
+    }
 }

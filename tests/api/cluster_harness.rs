@@ -134,6 +134,7 @@ impl RedisServer {
     }
 
     /// [`Self::stop`], then [`Self::start_again`] on the same port.
+    #[allow(dead_code)] // harness API; the restart test stops and starts in two steps
     pub fn restart(&mut self) {
         self.stop();
         self.start_again();
@@ -271,8 +272,15 @@ fn generous_limits() -> Vec<(String, String)> {
         "JOINS_PER_USER",
         "INVITES_PER_USER",
     ] {
-        for (field, value) in [("COUNT", "1000000"), ("PER_SECS", "1"), ("BURST", "1000000")] {
-            envs.push((format!("ECHOCHAT_LIMITS__{rate}__{field}"), value.to_owned()));
+        for (field, value) in [
+            ("COUNT", "1000000"),
+            ("PER_SECS", "1"),
+            ("BURST", "1000000"),
+        ] {
+            envs.push((
+                format!("ECHOCHAT_LIMITS__{rate}__{field}"),
+                value.to_owned(),
+            ));
         }
     }
     envs
@@ -449,9 +457,7 @@ impl Instance {
     /// The setup token this instance printed (`Open …/setup?token=… to create the admin
     /// account`), waiting at most `within`.
     pub async fn setup_token(&mut self, within: Duration) -> String {
-        let line = self
-            .wait_for("to create the admin account", within)
-            .await;
+        let line = self.wait_for("to create the admin account", within).await;
         line.split("token=")
             .nth(1)
             .and_then(|t| t.split_whitespace().next())
@@ -689,10 +695,7 @@ pub async fn join(instance: &Instance, user: &TestUser, room: &str) {
 pub async fn history(instance: &Instance, user: &TestUser, conversation: &str) -> Vec<Value> {
     let mut messages: Vec<Value> = Vec::new();
     for _ in 0..1000 {
-        let after = messages
-            .last()
-            .and_then(|m| m["seq"].as_i64())
-            .unwrap_or(0);
+        let after = messages.last().and_then(|m| m["seq"].as_i64()).unwrap_or(0);
         let path = format!("/conversations/{conversation}/messages?after_seq={after}&limit=100");
         let (status, page) = api(instance, user, reqwest::Method::GET, &path, Value::Null).await;
         assert_eq!(status, 200, "history on {}: {page}", instance.id);
@@ -823,8 +826,9 @@ pub struct ConnectionLog {
     pub url: String,
     /// The seqs of the `message` frames received on it, in arrival order.
     pub seqs: Vec<i64>,
-    /// Seqs received twice on this connection outside a resume window: failures.
-    pub duplicates: Vec<i64>,
+    /// Seqs received twice on this connection outside a resume window (failures), described:
+    /// seq, sender, when.
+    pub duplicates: Vec<String>,
     /// Seqs received twice inside a resume window (live and resumed): allowed by the protocol.
     pub resume_overlap: usize,
     /// How it ended: `close <code> <reason>`, `error …`, `ended` or `finished`.
@@ -969,6 +973,8 @@ impl TrafficClient {
                 ..ConnectionLog::default()
             };
             let mut here: HashSet<i64> = HashSet::new();
+            let opened_at = Instant::now();
+            let mut window_closed_at = opened_at;
             // The first frame is `ready` (or a close).
             let mut window = false;
             let mut alive = true;
@@ -1019,9 +1025,6 @@ impl TrafficClient {
                             alive = Self::send_frame(&mut ws, json!({"type": "send",
                                 "conversation_id": self.conversation, "client_id": client_id,
                                 "body": body})).await;
-                            if !alive {
-                                log.end = "error sending".to_owned();
-                            }
                         }
                     }
                     next = tokio::time::timeout(Duration::from_secs(15), ws.stream.next()) => {
@@ -1045,7 +1048,12 @@ impl TrafficClient {
                                             if window {
                                                 log.resume_overlap += 1;
                                             } else {
-                                                log.duplicates.push(seq);
+                                                log.duplicates.push(format!(
+                                                    "seq {seq} from {} at +{} ms, {} ms after the last resume window closed",
+                                                    frame["message"]["sender_username"],
+                                                    opened_at.elapsed().as_millis(),
+                                                    window_closed_at.elapsed().as_millis()
+                                                ));
                                             }
                                         }
                                         log.seqs.push(seq);
@@ -1058,6 +1066,7 @@ impl TrafficClient {
                                     }
                                     Some("pong") if window => {
                                         window = false;
+                                        window_closed_at = Instant::now();
                                         if self.has_holes() {
                                             window = true;
                                             alive = self.resume(&mut ws).await;
@@ -1089,6 +1098,21 @@ impl TrafficClient {
                             }
                             Err(_) => panic!("{}: no frame for 15 s on {}", self.name, log.url),
                         }
+                    }
+                }
+            }
+            if log.close_code.is_none() && log.end.is_empty() {
+                // A send failed: the server may have closed first; its close frame tells why.
+                log.end = "error sending".to_owned();
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+                while let Ok(Some(Ok(msg))) =
+                    tokio::time::timeout_at(deadline, ws.stream.next()).await
+                {
+                    if let Message::Close(frame) = msg {
+                        let (code, reason) = close_parts(frame.as_ref());
+                        log.close_code = Some(code);
+                        log.end = format!("close {code} {reason} (seen after a failed send)");
+                        break;
                     }
                 }
             }
