@@ -36,6 +36,15 @@ async fn cluster(
     ids: &[&str],
     adjust: impl FnOnce(ClusterSpec) -> ClusterSpec,
 ) -> (RedisServer, ClusterSpec, Vec<Instance>) {
+    let (redis, spec, instances, _) = cluster_with_admin(ids, adjust).await;
+    (redis, spec, instances)
+}
+
+/// [`cluster`], also returning the admin account.
+async fn cluster_with_admin(
+    ids: &[&str],
+    adjust: impl FnOnce(ClusterSpec) -> ClusterSpec,
+) -> (RedisServer, ClusterSpec, Vec<Instance>, TestUser) {
     let redis = RedisServer::start();
     let spec = adjust(ClusterSpec::new(&redis).await);
     let mut instances = Instance::start_all(&spec, ids).await;
@@ -48,9 +57,9 @@ async fn cluster(
             "{line}"
         );
     }
-    setup_admin(&mut instances).await;
+    let admin = setup_admin(&mut instances).await;
     wait_ready(&instances, READY_WITHIN).await;
-    (redis, spec, instances)
+    (redis, spec, instances, admin)
 }
 
 /// Sends `body` into `conversation` with `client_id` and waits for its ack; returns the message.
@@ -147,8 +156,35 @@ async fn users_on_three_instances_chat_with_typing_and_presence() {
     if postgres().is_none() {
         return;
     }
-    let (_redis, _spec, instances) = cluster(&["a", "b", "c"], |s| s).await;
+    let (_redis, _spec, instances, admin) = cluster_with_admin(&["a", "b", "c"], |s| s).await;
     let (a, b, c) = (&instances[0], &instances[1], &instances[2]);
+    // Each instance names itself in the admin identity screen and lists all three.
+    for instance in &instances {
+        let server = eventually("three instances listed", CROSS, || async {
+            let (status, server) =
+                api(instance, &admin, Method::GET, "/admin/server", Value::Null).await;
+            assert_eq!(status, 200, "{server}");
+            (server["cluster"]["instances"]
+                .as_array()
+                .map_or(0, Vec::len)
+                == 3)
+                .then_some(server)
+        })
+        .await;
+        assert_eq!(
+            server["cluster"]["instance_id"],
+            instance.id.as_str(),
+            "{server}"
+        );
+        let mut ids: Vec<&str> = server["cluster"]["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["a", "b", "c"], "{server}");
+    }
     let alice = user(a, "alice").await;
     let bob = user(b, "bob").await;
     let carol = user(c, "carol").await;
