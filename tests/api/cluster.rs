@@ -18,11 +18,11 @@ use serde_json::{Value, json};
 
 use crate::{
     cluster_harness::{
-        ClusterSpec, Control, Instance, LIVE, READY, RedisServer, TrafficClient, api, eventually,
-        expect_where, history, join, room, run_until_exit, setup_admin, status_of, user,
-        wait_ready, ws,
+        ClusterSpec, Control, Instance, LIVE, READY, RedisServer, TempDatabase, TrafficClient, api,
+        eventually, expect_where, history, join, room, run_until_exit, setup_admin, status_of,
+        user, wait_ready, ws,
     },
-    helpers::{TestUser, WsClient, drop_postgres_database, fresh_postgres_database, postgres},
+    helpers::{TestUser, WsClient, postgres},
 };
 
 /// How long a cluster may take to become ready after its processes listen.
@@ -103,8 +103,8 @@ async fn unusable_redis_stops_start_up_with_a_clear_message() {
     if postgres().is_none() {
         return;
     }
-    let (database_url, db_name) = fresh_postgres_database().await;
-    let db = database_url.as_str();
+    let database = TempDatabase::new().await;
+    let db = database.url.as_str();
 
     // Nothing listens there.
     let closed = format!("redis://127.0.0.1:{}", crate::cluster_harness::free_port());
@@ -114,6 +114,10 @@ async fn unusable_redis_stops_start_up_with_a_clear_message() {
     )
     .await;
     assert!(!exited.status.success(), "{}", exited.output);
+    eprintln!(
+        "closed Redis port: exit {} after {:?}",
+        exited.status, exited.elapsed
+    );
     assert!(
         exited.elapsed <= Duration::from_secs(10),
         "fail fast, took {:?}",
@@ -146,7 +150,6 @@ async fn unusable_redis_stops_start_up_with_a_clear_message() {
     .await;
     assert!(!exited.status.success(), "{}", exited.output);
     assert!(exited.output.contains("Redis"), "{}", exited.output);
-    drop_postgres_database(db_name);
 }
 
 // --- 2. A room, a DM and a group across three instances --------------------------------------

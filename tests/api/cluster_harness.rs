@@ -194,11 +194,35 @@ impl Drop for RedisServer {
 
 // --- Instances --------------------------------------------------------------------------------
 
+/// A fresh PostgreSQL database on the TEST_DATABASE_URL server, dropped with this value.
+pub struct TempDatabase {
+    pub url: String,
+    name: Option<String>,
+}
+
+impl TempDatabase {
+    pub async fn new() -> Self {
+        let (url, name) = fresh_postgres_database().await;
+        Self {
+            url,
+            name: Some(name),
+        }
+    }
+}
+
+impl Drop for TempDatabase {
+    fn drop(&mut self) {
+        if let Some(name) = self.name.take() {
+            drop_postgres_database(name);
+        }
+    }
+}
+
 /// What the instances of one test share: a fresh PostgreSQL database (dropped with the spec),
 /// the Redis URL, a unique key prefix and extra environment variables.
 pub struct ClusterSpec {
     pub database_url: String,
-    db_name: Option<String>,
+    _database: TempDatabase,
     pub redis_url: String,
     pub prefix: String,
     pub env: Vec<(String, String)>,
@@ -207,10 +231,10 @@ pub struct ClusterSpec {
 impl ClusterSpec {
     /// A fresh database and a unique prefix (`t-<uuid>`) on `redis`.
     pub async fn new(redis: &RedisServer) -> Self {
-        let (database_url, db_name) = fresh_postgres_database().await;
+        let database = TempDatabase::new().await;
         Self {
-            database_url,
-            db_name: Some(db_name),
+            database_url: database.url.clone(),
+            _database: database,
             redis_url: redis.url(),
             prefix: format!("t-{}", uuid::Uuid::new_v4().simple()),
             env: Vec::new(),
@@ -246,14 +270,6 @@ impl ClusterSpec {
         envs.extend(generous_limits());
         envs.extend(self.env.iter().cloned());
         envs
-    }
-}
-
-impl Drop for ClusterSpec {
-    fn drop(&mut self) {
-        if let Some(name) = self.db_name.take() {
-            drop_postgres_database(name);
-        }
     }
 }
 
