@@ -63,6 +63,15 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let cluster = cluster::connect(&config, db.backend).await?;
     tracing::info!(instance = %cluster.instance(), shared = cluster.is_shared(), "instance");
     db.migrate().await?;
+    // Several instances accept each other's tokens: the signing key is the database's (the
+    // first instance's file key, so tokens issued before the switch stay valid).
+    let jwt_secret = if cluster.is_shared() {
+        crate::store::secrets::get_or_insert(&db.write, "jwt", &jwt_secret)
+            .await
+            .context("reading the shared JWT signing key (server_secrets)")?
+    } else {
+        jwt_secret
+    };
     conversations::ensure_official(&db.write, &config.official_rooms, chrono::Utc::now()).await?;
 
     let listener = TcpListener::bind(config.listen)

@@ -671,11 +671,7 @@ impl Config {
             sources.push("env DATABASE_URL".to_owned());
         }
         if std::env::var_os("REDIS_URL").is_some() {
-            figment = figment.merge(
-                Env::raw()
-                    .only(&["REDIS_URL"])
-                    .map(|_| "redis.url".into()),
-            );
+            figment = figment.merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis.url".into()));
             sources.push("env REDIS_URL".to_owned());
         }
         let env = Env::prefixed("ECHOCHAT_")

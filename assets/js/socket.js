@@ -58,14 +58,15 @@ export function createSocket({ store, api, timeline }) {
       if (sock !== ws) return;
       // 1008 with a session end reason ("idle", "logged_out_elsewhere", …): the session is over;
       // the login page says why. Any other close (an expired access token is 1008 too; 1002/
-      // 1007/1009: the server refused a frame; 1001/1013: restart or too slow) takes the
-      // reconnect path, whose session check goes to /login when the session is gone.
+      // 1007/1009: the server refused a frame; 1001/1013: restart or too slow; 1012: events may
+      // have been missed between server instances) takes the reconnect path, which resumes every
+      // conversation by seq, and whose session check goes to /login when the session is gone.
       if (ev.code === 1008 && isEndReason(ev.reason)) {
         stop();
         endSession(ev.reason);
         return;
       }
-      if (ev.code !== 1000 && ev.code !== 1001 && ev.code !== 1006) console.warn(`WebSocket closed: ${ev.code} ${ev.reason}`);
+      if (![1000, 1001, 1006, 1012].includes(ev.code)) console.warn(`WebSocket closed: ${ev.code} ${ev.reason}`);
       dropConnection();
     });
   }

@@ -25,6 +25,7 @@ mod m20261204_000013_settings;
 mod m20261205_000014_conversation_depth;
 mod m20261205_000015_search;
 mod m20261205_000016_account_settings;
+mod m20261206_000017_server_secrets;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000014_conversation_depth::Migration),
             Box::new(m20261205_000015_search::Migration),
             Box::new(m20261205_000016_account_settings::Migration),
+            Box::new(m20261206_000017_server_secrets::Migration),
         ]
     }
 }

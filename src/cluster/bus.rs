@@ -69,7 +69,7 @@ pub enum Body {
     /// A domain event.
     Event {
         /// The event.
-        event: Event,
+        event: Box<Event>,
     },
     /// "I am alive" (every [`HEARTBEAT_EVERY`]).
     Heartbeat,
@@ -111,7 +111,10 @@ pub struct RedisBus {
 impl RedisBus {
     /// The bus and its tasks (publisher, subscriber, heartbeat), which run until `shutdown`.
     /// Needs a cluster with Redis (`None` otherwise).
-    pub fn start(cluster: &Cluster, shutdown: CancellationToken) -> Option<(Self, Vec<JoinHandle<()>>)> {
+    pub fn start(
+        cluster: &Cluster,
+        shutdown: CancellationToken,
+    ) -> Option<(Self, Vec<JoinHandle<()>>)> {
         cluster.redis()?;
         let (tx, rx) = mpsc::channel(OUTGOING_QUEUE);
         let bus = Self {
@@ -121,8 +124,17 @@ impl RedisBus {
             instance: cluster.instance().clone(),
         };
         let tasks = vec![
-            tokio::spawn(publish_loop(cluster.clone(), rx, bus.stats.clone(), shutdown.clone())),
-            tokio::spawn(subscribe_loop(cluster.clone(), bus.clone(), shutdown.clone())),
+            tokio::spawn(publish_loop(
+                cluster.clone(),
+                rx,
+                bus.stats.clone(),
+                shutdown.clone(),
+            )),
+            tokio::spawn(subscribe_loop(
+                cluster.clone(),
+                bus.clone(),
+                shutdown.clone(),
+            )),
             tokio::spawn(heartbeat_loop(bus.clone(), shutdown)),
         ];
         Some((bus, tasks))
@@ -130,7 +142,10 @@ impl RedisBus {
 
     /// The counters so far.
     pub fn stats(&self) -> BusStats {
-        *self.stats.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self
+            .stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Queues `body` for Redis with the next sequence number; dropped (and counted) when the
@@ -221,7 +236,9 @@ async fn publish_loop(
         }
         let mut conn = redis.conn();
         let sent = tokio::time::timeout(redis.timeout(), pipe.query_async::<()>(&mut conn)).await;
-        let mut stats = stats.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut stats = stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match sent {
             Ok(Ok(())) => {
                 redis.mark_up();
@@ -296,6 +313,7 @@ async fn subscribe_loop(cluster: Cluster, bus: RedisBus, shutdown: CancellationT
         };
         backoff = Duration::from_millis(100);
         redis.mark_up();
+        redis.set_subscribed(true);
         if first {
             tracing::info!(%channel, "subscribed to the event bus");
         } else {
@@ -353,7 +371,7 @@ async fn subscribe_loop(cluster: Cluster, bus: RedisBus, shutdown: CancellationT
                                 bus.publish(Event::PresenceSyncRequested { instance: bus.instance.clone() }).await;
                             }
                             if let Some(event) = event {
-                                bus.local.publish(event).await;
+                                bus.local.publish(*event).await;
                             }
                         }
                         Received::Ignored => {}
@@ -362,6 +380,7 @@ async fn subscribe_loop(cluster: Cluster, bus: RedisBus, shutdown: CancellationT
             }
         }
         drop(stream);
+        redis.set_subscribed(false);
         if sleep_or_stop(&shutdown, &mut backoff).await {
             return;
         }
@@ -384,14 +403,17 @@ enum Received {
     Own,
     /// From another instance: its event (none for a heartbeat) and, when messages from it were
     /// missed, why.
-    Deliver(Option<Event>, Option<String>),
+    Deliver(Option<Box<Event>>, Option<String>),
     /// Malformed, or a duplicate: logged and ignored.
     Ignored,
 }
 
 fn receive(bus: &RedisBus, origins: &mut HashMap<InstanceId, Origin>, payload: &[u8]) -> Received {
     let count = |f: fn(&mut BusStats)| {
-        f(&mut bus.stats.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        f(&mut bus
+            .stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner));
     };
     let envelope: Envelope = match serde_json::from_slice(payload) {
         Ok(e) => e,
@@ -481,7 +503,10 @@ mod tests {
     fn gaps_repeats_own_and_malformed_messages_are_told_apart() {
         let me = bus("me");
         let mut origins = HashMap::new();
-        assert!(matches!(receive(&me, &mut origins, &envelope("me", 1)), Received::Own));
+        assert!(matches!(
+            receive(&me, &mut origins, &envelope("me", 1)),
+            Received::Own
+        ));
         assert!(matches!(
             receive(&me, &mut origins, &envelope("b", 7)),
             Received::Deliver(Some(_), None)
@@ -490,7 +515,10 @@ mod tests {
             receive(&me, &mut origins, &envelope("b", 8)),
             Received::Deliver(Some(_), None)
         ));
-        assert!(matches!(receive(&me, &mut origins, &envelope("b", 8)), Received::Ignored));
+        assert!(matches!(
+            receive(&me, &mut origins, &envelope("b", 8)),
+            Received::Ignored
+        ));
         assert!(matches!(
             receive(&me, &mut origins, &envelope("b", 11)),
             Received::Deliver(Some(_), Some(_))
@@ -501,13 +529,16 @@ mod tests {
             br#"{"origin":"b","seq":12,"body":{"kind":"event","event":{"event":"made_up"}}}"#,
             br#"{"origin":"","seq":1,"body":{"kind":"heartbeat"}}"#,
         ] {
-            assert!(matches!(receive(&me, &mut origins, junk), Received::Ignored));
+            assert!(matches!(
+                receive(&me, &mut origins, junk),
+                Received::Ignored
+            ));
         }
         let local_only = serde_json::to_vec(&Envelope {
             origin: InstanceId::parse("b").unwrap_or_else(|_| InstanceId::generate()),
             seq: 12,
             body: Body::Event {
-                event: Event::BusInterrupted { reason: "x".into() },
+                event: Box::new(Event::BusInterrupted { reason: "x".into() }),
             },
         })
         .unwrap_or_default();

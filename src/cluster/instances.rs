@@ -60,7 +60,9 @@ pub fn spawn_registration(
                 started_at,
                 last_seen: Timestamp::now(),
             };
-            let Ok(json) = serde_json::to_string(&entry) else { continue };
+            let Ok(json) = serde_json::to_string(&entry) else {
+                continue;
+            };
             let mut conn = redis.conn();
             let write = conn.hset::<_, _, _, ()>(&key, &id, json);
             match tokio::time::timeout(redis.timeout(), write).await {

@@ -51,6 +51,8 @@ pub struct Redis {
     prefix: String,
     timeout: Duration,
     healthy: AtomicBool,
+    /// Whether the event bus subscription is up (set by `bus`).
+    subscribed: AtomicBool,
     /// Why Redis is unhealthy, for `GET /health/ready` (the URL's password never appears).
     problem: Mutex<Option<String>>,
 }
@@ -80,6 +82,16 @@ impl Redis {
     /// Whether Redis answered the last time anyone asked.
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Whether this instance receives the other instances' events (its bus subscription is up).
+    pub fn is_subscribed(&self) -> bool {
+        self.subscribed.load(Ordering::Relaxed)
+    }
+
+    /// Records whether the bus subscription is up.
+    pub fn set_subscribed(&self, up: bool) {
+        self.subscribed.store(up, Ordering::Relaxed);
     }
 
     /// Why Redis is unhealthy (`None` while healthy).
@@ -187,7 +199,12 @@ pub async fn connect(config: &Config, backend: Backend) -> anyhow::Result<Cluste
     );
     let scheme = url.split("://").next().unwrap_or_default();
     anyhow::ensure!(
-        matches!(scheme, "redis" | "rediss" | "unix" | "redis+unix"),
+        scheme != "rediss",
+        "[redis] url {shown}: TLS to Redis (rediss://) is not built into this server; reach Redis \
+         over a private network or a TLS tunnel (stunnel, spiped) and use redis://"
+    );
+    anyhow::ensure!(
+        matches!(scheme, "redis" | "unix" | "redis+unix"),
         "[redis] url {shown} is not a Redis URL: use redis://[user:password@]host:port[/db]"
     );
     let client = redis::Client::open(url)
@@ -225,6 +242,7 @@ pub async fn connect(config: &Config, backend: Backend) -> anyhow::Result<Cluste
                 prefix: config.redis.key_prefix.clone(),
                 timeout,
                 healthy: AtomicBool::new(true),
+                subscribed: AtomicBool::new(false),
                 problem: Mutex::new(None),
             }),
         }),

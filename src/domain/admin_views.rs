@@ -190,4 +190,38 @@ pub struct ServerStatus {
     pub config_sources: Vec<String>,
     /// Counts.
     pub counts: ServerCounts,
+    /// This instance among several (docs/scaling.md).
+    pub cluster: ClusterStatus,
+}
+
+/// This instance and the others sharing the database and Redis (`GET /admin/server`).
+#[derive(Clone, Debug, Default, Serialize, Object)]
+pub struct ClusterStatus {
+    /// This instance's id (`[cluster] instance_id`, or `<hostname>-<6 hex digits>` made at
+    /// start); it also appears in every log line of the start-up.
+    pub instance_id: String,
+    /// Whether several instances may share this server (`[redis] url` / `REDIS_URL` is set).
+    pub shared: bool,
+    /// Whether Redis answers and this instance receives the others' events (always true
+    /// without Redis). When false, `GET /health/ready` answers 503.
+    pub redis_healthy: bool,
+    /// Why Redis is unhealthy, when it is.
+    #[oai(skip_serializing_if_is_none)]
+    pub redis_problem: Option<String>,
+    /// The instances that refreshed their registration in the last 10 s, by id (with one
+    /// instance: this one).
+    pub instances: Vec<InstanceInfo>,
+}
+
+/// One live instance (`GET /admin/server`).
+#[derive(Clone, Debug, Serialize, Object)]
+pub struct InstanceInfo {
+    /// Its id.
+    pub id: String,
+    /// The EchoChat version it runs.
+    pub version: String,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it last refreshed its registration (every 2 s).
+    pub last_seen: Timestamp,
 }

@@ -129,7 +129,11 @@ impl InstanceId {
             .take(40)
             .collect();
         let suffix = &Uuid::new_v4().simple().to_string()[..6];
-        let host = if host.is_empty() { "echochat".to_owned() } else { host };
+        let host = if host.is_empty() {
+            "echochat".to_owned()
+        } else {
+            host
+        };
         Self(format!("{host}-{suffix}"))
     }
 

@@ -31,8 +31,8 @@ pub use account_settings::{
 };
 pub use actor::Actor;
 pub use admin_views::{
-    AdminMembership, AdminUser, AdminUserDetail, AdminUserPage, BroadcastOutcome, PermissionSource,
-    RoleList, RoleView, ServerCounts, ServerStatus, WhoAmI,
+    AdminMembership, AdminUser, AdminUserDetail, AdminUserPage, BroadcastOutcome, ClusterStatus,
+    InstanceInfo, PermissionSource, RoleList, RoleView, ServerCounts, ServerStatus, WhoAmI,
 };
 pub use audit::{AuditAction, AuditFilter, AuditTarget, NewAuditEntry};
 pub use depth::{

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     AccountSettings, Conversation, ConversationId, ConversationKind, ConversationRole,
-    FriendRequestEndReason, InstanceId, LeaveReason, MembershipState, Message, PermissionSet, PresenceChoice,
-    PresenceStatus, ServerInfo, SessionEndReason, SessionId, Timestamp, User, UserId, Visibility,
+    FriendRequestEndReason, InstanceId, LeaveReason, MembershipState, Message, PermissionSet,
+    PresenceChoice, PresenceStatus, ServerInfo, SessionEndReason, SessionId, Timestamp, User,
+    UserId, Visibility,
 };
 
 /// Something that happened, as told to the rest of the system after commit.
@@ -428,6 +429,9 @@ impl Event {
 
     /// Whether the event concerns this instance only and never travels to other instances.
     pub fn is_local_only(&self) -> bool {
-        matches!(self, Self::InstanceGone { .. } | Self::BusInterrupted { .. })
+        matches!(
+            self,
+            Self::InstanceGone { .. } | Self::BusInterrupted { .. }
+        )
     }
 }

@@ -22,6 +22,8 @@ use serde_json::Value;
 /// `too_many_connections` (the connection limit, answered before any routing); see [`finish`].
 pub const ERROR_STATUSES: &[(&str, &[u16])] = &[
     ("get_health", &[503]),
+    ("get_health_live", &[]),
+    ("get_health_ready", &[503]),
     ("get_server_tls", &[]),
     ("get_setup_status", &[500]),
     ("complete_setup", &[400, 403, 408, 409, 413, 415, 422, 500]),

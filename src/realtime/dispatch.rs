@@ -13,7 +13,6 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{
     hub::{Hub, members_see_presence},
-    sequencer::{Sequencer, position},
     protocol::{
         AnnouncementFrame, BlockChangedFrame, ConversationAddedFrame, ConversationDeletedFrame,
         ConversationUpdatedFrame, FriendAddedFrame, FriendRemovedFrame, FriendRequestFrame,
@@ -22,6 +21,7 @@ use super::{
         ReadPositionFrame, ReadReceiptFrame, RoomListedFrame, RoomUnlistedFrame, ServerFrame,
         ServerUpdatedFrame, SettingsUpdatedFrame, TypingFrame, UserUpdatedFrame,
     },
+    sequencer::{Sequencer, position},
 };
 use crate::{
     domain::{

@@ -135,7 +135,11 @@ mod tests {
     }
 
     fn seqs(events: &[Arc<Event>]) -> Vec<i64> {
-        events.iter().filter_map(|e| position(e)).map(|p| p.1).collect()
+        events
+            .iter()
+            .filter_map(|e| position(e))
+            .map(|p| p.1)
+            .collect()
     }
 
     #[test]
@@ -147,14 +151,20 @@ mod tests {
         assert!(s.next_deadline().is_some());
         assert_eq!(seqs(&s.push(c, 6, deleted(c, 6), now)), vec![6, 7]);
         assert!(s.next_deadline().is_none());
-        assert!(s.push(c, 6, deleted(c, 6), now).is_empty(), "a repeat is dropped");
+        assert!(
+            s.push(c, 6, deleted(c, 6), now).is_empty(),
+            "a repeat is dropped"
+        );
         assert_eq!(s.dropped, 1);
         assert!(s.push(c, 10, deleted(c, 10), now).is_empty());
         assert!(s.push(c, 9, deleted(c, 9), now).is_empty());
         assert!(s.flush_due(now).is_empty(), "not yet");
         let later = now + REORDER_WINDOW;
         assert_eq!(seqs(&s.flush_due(later)), vec![9, 10], "8 never came");
-        assert!(s.push(c, 8, deleted(c, 8), later).is_empty(), "too late: clients resumed");
+        assert!(
+            s.push(c, 8, deleted(c, 8), later).is_empty(),
+            "too late: clients resumed"
+        );
         assert_eq!(seqs(&s.push(c, 11, deleted(c, 11), later)), vec![11]);
         let other = ConversationId::new();
         assert_eq!(seqs(&s.push(other, 1, deleted(other, 1), later)), vec![1]);

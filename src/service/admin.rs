@@ -10,9 +10,9 @@ use super::{
 };
 use crate::{
     domain::{
-        Actor, AuditAction, AuditEntry, AuditFilter, AuditId, AuditTarget, DomainError, ErrorCode,
-        NewAuditEntry, Permission, PermissionSet, PermissionSource, ServerCounts, ServerRole,
-        ServerStatus, Timestamp, User, UserId, WhoAmI,
+        Actor, AuditAction, AuditEntry, AuditFilter, AuditId, AuditTarget, ClusterStatus,
+        DomainError, ErrorCode, NewAuditEntry, Permission, PermissionSet, PermissionSource,
+        ServerCounts, ServerRole, ServerStatus, Timestamp, User, UserId, WhoAmI,
     },
     events::Event,
     store::{
@@ -199,6 +199,7 @@ impl AdminService {
                 dms,
                 messages_today: user_admin::messages_since(db, midnight).await?,
             },
+            cluster: ClusterStatus::default(),
         })
     }
 

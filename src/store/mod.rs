@@ -17,6 +17,7 @@ pub mod reactions;
 pub mod reports;
 pub mod roles;
 pub mod search;
+pub mod secrets;
 pub mod sessions;
 pub mod settings;
 pub mod tokens;

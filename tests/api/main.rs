@@ -18,6 +18,7 @@ mod browser_settings;
 mod browser_social;
 mod cli;
 mod cluster;
+mod cluster_bus;
 mod cluster_harness;
 mod conversations;
 mod depth;

@@ -9,9 +9,10 @@ use poem_openapi::{
 
 use super::{ApiTags, dto::AuditPage, strict::Limit};
 use crate::{
+    cluster::instances,
     domain::{
-        AuditAction, AuditFilter, BroadcastOutcome, ServerRole, ServerStatus, Timestamp, User,
-        UserId, WhoAmI,
+        AuditAction, AuditFilter, BroadcastOutcome, ClusterStatus, InstanceInfo, ServerRole,
+        ServerStatus, Timestamp, User, UserId, WhoAmI,
     },
     http::{error::ApiResult, security::Auth},
     state::AppState,
@@ -38,6 +39,28 @@ pub struct BroadcastRequest {
 
 /// Admin API.
 pub struct AdminApi;
+
+/// This instance and the live ones (from the Redis registry).
+async fn cluster_status(state: &AppState) -> ClusterStatus {
+    let cluster = &state.cluster;
+    let redis = cluster.redis();
+    ClusterStatus {
+        instance_id: cluster.instance().to_string(),
+        shared: cluster.is_shared(),
+        redis_healthy: redis.is_none_or(|r| r.is_healthy() && r.is_subscribed()),
+        redis_problem: redis.and_then(|r| r.problem()),
+        instances: instances::live(cluster, state.started_at)
+            .await
+            .into_iter()
+            .map(|e| InstanceInfo {
+                id: e.id,
+                version: e.version,
+                started_at: e.started_at,
+                last_seen: e.last_seen,
+            })
+            .collect(),
+    }
+}
 
 #[OpenApi(prefix_path = "/admin", tag = "ApiTags::Admin")]
 impl AdminApi {
@@ -73,6 +96,7 @@ impl AdminApi {
             .server_status(auth.actor(), &state.config, state.started_at)
             .await?;
         status.counts.online = state.hub.online_count() as u64;
+        status.cluster = cluster_status(&state).await;
         Ok(Json(status))
     }
 

@@ -111,7 +111,12 @@ impl Hub {
             conversations: online
                 .conversations
                 .iter()
-                .map(|c| (*c, state.rooms.get(c).is_none_or(|r| r.members_see_presence)))
+                .map(|c| {
+                    (
+                        *c,
+                        state.rooms.get(c).is_none_or(|r| r.members_see_presence),
+                    )
+                })
                 .collect(),
         });
         Some(Event::PresenceChanged {

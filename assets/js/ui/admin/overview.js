@@ -32,6 +32,7 @@ function serverBlock(s) {
         ['Server version', db.server_version],
       ]),
     ),
+    clusterBlock(s.cluster),
     block(
       'Counts',
       facts(
@@ -44,6 +45,36 @@ function serverBlock(s) {
           ['Messages today', c.messages_today],
         ].map(([k, v]) => [k, String(v ?? 0)]),
         'admin-facts admin-counts',
+      ),
+    ),
+  );
+}
+
+// This instance and the others sharing the database and Redis (docs/scaling.md).
+function clusterBlock(c) {
+  if (!c) return null;
+  const instances = c.instances ?? [];
+  return block(
+    'Instances',
+    h(
+      'div',
+      { id: 'admin-cluster' },
+      facts([
+        ['This instance', h('span', { id: 'admin-instance-id' }, c.instance_id ?? '')],
+        ['Several instances', c.shared ? 'yes (Redis)' : 'no (one instance, no Redis)'],
+        c.shared ? ['Redis', c.redis_healthy ? 'healthy' : `unhealthy${c.redis_problem ? `: ${c.redis_problem}` : ''}`] : null,
+      ]),
+      h(
+        'table',
+        { class: 'admin-table admin-instances' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'Instance'), h('th', {}, 'Version'), h('th', {}, 'Started'), h('th', {}, 'Last seen'))),
+        h(
+          'tbody',
+          {},
+          instances.map((i) =>
+            h('tr', { dataset: { instance: i.id } }, h('td', {}, i.id === c.instance_id ? `${i.id} (this one)` : i.id), h('td', {}, i.version), h('td', {}, timeEl(i.started_at)), h('td', {}, timeEl(i.last_seen))),
+          ),
+        ),
       ),
     ),
   );
