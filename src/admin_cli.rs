@@ -28,7 +28,7 @@ use crate::{
         presence::NoPresence,
         system::{AccountStatus, NewAccount, SystemActions},
     },
-    store::{Db, conversations, identity},
+    store::{Db, identity},
 };
 
 /// Printed after a role change: a running server keeps roles in its permission cache.
@@ -131,8 +131,7 @@ impl AdminContext {
                 state.pending.len()
             );
         }
-        conversations::ensure_official(&db.write, &config.official_rooms, chrono::Utc::now())
-            .await?;
+        db.ensure_official_rooms(&config.official_rooms).await?;
         let identity = identity::database_identity(&db, &config).await?;
         println!("{}", describe_identity(&identity));
         println!("data folder: {}", absolute(&config.data_dir));
@@ -145,7 +144,7 @@ impl AdminContext {
             access.clone(),
             Arc::new(NoPresence),
             &config.official_rooms,
-            RateLimits::new(&config.limits),
+            RateLimits::new(&config.limits, crate::cluster::Cluster::local()),
         );
         let system = SystemActions::new(
             db.clone(),

@@ -7,7 +7,7 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    cluster::{self, bus::RedisBus, instances},
+    cluster::{self, bus::RedisBus, instances, lease::Jobs},
     config::Config,
     events::{EventBus, InProcessBus},
     http,
@@ -19,10 +19,10 @@ use crate::{
         ConversationService, FriendService, MessageChangeService, MessageService, PresenceService,
         ProfileService, RateLimits, ReceiptService, RecoveryService, ReportService, RoleService,
         SearchService, SessionService, SettingsService, SystemActions, UnitOfWork,
-        UserAdminService, UserService, passwords::PasswordHasher,
+        UserAdminService, UserService, janitor::Janitor, passwords::PasswordHasher,
     },
     state::{AppState, AppStateInner},
-    store::{Db, DbIdentity, conversations, writer::MessageWriter},
+    store::{Db, DbIdentity, writer::MessageWriter},
     tls::Tls,
 };
 
@@ -39,6 +39,8 @@ pub struct App {
     /// `room_stats` coalescing (realtime::directory).
     directory_task: JoinHandle<()>,
     sweeper_task: JoinHandle<()>,
+    /// Deletes expired tokens (service::janitor).
+    janitor_task: JoinHandle<()>,
     limits_task: JoinHandle<()>,
     away_task: JoinHandle<()>,
     settings_task: JoinHandle<()>,
@@ -72,7 +74,8 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     } else {
         jwt_secret
     };
-    conversations::ensure_official(&db.write, &config.official_rooms, chrono::Utc::now()).await?;
+    // (Issue 10: under the start-up lock, so instances starting together create the rooms once.)
+    db.ensure_official_rooms(&config.official_rooms).await?;
 
     let listener = TcpListener::bind(config.listen)
         .await
@@ -139,7 +142,8 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let publisher_task = MessageService::spawn_publisher(db.clone(), committed, uow.clone());
     // Rate limits are per process; a janitor forgets idle keys every minute so their memory
     // stays bounded by the recently active clients.
-    let limits = RateLimits::new(&config.limits);
+    // (Issue 10, shared state: with Redis the counters are shared by every instance.)
+    let limits = RateLimits::new(&config.limits, cluster.clone());
     let limits_task = limits.spawn_janitor(shutdown.clone());
     // Live settings: the config file's values overridden by the `settings` table; re-read on
     // every `SettingsChanged` (from this instance or, with a shared bus, another one).
@@ -166,7 +170,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         bus.subscribe("directory"),
     );
     let hasher = PasswordHasher::new()?;
-    let sessions = SessionService::new(db.clone(), uow.clone(), &config);
+    let sessions = SessionService::new(db.clone(), uow.clone(), &config, cluster.clone());
     if let Some(idle) = sessions.idle_timeout() {
         tracing::info!(
             idle_timeout_secs = idle.as_secs_f64(),
@@ -174,6 +178,13 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         );
     }
     let sweeper = tokio::spawn(sessions.clone().run_idle_sweeper(shutdown.clone()));
+    // (Issue 10, shared state: expired tokens deleted by one instance at a time.)
+    let janitor_task = Janitor::new(
+        db.clone(),
+        Jobs::new(cluster.clone()),
+        Duration::from_secs(config.cluster.janitor_interval_secs),
+    )
+    .spawn(shutdown.clone());
     let recovery = RecoveryService::new(
         db.clone(),
         uow.clone(),
@@ -301,6 +312,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         dispatcher_task,
         directory_task,
         sweeper_task: sweeper,
+        janitor_task,
         limits_task,
         away_task,
         settings_task,
@@ -396,6 +408,7 @@ impl App {
             dispatcher_task,
             directory_task,
             sweeper_task,
+            janitor_task,
             limits_task,
             away_task,
             settings_task,
@@ -405,6 +418,8 @@ impl App {
         let shutdown = state.shutdown.clone();
         let ws_tasks = state.ws_tasks.clone();
         let db = state.db.clone();
+        // (Issue 10, shared state: the certificate check runs under a lease.)
+        let jobs = Jobs::new(state.cluster.clone());
         let limits = http::server::Limits::from(&state.config.http);
         let endpoint = http::routes(state);
         let stop = shutdown.clone();
@@ -415,7 +430,7 @@ impl App {
                 tcp: tls_listener,
                 tls: Some(tls.acceptor()),
             });
-            tls_task = Some(tls.spawn_refresh(shutdown.clone()));
+            tls_task = Some(tls.spawn_refresh(shutdown.clone(), jobs));
         }
         http::server::run(
             listeners,
@@ -446,6 +461,7 @@ impl App {
         dispatcher_task.abort();
         directory_task.abort();
         let _ = sweeper_task.await;
+        let _ = janitor_task.await;
         limits_task.abort();
         away_task.abort();
         settings_task.abort();

@@ -38,7 +38,8 @@ impl AccountSettingsService {
         body: serde_json::Value,
     ) -> Result<AccountSettings, DomainError> {
         self.limits
-            .check(Limit::SettingsUpdate, &actor.user.to_string())?;
+            .check(Limit::SettingsUpdate, &actor.user.to_string())
+            .await?;
         let patch = AccountSettingsPatch::parse(body)?;
         if patch.is_empty() {
             return self.get(actor).await;

@@ -26,6 +26,7 @@ use super::{
     uow::{UnitOfWork, Work},
 };
 use crate::{
+    cluster::setup,
     config::Config,
     domain::{
         Actor, AuditAction, AuditTarget, DomainError, Email, ErrorCode, NewAuditEntry, Password,
@@ -149,26 +150,87 @@ impl AuthService {
         Ok(!users::any(&self.db.read).await?)
     }
 
-    /// When setup is required, makes a new single-use setup token (valid 30 minutes) and
-    /// returns it; the previous one stops working.
+    /// When setup is required, returns the single-use setup token to print (`None` once the
+    /// admin exists).
+    ///
+    /// Without Redis: a new token, valid 30 minutes; the previous one stops working. With Redis
+    /// (several instances): the token all instances share (`cluster::setup`), made by whichever
+    /// instance asked first and valid 30 minutes from then, so every instance prints the same
+    /// link and it works once on any of them. When Redis fails: a token of this process, as
+    /// without Redis (it works on this instance only).
     pub async fn new_setup_token(&self) -> Result<Option<String>, DomainError> {
         if !self.setup_required().await? {
             return Ok(None);
         }
         let token = random_token();
+        let hash = hash_token(&token);
+        if let Some(redis) = self.limits.cluster().redis()
+            && let Some(shared) = setup::issue(redis, &token, &hash, SETUP_TOKEN_TTL).await
+        {
+            return Ok(Some(shared));
+        }
         let mut slot = self
             .setup
             .lock()
             .map_err(|_| DomainError::internal("setup lock poisoned"))?;
         *slot = Some(SetupToken {
-            hash: hash_token(&token),
+            hash,
             expires: Instant::now() + SETUP_TOKEN_TTL,
         });
         Ok(Some(token))
     }
 
-    /// Creates the first (admin) account with the printed token. Errors: 409 `already_set_up`,
-    /// 403 `invalid_setup_token` (wrong, used or expired), 422 for bad username/password.
+    /// Uses this process's setup token if its hash is `hash` and it has not expired: true (and
+    /// the token is cleared), else false.
+    fn take_local_setup_token(&self, hash: &str) -> Result<bool, DomainError> {
+        let mut slot = self
+            .setup
+            .lock()
+            .map_err(|_| DomainError::internal("setup lock poisoned"))?;
+        let valid = slot
+            .as_ref()
+            .is_some_and(|s| s.expires > Instant::now() && constant_time_eq(&s.hash, hash));
+        if valid {
+            *slot = None;
+        }
+        Ok(valid)
+    }
+
+    /// Consumes the setup token whose hash is `hash`: the shared one (with Redis; deleted there
+    /// by a Lua compare-and-delete, so it works once across instances), else this process's own
+    /// (without Redis, or one made while Redis failed). False: wrong, used or expired.
+    async fn take_setup_token(&self, hash: &str) -> Result<bool, DomainError> {
+        if let Some(redis) = self.limits.cluster().redis()
+            && setup::consume(redis, hash).await == Some(true)
+        {
+            return Ok(true);
+        }
+        self.take_local_setup_token(hash)
+    }
+
+    /// Puts a consumed setup token back (the account creation failed): in Redis when there is
+    /// one and unless another token was made meanwhile, else (or when Redis fails) in this
+    /// process.
+    async fn restore_setup_token(&self, token: &str) {
+        let hash = hash_token(token);
+        if let Some(redis) = self.limits.cluster().redis()
+            && setup::issue(redis, token, &hash, SETUP_TOKEN_TTL)
+                .await
+                .is_some()
+        {
+            return;
+        }
+        if let Ok(mut slot) = self.setup.lock() {
+            *slot = Some(SetupToken {
+                hash,
+                expires: Instant::now() + SETUP_TOKEN_TTL,
+            });
+        }
+    }
+
+    /// Creates the first (admin) account with the printed token (with Redis: on any instance,
+    /// once). Errors: 409 `already_set_up`, 403 `invalid_setup_token` (wrong, used or expired),
+    /// 422 for bad username/password.
     pub async fn setup(
         &self,
         token: &str,
@@ -186,21 +248,11 @@ impl AuthService {
         }
         let username = Username::parse(username)?;
         let password = Password::parse(password)?;
-        {
-            let mut slot = self
-                .setup
-                .lock()
-                .map_err(|_| DomainError::internal("setup lock poisoned"))?;
-            let valid = slot.as_ref().is_some_and(|s| {
-                s.expires > Instant::now() && constant_time_eq(&s.hash, &hash_token(token))
-            });
-            if !valid {
-                return Err(DomainError::forbidden(
-                    ErrorCode::InvalidSetupToken,
-                    "the setup token is wrong, used or expired",
-                ));
-            }
-            *slot = None;
+        if !self.take_setup_token(&hash_token(token)).await? {
+            return Err(DomainError::forbidden(
+                ErrorCode::InvalidSetupToken,
+                "the setup token is wrong, used or expired",
+            ));
         }
         let created = self
             .create_user(
@@ -217,12 +269,7 @@ impl AuthService {
             Ok(user) => user,
             Err(err) => {
                 // Nothing was created: the printed link stays usable.
-                if let Ok(mut slot) = self.setup.lock() {
-                    *slot = Some(SetupToken {
-                        hash: hash_token(token),
-                        expires: Instant::now() + SETUP_TOKEN_TTL,
-                    });
-                }
+                self.restore_setup_token(token).await;
                 return Err(err);
             }
         };
@@ -242,7 +289,7 @@ impl AuthService {
         invite: Option<&str>,
         ip: Option<std::net::IpAddr>,
     ) -> Result<User, DomainError> {
-        self.limits.check(Limit::Register, &ip_key(ip))?;
+        self.limits.check(Limit::Register, &ip_key(ip)).await?;
         let raw = username;
         if self.setup_required().await? {
             return Err(DomainError::forbidden(
@@ -395,7 +442,7 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<Session, DomainError> {
         let ip = client.ip;
-        self.limits.check_login(username, ip)?;
+        self.limits.check_login(username, ip).await?;
         let user = match Username::parse(username) {
             Ok(name) => users::by_username(&self.db.read, name.as_str())
                 .await?
@@ -408,7 +455,7 @@ impl AuthService {
             .await?;
         match user {
             Some(user) if ok => {
-                self.limits.login_succeeded(username, ip);
+                self.limits.login_succeeded(username, ip).await;
                 // Only after the right password: a guesser learns nothing about the account.
                 if let Some(refusal) = user
                     .moderation
@@ -433,7 +480,7 @@ impl AuthService {
         refresh_token: &str,
         ip: Option<std::net::IpAddr>,
     ) -> Result<Session, DomainError> {
-        self.limits.check(Limit::Refresh, &ip_key(ip))?;
+        self.limits.check(Limit::Refresh, &ip_key(ip)).await?;
         let invalid = || {
             DomainError::unauthorized(
                 ErrorCode::InvalidRefreshToken,

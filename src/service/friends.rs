@@ -104,7 +104,8 @@ impl FriendService {
     ) -> Result<(FriendRequestOutcome, User), DomainError> {
         self.access.active_user(actor.user).await?;
         self.limits
-            .check(Limit::FriendRequest, &actor.user.to_string())?;
+            .check(Limit::FriendRequest, &actor.user.to_string())
+            .await?;
         let name = Username::parse(username).map_err(|_| DomainError::NotFound("user"))?;
         let target = users::by_username(&self.db.read, name.as_str())
             .await?

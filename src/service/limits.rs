@@ -10,10 +10,16 @@
 //! [`RateLimits::reconfigure`] swaps in new limiters for the limits whose rate changed, keeping
 //! the counters of the others. The check itself takes an uncontended read lock.
 //!
-//! Limits are kept per process (one instance = its own counters). Each limiter remembers every
-//! key it has seen until [`RateLimits::retain_recent`] forgets the keys whose bucket is full
-//! again; `app.rs` calls it every [`RETAIN_EVERY`], so memory follows the number of keys active
-//! in the last few limit periods, not every address ever seen.
+//! Without Redis, limits are kept per process (one instance = its own counters). Each limiter
+//! remembers every key it has seen until [`RateLimits::retain_recent`] forgets the keys whose
+//! bucket is full again; `app.rs` calls it every [`RETAIN_EVERY`], so memory follows the number
+//! of keys active in the last few limit periods, not every address ever seen.
+//!
+//! With Redis (`[redis] url`), every check is one atomic GCRA step in Redis
+//! ([`crate::cluster::limits`], same algorithm and quotas), so a limit holds across all
+//! instances together; the known-login exemption is kept there too. When Redis fails or does not
+//! answer within `[redis] timeout_ms`, that check falls back to this process's limiter (Redis is
+//! marked down, readiness reports it): never an error because of Redis.
 
 use std::{
     net::IpAddr,
@@ -29,6 +35,7 @@ use governor::{
 };
 
 use crate::{
+    cluster::{self, Cluster},
     config::{LimitsConfig, Rate},
     domain::DomainError,
 };
@@ -124,11 +131,35 @@ impl Limit {
     fn index(self) -> usize {
         self as usize
     }
+
+    /// The limit's name in Redis keys (`<prefix>:rl:<name>:…`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::LoginIp => "login_ip",
+            Limit::LoginAccount => "login_account_ip",
+            Limit::Register => "register",
+            Limit::PasswordResetIp => "password_reset_ip",
+            Limit::PasswordResetAccount => "password_reset_account",
+            Limit::PinAttempt => "pin_attempt",
+            Limit::Refresh => "refresh",
+            Limit::Send => "send",
+            Limit::RoomCreate => "room_create",
+            Limit::Join => "join",
+            Limit::Invite => "invite",
+            Limit::FriendRequest => "friend_request",
+            Limit::Search => "search",
+            Limit::SettingsUpdate => "settings_update",
+        }
+    }
 }
+
+/// The Redis name of the per-account login cap (`login_per_account`).
+const LOGIN_ACCOUNT_TOTAL: &str = "login_account";
 
 type Keyed = RateLimiter<String, DashMapStateStore<String>, DefaultClock>;
 
-/// The limiters of one process. Cheap to clone (shared).
+/// The rate limits: shared through Redis when there is one, else (and as a fallback) the
+/// limiters of this process. Cheap to clone (shared).
 #[derive(Clone)]
 pub struct RateLimits {
     inner: Arc<Inner>,
@@ -140,6 +171,8 @@ struct Inner {
     /// `account|ip` pairs that signed in successfully: exempt from `login_account_total`.
     known_logins: moka::sync::Cache<String, ()>,
     clock: DefaultClock,
+    /// Where the shared counters are (with Redis).
+    cluster: Cluster,
 }
 
 /// The limiters of one set of quotas, with the rates they were built from.
@@ -248,14 +281,22 @@ fn bounded(key: &str) -> &str {
     &key[..end]
 }
 
+/// `<prefix>:known-login:<sha256 hex of account|ip>`: the pair is hashed so that Redis holds
+/// neither account names nor addresses.
+fn known_login_key(redis: &cluster::Redis, pair: &str) -> String {
+    redis.key(&format!("known-login:{}", super::tokens::hash_token(pair)))
+}
+
 /// The key of a client address (`unknown` when the server could not tell it).
 pub fn ip_key(ip: Option<IpAddr>) -> String {
     ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
 impl RateLimits {
-    /// Builds every limiter from `config` (`[limits]`); a rate with `count = 0` is off.
-    pub fn new(config: &LimitsConfig) -> Self {
+    /// Builds every limiter from `config` (`[limits]`); a rate with `count = 0` is off. With
+    /// `cluster`'s Redis the counters are shared by every instance, the local limiters being the
+    /// fallback; without Redis ([`Cluster::local`]) they are this process's own.
+    pub fn new(config: &LimitsConfig, cluster: Cluster) -> Self {
         Self {
             inner: Arc::new(Inner {
                 limiters: RwLock::new(Limiters::build(config, None)),
@@ -264,8 +305,15 @@ impl RateLimits {
                     .time_to_live(KNOWN_LOGIN_TTL)
                     .build(),
                 clock: DefaultClock::default(),
+                cluster,
             }),
         }
+    }
+
+    /// The cluster the counters are shared in (services that keep other shared state, such as
+    /// the slowmode, reach Redis through it).
+    pub fn cluster(&self) -> &Cluster {
+        &self.inner.cluster
     }
 
     /// Applies new quotas at run time: each limit whose rate changed gets a new limiter (its
@@ -293,31 +341,52 @@ impl RateLimits {
     }
 
     /// Counts one event of `limit` for `key` (an IP's text form, a user id, a lower-cased
-    /// account name). Errors: [`DomainError::RateLimited`] with the wait until the next event
-    /// would be allowed, when `key` is over the limit (the refused event is not counted).
-    pub fn check(&self, limit: Limit, key: &str) -> Result<(), DomainError> {
-        let limiters = self.limiters();
-        match limiters
-            .by_limit
-            .get(limit.index())
-            .and_then(Option::as_ref)
-        {
-            Some(limiter) => self.check_in(limiter, key, limit.what()),
-            None => Ok(()),
+    /// account name): in Redis when there is one (across every instance), else — or when Redis
+    /// fails — in this process. Errors: [`DomainError::RateLimited`] with the wait until the
+    /// next event would be allowed, when `key` is over the limit (the refused event is not
+    /// counted). Never an error because of Redis.
+    pub async fn check(&self, limit: Limit, key: &str) -> Result<(), DomainError> {
+        let (rate, local) = {
+            let limiters = self.limiters();
+            let local = limiters.by_limit.get(limit.index()).cloned().flatten();
+            (limiters.rates.get(limit.index()).copied(), local)
+        };
+        match (rate, local) {
+            (Some(rate), Some(local)) => {
+                self.check_in(limit.name(), rate, &local, key, limit.what())
+                    .await
+            }
+            _ => Ok(()),
         }
     }
 
-    fn check_in(&self, limiter: &Keyed, key: &str, what: &str) -> Result<(), DomainError> {
+    /// One check of the limit named `name` at `rate`: in Redis, else in `local`.
+    async fn check_in(
+        &self,
+        name: &str,
+        rate: Rate,
+        local: &Keyed,
+        key: &str,
+        what: &str,
+    ) -> Result<(), DomainError> {
         let key = bounded(key);
-        match limiter.check_key(&key.to_owned()) {
-            Ok(()) => Ok(()),
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(self.inner.clock.now());
-                Err(DomainError::rate_limited(
-                    format!("{what}; retry in {} s", wait.as_secs_f64().ceil()),
-                    wait,
-                ))
-            }
+        let shared = match self.inner.cluster.redis() {
+            Some(redis) => cluster::limits::check(redis, name, rate, key).await,
+            None => None,
+        };
+        let wait = match shared {
+            Some(wait) => wait,
+            None => local
+                .check_key(&key.to_owned())
+                .err()
+                .map(|not_until| not_until.wait_time_from(self.inner.clock.now())),
+        };
+        match wait {
+            None => Ok(()),
+            Some(wait) => Err(DomainError::rate_limited(
+                format!("{what}; retry in {} s", wait.as_secs_f64().ceil()),
+                wait,
+            )),
         }
     }
 
@@ -331,29 +400,75 @@ impl RateLimits {
     ///    it successfully ([`Self::login_succeeded`]), so a botnet spread over many addresses is
     ///    slowed down too, while the owner at a known address is never locked out.
     ///
-    /// Errors: [`DomainError::RateLimited`].
-    pub fn check_login(&self, account: &str, ip: Option<IpAddr>) -> Result<(), DomainError> {
+    /// With Redis all three count across every instance (see [`Self::check`]). Errors:
+    /// [`DomainError::RateLimited`].
+    pub async fn check_login(&self, account: &str, ip: Option<IpAddr>) -> Result<(), DomainError> {
         let ip = ip_key(ip);
         let account = bounded(account.trim()).to_lowercase();
-        self.check(Limit::LoginIp, &ip)?;
+        self.check(Limit::LoginIp, &ip).await?;
         let pair = format!("{account}|{ip}");
-        self.check(Limit::LoginAccount, &pair)?;
-        let limiters = self.limiters();
-        if let Some(total) = &limiters.login_account_total
-            && !self.inner.known_logins.contains_key(&pair)
+        self.check(Limit::LoginAccount, &pair).await?;
+        let (rate, total) = {
+            let limiters = self.limiters();
+            (limiters.total_rate, limiters.login_account_total.clone())
+        };
+        if let Some(total) = total
+            && !self.is_known_login(&pair).await
         {
-            self.check_in(total, &account, Limit::LoginAccount.what())?;
+            self.check_in(
+                LOGIN_ACCOUNT_TOTAL,
+                rate,
+                &total,
+                &account,
+                Limit::LoginAccount.what(),
+            )
+            .await?;
         }
         Ok(())
     }
 
+    /// Whether `pair` (`account|ip`) signed in successfully within 30 days: in Redis when there
+    /// is one (any instance saw it), else — or when Redis fails — as this process saw it.
+    async fn is_known_login(&self, pair: &str) -> bool {
+        if let Some(redis) = self.inner.cluster.redis() {
+            let key = known_login_key(redis, pair);
+            let exists = cluster::limits::with_redis(
+                redis,
+                "known-login lookup",
+                redis::cmd("EXISTS")
+                    .arg(key)
+                    .query_async::<i64>(&mut redis.conn()),
+            )
+            .await;
+            if let Some(n) = exists {
+                return n > 0;
+            }
+        }
+        self.inner.known_logins.contains_key(pair)
+    }
+
     /// Records a successful login of `account` from `ip`: that address is exempt from the
-    /// per-account cap of [`Self::check_login`] for 30 days (or until the process restarts).
-    pub fn login_succeeded(&self, account: &str, ip: Option<IpAddr>) {
+    /// per-account cap of [`Self::check_login`] for 30 days — on every instance with Redis
+    /// (`SET <prefix>:known-login:<sha256 of account|ip> 1 EX <30 days>`), and in this process
+    /// (until it restarts) in any case, which is what counts while Redis fails.
+    pub async fn login_succeeded(&self, account: &str, ip: Option<IpAddr>) {
         let account = bounded(account.trim()).to_lowercase();
-        self.inner
-            .known_logins
-            .insert(format!("{account}|{}", ip_key(ip)), ());
+        let pair = format!("{account}|{}", ip_key(ip));
+        if let Some(redis) = self.inner.cluster.redis() {
+            let key = known_login_key(redis, &pair);
+            let _ = cluster::limits::with_redis(
+                redis,
+                "known-login record",
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(1)
+                    .arg("EX")
+                    .arg(KNOWN_LOGIN_TTL.as_secs())
+                    .query_async::<()>(&mut redis.conn()),
+            )
+            .await;
+        }
+        self.inner.known_logins.insert(pair, ());
     }
 
     /// Forgets the keys whose bucket is full again (they would be allowed a full burst anyway)
@@ -398,66 +513,160 @@ mod tests {
     fn limits(adjust: impl FnOnce(&mut LimitsConfig)) -> RateLimits {
         let mut config = LimitsConfig::default();
         adjust(&mut config);
-        RateLimits::new(&config)
+        RateLimits::new(&config, Cluster::local())
     }
 
-    #[test]
-    fn a_burst_is_allowed_then_refused_with_the_wait() {
+    #[tokio::test]
+    async fn a_burst_is_allowed_then_refused_with_the_wait() {
         let limits = limits(|c| c.register_per_ip = Rate::new(1, 3600, 3));
         for _ in 0..3 {
-            assert!(limits.check(Limit::Register, "10.0.0.1").is_ok());
+            assert!(limits.check(Limit::Register, "10.0.0.1").await.is_ok());
         }
         let Err(DomainError::RateLimited { retry_after, .. }) =
-            limits.check(Limit::Register, "10.0.0.1")
+            limits.check(Limit::Register, "10.0.0.1").await
         else {
             panic!("the fourth registration is refused");
         };
         assert!(retry_after > Duration::from_secs(3500), "{retry_after:?}");
         assert!(retry_after <= Duration::from_secs(3600), "{retry_after:?}");
         // Other keys and other limits are separate.
-        assert!(limits.check(Limit::Register, "10.0.0.2").is_ok());
-        assert!(limits.check(Limit::Join, "10.0.0.1").is_ok());
+        assert!(limits.check(Limit::Register, "10.0.0.2").await.is_ok());
+        assert!(limits.check(Limit::Join, "10.0.0.1").await.is_ok());
     }
 
-    #[test]
-    fn count_zero_turns_a_limit_off() {
+    #[tokio::test]
+    async fn count_zero_turns_a_limit_off() {
         let limits = limits(|c| c.messages_per_user = Rate::new(0, 1, 1));
         for _ in 0..1000 {
-            assert!(limits.check(Limit::Send, "u").is_ok());
+            assert!(limits.check(Limit::Send, "u").await.is_ok());
         }
     }
 
-    #[test]
-    fn a_stranger_does_not_lock_out_the_owner() {
-        let limits = limits(|c| {
-            c.login_per_ip = Rate::new(1000, 1, 1000);
-            c.login_per_account_and_ip = Rate::new(1, 3600, 2);
-            c.login_per_account = Rate::new(1, 3600, 3);
-        });
+    fn login_config(c: &mut LimitsConfig) {
+        c.login_per_ip = Rate::new(1000, 1, 1000);
+        c.login_per_account_and_ip = Rate::new(1, 3600, 2);
+        c.login_per_account = Rate::new(1, 3600, 3);
+    }
+
+    /// The login rules, with attempts spread over `a` and `b` (one process twice, or two
+    /// instances on one Redis).
+    async fn stranger_and_owner(a: &RateLimits, b: &RateLimits) {
         let owner: IpAddr = "192.0.2.1".parse().expect("ip");
-        assert!(limits.check_login("Alice", Some(owner)).is_ok());
-        limits.login_succeeded("alice", Some(owner));
+        assert!(a.check_login("Alice", Some(owner)).await.is_ok());
+        a.login_succeeded("alice", Some(owner)).await;
         let stranger: IpAddr = "198.51.100.7".parse().expect("ip");
-        assert!(limits.check_login("alice", Some(stranger)).is_ok());
-        assert!(limits.check_login("ALICE", Some(stranger)).is_ok());
-        assert!(limits.check_login("alice", Some(stranger)).is_err());
+        assert!(b.check_login("alice", Some(stranger)).await.is_ok());
+        assert!(a.check_login("ALICE", Some(stranger)).await.is_ok());
+        assert!(b.check_login("alice", Some(stranger)).await.is_err());
         // A botnet: other addresses share the per-account cap (one left of 3; the owner's
         // first attempt used one)…
         let other: IpAddr = "203.0.113.9".parse().expect("ip");
-        assert!(limits.check_login("alice", Some(other)).is_err());
-        // …but the owner's known address is exempt from it.
-        assert!(limits.check_login("alice", Some(owner)).is_ok());
+        assert!(a.check_login("alice", Some(other)).await.is_err());
+        // …but the owner's known address is exempt from it, wherever it signs in.
+        assert!(b.check_login("alice", Some(owner)).await.is_ok());
     }
 
-    #[test]
-    fn reconfigure_changes_only_the_limits_whose_rate_changed() {
+    #[tokio::test]
+    async fn a_stranger_does_not_lock_out_the_owner() {
+        let limits = limits(login_config);
+        stranger_and_owner(&limits, &limits).await;
+    }
+
+    /// Two instances on one Redis with a fresh prefix, or `None` (skip).
+    async fn two_instances(config: &LimitsConfig) -> Option<(RateLimits, RateLimits)> {
+        use crate::cluster::limits::testing;
+        let a = testing::cluster().await?;
+        let prefix = a.redis()?.key("");
+        let prefix = prefix.trim_end_matches(':');
+        let b = testing::cluster_with_prefix(testing::TEST_REDIS, prefix, 500).await?;
+        Some((RateLimits::new(config, a), RateLimits::new(config, b)))
+    }
+
+    #[tokio::test]
+    async fn with_redis_the_login_rules_hold_across_instances() {
+        let mut config = LimitsConfig::default();
+        login_config(&mut config);
+        let Some((a, b)) = two_instances(&config).await else {
+            return;
+        };
+        stranger_and_owner(&a, &b).await;
+        // The local limiters were not used.
+        assert_eq!(a.keys() + b.keys(), 0);
+    }
+
+    #[tokio::test]
+    async fn with_redis_one_limit_for_all_instances_and_reconfigure_starts_afresh() {
+        let config = LimitsConfig {
+            register_per_ip: Rate::new(1, 3600, 3),
+            joins_per_user: Rate::new(1, 3600, 1),
+            ..LimitsConfig::default()
+        };
+        let Some((a, b)) = two_instances(&config).await else {
+            return;
+        };
+        assert!(a.check(Limit::Register, "10.0.0.1").await.is_ok());
+        assert!(b.check(Limit::Register, "10.0.0.1").await.is_ok());
+        assert!(a.check(Limit::Register, "10.0.0.1").await.is_ok());
+        let Err(DomainError::RateLimited { retry_after, .. }) =
+            b.check(Limit::Register, "10.0.0.1").await
+        else {
+            panic!("the fourth registration, on any instance, is refused");
+        };
+        assert!(retry_after > Duration::from_secs(3500), "{retry_after:?}");
+        assert!(a.check(Limit::Join, "10.0.0.1").await.is_ok());
+        assert!(b.check(Limit::Join, "10.0.0.1").await.is_err());
+        // A new register rate (both instances apply the live setting) starts afresh; the
+        // unchanged join limit keeps its count.
+        let config = LimitsConfig {
+            register_per_ip: Rate::new(1, 3600, 2),
+            ..config
+        };
+        a.reconfigure(&config);
+        b.reconfigure(&config);
+        assert!(a.check(Limit::Register, "10.0.0.1").await.is_ok());
+        assert!(b.check(Limit::Register, "10.0.0.1").await.is_ok());
+        assert!(a.check(Limit::Register, "10.0.0.1").await.is_err());
+        assert!(a.check(Limit::Join, "10.0.0.1").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_redis_failure_falls_back_to_the_local_limiter() {
+        use crate::cluster::limits::testing;
+        let proxy = testing::Proxy::start().await;
+        let Some(cluster) = testing::cluster_on(&proxy.url, 300).await else {
+            return;
+        };
+        let config = LimitsConfig {
+            register_per_ip: Rate::new(1, 3600, 2),
+            ..LimitsConfig::default()
+        };
+        let limits = RateLimits::new(&config, cluster.clone());
+        assert!(limits.check(Limit::Register, "10.0.0.1").await.is_ok());
+        proxy.cut();
+        // Redis is gone: the local limiter (which has not counted the first one) decides.
+        assert!(limits.check(Limit::Register, "10.0.0.1").await.is_ok());
+        assert!(limits.check(Limit::Register, "10.0.0.1").await.is_ok());
+        assert!(matches!(
+            limits.check(Limit::Register, "10.0.0.1").await,
+            Err(DomainError::RateLimited { .. })
+        ));
+        assert!(!cluster.redis().expect("redis").is_healthy());
+        // Logins too, with the known-login exemption from this process's memory.
+        let ip: IpAddr = "192.0.2.1".parse().expect("ip");
+        assert!(limits.check_login("bob", Some(ip)).await.is_ok());
+        limits.login_succeeded("bob", Some(ip)).await;
+        assert!(limits.is_known_login("bob|192.0.2.1").await);
+    }
+
+    #[tokio::test]
+    async fn reconfigure_changes_only_the_limits_whose_rate_changed() {
         let limits = limits(|c| {
             c.messages_per_user = Rate::new(1, 3600, 1);
             c.joins_per_user = Rate::new(1, 3600, 1);
         });
-        assert!(limits.check(Limit::Send, "u").is_ok());
-        assert!(limits.check(Limit::Send, "u").is_err());
-        assert!(limits.check(Limit::Join, "u").is_ok());
+        assert!(limits.check(Limit::Send, "u").await.is_ok());
+        assert!(limits.check(Limit::Send, "u").await.is_err());
+        assert!(limits.check(Limit::Join, "u").await.is_ok());
         let mut config = LimitsConfig {
             messages_per_user: Rate::new(1, 3600, 3),
             joins_per_user: Rate::new(1, 3600, 1),
@@ -466,26 +675,27 @@ mod tests {
         limits.reconfigure(&config);
         // The new send quota applies at once (a fresh burst of 3)…
         for _ in 0..3 {
-            assert!(limits.check(Limit::Send, "u").is_ok());
+            assert!(limits.check(Limit::Send, "u").await.is_ok());
         }
-        assert!(limits.check(Limit::Send, "u").is_err());
+        assert!(limits.check(Limit::Send, "u").await.is_err());
         // …and the unchanged join limiter kept its counter.
-        assert!(limits.check(Limit::Join, "u").is_err());
+        assert!(limits.check(Limit::Join, "u").await.is_err());
         config.messages_per_user = Rate::new(0, 1, 1);
         limits.reconfigure(&config);
         for _ in 0..100 {
-            assert!(limits.check(Limit::Send, "u").is_ok());
+            assert!(limits.check(Limit::Send, "u").await.is_ok());
         }
     }
 
-    #[test]
-    fn idle_keys_are_forgotten_and_long_keys_cut() {
+    #[tokio::test]
+    async fn idle_keys_are_forgotten_and_long_keys_cut() {
         let limits = limits(|c| c.joins_per_user = Rate::new(1000, 1, 10));
         limits
             .check(Limit::Join, &"x".repeat(10_000))
+            .await
             .expect("allowed");
         assert_eq!(limits.keys(), 1);
-        std::thread::sleep(Duration::from_millis(20));
+        tokio::time::sleep(Duration::from_millis(20)).await;
         limits.retain_recent();
         assert_eq!(limits.keys(), 0);
         assert_eq!(bounded(&"é".repeat(100)).len(), 128);

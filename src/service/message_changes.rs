@@ -71,7 +71,9 @@ impl MessageChangeService {
         seq: i64,
         body: &str,
     ) -> Result<Message, DomainError> {
-        self.limits.check(Limit::Send, &actor.user.to_string())?;
+        self.limits
+            .check(Limit::Send, &actor.user.to_string())
+            .await?;
         let body = MessageBody::parse(body)?;
         self.access
             .require_in(actor, Permission::ConversationRead, conversation)
@@ -104,7 +106,9 @@ impl MessageChangeService {
         seq: i64,
         why: Option<&str>,
     ) -> Result<(), DomainError> {
-        self.limits.check(Limit::Send, &actor.user.to_string())?;
+        self.limits
+            .check(Limit::Send, &actor.user.to_string())
+            .await?;
         let why = reason(why, false)?;
         let moderator = self
             .access
@@ -148,7 +152,9 @@ impl MessageChangeService {
         emoji: &str,
         add: bool,
     ) -> Result<Message, DomainError> {
-        self.limits.check(Limit::Send, &actor.user.to_string())?;
+        self.limits
+            .check(Limit::Send, &actor.user.to_string())
+            .await?;
         let emoji = Emoji::parse(emoji)?;
         self.access
             .require_in(actor, Permission::ConversationRead, conversation)
@@ -176,7 +182,9 @@ impl MessageChangeService {
         seq: i64,
         pin: bool,
     ) -> Result<Message, DomainError> {
-        self.limits.check(Limit::Send, &actor.user.to_string())?;
+        self.limits
+            .check(Limit::Send, &actor.user.to_string())
+            .await?;
         self.access
             .require_in(actor, Permission::MessagePin, conversation)
             .await?;

@@ -131,13 +131,15 @@ pub struct MessageService {
 
 impl MessageService {
     /// Builds the service; `limits` holds the per-user send rate ([`Limit::Send`]).
+    /// The slowmode marks are shared through the cluster's Redis that `limits` uses.
     pub fn new(db: Db, writer: MessageWriter, access: Access, limits: RateLimits) -> Self {
+        let slowmode = Slowmode::new(limits.cluster().clone());
         Self {
             db,
             writer,
             access,
             limits,
-            slowmode: Slowmode::new(),
+            slowmode,
         }
     }
 
@@ -212,7 +214,9 @@ impl MessageService {
         client_id: Option<&str>,
         reply_to_seq: Option<i64>,
     ) -> Result<PendingSend, DomainError> {
-        self.limits.check(Limit::Send, &actor.user.to_string())?;
+        self.limits
+            .check(Limit::Send, &actor.user.to_string())
+            .await?;
         let body = MessageBody::parse(body)?;
         let client_id = client_id.map(ClientId::parse).transpose()?;
         let facts = self
@@ -224,7 +228,7 @@ impl MessageService {
             )
             .await?;
         if let Some(secs) = slowmode_applies(&facts) {
-            self.slowmode.check(conversation, actor.user, secs)?;
+            self.slowmode.check(conversation, actor.user, secs).await?;
         }
         let shadowed = self
             .access

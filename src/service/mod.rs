@@ -12,6 +12,7 @@ pub mod blocks;
 pub mod broadcast;
 pub mod conversations;
 pub mod friends;
+pub mod janitor;
 pub mod limits;
 pub mod message_changes;
 pub mod messages;

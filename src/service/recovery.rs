@@ -93,16 +93,19 @@ impl RecoveryService {
     /// is the requester's address, written into the mail. Errors: 429 `rate_limited` per client
     /// address and per identifier (`password_reset_per_ip`, `password_reset_per_account`),
     /// counted whether or not the account exists, so the limit reveals nothing either.
-    pub fn request_reset(
+    pub async fn request_reset(
         &self,
         username_or_email: &str,
         link_base: &str,
         ip: Option<IpAddr>,
     ) -> Result<(), DomainError> {
         let identifier = username_or_email.trim().to_owned();
-        self.limits.check(Limit::PasswordResetIp, &ip_key(ip))?;
         self.limits
-            .check(Limit::PasswordResetAccount, &identifier.to_lowercase())?;
+            .check(Limit::PasswordResetIp, &ip_key(ip))
+            .await?;
+        self.limits
+            .check(Limit::PasswordResetAccount, &identifier.to_lowercase())
+            .await?;
         let this = self.clone();
         let link_base = link_base.trim_end_matches('/').to_owned();
         tokio::spawn(async move {
@@ -231,7 +234,9 @@ impl RecoveryService {
             .filter(UserRecord::is_active)
             .ok_or_else(invalid_token)?;
         if let Some(pin_hash) = &user.recovery_pin_hash {
-            self.limits.check(Limit::PinAttempt, &user.id.to_string())?;
+            self.limits
+                .check(Limit::PinAttempt, &user.id.to_string())
+                .await?;
             let given = pin.unwrap_or_default();
             if !self.hasher.verify(given, Some(pin_hash)).await? {
                 let attempts =

@@ -84,7 +84,9 @@ impl SearchService {
             .cursor
             .map(paging::decode::<SearchPosition>)
             .transpose()?;
-        self.limits.check(Limit::Search, &actor.user.to_string())?;
+        self.limits
+            .check(Limit::Search, &actor.user.to_string())
+            .await?;
         self.access.active_user(actor.user).await?;
         let page = search::search(
             &self.db.read,

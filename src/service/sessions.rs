@@ -16,6 +16,10 @@ use moka::sync::Cache;
 
 use super::uow::{UnitOfWork, Work};
 use crate::{
+    cluster::{
+        Cluster,
+        lease::{Job, Jobs},
+    },
     config::Config,
     domain::{
         Actor, AuditAction, AuditTarget, DomainError, NewAuditEntry, SessionEndReason, SessionId,
@@ -40,6 +44,8 @@ pub struct SessionService {
     idle_timeout: Option<Duration>,
     /// Sessions whose activity was written within the touch interval.
     touched: Cache<SessionId, ()>,
+    /// The `idle-sessions` lease (one sweep per period across instances).
+    jobs: Jobs,
 }
 
 /// The device label of a User-Agent (`Firefox 133 on Linux`), by the woothee parser (the
@@ -108,8 +114,9 @@ pub(crate) async fn end_in(
 }
 
 impl SessionService {
-    /// Builds the service; `idle_timeout_minutes` from `[auth]` (0 = off).
-    pub fn new(db: Db, uow: UnitOfWork, config: &Arc<Config>) -> Self {
+    /// Builds the service; `idle_timeout_minutes` from `[auth]` (0 = off). With `cluster`'s
+    /// Redis the idle sweep runs on one instance at a time ([`Self::run_idle_sweeper`]).
+    pub fn new(db: Db, uow: UnitOfWork, config: &Arc<Config>, cluster: Cluster) -> Self {
         let idle_timeout = config.auth.idle_timeout();
         let interval = Self::interval_for(idle_timeout);
         Self {
@@ -120,6 +127,7 @@ impl SessionService {
                 .max_capacity(1_000_000)
                 .time_to_live(interval)
                 .build(),
+            jobs: Jobs::new(cluster),
         }
     }
 
@@ -321,7 +329,10 @@ impl SessionService {
         Ok(())
     }
 
-    /// Runs the idle sweep until `stop` fires: every tenth of the timeout (1–30 s).
+    /// Runs the idle sweep until `stop` fires: every tenth of the timeout (1–30 s). With several
+    /// instances a sweep runs only under the `idle-sessions` lease, so once per period across
+    /// the cluster; when Redis fails, this instance sweeps anyway (see
+    /// [`Job::runs_alone`]: a session ends once, so ending idle sessions on time wins).
     pub async fn run_idle_sweeper(self, stop: tokio_util::sync::CancellationToken) {
         let Some(idle) = self.idle_timeout else {
             return;
@@ -332,6 +343,9 @@ impl SessionService {
             tokio::select! {
                 () = stop.cancelled() => return,
                 _ = tick.tick() => {}
+            }
+            if !self.jobs.try_acquire(Job::IdleSessions, every).await {
+                continue;
             }
             match self.end_idle().await {
                 Ok(0) => {}

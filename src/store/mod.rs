@@ -39,6 +39,14 @@ use crate::config::Config;
 
 pub use entity::refresh_tokens::Model as RefreshTokenRow;
 
+/// The key of the PostgreSQL advisory lock the migration transaction takes first
+/// (`pg_advisory_xact_lock`): `"EchoChat"` in ASCII read as a big-endian `i64`. Instances that
+/// start together on one database migrate one at a time: the first applies the pending
+/// migrations, the others wait for its commit and then find nothing to do. The lock is released
+/// with the transaction (commit, rollback or a dropped connection). Anything else on the same
+/// database that uses this key would wait for migrations too.
+pub const MIGRATION_LOCK_KEY: i64 = 0x4563_686F_4368_6174;
+
 /// Which database engine is behind a [`Db`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -161,7 +169,9 @@ impl Db {
     }
 
     /// Applies every pending migration inside ONE transaction: either all apply or the
-    /// database is left exactly as it was (both engines have transactional DDL).
+    /// database is left exactly as it was (both engines have transactional DDL). On PostgreSQL
+    /// the transaction first takes the advisory lock [`MIGRATION_LOCK_KEY`], so that several
+    /// instances starting together migrate once (the others wait, then find nothing to do).
     ///
     /// On SQLite the transaction runs with `PRAGMA foreign_keys = OFF` (it can only be changed
     /// outside a transaction) so that a migration may rebuild a table without cascading deletes,
@@ -187,6 +197,13 @@ impl Db {
 
     async fn migrate_in_transaction(&self, sqlite: bool) -> anyhow::Result<()> {
         let txn = self.write.begin().await?;
+        if !sqlite {
+            txn.execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+            ))
+            .await
+            .context("waiting for the migration lock (another instance may be migrating)")?;
+        }
         if sqlite {
             // The pool has one writer connection, so the pragma above applies to this
             // transaction; make sure, since a rebuild under foreign keys would cascade.
@@ -222,6 +239,30 @@ impl Db {
             }
         }
         txn.commit().await.context("committing migrations")?;
+        Ok(())
+    }
+
+    /// Creates or updates the official rooms of `[[official_rooms]]` (see
+    /// [`conversations::ensure_official`]) in one transaction that, on PostgreSQL, first takes
+    /// the same advisory lock as the migrations ([`MIGRATION_LOCK_KEY`]): instances starting
+    /// together would otherwise both see no Lobby and both insert it (a unique violation that
+    /// stops the second). Errors: the database's.
+    pub async fn ensure_official_rooms(
+        &self,
+        rooms: &[crate::config::OfficialRoom],
+    ) -> anyhow::Result<()> {
+        let txn = self.write.begin().await?;
+        if self.backend == Backend::Postgres {
+            txn.execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+            ))
+            .await
+            .context("waiting for the start-up lock (another instance may be starting)")?;
+        }
+        conversations::ensure_official(&txn, rooms, chrono::Utc::now()).await?;
+        txn.commit()
+            .await
+            .context("committing the official rooms")?;
         Ok(())
     }
 

@@ -90,3 +90,31 @@ pub async fn revoke_family(
         .await?;
     Ok(result.rows_affected)
 }
+
+/// Deletes the refresh tokens whose expiry passed before `now` and that nothing needs any more;
+/// returns how many. An expired token is refused before anything else looks at it, so reuse
+/// detection never needs one (a used token presented again counts as reuse only while it has
+/// not expired). What is kept: an expired *revoked* token of a family that still has an
+/// unexpired token, because [`family_revoked`] is how a token minted by a refresh that raced a
+/// logout is known to be dead. The session list reads `sessions`, not this table.
+pub async fn delete_expired(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<u64, DomainError> {
+    use sea_orm::{Condition, sea_query::Query};
+    let live_families = Query::select()
+        .column(Column::FamilyId)
+        .from(Entity)
+        .and_where(Column::ExpiresAt.gte(now))
+        .to_owned();
+    let result = Entity::delete_many()
+        .filter(Column::ExpiresAt.lt(now))
+        .filter(
+            Condition::any()
+                .add(Column::RevokedAt.is_null())
+                .add(Column::FamilyId.not_in_subquery(live_families)),
+        )
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}

@@ -127,3 +127,17 @@ pub async fn fail_attempt(
         .await?;
     Ok(attempts)
 }
+
+/// Deletes the one-time tokens (used or not) whose expiry passed before `now`: an expired token
+/// is refused whatever its state, so nothing reads it any more. Used tokens that have not
+/// expired are kept. Returns how many were deleted.
+pub async fn delete_expired(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<u64, DomainError> {
+    let result = Entity::delete_many()
+        .filter(Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}

@@ -11,6 +11,11 @@
 //!
 //! Either way the certificate is served through [`CertResolver`], so a new one applies to the
 //! next handshake without a restart. The accept loop (`http::server`) does the handshake.
+//!
+//! With several instances (Redis), the `self-signed` check runs under the `tls-renewal` lease
+//! (`cluster::lease`) as a mutual exclusion: each instance still checks and holds its own
+//! certificate, but never two at once, so instances that share a data folder do not write the
+//! certificate files together. The lease is released after the check (compare-and-delete).
 
 pub mod ca;
 
@@ -30,7 +35,10 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, TlsMode};
+use crate::{
+    cluster::lease::{Job, Jobs},
+    config::{Config, TlsMode},
+};
 
 /// How often `self-signed` mode re-checks the host's names, addresses and the certificate's
 /// expiry: every hour.
@@ -38,6 +46,13 @@ pub const SELF_SIGNED_CHECK: Duration = Duration::from_secs(3600);
 /// How often `files` mode looks at the certificate and key files for changes: every 2 seconds
 /// (two `stat` calls).
 pub const FILES_POLL: Duration = Duration::from_secs(2);
+/// How long one self-signed check may hold the `tls-renewal` lease at most (it is released as
+/// soon as the check is done; this bounds it if the instance dies mid-check).
+pub const RENEWAL_LEASE: Duration = Duration::from_secs(120);
+/// When another instance holds the `tls-renewal` lease: wait this long and ask again…
+const RENEWAL_RETRY: Duration = Duration::from_secs(5);
+/// …at most this many times, then wait for the next [`SELF_SIGNED_CHECK`].
+const RENEWAL_ATTEMPTS: u32 = 30;
 
 /// Serves whichever certificate is current; [`CertResolver::set`] swaps it for new handshakes.
 #[derive(Debug)]
@@ -206,8 +221,10 @@ impl Tls {
     }
 
     /// Keeps the certificate current until `shutdown`: in `self-signed` mode re-checks names and
-    /// expiry every [`SELF_SIGNED_CHECK`], in `files` mode polls the files every [`FILES_POLL`].
-    pub fn spawn_refresh(self, shutdown: CancellationToken) -> JoinHandle<()> {
+    /// expiry every [`SELF_SIGNED_CHECK`] (with several instances under the `tls-renewal` lease
+    /// of `jobs`, one instance at a time; when Redis fails the check waits for the next period),
+    /// in `files` mode polls the files every [`FILES_POLL`] (no lease: reading is harmless).
+    pub fn spawn_refresh(self, shutdown: CancellationToken, jobs: Jobs) -> JoinHandle<()> {
         tokio::spawn(async move {
             let Self {
                 resolver, source, ..
@@ -219,6 +236,25 @@ impl Tls {
                         tokio::select! {
                             () = shutdown.cancelled() => return,
                             () = tokio::time::sleep(SELF_SIGNED_CHECK) => {}
+                        }
+                        let mut leased = false;
+                        for attempt in 0..RENEWAL_ATTEMPTS {
+                            if attempt > 0 {
+                                tokio::select! {
+                                    () = shutdown.cancelled() => return,
+                                    () = tokio::time::sleep(RENEWAL_RETRY) => {}
+                                }
+                            }
+                            if jobs.try_acquire(Job::TlsRenewal, RENEWAL_LEASE).await {
+                                leased = true;
+                                break;
+                            }
+                        }
+                        if !leased {
+                            tracing::warn!(
+                                "another instance held the certificate check lease throughout (or Redis failed); checking again at the next period"
+                            );
+                            continue;
                         }
                         let (ca, extra, known) = (ca.clone(), extra.clone(), names.clone());
                         let checked = tokio::task::spawn_blocking(move || {
@@ -236,6 +272,7 @@ impl Tls {
                             ),
                             Err(err) => tracing::error!(error = %err, "certificate check failed"),
                         }
+                        jobs.release(Job::TlsRenewal).await;
                     }
                 }
                 Source::Files {

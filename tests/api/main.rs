@@ -20,6 +20,7 @@ mod cli;
 mod cluster;
 mod cluster_bus;
 mod cluster_harness;
+mod cluster_shared;
 mod conversations;
 mod depth;
 mod directory;

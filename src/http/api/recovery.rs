@@ -86,11 +86,14 @@ impl RecoveryApi {
         body: Json<ResetRequest>,
     ) -> ApiResult<Accepted> {
         require_own_origin_if_browser(req, &state.config)?;
-        state.recovery.request_reset(
-            &body.0.username_or_email,
-            &link_base(req, &state.config),
-            client_ip(req, &state.config),
-        )?;
+        state
+            .recovery
+            .request_reset(
+                &body.0.username_or_email,
+                &link_base(req, &state.config),
+                client_ip(req, &state.config),
+            )
+            .await?;
         Ok(Accepted::Accepted(Json(ResetAccepted {
             message:
                 "If that account exists and has an e-mail address, a reset link is on its way."

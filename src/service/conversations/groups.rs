@@ -33,7 +33,8 @@ impl ConversationService {
         let name = RoomName::parse(&input.name)?;
         let topic = optional_text(input.topic, TOPIC_MAX_CHARS, ErrorCode::InvalidTopic)?;
         self.limits
-            .check(Limit::RoomCreate, &actor.user.to_string())?;
+            .check(Limit::RoomCreate, &actor.user.to_string())
+            .await?;
         self.uow
             .run(async |work| {
                 let owner = crate::service::active_account(work.db(), actor.user).await?;

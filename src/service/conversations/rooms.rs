@@ -73,7 +73,8 @@ impl ConversationService {
             .require(actor, Permission::RoomsCreate, Scope::Server)
             .await?;
         self.limits
-            .check(Limit::RoomCreate, &actor.user.to_string())?;
+            .check(Limit::RoomCreate, &actor.user.to_string())
+            .await?;
         let name = RoomName::parse(&input.name)?;
         let topic = optional_text(input.topic, TOPIC_MAX_CHARS, ErrorCode::InvalidTopic)?;
         let category = optional_text(
@@ -199,7 +200,9 @@ impl ConversationService {
         {
             return self.view_for(actor, id).await;
         }
-        self.limits.check(Limit::Join, &actor.user.to_string())?;
+        self.limits
+            .check(Limit::Join, &actor.user.to_string())
+            .await?;
         let role = member.map_or(ConversationRole::Member, |m| m.role);
         self.uow
             .run(async |work| {
@@ -288,7 +291,9 @@ impl ConversationService {
         self.access
             .require_in(actor, Permission::MemberInvite, id)
             .await?;
-        self.limits.check(Limit::Invite, &actor.user.to_string())?;
+        self.limits
+            .check(Limit::Invite, &actor.user.to_string())
+            .await?;
         let name = Username::parse(username).map_err(|_| DomainError::NotFound("user"))?;
         let target = users::by_username(&self.db.read, name.as_str())
             .await?
