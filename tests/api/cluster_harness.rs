@@ -989,6 +989,9 @@ impl TrafficClient {
                 ..ConnectionLog::default()
             };
             let mut here: HashSet<i64> = HashSet::new();
+            // Seqs first received inside a resume window (from the resume answer, or live
+            // while it was answered).
+            let mut in_window: HashSet<i64> = HashSet::new();
             let opened_at = Instant::now();
             let mut window_closed_at = opened_at;
             // The first frame is `ready` (or a close).
@@ -1064,13 +1067,21 @@ impl TrafficClient {
                                             if window {
                                                 log.resume_overlap += 1;
                                             } else {
+                                                let kind = if in_window.contains(&seq) {
+                                                    "live again after a resume had returned it"
+                                                } else {
+                                                    "live twice"
+                                                };
                                                 log.duplicates.push(format!(
-                                                    "seq {seq} from {} at +{} ms, {} ms after the last resume window closed",
+                                                    "seq {seq} from {} {kind}, at +{} ms, {} ms after the last resume window closed",
                                                     frame["message"]["sender_username"],
                                                     opened_at.elapsed().as_millis(),
                                                     window_closed_at.elapsed().as_millis()
                                                 ));
                                             }
+                                        }
+                                        if window {
+                                            in_window.insert(seq);
                                         }
                                         log.seqs.push(seq);
                                         self.have.insert(seq);
