@@ -128,7 +128,7 @@ pub async fn serve(state: AppState, actor: Actor, mut ws: WebSocketStream<Upgrad
             () = reg.kick.cancelled() => {
                 // The close reason is the `SessionEndReason` (`idle`, `logged_out_elsewhere`…),
                 // so the client can tell the person why.
-                let why = state.access.known_end(session.actor.session);
+                let why = reg.ended.get().copied().or_else(|| state.access.known_end(session.actor.session));
                 reason = close(CloseCode::Policy, why.map_or("session_ended", |r| r.as_str()));
                 break;
             }
@@ -185,6 +185,16 @@ pub async fn serve(state: AppState, actor: Actor, mut ws: WebSocketStream<Upgrad
     let _ = close_tx.send(reason);
     drop(session);
     let _ = writer.await;
+    // Read what the client still sends until its close reply: dropping a socket with unread
+    // data makes the kernel reset the connection, and the client would lose our close frame.
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Subscribes the user (unless another connection already did) and builds `ready`, halving the

@@ -272,7 +272,9 @@ pub fn handle(hub: &Hub, event: &Event) {
                 hub.publish(*conversation_id, &receipt, Some(*user_id));
             }
         }
-        Event::SessionEnded { session_id, .. } => hub.close_session(*session_id),
+        Event::SessionEnded {
+            session_id, reason, ..
+        } => hub.close_session(*session_id, *reason),
         Event::PresenceChanged {
             user_id,
             username,

@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     domain::{
         ConversationFacts, ConversationId, ConversationKind, InstanceId, PresenceChoice,
-        PresenceStatus, SessionId, UserId, Visibility,
+        PresenceStatus, SessionEndReason, SessionId, UserId, Visibility,
     },
     events::Event,
 };
@@ -47,6 +47,8 @@ struct Conn {
     tx: mpsc::Sender<Utf8Bytes>,
     overflow: CancellationToken,
     kick: CancellationToken,
+    /// Why the session ended, set before `kick` fires.
+    ended: Arc<std::sync::OnceLock<SessionEndReason>>,
     resync: CancellationToken,
     watching: Vec<ConversationId>,
     /// The person's latest activity on this connection (input reported by the client, a send).
@@ -202,6 +204,8 @@ pub struct Registration {
     pub tx: mpsc::Sender<Utf8Bytes>,
     /// Fires when the session was ended (logout, token theft): close with 1008.
     pub kick: CancellationToken,
+    /// Why the session ended (set before `kick` fires): the close reason.
+    pub ended: Arc<std::sync::OnceLock<SessionEndReason>>,
     /// Fires when events may have been missed (a gap on the bus between instances): close with
     /// 1012 so the client reconnects and resumes.
     pub resync: CancellationToken,
@@ -284,6 +288,7 @@ impl Hub {
         let (tx, rx) = mpsc::channel(self.queue_frames);
         let (overflow, kick) = (CancellationToken::new(), CancellationToken::new());
         let resync = CancellationToken::new();
+        let ended = Arc::new(std::sync::OnceLock::new());
         let mut state = self.write();
         state.conns.insert(
             id,
@@ -293,6 +298,7 @@ impl Hub {
                 tx: tx.clone(),
                 overflow: overflow.clone(),
                 kick: kick.clone(),
+                ended: ended.clone(),
                 resync: resync.clone(),
                 watching: Vec::new(),
                 last_activity: Instant::now(),
@@ -354,6 +360,7 @@ impl Hub {
             subscribed,
             tx,
             kick,
+            ended,
             resync,
         }
     }
@@ -392,9 +399,11 @@ impl Hub {
         state.conns.len()
     }
 
-    /// Closes every connection of a session (logout, refresh-token theft) with 1008.
-    pub fn close_session(&self, session: SessionId) {
+    /// Closes every connection of a session (logout, refresh-token theft) with 1008 and
+    /// `reason` as the close reason.
+    pub fn close_session(&self, session: SessionId, reason: SessionEndReason) {
         for conn in self.read().conns.values().filter(|c| c.session == session) {
+            let _ = conn.ended.set(reason);
             conn.kick.cancel();
         }
     }

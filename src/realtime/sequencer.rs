@@ -7,8 +7,9 @@
 //! held for at most [`REORDER_WINDOW`]; if the predecessor comes, both go out in order; if not
 //! (its instance died between commit and publish), the held events go out anyway and clients
 //! fill the gap with one `resume`. An event older than one already delivered is dropped (the
-//! client has resumed past it), so a connection never sees a conversation's change sequence go
-//! backwards or repeat.
+//! client has resumed past it), so live frames never go backwards or repeat. (A message that a
+//! `resume` already returned may still arrive live once — as with one instance, where a resume
+//! and a new message can cross — and clients de-duplicate by seq across a resume.)
 
 use std::{
     collections::{BTreeMap, HashMap},

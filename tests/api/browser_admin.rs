@@ -165,7 +165,12 @@ async fn the_admin_panel_opens_by_keys_remembers_its_place_and_is_absent_for_mem
     let default_corner = panel_corner(&admin_page).await;
 
     // The Overview tab names this instance (one instance, no Redis: the only one listed).
-    click(&admin_page, Locator::Id("admin-tab-overview"), "Overview tab").await;
+    click(
+        &admin_page,
+        Locator::Id("admin-tab-overview"),
+        "Overview tab",
+    )
+    .await;
     wait_xpath(
         &admin_page,
         "//*[@id='admin-cluster']//tr[@data-instance and contains(., '(this one)')]",
