@@ -88,6 +88,22 @@ fn prune(rooms: &mut HashMap<ConversationId, Room>, conversation: &ConversationI
     }
 }
 
+/// Takes `user` out of the local views of `conversations` (here or as a replica) and drops the
+/// views left empty.
+fn leave_rooms<'a>(
+    rooms: &mut HashMap<ConversationId, Room>,
+    user: UserId,
+    conversations: impl IntoIterator<Item = &'a ConversationId>,
+) {
+    for conversation in conversations {
+        if let Some(room) = rooms.get_mut(conversation) {
+            room.users.remove(&user);
+            room.remote.remove(&user);
+        }
+        prune(rooms, conversation);
+    }
+}
+
 /// Subscribes `user` (whose entry is `online`) to `conversation`.
 fn add_member(
     online: &mut Online,
@@ -309,12 +325,8 @@ impl Hub {
             Some(online) if !online.local => {
                 // Known as a replica (connected elsewhere): now connected here too. Its
                 // subscriptions are loaded from the database like any first connection's.
-                for conversation in online.conversations.drain() {
-                    if let Some(room) = rooms.get_mut(&conversation) {
-                        room.remote.remove(&user);
-                    }
-                    prune(rooms, &conversation);
-                }
+                leave_rooms(rooms, user, &online.conversations);
+                online.conversations.clear();
                 online.local = true;
                 online.loaded = false;
                 online.version += 1;

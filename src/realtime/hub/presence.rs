@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{ConnId, Hub, Online, State, TellSelf, prune};
+use super::{ConnId, Hub, Online, State, TellSelf, leave_rooms};
 use crate::{
     domain::{ConversationId, InstanceId, PresenceChoice, PresenceStatus, UserId, UserPresence},
     events::{Event, PresenceHome},
@@ -332,13 +332,7 @@ impl Hub {
             queued = audience.len();
         }
         if let Some(online) = state.users.remove(&user) {
-            for conversation in &online.conversations {
-                if let Some(room) = state.rooms.get_mut(conversation) {
-                    room.users.remove(&user);
-                    room.remote.remove(&user);
-                }
-                prune(&mut state.rooms, conversation);
-            }
+            leave_rooms(&mut state.rooms, user, &online.conversations);
         }
         queued
     }
@@ -458,12 +452,7 @@ impl Hub {
         let State { users, rooms, .. } = &mut *state;
         for user in &replicas {
             if let Some(online) = users.remove(user) {
-                for conversation in &online.conversations {
-                    if let Some(room) = rooms.get_mut(conversation) {
-                        room.remote.remove(user);
-                    }
-                    prune(rooms, conversation);
-                }
+                leave_rooms(rooms, *user, &online.conversations);
             }
         }
         replicas.len()
@@ -695,12 +684,7 @@ fn replicate(
     online.friends = home.friends.iter().copied().collect();
     online.blocked = home.blocked.iter().copied().collect();
     let now: HashSet<ConversationId> = home.conversations.iter().map(|(c, _)| *c).collect();
-    for gone in online.conversations.difference(&now) {
-        if let Some(room) = rooms.get_mut(gone) {
-            room.remote.remove(&user);
-        }
-        prune(rooms, gone);
-    }
+    leave_rooms(rooms, user, online.conversations.difference(&now));
     for (conversation, see) in &home.conversations {
         let room = rooms.entry(*conversation).or_default();
         room.members_see_presence = *see;
